@@ -1,0 +1,403 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Base URLs Stytch serves its API from. A project id that starts with
+// "project-live-" uses LiveBaseURL, any other TestBaseURL.
+const (
+	LiveBaseURL = "https://api.stytch.com"
+	TestBaseURL = "https://test.stytch.com"
+)
+
+// Defaults for the zero fields of Config and RetryPolicy.
+const (
+	DefaultTimeout          = 5 * time.Second
+	DefaultMaxResponseBytes = 1 << 20
+	DefaultUserAgent        = "stytchguard-go/1"
+	DefaultMaxAttempts      = 3
+	DefaultRetryBaseDelay   = 100 * time.Millisecond
+	DefaultRetryMaxDelay    = 2 * time.Second
+)
+
+// Config configures a Client. ProjectID and Secret are required; every other
+// zero field takes the default its comment names.
+type Config struct {
+	// ProjectID is the Stytch project id, "project-test-..." or "project-live-...".
+	ProjectID string
+	// Secret is the project's API secret. It is sent only as HTTP Basic
+	// credentials and never appears in an error or log line.
+	Secret string
+	// BaseURL overrides the API's location: a custom domain, or the emulator
+	// (stytchtest). Empty means LiveBaseURL for live project ids and
+	// TestBaseURL otherwise. It must be https, except on a loopback host.
+	BaseURL string
+	// HTTPClient sends the requests. Nil means a client of this package's own
+	// with keep-alive connections; its Timeout, if any, applies per attempt.
+	HTTPClient *http.Client
+	// Timeout bounds each call, retries and waits included, on top of the
+	// caller's context. Zero means DefaultTimeout; negative means no bound
+	// beyond the context.
+	Timeout time.Duration
+	// Retry is the retry policy. Nil means DefaultMaxAttempts attempts with
+	// backoff from DefaultRetryBaseDelay to DefaultRetryMaxDelay.
+	Retry *RetryPolicy
+	// UserAgent is sent on every request. Empty means DefaultUserAgent.
+	UserAgent string
+	// MaxResponseBytes caps the size of a response body; a larger answer is
+	// treated as unavailable. Zero means DefaultMaxResponseBytes.
+	MaxResponseBytes int64
+}
+
+// RetryPolicy says when and how a failed call is tried again. Retries happen
+// on network errors, 429 (after the server's Retry-After when it sends one),
+// and 502, 503 and 504; never on other statuses, and never past the call's
+// deadline. Calls that are not idempotent (exchange, migrate, attest,
+// exchange_access_token) are retried only on 429, which Stytch answers before
+// doing anything.
+type RetryPolicy struct {
+	// MaxAttempts is the number of requests at most, the first included. Zero
+	// means DefaultMaxAttempts; 1 means no retries.
+	MaxAttempts int
+	// BaseDelay is the wait before the first retry; each further retry waits
+	// twice as long, with random jitter taking up to half of it away. Zero
+	// means DefaultRetryBaseDelay.
+	BaseDelay time.Duration
+	// MaxDelay caps every wait, a server's Retry-After included: when Stytch
+	// asks for a longer pause, the call fails at once and reports it. Zero
+	// means DefaultRetryMaxDelay.
+	MaxDelay time.Duration
+}
+
+// Client calls Stytch's Sessions and RBAC APIs. Consumer and B2B hold the two
+// product lines' endpoints. A Client is safe for concurrent use and holds no
+// state between calls but its HTTP connections.
+type Client struct {
+	// Consumer holds the consumer Sessions and RBAC endpoints.
+	Consumer *ConsumerClient
+	// B2B holds the B2B Sessions and RBAC endpoints.
+	B2B *B2BClient
+
+	t *transport
+}
+
+type transport struct {
+	projectID   string
+	baseURL     string
+	auth        string
+	http        *http.Client
+	timeout     time.Duration
+	retry       RetryPolicy
+	userAgent   string
+	maxResponse int64
+}
+
+// New checks cfg and returns a Client.
+func New(cfg Config) (*Client, error) {
+	if cfg.ProjectID == "" {
+		return nil, errors.New("session: Config.ProjectID is required")
+	}
+	if cfg.Secret == "" {
+		return nil, errors.New("session: Config.Secret is required")
+	}
+	base, err := resolveBaseURL(cfg.ProjectID, cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	t := &transport{
+		projectID:   cfg.ProjectID,
+		baseURL:     base,
+		auth:        "Basic " + basicAuth(cfg.ProjectID, cfg.Secret),
+		http:        cfg.HTTPClient,
+		timeout:     cfg.Timeout,
+		userAgent:   cfg.UserAgent,
+		maxResponse: cfg.MaxResponseBytes,
+	}
+	if t.http == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 32
+		t.http = &http.Client{Transport: tr}
+	}
+	if t.timeout == 0 {
+		t.timeout = DefaultTimeout
+	}
+	if cfg.Retry != nil {
+		t.retry = *cfg.Retry
+	}
+	if t.retry.MaxAttempts <= 0 {
+		t.retry.MaxAttempts = DefaultMaxAttempts
+	}
+	if t.retry.BaseDelay <= 0 {
+		t.retry.BaseDelay = DefaultRetryBaseDelay
+	}
+	if t.retry.MaxDelay <= 0 {
+		t.retry.MaxDelay = DefaultRetryMaxDelay
+	}
+	if t.userAgent == "" {
+		t.userAgent = DefaultUserAgent
+	}
+	if t.maxResponse <= 0 {
+		t.maxResponse = DefaultMaxResponseBytes
+	}
+	return &Client{Consumer: &ConsumerClient{t: t}, B2B: &B2BClient{t: t}, t: t}, nil
+}
+
+// ProjectID returns the project the client speaks for.
+func (c *Client) ProjectID() string { return c.t.projectID }
+
+// BaseURL returns the API's base URL, without a trailing slash.
+func (c *Client) BaseURL() string { return c.t.baseURL }
+
+func resolveBaseURL(projectID, override string) (string, error) {
+	if override == "" {
+		if strings.HasPrefix(projectID, "project-live-") {
+			return LiveBaseURL, nil
+		}
+		return TestBaseURL, nil
+	}
+	u, err := url.Parse(strings.TrimRight(override, "/"))
+	if err != nil {
+		return "", fmt.Errorf("session: Config.BaseURL: %w", err)
+	}
+	if u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", errors.New("session: Config.BaseURL must be scheme://host[:port][/path] with nothing else")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return "", errors.New("session: Config.BaseURL must use https unless the host is loopback")
+		}
+	default:
+		return "", fmt.Errorf("session: Config.BaseURL has unsupported scheme %q", u.Scheme)
+	}
+	return u.String(), nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func basicAuth(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+}
+
+// call is one API operation.
+type call struct {
+	method     string
+	path       string
+	query      url.Values
+	body       any
+	idempotent bool
+	noAuth     bool
+}
+
+func (c call) op() string { return c.method + " " + c.path }
+
+// do runs c with retries and decodes a success into out.
+func (t *transport) do(ctx context.Context, c call, out any) error {
+	var payload []byte
+	if c.body != nil {
+		var err error
+		if payload, err = json.Marshal(c.body); err != nil {
+			return fmt.Errorf("session: encoding %s request: %w", c.op(), err)
+		}
+	}
+	if t.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.timeout)
+		defer cancel()
+	}
+	target := t.baseURL + c.path
+	if len(c.query) > 0 {
+		target += "?" + c.query.Encode()
+	}
+	unavailable := &UnavailableError{Op: c.op()}
+	for attempt := 1; ; attempt++ {
+		unavailable.Attempts = attempt
+		status, retryAfter, err := t.attempt(ctx, c, target, payload, out)
+		if err == nil {
+			return nil
+		}
+		var api *APIError
+		if errors.As(err, &api) {
+			unavailable.StatusCode, unavailable.RetryAfter = api.StatusCode, api.RetryAfter
+		} else if status != 0 {
+			unavailable.StatusCode = status
+			unavailable.RetryAfter = retryAfter
+		}
+		if !t.retryable(c, status, err) || attempt >= t.retry.MaxAttempts || ctx.Err() != nil {
+			return t.final(unavailable, err)
+		}
+		wait := t.backoff(attempt)
+		if retryAfter > 0 {
+			if retryAfter > t.retry.MaxDelay {
+				return t.final(unavailable, err)
+			}
+			wait = retryAfter
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
+			return t.final(unavailable, err)
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return t.final(unavailable, err)
+		case <-timer.C:
+		}
+	}
+}
+
+// final shapes the last error of a call: Stytch's own error answers stay
+// *APIError (429 and 5xx ones included, which classify as unavailable); the
+// rest become *UnavailableError.
+func (t *transport) final(u *UnavailableError, err error) error {
+	var api *APIError
+	if errors.As(err, &api) {
+		return api
+	}
+	u.Err = err
+	return u
+}
+
+func (t *transport) retryable(c call, status int, err error) bool {
+	var api *APIError
+	isAPI := errors.As(err, &api)
+	switch {
+	case status == http.StatusTooManyRequests:
+		return true
+	case !c.idempotent:
+		return false
+	case status == http.StatusBadGateway, status == http.StatusServiceUnavailable, status == http.StatusGatewayTimeout:
+		return true
+	case status == 0 && !isAPI:
+		var netErr errNetwork
+		return errors.As(err, &netErr)
+	default:
+		return false
+	}
+}
+
+// backoff returns the wait before retry number n (1-based): BaseDelay·2ⁿ⁻¹
+// capped at MaxDelay, less up to half of it at random.
+func (t *transport) backoff(n int) time.Duration {
+	d := t.retry.BaseDelay << (n - 1)
+	if d <= 0 || d > t.retry.MaxDelay {
+		d = t.retry.MaxDelay
+	}
+	half := int64(d / 2)
+	return time.Duration(half + rand.Int64N(half+1))
+}
+
+// errNetwork marks a failure to exchange a request and response at all.
+type errNetwork struct{ err error }
+
+func (e errNetwork) Error() string { return "network: " + e.err.Error() }
+func (e errNetwork) Unwrap() error { return e.err }
+
+// attempt sends one request. It returns the HTTP status (0 when none came
+// back), the Retry-After asked for, and the error, if any.
+func (t *transport) attempt(ctx context.Context, c call, target string, payload []byte, out any) (int, time.Duration, error) {
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, c.method, target, body)
+	if err != nil {
+		return 0, 0, fmt.Errorf("session: building %s request: %w", c.op(), err)
+	}
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", t.userAgent)
+	if !c.noAuth {
+		req.Header.Set("Authorization", t.auth)
+	}
+	resp, err := t.http.Do(req)
+	if err != nil {
+		return 0, 0, errNetwork{err: stripURL(err)}
+	}
+	defer resp.Body.Close()
+	retryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, t.maxResponse+1))
+	if err != nil {
+		return resp.StatusCode, retryAfter, errNetwork{err: fmt.Errorf("reading response: %w", stripURL(err))}
+	}
+	if int64(len(raw)) > t.maxResponse {
+		return resp.StatusCode, retryAfter, fmt.Errorf("response body over %d bytes", t.maxResponse)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if out == nil {
+			return resp.StatusCode, 0, nil
+		}
+		if err := json.Unmarshal(raw, out); err != nil {
+			return resp.StatusCode, 0, fmt.Errorf("malformed %d response: %w", resp.StatusCode, err)
+		}
+		return resp.StatusCode, 0, nil
+	}
+	api := &APIError{}
+	if err := json.Unmarshal(raw, api); err != nil || api.ErrorType == "" {
+		// Not Stytch's error JSON (a proxy's page, an empty body): it says
+		// nothing about the session, whatever the status.
+		return resp.StatusCode, retryAfter, fmt.Errorf("status %d without a Stytch error body", resp.StatusCode)
+	}
+	api.StatusCode = resp.StatusCode
+	api.RetryAfter = retryAfter
+	return resp.StatusCode, retryAfter, api
+}
+
+// stripURL removes the request URL from a *url.Error: the URL carries no
+// secret, but ids in query strings are still not worth repeating in logs.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		if secs < 0 {
+			return 0
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if at, err := http.ParseTime(v); err == nil && at.After(now) {
+		return at.Sub(now)
+	}
+	return 0
+}
+
+// doJSON runs c and returns its decoded answer, or nil and the error.
+func doJSON[T any](ctx context.Context, t *transport, c call) (*T, error) {
+	out := new(T)
+	if err := t.do(ctx, c, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,171 @@
+package session
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+)
+
+// ConsumerClient calls the consumer Sessions and RBAC endpoints. Get one from
+// New; its zero value is not usable.
+type ConsumerClient struct {
+	t *transport
+}
+
+// AuthenticateParams is the body of POST /v1/sessions/authenticate. Set
+// exactly one of SessionToken and SessionJWT.
+type AuthenticateParams struct {
+	SessionToken string `json:"session_token,omitempty"`
+	SessionJWT   string `json:"session_jwt,omitempty"`
+	// SessionDurationMinutes, when non-zero, extends the session to now plus
+	// this many minutes (5 to 527040). Zero leaves the expiry alone.
+	SessionDurationMinutes int `json:"session_duration_minutes,omitempty"`
+	// SessionCustomClaims are merged into the session's claims; a nil value
+	// deletes that claim.
+	SessionCustomClaims map[string]any `json:"session_custom_claims,omitempty"`
+	// AuthorizationCheck, when set, also asks whether the session may act;
+	// a denial is a 403 (KindForbidden).
+	AuthorizationCheck *AuthorizationCheck `json:"authorization_check,omitempty"`
+}
+
+// AuthenticateResponse is the answer to a successful authenticate.
+type AuthenticateResponse struct {
+	RequestID  string  `json:"request_id"`
+	StatusCode int     `json:"status_code"`
+	Session    Session `json:"session"`
+	// SessionToken is "" when the call authenticated a JWT only.
+	SessionToken string `json:"session_token"`
+	// SessionJWT is a freshly minted JWT for the session.
+	SessionJWT string   `json:"session_jwt"`
+	User       User     `json:"user"`
+	Verdict    *Verdict `json:"verdict,omitempty"`
+}
+
+// ListResponse lists a user's active sessions.
+type ListResponse struct {
+	RequestID  string    `json:"request_id"`
+	Sessions   []Session `json:"sessions"`
+	StatusCode int       `json:"status_code"`
+}
+
+// RevokeParams is the body of POST /v1/sessions/revoke. Set exactly one field.
+type RevokeParams struct {
+	SessionID    string `json:"session_id,omitempty"`
+	SessionToken string `json:"session_token,omitempty"`
+	SessionJWT   string `json:"session_jwt,omitempty"`
+}
+
+// RevokeResponse is the answer to a successful revoke.
+type RevokeResponse struct {
+	RequestID  string `json:"request_id"`
+	StatusCode int    `json:"status_code"`
+}
+
+// JWKSResponse is a project's JSON Web Key Set.
+type JWKSResponse struct {
+	Keys       []JWK  `json:"keys"`
+	RequestID  string `json:"request_id"`
+	StatusCode int    `json:"status_code"`
+}
+
+// ExchangeAccessTokenParams trades a Connected Apps access token for a
+// session (consumer and B2B alike).
+type ExchangeAccessTokenParams struct {
+	AccessToken            string         `json:"access_token"`
+	SessionDurationMinutes int            `json:"session_duration_minutes,omitempty"`
+	SessionCustomClaims    map[string]any `json:"session_custom_claims,omitempty"`
+	TelemetryID            string         `json:"telemetry_id,omitempty"`
+}
+
+// MigrateParams trades a session token of an external identity provider,
+// known to a migration profile, for a Stytch session.
+type MigrateParams struct {
+	SessionToken           string         `json:"session_token"`
+	SessionDurationMinutes int            `json:"session_duration_minutes,omitempty"`
+	SessionCustomClaims    map[string]any `json:"session_custom_claims,omitempty"`
+	TelemetryID            string         `json:"telemetry_id,omitempty"`
+}
+
+// AttestParams trades a trusted identity provider's token for a session, or
+// adds it as a factor to the session named by SessionToken or SessionJWT.
+type AttestParams struct {
+	ProfileID              string         `json:"profile_id"`
+	Token                  string         `json:"token"`
+	SessionDurationMinutes int            `json:"session_duration_minutes,omitempty"`
+	SessionCustomClaims    map[string]any `json:"session_custom_claims,omitempty"`
+	SessionToken           string         `json:"session_token,omitempty"`
+	SessionJWT             string         `json:"session_jwt,omitempty"`
+	TelemetryID            string         `json:"telemetry_id,omitempty"`
+}
+
+// SessionResponse is the answer of the endpoints that start or extend a
+// consumer session from another credential: exchange_access_token, migrate
+// and attest.
+type SessionResponse struct {
+	RequestID    string      `json:"request_id"`
+	UserID       string      `json:"user_id"`
+	SessionToken string      `json:"session_token"`
+	SessionJWT   string      `json:"session_jwt"`
+	User         User        `json:"user"`
+	StatusCode   int         `json:"status_code"`
+	Session      *Session    `json:"session,omitempty"`
+	UserDevice   *DeviceInfo `json:"user_device,omitempty"`
+}
+
+// PolicyResponse carries a project's RBAC policy (consumer or B2B).
+type PolicyResponse struct {
+	RequestID  string  `json:"request_id"`
+	StatusCode int     `json:"status_code"`
+	Policy     *Policy `json:"policy,omitempty"`
+}
+
+// Authenticate checks a session token or JWT with Stytch and, on success,
+// returns the session, its user and a fresh JWT.
+func (c *ConsumerClient) Authenticate(ctx context.Context, p AuthenticateParams) (*AuthenticateResponse, error) {
+	return doJSON[AuthenticateResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/sessions/authenticate", body: p, idempotent: true})
+}
+
+// List returns the user's active sessions (Stytch's "get sessions").
+func (c *ConsumerClient) List(ctx context.Context, userID string) (*ListResponse, error) {
+	q := url.Values{"user_id": {userID}}
+	return doJSON[ListResponse](ctx, c.t, call{method: http.MethodGet, path: "/v1/sessions", query: q, idempotent: true})
+}
+
+// Revoke ends a session at once: every token and JWT of it stops
+// authenticating at Stytch.
+func (c *ConsumerClient) Revoke(ctx context.Context, p RevokeParams) (*RevokeResponse, error) {
+	return doJSON[RevokeResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/sessions/revoke", body: p, idempotent: true})
+}
+
+// JWKSURL returns where the project's consumer session JWT keys are served.
+// No credentials are needed to fetch it.
+func (c *ConsumerClient) JWKSURL() string {
+	return c.t.baseURL + "/v1/sessions/jwks/" + url.PathEscape(c.t.projectID)
+}
+
+// JWKS fetches the project's consumer session JWT signing keys.
+func (c *ConsumerClient) JWKS(ctx context.Context) (*JWKSResponse, error) {
+	path := "/v1/sessions/jwks/" + url.PathEscape(c.t.projectID)
+	return doJSON[JWKSResponse](ctx, c.t, call{method: http.MethodGet, path: path, idempotent: true, noAuth: true})
+}
+
+// ExchangeAccessToken trades a Connected Apps access token for a session.
+func (c *ConsumerClient) ExchangeAccessToken(ctx context.Context, p ExchangeAccessTokenParams) (*SessionResponse, error) {
+	return doJSON[SessionResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/sessions/exchange_access_token", body: p})
+}
+
+// Migrate trades an external provider's session token for a Stytch session.
+func (c *ConsumerClient) Migrate(ctx context.Context, p MigrateParams) (*SessionResponse, error) {
+	return doJSON[SessionResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/sessions/migrate", body: p})
+}
+
+// Attest trades a trusted identity provider's token for a session, or adds it
+// to an existing one as a factor.
+func (c *ConsumerClient) Attest(ctx context.Context, p AttestParams) (*SessionResponse, error) {
+	return doJSON[SessionResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/sessions/attest", body: p})
+}
+
+// Policy fetches the project's consumer RBAC policy.
+func (c *ConsumerClient) Policy(ctx context.Context) (*PolicyResponse, error) {
+	return doJSON[PolicyResponse](ctx, c.t, call{method: http.MethodGet, path: "/v1/rbac/policy", idempotent: true})
+}

@@ -1,0 +1,43 @@
+// Package session is a client for Stytch's consumer and B2B Sessions APIs and
+// their RBAC policy endpoints, with typed models for every field those
+// endpoints return, and the request-context accessors the rest of stytchguard
+// shares.
+//
+// # Calls
+//
+// New checks a Config once and returns a Client whose Consumer and B2B fields
+// hold the two product lines' endpoints: Authenticate, List, Revoke, JWKS,
+// ExchangeAccessToken, Migrate, Attest and Policy, plus Exchange and OrgPolicy
+// for B2B. Every call takes a context; Config.Timeout bounds each call on top of
+// it, retries included.
+//
+// # Errors
+//
+// A failed call returns an *APIError when Stytch answered with its error JSON,
+// and an *UnavailableError when it did not (network, timeout, a body that is not
+// Stytch's). Classify, or errors.Is with the sentinels, tells what the failure
+// means without string matching:
+//
+//   - ErrSessionGone (404, and the 401 family): the user is signed out;
+//   - ErrForbidden (403): signed in, but not allowed;
+//   - ErrBadRequest (other 4xx): the request itself is wrong;
+//   - ErrUnavailable (429, 5xx, network, garbage): nothing is known about the
+//     session; try again later, and never report it as a sign-out.
+//
+// A body that is not Stytch's error JSON is ErrUnavailable whatever its status,
+// so that a proxy's 404 page cannot sign anyone out.
+//
+// # Retries
+//
+// Network errors, 429 and 502/503/504 are retried with exponential backoff and
+// jitter (RetryPolicy), a 429's Retry-After honoured, always inside the call's
+// deadline. Calls that are not idempotent are retried on 429 only. Response
+// bodies are read up to Config.MaxResponseBytes.
+//
+// # Context
+//
+// NewConsumerContext and ConsumerFromContext, NewMemberContext and
+// MemberFromContext carry an authenticated session through a request. They
+// live here, beside the types they carry, so that route guards read the
+// session without importing the middleware.
+package session

@@ -1,0 +1,197 @@
+package stytchtest
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/stytchguard/stytchguard/session"
+)
+
+// AdminPrefix is where the emulator's own API lives: a path Stytch does not
+// use, behind the same Basic credentials as the rest.
+const AdminPrefix = "/_emulator/"
+
+// adminSessionRequest is the body of POST /_emulator/sessions and
+// /_emulator/member_sessions.
+type adminSessionRequest struct {
+	UserID                 string         `json:"user_id"`
+	MemberID               string         `json:"member_id"`
+	SessionDurationMinutes int            `json:"session_duration_minutes"`
+	Roles                  []string       `json:"roles"`
+	CustomClaims           map[string]any `json:"custom_claims"`
+}
+
+// AdminSessionResponse is the answer of the admin API's session starts.
+type AdminSessionResponse struct {
+	RequestID     string                 `json:"request_id"`
+	StatusCode    int                    `json:"status_code"`
+	Session       *session.Session       `json:"session,omitempty"`
+	MemberSession *session.MemberSession `json:"member_session,omitempty"`
+	SessionToken  string                 `json:"session_token"`
+	SessionJWT    string                 `json:"session_jwt"`
+}
+
+func (e *Emulator) adminRoutes(handle func(pattern string, h apiHandler)) {
+	handle("POST "+AdminPrefix+"users", e.adminCreateUser)
+	handle("POST "+AdminPrefix+"sessions", e.adminStartSession)
+	handle("POST "+AdminPrefix+"organizations", e.adminCreateOrganization)
+	handle("POST "+AdminPrefix+"members", e.adminCreateMember)
+	handle("POST "+AdminPrefix+"member_sessions", e.adminStartMemberSession)
+	handle("PUT "+AdminPrefix+"rbac/policy", e.adminSetPolicy(false))
+	handle("PUT "+AdminPrefix+"b2b/rbac/policy", e.adminSetPolicy(true))
+	handle("PUT "+AdminPrefix+"b2b/rbac/organizations/{organization_id}", e.adminSetOrgPolicy)
+	handle("POST "+AdminPrefix+"keys/rotate", e.adminRotateKey)
+	handle("POST "+AdminPrefix+"clock/advance", e.adminAdvance)
+}
+
+func adminOK(reqID string, fields map[string]any) map[string]any {
+	fields["request_id"] = reqID
+	fields["status_code"] = http.StatusOK
+	return fields
+}
+
+func adminErr(err error) *session.APIError {
+	if errors.Is(err, ErrNotFound) {
+		return apiError(http.StatusNotFound, "not_found", err.Error())
+	}
+	return apiError(http.StatusBadRequest, "bad_request", err.Error())
+}
+
+func (e *Emulator) adminCreateUser(r *http.Request, reqID string) (any, *session.APIError) {
+	var p struct {
+		Email           string         `json:"email"`
+		PhoneNumber     string         `json:"phone_number"`
+		Name            session.Name   `json:"name"`
+		Roles           []string       `json:"roles"`
+		TrustedMetadata map[string]any `json:"trusted_metadata"`
+	}
+	if err := decode(r, &p); err != nil {
+		return nil, err
+	}
+	u := e.CreateUser(UserParams{Email: p.Email, PhoneNumber: p.PhoneNumber, Name: p.Name, Roles: p.Roles, TrustedMetadata: p.TrustedMetadata})
+	return adminOK(reqID, map[string]any{"user": u}), nil
+}
+
+func (e *Emulator) adminStartSession(r *http.Request, reqID string) (any, *session.APIError) {
+	var p adminSessionRequest
+	if err := decode(r, &p); err != nil {
+		return nil, err
+	}
+	t, err := e.StartSession(p.UserID, SessionParams{
+		Duration:     time.Duration(p.SessionDurationMinutes) * time.Minute,
+		Roles:        p.Roles,
+		CustomClaims: p.CustomClaims,
+		Attributes:   session.Attributes{IPAddress: r.RemoteAddr, UserAgent: r.UserAgent()},
+	})
+	if err != nil {
+		return nil, adminErr(err)
+	}
+	e.mu.Lock()
+	s := e.consumerSession(e.sessions[t.SessionID])
+	e.mu.Unlock()
+	return &AdminSessionResponse{RequestID: reqID, StatusCode: http.StatusOK, Session: &s, SessionToken: t.SessionToken, SessionJWT: t.SessionJWT}, nil
+}
+
+func (e *Emulator) adminCreateOrganization(r *http.Request, reqID string) (any, *session.APIError) {
+	var p struct {
+		OrganizationName string `json:"organization_name"`
+		OrganizationSlug string `json:"organization_slug"`
+		MFARequired      bool   `json:"mfa_required"`
+	}
+	if err := decode(r, &p); err != nil {
+		return nil, err
+	}
+	o := e.CreateOrganization(OrganizationParams{Name: p.OrganizationName, Slug: p.OrganizationSlug, MFARequired: p.MFARequired})
+	return adminOK(reqID, map[string]any{"organization": o}), nil
+}
+
+func (e *Emulator) adminCreateMember(r *http.Request, reqID string) (any, *session.APIError) {
+	var p struct {
+		OrganizationID string   `json:"organization_id"`
+		EmailAddress   string   `json:"email_address"`
+		Name           string   `json:"name"`
+		Roles          []string `json:"roles"`
+		IsAdmin        bool     `json:"is_admin"`
+		MFAPhoneNumber string   `json:"mfa_phone_number"`
+	}
+	if err := decode(r, &p); err != nil {
+		return nil, err
+	}
+	m, err := e.CreateMember(p.OrganizationID, MemberParams{Email: p.EmailAddress, Name: p.Name, Roles: p.Roles, IsAdmin: p.IsAdmin, MFAPhoneNumber: p.MFAPhoneNumber})
+	if err != nil {
+		return nil, adminErr(err)
+	}
+	return adminOK(reqID, map[string]any{"member": m}), nil
+}
+
+func (e *Emulator) adminStartMemberSession(r *http.Request, reqID string) (any, *session.APIError) {
+	var p adminSessionRequest
+	if err := decode(r, &p); err != nil {
+		return nil, err
+	}
+	t, err := e.StartMemberSession(p.MemberID, SessionParams{
+		Duration:     time.Duration(p.SessionDurationMinutes) * time.Minute,
+		Roles:        p.Roles,
+		CustomClaims: p.CustomClaims,
+	})
+	if err != nil {
+		return nil, adminErr(err)
+	}
+	e.mu.Lock()
+	s := e.memberSession(e.sessions[t.SessionID])
+	e.mu.Unlock()
+	return &AdminSessionResponse{RequestID: reqID, StatusCode: http.StatusOK, MemberSession: &s, SessionToken: t.SessionToken, SessionJWT: t.SessionJWT}, nil
+}
+
+func (e *Emulator) adminSetPolicy(b2b bool) apiHandler {
+	return func(r *http.Request, reqID string) (any, *session.APIError) {
+		var p struct {
+			Policy session.Policy `json:"policy"`
+		}
+		if err := decode(r, &p); err != nil {
+			return nil, err
+		}
+		if b2b {
+			e.SetB2BPolicy(p.Policy)
+		} else {
+			e.SetPolicy(p.Policy)
+		}
+		return adminOK(reqID, map[string]any{}), nil
+	}
+}
+
+func (e *Emulator) adminSetOrgPolicy(r *http.Request, reqID string) (any, *session.APIError) {
+	var p struct {
+		Roles []session.Role `json:"roles"`
+	}
+	if err := decode(r, &p); err != nil {
+		return nil, err
+	}
+	if err := e.SetOrgPolicy(r.PathValue("organization_id"), p.Roles); err != nil {
+		return nil, adminErr(err)
+	}
+	return adminOK(reqID, map[string]any{}), nil
+}
+
+func (e *Emulator) adminRotateKey(r *http.Request, reqID string) (any, *session.APIError) {
+	var p struct {
+		OverlapSeconds int `json:"overlap_seconds"`
+	}
+	if err := decode(r, &p); err != nil {
+		return nil, err
+	}
+	kid := e.RotateKey(time.Duration(p.OverlapSeconds) * time.Second)
+	return adminOK(reqID, map[string]any{"kid": kid}), nil
+}
+
+func (e *Emulator) adminAdvance(r *http.Request, reqID string) (any, *session.APIError) {
+	var p struct {
+		Seconds int `json:"seconds"`
+	}
+	if err := decode(r, &p); err != nil {
+		return nil, err
+	}
+	e.Advance(time.Duration(p.Seconds) * time.Second)
+	return adminOK(reqID, map[string]any{"now": session.NewTime(e.Now())}), nil
+}

@@ -1,0 +1,326 @@
+package stytchtest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stytchguard/stytchguard/session"
+)
+
+// ErrNotFound is returned (wrapped) by the Go API when the user, member,
+// organization or session named does not exist.
+var ErrNotFound = errors.New("stytchtest: not found")
+
+type user struct {
+	id        string
+	email     string
+	emailID   string
+	phone     string
+	phoneID   string
+	name      session.Name
+	roles     []string
+	trusted   map[string]any
+	createdAt time.Time
+}
+
+type organization struct {
+	id          string
+	name        string
+	slug        string
+	mfaRequired bool
+	createdAt   time.Time
+}
+
+type member struct {
+	id        string
+	orgID     string
+	email     string
+	emailID   string
+	name      string
+	phone     string
+	roles     []string
+	isAdmin   bool
+	createdAt time.Time
+}
+
+// UserParams describes a consumer user to create.
+type UserParams struct {
+	// Email is the user's verified email address; the default session factor
+	// is an email magic link to it. Optional.
+	Email string
+	// PhoneNumber is a verified phone number (E.164). Optional.
+	PhoneNumber string
+	// Name is the user's name. Optional.
+	Name session.Name
+	// Roles are RBAC roles assigned to the user, on top of stytch_user, which
+	// every user holds.
+	Roles []string
+	// TrustedMetadata is returned as the user's trusted_metadata.
+	TrustedMetadata map[string]any
+}
+
+// CreateUser adds a consumer user and returns it as Stytch would.
+func (e *Emulator) CreateUser(p UserParams) session.User {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := &user{
+		id:        e.id("user"),
+		email:     p.Email,
+		phone:     p.PhoneNumber,
+		name:      p.Name,
+		roles:     slices.Clone(p.Roles),
+		trusted:   p.TrustedMetadata,
+		createdAt: e.now(),
+	}
+	if u.email != "" {
+		u.emailID = e.id("email")
+	}
+	if u.phone != "" {
+		u.phoneID = e.id("phone-number")
+	}
+	e.users[u.id] = u
+	return e.userModel(u)
+}
+
+// SetUserRoles replaces the roles assigned to a user (stytch_user stays).
+// Sessions pick the change up at their next authenticate or JWT.
+func (e *Emulator) SetUserRoles(userID string, roles []string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u, ok := e.users[userID]
+	if !ok {
+		return fmt.Errorf("user %s: %w", userID, ErrNotFound)
+	}
+	u.roles = slices.Clone(roles)
+	return nil
+}
+
+// OrganizationParams describes a B2B organization to create.
+type OrganizationParams struct {
+	// Name is the organization's display name.
+	Name string
+	// Slug is its URL slug; the default is derived from Name.
+	Slug string
+	// MFARequired makes the organization's MFA policy REQUIRED_FOR_ALL: a
+	// session exchanged into it then needs an MFA step first.
+	MFARequired bool
+}
+
+// CreateOrganization adds a B2B organization and returns it as Stytch would.
+func (e *Emulator) CreateOrganization(p OrganizationParams) session.Organization {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	o := &organization{id: e.id("organization"), name: p.Name, slug: p.Slug, mfaRequired: p.MFARequired, createdAt: e.now()}
+	if o.slug == "" {
+		o.slug = slugify(p.Name)
+	}
+	if o.slug == "" {
+		o.slug = o.id
+	}
+	e.orgs[o.id] = o
+	return e.orgModel(o)
+}
+
+// SetOrganizationMFARequired switches an organization's MFA policy between
+// REQUIRED_FOR_ALL (true) and OPTIONAL.
+func (e *Emulator) SetOrganizationMFARequired(orgID string, required bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	o, ok := e.orgs[orgID]
+	if !ok {
+		return fmt.Errorf("organization %s: %w", orgID, ErrNotFound)
+	}
+	o.mfaRequired = required
+	return nil
+}
+
+// MemberParams describes a member to add to an organization.
+type MemberParams struct {
+	// Email is the member's email address. Members of different
+	// organizations with the same address are the same person, between whose
+	// memberships a session can be exchanged.
+	Email string
+	// Name is the member's display name.
+	Name string
+	// Roles are RBAC roles assigned to the member, on top of stytch_member,
+	// which every member holds.
+	Roles []string
+	// IsAdmin also grants stytch_admin.
+	IsAdmin bool
+	// MFAPhoneNumber is the member's verified MFA phone number, if any.
+	MFAPhoneNumber string
+}
+
+// CreateMember adds a member to an organization and returns it as Stytch
+// would.
+func (e *Emulator) CreateMember(orgID string, p MemberParams) (session.Member, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.orgs[orgID]; !ok {
+		return session.Member{}, fmt.Errorf("organization %s: %w", orgID, ErrNotFound)
+	}
+	m := &member{
+		id:        e.id("member"),
+		orgID:     orgID,
+		email:     p.Email,
+		emailID:   e.id("email"),
+		name:      p.Name,
+		phone:     p.MFAPhoneNumber,
+		roles:     slices.Clone(p.Roles),
+		isAdmin:   p.IsAdmin,
+		createdAt: e.now(),
+	}
+	e.members[m.id] = m
+	return e.memberModel(m), nil
+}
+
+// SetMemberRoles replaces the roles assigned to a member.
+func (e *Emulator) SetMemberRoles(memberID string, roles []string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m, ok := e.members[memberID]
+	if !ok {
+		return fmt.Errorf("member %s: %w", memberID, ErrNotFound)
+	}
+	m.roles = slices.Clone(roles)
+	return nil
+}
+
+// userRoles are the roles a user's sessions carry: stytch_user, then the
+// assigned ones.
+func (u *user) allRoles() []string {
+	return appendUnique([]string{session.RoleStytchUser}, u.roles...)
+}
+
+// allRoles are the roles a member's sessions carry: stytch_member,
+// stytch_admin for admins, then the assigned ones.
+func (m *member) allRoles() []string {
+	roles := []string{session.RoleStytchMember}
+	if m.isAdmin {
+		roles = append(roles, session.RoleStytchAdmin)
+	}
+	return appendUnique(roles, m.roles...)
+}
+
+func appendUnique(dst []string, more ...string) []string {
+	for _, s := range more {
+		if s != "" && !slices.Contains(dst, s) {
+			dst = append(dst, s)
+		}
+	}
+	return dst
+}
+
+func slugify(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimRight(b.String(), "-")
+}
+
+func (e *Emulator) userModel(u *user) session.User {
+	out := session.User{
+		UserID:                 u.id,
+		Emails:                 []session.Email{},
+		Status:                 "active",
+		PhoneNumbers:           []session.PhoneNumber{},
+		WebAuthnRegistrations:  []session.WebAuthnRegistration{},
+		Providers:              []session.OAuthProvider{},
+		TOTPs:                  []session.TOTP{},
+		CryptoWallets:          []session.CryptoWallet{},
+		BiometricRegistrations: []session.BiometricRegistration{},
+		Roles:                  u.allRoles(),
+		CreatedAt:              session.NewTime(u.createdAt),
+		TrustedMetadata:        u.trusted,
+	}
+	if u.name != (session.Name{}) {
+		name := u.name
+		out.Name = &name
+	}
+	if u.email != "" {
+		out.Emails = append(out.Emails, session.Email{EmailID: u.emailID, Email: u.email, Verified: true})
+	}
+	if u.phone != "" {
+		out.PhoneNumbers = append(out.PhoneNumbers, session.PhoneNumber{PhoneID: u.phoneID, PhoneNumber: u.phone, Verified: true})
+	}
+	return out
+}
+
+func (e *Emulator) orgModel(o *organization) session.Organization {
+	mfa := session.MFAPolicyOptional
+	if o.mfaRequired {
+		mfa = session.MFAPolicyRequiredForAll
+	}
+	return session.Organization{
+		OrganizationID:                       o.id,
+		OrganizationName:                     o.name,
+		OrganizationLogoURL:                  "",
+		OrganizationSlug:                     o.slug,
+		SSOJITProvisioning:                   "NOT_ALLOWED",
+		SSOJITProvisioningAllowedConnections: []string{},
+		SSOActiveConnections:                 []session.ActiveSSOConnection{},
+		EmailAllowedDomains:                  []string{},
+		EmailJITProvisioning:                 "NOT_ALLOWED",
+		EmailInvites:                         "ALL_ALLOWED",
+		AuthMethods:                          "ALL_ALLOWED",
+		AllowedAuthMethods:                   []string{},
+		MFAPolicy:                            mfa,
+		RBACEmailImplicitRoleAssignments:     []session.EmailImplicitRoleAssignment{},
+		MFAMethods:                           "ALL_ALLOWED",
+		AllowedMFAMethods:                    []string{},
+		OAuthTenantJITProvisioning:           "NOT_ALLOWED",
+		ClaimedEmailDomains:                  []string{},
+		FirstPartyConnectedAppsAllowedType:   "ALL_ALLOWED",
+		AllowedFirstPartyConnectedApps:       []string{},
+		ThirdPartyConnectedAppsAllowedType:   "ALL_ALLOWED",
+		AllowedThirdPartyConnectedApps:       []string{},
+		CustomRoles:                          e.customRoles(o.id),
+		CreatedAt:                            session.NewTime(o.createdAt),
+		UpdatedAt:                            session.NewTime(o.createdAt),
+	}
+}
+
+func (e *Emulator) customRoles(orgID string) []session.CustomRole {
+	out := []session.CustomRole{}
+	for _, r := range e.orgPolicies[orgID] {
+		out = append(out, session.CustomRole{RoleID: r.RoleID, Description: r.Description, Permissions: clonePermissions(r.Permissions)})
+	}
+	return out
+}
+
+func (e *Emulator) memberModel(m *member) session.Member {
+	roles := []session.MemberRole{}
+	for _, r := range m.allRoles() {
+		roles = append(roles, session.MemberRole{RoleID: r, Sources: []session.MemberRoleSource{{Type: "direct_assignment"}}})
+	}
+	return session.Member{
+		OrganizationID:         m.orgID,
+		MemberID:               m.id,
+		EmailAddress:           m.email,
+		Status:                 session.MemberActive,
+		Name:                   m.name,
+		SSORegistrations:       []session.SSORegistration{},
+		OAuthRegistrations:     []session.OAuthRegistration{},
+		EmailAddressVerified:   true,
+		MFAPhoneNumberVerified: m.phone != "",
+		IsAdmin:                m.isAdmin,
+		RetiredEmailAddresses:  []session.RetiredEmail{},
+		MFAEnrolled:            m.phone != "",
+		MFAPhoneNumber:         m.phone,
+		Roles:                  roles,
+		CreatedAt:              session.NewTime(m.createdAt),
+		UpdatedAt:              session.NewTime(m.createdAt),
+	}
+}

@@ -1,0 +1,217 @@
+package stytchtest
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	mrand "math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stytchguard/stytchguard/session"
+)
+
+// Emulator is an in-memory Stytch project: its users, organizations, members,
+// sessions, signing keys and RBAC policies, served over HTTP by ServeHTTP with
+// the same paths, status codes and JSON as Stytch's API. Every method is safe
+// for concurrent use, including while requests are being served. Create one
+// with New (or NewServer, which also starts it on a loopback port).
+type Emulator struct {
+	projectID string
+	secret    string
+	env       string // "test" or "live": the middle of every id
+	issuer    string
+	handler   http.Handler
+	done      chan struct{}
+	closeOnce sync.Once
+
+	mu          sync.Mutex
+	offset      time.Duration // added to the wall clock: Advance and SetNow move it
+	rng         *mrand.Rand
+	users       map[string]*user
+	orgs        map[string]*organization
+	members     map[string]*member
+	sessions    map[string]*sess
+	tokens      map[string]string // opaque session token -> session id
+	keys        []*signingKey     // the last one signs
+	policy      session.Policy
+	b2bPolicy   session.Policy
+	orgPolicies map[string][]session.Role
+	accessToks  map[string]subjectRef // Connected Apps access token -> subject
+	migrations  map[string]subjectRef // external session token -> subject
+	trusted     map[string]subjectRef // profile id + "\x00" + token -> subject
+	faults      map[Endpoint][]*faultState
+	calls       map[Endpoint]int
+}
+
+// subjectRef names a user (consumer) or a member (B2B).
+type subjectRef struct {
+	id       string
+	clientID string
+}
+
+// Option configures New and NewServer.
+type Option func(*options)
+
+type options struct {
+	projectID string
+	secret    string
+	issuer    string
+	start     time.Time
+	seed      uint64
+	seeded    bool
+}
+
+// WithProjectID sets the project id. The default is a fresh
+// "project-test-<uuid>"; an id starting with "project-live-" makes every id
+// the emulator issues a live one.
+func WithProjectID(id string) Option { return func(o *options) { o.projectID = id } }
+
+// WithSecret sets the API secret. The default is random.
+func WithSecret(secret string) Option { return func(o *options) { o.secret = secret } }
+
+// WithIssuer sets the iss claim of minted JWTs, as Stytch does for projects
+// with a custom domain (the base URL, no trailing slash). The default is
+// "stytch.com/<project_id>".
+func WithIssuer(iss string) Option {
+	return func(o *options) { o.issuer = strings.TrimRight(iss, "/") }
+}
+
+// WithClock starts the emulator's clock at t; it then runs at wall-clock
+// speed, and Advance and SetNow move it. The default is the wall clock.
+func WithClock(t time.Time) Option { return func(o *options) { o.start = t } }
+
+// WithSeed makes the random choices of fractional faults reproducible.
+func WithSeed(seed uint64) Option { return func(o *options) { o.seed, o.seeded = seed, true } }
+
+// New returns an emulator for one project, with one signing key, a consumer
+// policy holding the stytch_user role and a B2B policy holding stytch_member
+// and stytch_admin. It serves nothing until its ServeHTTP is used; see
+// NewServer.
+func New(opts ...Option) *Emulator {
+	o := options{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	env := "test"
+	if strings.HasPrefix(o.projectID, "project-live-") {
+		env = "live"
+	}
+	if o.projectID == "" {
+		o.projectID = "project-test-" + newUUID()
+	}
+	if o.secret == "" {
+		o.secret = "secret-" + env + "-" + randomToken(24)
+	}
+	if o.issuer == "" {
+		o.issuer = "stytch.com/" + o.projectID
+	}
+	if !o.seeded {
+		o.seed = mrand.Uint64()
+	}
+	e := &Emulator{
+		projectID:   o.projectID,
+		secret:      o.secret,
+		env:         env,
+		issuer:      o.issuer,
+		done:        make(chan struct{}),
+		rng:         mrand.New(mrand.NewPCG(o.seed, o.seed^0x9e3779b97f4a7c15)),
+		users:       map[string]*user{},
+		orgs:        map[string]*organization{},
+		members:     map[string]*member{},
+		sessions:    map[string]*sess{},
+		tokens:      map[string]string{},
+		orgPolicies: map[string][]session.Role{},
+		accessToks:  map[string]subjectRef{},
+		migrations:  map[string]subjectRef{},
+		trusted:     map[string]subjectRef{},
+		faults:      map[Endpoint][]*faultState{},
+		calls:       map[Endpoint]int{},
+		policy:      defaultConsumerPolicy(),
+		b2bPolicy:   defaultB2BPolicy(),
+	}
+	if !o.start.IsZero() {
+		e.offset = time.Until(o.start)
+	}
+	e.keys = append(e.keys, e.newSigningKey())
+	e.handler = e.routes()
+	return e
+}
+
+// ProjectID returns the project id the emulator answers for.
+func (e *Emulator) ProjectID() string { return e.projectID }
+
+// Secret returns the project's API secret.
+func (e *Emulator) Secret() string { return e.secret }
+
+// Issuer returns the iss claim of the JWTs the emulator mints.
+func (e *Emulator) Issuer() string { return e.issuer }
+
+// ServeHTTP serves Stytch's Sessions and RBAC API and the emulator's admin API
+// under /_emulator/.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.handler.ServeHTTP(w, r) }
+
+// Close wakes every request held by an injected latency so that a server
+// serving the emulator can shut down at once. The emulator's state stays
+// readable.
+func (e *Emulator) Close() { e.closeOnce.Do(func() { close(e.done) }) }
+
+// Now returns the emulator's current time.
+func (e *Emulator) Now() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.now()
+}
+
+// Advance moves the emulator's clock forward by d (backward if d < 0).
+// Sessions expire, JWTs age and overlapping keys retire by this clock.
+func (e *Emulator) Advance(d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.offset += d
+}
+
+// SetNow sets the emulator's clock to t; it keeps running from there.
+func (e *Emulator) SetNow(t time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.offset = time.Until(t)
+}
+
+// now is Now for callers that hold e.mu. Timestamps have second precision,
+// as Stytch's do.
+func (e *Emulator) now() time.Time {
+	return time.Now().Add(e.offset).UTC().Truncate(time.Second)
+}
+
+// id returns a new Stytch-shaped id such as "user-test-<uuid>".
+func (e *Emulator) id(kind string) string {
+	return kind + "-" + e.env + "-" + newUUID()
+}
+
+func newUUID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("stytchtest: crypto/rand: %v", err))
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// randomToken returns n random bytes in URL-safe base64 without padding.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("stytchtest: crypto/rand: %v", err))
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// newSessionToken returns an opaque session token: 44 characters of the
+// URL-safe base64 alphabet, like Stytch's.
+func newSessionToken() string { return randomToken(33) }

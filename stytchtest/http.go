@@ -1,0 +1,135 @@
+package stytchtest
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/stytchguard/stytchguard/session"
+)
+
+// maxRequestBytes caps request bodies, as any API gateway does.
+const maxRequestBytes = 1 << 20
+
+// apiHandler handles one request whose call was counted, whose faults were
+// played and whose credentials were checked. It returns the response body,
+// whose request_id and status_code it has set from reqID, or an error.
+type apiHandler func(r *http.Request, reqID string) (any, *session.APIError)
+
+func (e *Emulator) routes() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern string, ep Endpoint, auth bool, h apiHandler) {
+		mux.Handle(pattern, e.endpoint(ep, auth, h))
+	}
+	handle("POST /v1/sessions/authenticate", Authenticate, true, e.handleAuthenticate)
+	handle("GET /v1/sessions", List, true, e.handleList)
+	handle("POST /v1/sessions/revoke", Revoke, true, e.handleRevoke)
+	handle("GET /v1/sessions/jwks/{project_id}", JWKS, false, e.handleJWKS)
+	handle("POST /v1/sessions/exchange_access_token", ExchangeAccessToken, true, e.handleExchangeAccessToken)
+	handle("POST /v1/sessions/migrate", Migrate, true, e.handleMigrate)
+	handle("POST /v1/sessions/attest", Attest, true, e.handleAttest)
+	handle("GET /v1/rbac/policy", Policy, true, e.handlePolicy)
+
+	handle("POST /v1/b2b/sessions/authenticate", B2BAuthenticate, true, e.handleB2BAuthenticate)
+	handle("GET /v1/b2b/sessions", B2BList, true, e.handleB2BList)
+	handle("POST /v1/b2b/sessions/revoke", B2BRevoke, true, e.handleB2BRevoke)
+	handle("POST /v1/b2b/sessions/exchange", B2BExchange, true, e.handleB2BExchange)
+	handle("GET /v1/b2b/sessions/jwks/{project_id}", B2BJWKS, false, e.handleJWKS)
+	handle("POST /v1/b2b/sessions/exchange_access_token", B2BExchangeAccessToken, true, e.handleB2BExchangeAccessToken)
+	handle("POST /v1/b2b/sessions/migrate", B2BMigrate, true, e.handleB2BMigrate)
+	handle("POST /v1/b2b/sessions/attest", B2BAttest, true, e.handleB2BAttest)
+	handle("GET /v1/b2b/rbac/policy", B2BPolicy, true, e.handleB2BPolicy)
+	handle("GET /v1/b2b/rbac/organizations/{organization_id}", B2BOrgPolicy, true, e.handleB2BOrgPolicy)
+
+	e.adminRoutes(func(pattern string, h apiHandler) { handle(pattern, Admin, true, h) })
+
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		e.writeError(w, apiError(http.StatusNotFound, "route_not_found", "No API endpoint matches "+r.Method+" "+r.URL.Path+"."))
+	})
+	return mux
+}
+
+// endpoint wraps h with what every endpoint does first: count the call, play
+// any injected fault, check Basic credentials.
+func (e *Emulator) endpoint(ep Endpoint, auth bool, h apiHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f, ok := e.admit(ep); ok && e.serveFault(w, r, f) {
+			return
+		}
+		if auth && !e.authorized(r) {
+			e.writeError(w, apiError(http.StatusUnauthorized, session.ErrorTypeUnauthorizedCredentials, "Unauthorized credentials."))
+			return
+		}
+		reqID := e.id("request-id")
+		body, apiErr := h(r, reqID)
+		if apiErr != nil {
+			apiErr.RequestID = reqID
+			e.writeError(w, apiErr)
+			return
+		}
+		writeJSON(w, http.StatusOK, body)
+	})
+}
+
+func (e *Emulator) authorized(r *http.Request) bool {
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return false
+	}
+	u := subtle.ConstantTimeCompare([]byte(user), []byte(e.projectID))
+	p := subtle.ConstantTimeCompare([]byte(pass), []byte(e.secret))
+	return u&p == 1
+}
+
+func apiError(status int, errorType, message string) *session.APIError {
+	return &session.APIError{
+		StatusCode:   status,
+		ErrorType:    errorType,
+		ErrorMessage: message,
+		ErrorURL:     "https://stytch.com/docs/api/errors/" + strconv.Itoa(status),
+	}
+}
+
+func errSessionNotFound() *session.APIError {
+	return apiError(http.StatusNotFound, session.ErrorTypeSessionNotFound, "Session could not be found.")
+}
+
+func (e *Emulator) writeError(w http.ResponseWriter, err *session.APIError) {
+	if err.RequestID == "" {
+		err.RequestID = e.id("request-id")
+	}
+	writeJSON(w, err.StatusCode, err)
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		http.Error(w, `{"error_type":"internal_server_error"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// decode reads a JSON request body into v.
+func decode(r *http.Request, v any) *session.APIError {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
+	if err != nil {
+		return apiError(http.StatusBadRequest, "bad_request", "The request body could not be read.")
+	}
+	if len(body) > maxRequestBytes {
+		return apiError(http.StatusRequestEntityTooLarge, "request_too_large", "The request body is too large.")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return apiError(http.StatusBadRequest, "bad_request", "Field "+typeErr.Field+" has the wrong type.")
+		}
+		return apiError(http.StatusBadRequest, "bad_request", "The request body is not valid JSON.")
+	}
+	return nil
+}
