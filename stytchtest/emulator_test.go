@@ -62,8 +62,7 @@ func TestBasicAuthOnEveryEndpointButJWKS(t *testing.T) {
 func TestAuthenticateArguments(t *testing.T) {
 	e := newEnv(t)
 	_, tok := e.consumer(t, stytchtest.SessionParams{})
-	revokedUser, revoked := e.consumer(t, stytchtest.SessionParams{})
-	_ = revokedUser
+	_, revoked := e.consumer(t, stytchtest.SessionParams{})
 	if err := e.RevokeSession(revoked.SessionID); err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +429,6 @@ func TestAuthorizationCheck(t *testing.T) {
 	wantAPIError(t, err, 403, session.ErrorTypeSessionAuthorization)
 	_, err = b2b("organization-test-00000000-0000-4000-8000-000000000000", "ledger", "read")
 	wantAPIError(t, err, 403, session.ErrorTypeSessionAuthorizationTenancy)
-	_ = m
 	// A refused check does not touch the session.
 	list, _ := e.client.B2B.List(ctx(t), org.OrganizationID, m.MemberID)
 	if len(list.MemberSessions) != 1 {
@@ -466,7 +464,7 @@ func TestPolicyEndpoints(t *testing.T) {
 
 func TestB2BExchange(t *testing.T) {
 	e := newEnv(t)
-	home, _, tok := e.b2b(t, stytchtest.OrganizationParams{Name: "Home"})
+	_, _, tok := e.b2b(t, stytchtest.OrganizationParams{Name: "Home"})
 	away := e.CreateOrganization(stytchtest.OrganizationParams{Name: "Away"})
 	awayMember, _ := e.CreateMember(away.OrganizationID, stytchtest.MemberParams{Email: "GRACE@example.com"})
 	strict := e.CreateOrganization(stytchtest.OrganizationParams{Name: "Strict", MFARequired: true})
@@ -491,7 +489,6 @@ func TestB2BExchange(t *testing.T) {
 	if _, err := e.client.B2B.Authenticate(ctx(t), session.B2BAuthenticateParams{SessionToken: tok.SessionToken}); err != nil {
 		t.Fatalf("the original session ended: %v", err)
 	}
-	_ = home
 
 	mfa, err := e.client.B2B.Exchange(ctx(t), session.B2BExchangeParams{OrganizationID: strict.OrganizationID, SessionJWT: tok.SessionJWT})
 	if err != nil {
@@ -594,9 +591,13 @@ func TestAdminAPI(t *testing.T) {
 	if err != nil || res.User.UserID != userID || !slices.Contains(res.Session.Roles, "viewer") {
 		t.Fatalf("admin-started session: %v %+v", err, res)
 	}
-	status, body = e.do(t, "POST", "/_emulator/organizations", map[string]any{"organization_name": "Demo"}, true)
+	if status, body = e.do(t, "POST", "/_emulator/organizations", map[string]any{"organization_name": "Demo"}, true); status != 200 {
+		t.Fatalf("create organization: %d %v", status, body)
+	}
 	orgID := body["organization"].(map[string]any)["organization_id"].(string)
-	status, body = e.do(t, "POST", "/_emulator/members", map[string]any{"organization_id": orgID, "email_address": "m@example.com", "roles": []string{"editor"}}, true)
+	if status, body = e.do(t, "POST", "/_emulator/members", map[string]any{"organization_id": orgID, "email_address": "m@example.com", "roles": []string{"editor"}}, true); status != 200 {
+		t.Fatalf("create member: %d %v", status, body)
+	}
 	memberID := body["member"].(map[string]any)["member_id"].(string)
 	status, body = e.do(t, "POST", "/_emulator/member_sessions", map[string]any{"member_id": memberID}, true)
 	if status != 200 {

@@ -1,0 +1,150 @@
+// Command stytch-emulator serves the stytchtest emulator of Stytch's Sessions
+// and RBAC API as a standalone server, for apps that are not Go tests: point
+// a Stytch SDK or stytchguard at the base_url it prints.
+//
+// Usage:
+//
+//	stytch-emulator [-addr 127.0.0.1:9010] [-project-id project-test-...] [-secret ...]
+//
+// Once listening it prints one JSON line to stdout: the base URL, the project
+// id and secret, and a demo consumer session and B2B member session (each
+// living 60 minutes) ready to use. It serves until SIGINT or SIGTERM, then
+// shuts down cleanly.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/stytchguard/stytchguard/stytchtest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "stytch-emulator:", err)
+		os.Exit(1)
+	}
+}
+
+// banner is the JSON line printed once the server listens.
+type banner struct {
+	BaseURL   string `json:"base_url"`
+	ProjectID string `json:"project_id"`
+	Secret    string `json:"secret"`
+	Demo      struct {
+		Consumer consumerDemo `json:"consumer"`
+		B2B      b2bDemo      `json:"b2b"`
+	} `json:"demo"`
+}
+
+type consumerDemo struct {
+	UserID       string `json:"user_id"`
+	SessionID    string `json:"session_id"`
+	SessionToken string `json:"session_token"`
+	SessionJWT   string `json:"session_jwt"`
+}
+
+type b2bDemo struct {
+	OrganizationID  string `json:"organization_id"`
+	MemberID        string `json:"member_id"`
+	MemberSessionID string `json:"member_session_id"`
+	SessionToken    string `json:"session_token"`
+	SessionJWT      string `json:"session_jwt"`
+}
+
+// run serves until ctx ends.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("stytch-emulator", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:9010", "address to listen on (:0 picks a free port)")
+	projectID := fs.String("project-id", "", "project id (default: a new project-test-<uuid>)")
+	secret := fs.String("secret", "", "API secret (default: generated)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	emu := stytchtest.New(stytchtest.WithProjectID(*projectID), stytchtest.WithSecret(*secret))
+	defer emu.Close()
+	b, err := demo(emu)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	b.BaseURL = "http://" + dialable(ln.Addr().(*net.TCPAddr))
+	line, err := json.Marshal(b)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	if _, err := fmt.Fprintf(stdout, "%s\n", line); err != nil {
+		return err
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	emu.Close() // wake requests held by injected latency
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// dialable turns a listening address into one a client on this machine can
+// dial: an unspecified host (":0") becomes 127.0.0.1.
+func dialable(a *net.TCPAddr) string {
+	ip := a.IP
+	if ip == nil || ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	return net.JoinHostPort(ip.String(), fmt.Sprint(a.Port))
+}
+
+// demo creates a demo user and member, each with a 60-minute session.
+func demo(emu *stytchtest.Emulator) (banner, error) {
+	var b banner
+	b.ProjectID, b.Secret = emu.ProjectID(), emu.Secret()
+	p := stytchtest.SessionParams{Duration: 60 * time.Minute}
+
+	u := emu.CreateUser(stytchtest.UserParams{Email: "demo@example.com"})
+	ct, err := emu.StartSession(u.UserID, p)
+	if err != nil {
+		return b, err
+	}
+	b.Demo.Consumer = consumerDemo{UserID: u.UserID, SessionID: ct.SessionID, SessionToken: ct.SessionToken, SessionJWT: ct.SessionJWT}
+
+	org := emu.CreateOrganization(stytchtest.OrganizationParams{Name: "Demo Organization"})
+	m, err := emu.CreateMember(org.OrganizationID, stytchtest.MemberParams{Email: "demo@example.com", Name: "Demo Member"})
+	if err != nil {
+		return b, err
+	}
+	mt, err := emu.StartMemberSession(m.MemberID, p)
+	if err != nil {
+		return b, err
+	}
+	b.Demo.B2B = b2bDemo{OrganizationID: org.OrganizationID, MemberID: m.MemberID, MemberSessionID: mt.SessionID, SessionToken: mt.SessionToken, SessionJWT: mt.SessionJWT}
+	return b, nil
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stytchguard/stytchguard/session"
+)
+
+func TestServesAndShutsDown(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"given project and secret", []string{"-addr", "127.0.0.1:0", "-project-id", "project-test-11111111-1111-4111-8111-111111111111", "-secret", "s3cret"}},
+		{"generated project and secret", []string{"-addr", "127.0.0.1:0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			pr, pw := io.Pipe()
+			done := make(chan error, 1)
+			go func() { done <- run(ctx, tt.args, pw); pw.Close() }()
+
+			line, err := bufio.NewReader(pr).ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b banner
+			dec := json.NewDecoder(strings.NewReader(line))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&b); err != nil {
+				t.Fatalf("banner %q: %v", line, err)
+			}
+			if !strings.HasPrefix(b.BaseURL, "http://127.0.0.1:") || !strings.HasPrefix(b.ProjectID, "project-test-") || b.Secret == "" {
+				t.Fatalf("banner %+v", b)
+			}
+			if len(tt.args) > 2 && (b.ProjectID != tt.args[3] || b.Secret != tt.args[5]) {
+				t.Fatalf("flags ignored: %+v", b)
+			}
+			c, err := session.New(session.Config{ProjectID: b.ProjectID, Secret: b.Secret, BaseURL: b.BaseURL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := c.Consumer.Authenticate(ctx, session.AuthenticateParams{SessionJWT: b.Demo.Consumer.SessionJWT})
+			if err != nil || res.Session.SessionID != b.Demo.Consumer.SessionID || res.User.UserID != b.Demo.Consumer.UserID {
+				t.Fatalf("demo consumer session: %v", err)
+			}
+			if got := res.Session.ExpiresAt.Sub(res.Session.StartedAt.Time); got != 60*time.Minute {
+				t.Fatalf("demo session lives %v", got)
+			}
+			mres, err := c.B2B.Authenticate(ctx, session.B2BAuthenticateParams{SessionToken: b.Demo.B2B.SessionToken})
+			if err != nil || mres.MemberSession.MemberSessionID != b.Demo.B2B.MemberSessionID || mres.Organization.OrganizationID != b.Demo.B2B.OrganizationID || mres.Member.MemberID != b.Demo.B2B.MemberID {
+				t.Fatalf("demo member session: %v", err)
+			}
+
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("run: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no clean shutdown")
+			}
+		})
+	}
+}
+
+func TestBadFlagsAndAddress(t *testing.T) {
+	if err := run(context.Background(), []string{"-nope"}, io.Discard); err == nil {
+		t.Fatal("unknown flag accepted")
+	}
+	if err := run(context.Background(), []string{"-addr", "127.0.0.1:99999"}, io.Discard); err == nil {
+		t.Fatal("bad address accepted")
+	}
+}
