@@ -684,3 +684,39 @@ func toStrings(v any) []string {
 	}
 	return out
 }
+
+func TestB2BRevokeByEachIdentifier(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name   string
+		params func(stytchtest.Tokens) session.B2BRevokeParams
+	}{
+		{"member_session_id", func(t stytchtest.Tokens) session.B2BRevokeParams {
+			return session.B2BRevokeParams{MemberSessionID: t.SessionID}
+		}},
+		{"session_token", func(t stytchtest.Tokens) session.B2BRevokeParams {
+			return session.B2BRevokeParams{SessionToken: t.SessionToken}
+		}},
+		{"session_jwt", func(t stytchtest.Tokens) session.B2BRevokeParams {
+			return session.B2BRevokeParams{SessionJWT: t.SessionJWT}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, m, tok := e.b2b(t, stytchtest.OrganizationParams{Name: "Acme"})
+			keep, _ := e.StartMemberSession(m.MemberID, stytchtest.SessionParams{})
+			if _, err := e.client.B2B.Revoke(ctx(t), tt.params(tok)); err != nil {
+				t.Fatal(err)
+			}
+			_, err := e.client.B2B.Authenticate(ctx(t), session.B2BAuthenticateParams{SessionJWT: tok.SessionJWT})
+			wantAPIError(t, err, 404, session.ErrorTypeSessionNotFound)
+			if _, err := e.client.B2B.Authenticate(ctx(t), session.B2BAuthenticateParams{SessionToken: keep.SessionToken}); err != nil {
+				t.Fatalf("the member's other session died: %v", err)
+			}
+		})
+	}
+	_, err := e.client.B2B.Revoke(ctx(t), session.B2BRevokeParams{})
+	wantAPIError(t, err, 400, session.ErrorTypeNoSessionRevokeArguments)
+	_, err = e.client.B2B.Revoke(ctx(t), session.B2BRevokeParams{MemberID: "member-test-nope"})
+	wantAPIError(t, err, 404, "member_not_found")
+}
