@@ -1,0 +1,84 @@
+package jwtlocal_test
+
+import (
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/stytchguard/stytchguard/jwtlocal"
+	"github.com/stytchguard/stytchguard/stytchtest"
+)
+
+// BenchmarkVerify compares, in one run, the physical floor of a local check
+// (golang-jwt parse and RS256 verify with a static key), a token seen for the
+// first time by the Verifier (signature, claims, mapping to session types,
+// cache insert), and a token seen before (a cache lookup plus the time and
+// revocation checks).
+func BenchmarkVerify(b *testing.B) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	u := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com", Roles: []string{"editor"}})
+	tok, err := srv.StartSession(u.UserID, stytchtest.SessionParams{CustomClaims: map[string]any{"plan": "pro"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	kid, key := srv.SigningKey()
+
+	// A pool of distinct valid tokens, twice the cache size: cycling through
+	// it, every verification misses the cache.
+	const pool, cacheSize = 1024, 512
+	tokens := make([]string, pool)
+	claims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(tok.SessionJWT, claims); err != nil {
+		b.Fatal(err)
+	}
+	for i := range tokens {
+		claims["n"] = i
+		tk := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+		tk.Header["kid"] = kid
+		if tokens[i], err = tk.SignedString(key); err != nil {
+			b.Fatal(err)
+		}
+	}
+	revoked := func(string) bool { return false }
+
+	b.Run("floor", func(b *testing.B) {
+		parser := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}))
+		pub := &key.PublicKey
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if _, err := parser.Parse(tokens[i%pool], func(*jwt.Token) (any, error) { return pub, nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("first-seen", func(b *testing.B) {
+		v, err := jwtlocal.New(jwtlocal.Config{Client: srv.Client(), CacheSize: cacheSize, Revoked: revoked})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer v.Close()
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if _, err := v.Verify(bg(), tokens[i%pool]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		v, err := jwtlocal.New(jwtlocal.Config{Client: srv.Client(), Revoked: revoked})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer v.Close()
+		if _, err := v.Verify(bg(), tokens[0]); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := v.Verify(bg(), tokens[0]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

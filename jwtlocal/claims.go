@@ -1,0 +1,246 @@
+package jwtlocal
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/stytchguard/stytchguard/session"
+)
+
+// claims is a Stytch session JWT's payload: the registered claims, Stytch's
+// session and organization claims, and every other top-level key as a
+// custom claim.
+type claims struct {
+	Issuer       string             `json:"iss"`
+	Subject      string             `json:"sub"`
+	Audience     any                `json:"aud"` // a string or an array of strings
+	ExpiresAt    *float64           `json:"exp"`
+	NotBefore    *float64           `json:"nbf"`
+	IssuedAt     *float64           `json:"iat"`
+	Session      *sessionClaim      `json:"https://stytch.com/session"`
+	Organization *organizationClaim `json:"https://stytch.com/organization"`
+	Custom       map[string]any     `json:"-"`
+}
+
+type sessionClaim struct {
+	ID                    string                         `json:"id"`
+	StartedAt             session.Time                   `json:"started_at"`
+	LastAccessedAt        session.Time                   `json:"last_accessed_at"`
+	ExpiresAt             session.Time                   `json:"expires_at"`
+	Attributes            *session.Attributes            `json:"attributes"`
+	AuthenticationFactors []session.AuthenticationFactor `json:"authentication_factors"`
+	Roles                 []string                       `json:"roles"`
+}
+
+type organizationClaim struct {
+	OrganizationID string `json:"organization_id"`
+	Slug           string `json:"slug"`
+}
+
+// decode decodes a JSON payload in one typed pass, then collects the custom
+// claims with a light scan of the top-level keys.
+func (c *claims) decode(b []byte) error {
+	if err := json.Unmarshal(b, c); err != nil {
+		return err
+	}
+	return eachTopLevel(b, func(key string, value []byte) error {
+		switch key {
+		case "iss", "sub", "aud", "exp", "nbf", "iat", "jti":
+			return nil
+		}
+		if strings.HasPrefix(key, "https://stytch.com/") {
+			return nil // Stytch's own, not the app's
+		}
+		var v any
+		if err := json.Unmarshal(value, &v); err != nil {
+			return fmt.Errorf("claim %q: %w", key, err)
+		}
+		if c.Custom == nil {
+			c.Custom = map[string]any{}
+		}
+		c.Custom[key] = v
+		return nil
+	})
+}
+
+// audience returns the aud claim as a list, nil when it is neither a string
+// nor an array of strings.
+func (c *claims) audience() []string {
+	switch a := c.Audience.(type) {
+	case string:
+		return []string{a}
+	case []any:
+		out := make([]string, 0, len(a))
+		for _, x := range a {
+			s, ok := x.(string)
+			if !ok {
+				return nil
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	return nil
+}
+
+// eachTopLevel calls fn with each key and raw value of the JSON object b,
+// which must already be known to be valid JSON.
+func eachTopLevel(b []byte, fn func(key string, value []byte) error) error {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return errors.New("payload is not a JSON object")
+	}
+	i++
+	for {
+		i = skipSpace(b, i)
+		if i < len(b) && b[i] == '}' {
+			return nil
+		}
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+		end := skipValue(b, i) // the key, a string
+		if end-i < 2 || b[i] != '"' {
+			return errors.New("malformed object key")
+		}
+		key := string(b[i+1 : end-1])
+		if bytes.IndexByte(b[i:end], '\\') >= 0 {
+			if err := json.Unmarshal(b[i:end], &key); err != nil { // escapes: rare
+				return err
+			}
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return errors.New("malformed object")
+		}
+		i = skipSpace(b, i+1)
+		end = skipValue(b, i)
+		if err := fn(key, b[i:end]); err != nil {
+			return err
+		}
+		i = end
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the index just past the JSON value starting at i.
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+			if depth < 0 {
+				return i
+			}
+		case ',', ':':
+			if depth == 0 {
+				return i
+			}
+		case ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return i
+}
+
+func unixTime(f float64) time.Time {
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC()
+}
+
+// Verified is a session JWT that verified. It is shared between every request
+// that presents the same token: treat it as read-only.
+type Verified struct {
+	// Consumer is the session a consumer verifier verified; nil for B2B.
+	Consumer *session.Session
+	// Member is the member session a B2B verifier verified; nil for consumer.
+	Member *session.MemberSession
+	// SessionID is the session id (B2B: member_session_id).
+	SessionID string
+	// Subject is the user id (B2B: member id).
+	Subject string
+	// IssuedAt, NotBefore and Expiry are the JWT's own times; the session's
+	// end is the session's ExpiresAt.
+	IssuedAt, NotBefore, Expiry time.Time
+}
+
+// toVerified maps checked claims to the session package's types, the same a
+// call to Stytch's authenticate would return.
+func (c *claims) toVerified(b2b bool) *Verified {
+	sc := c.Session
+	exp := unixTime(*c.ExpiresAt)
+	expires := sc.ExpiresAt
+	if expires.IsZero() {
+		expires = session.NewTime(exp)
+	}
+	factors := sc.AuthenticationFactors
+	if factors == nil {
+		factors = []session.AuthenticationFactor{}
+	}
+	roles := sc.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	v := &Verified{
+		SessionID: sc.ID,
+		Subject:   c.Subject,
+		IssuedAt:  unixTime(*c.IssuedAt),
+		NotBefore: unixTime(*c.NotBefore),
+		Expiry:    exp,
+	}
+	if b2b {
+		v.Member = &session.MemberSession{
+			MemberSessionID:       sc.ID,
+			MemberID:              c.Subject,
+			StartedAt:             sc.StartedAt,
+			LastAccessedAt:        sc.LastAccessedAt,
+			ExpiresAt:             expires,
+			AuthenticationFactors: factors,
+			OrganizationID:        c.Organization.OrganizationID,
+			OrganizationSlug:      c.Organization.Slug,
+			Roles:                 roles,
+			CustomClaims:          c.Custom,
+		}
+		return v
+	}
+	v.Consumer = &session.Session{
+		SessionID:             sc.ID,
+		UserID:                c.Subject,
+		AuthenticationFactors: factors,
+		Roles:                 roles,
+		StartedAt:             sc.StartedAt,
+		LastAccessedAt:        sc.LastAccessedAt,
+		ExpiresAt:             expires,
+		Attributes:            sc.Attributes,
+		CustomClaims:          c.Custom,
+	}
+	return v
+}

@@ -1,0 +1,61 @@
+// Package jwtlocal verifies Stytch session JWTs locally, against the
+// project's JSON Web Key Set, so that a fresh JWT costs no call to Stytch, and
+// a JWT seen before costs a cache lookup instead of an RSA verification.
+//
+// A Verifier is built once per project (consumer or B2B) with New and checks:
+//
+//   - the length, before any decoding (MaxTokenBytes, default 8 KiB);
+//   - the algorithm: RS256 only, whatever the header says; a kid is required;
+//   - the signature, against the key with that kid from
+//     <base URL>/v1/sessions/jwks/<project_id> (B2B: /v1/b2b/sessions/jwks/...),
+//     fetched without credentials and looked up through keyfunc v3;
+//   - the issuer: "stytch.com/<project_id>", or the client's base URL when it
+//     is a custom domain; the audience: it must contain the project id;
+//   - iat, exp and nbf, all three required, with ClockTolerance (default 0),
+//     and a maximum age on iat (MaxTokenAge, default 300 s);
+//   - the product line: a B2B JWT at a consumer verifier is invalid, and the
+//     reverse;
+//   - the Revoked hook, if any, on every call, cached or not.
+//
+// # Outcomes
+//
+// Verify returns the session in the session package's own types (Session or
+// MemberSession, with roles, factors, attributes, custom claims without the
+// reserved ones, and expires_at from the session claim, falling back to exp),
+// or an *Error whose Outcome tells the caller what to do without matching
+// strings: Invalid (definitely bad: do not ask Stytch), Stale (good signature
+// but expired, too old or not yet valid by this clock: ask Stytch), KeyUnknown
+// (the kid is not in the set even after a refresh: ask Stytch) or Revoked.
+//
+// # Keys
+//
+// The first JWKS fetch starts in New, which waits for it at most
+// InitialFetchWait (2 s) and never fails because Stytch is down: later
+// requests try again. The key set is refreshed every RefreshInterval (1 h) in
+// the background, and on an unknown kid at most once per
+// UnknownKIDRefreshInterval (5 min; 10 s after a failed fetch); a request
+// waits for that refresh at most UnknownKIDWait (500 ms) or until its context
+// ends. A failed refresh, or one that brings no usable RS256 key (an empty
+// set, a broken one), keeps the keys already held. When a refresh drops a
+// key, the verified-token cache is emptied, so that tokens of a retired key
+// are checked again. Close ends every goroutine the Verifier started. Nothing
+// is shared between Verifiers: no package-level state.
+//
+// # Cache and cost
+//
+// Verified tokens are kept in a bounded LRU (CacheSize, default 10,000),
+// keyed by a per-process seeded hash of the token; each entry keeps the token
+// to compare on a hit, so a hash collision costs a verification, never a
+// wrong session. A hit re-checks exp, nbf, the max age, the session's end and
+// the Revoked hook against the clock. An entry is the token plus its decoded
+// session, about 1.6 KB for a typical one-factor session: about 3 KB with a
+// 1.5 KB token, so some 30 MB for a full default cache, and at most CacheSize
+// × (MaxTokenBytes + the decoded session) in any case.
+//
+// BenchmarkVerify, on the shared 2-core machine this was built on (AMD EPYC,
+// Go 1.26, medians of 6 interleaved runs): floor, golang-jwt's parse and
+// RS256 verify with a static key, 59 µs/op, 138 allocs; first-seen, a new
+// token through the Verifier, 60 µs/op (1.01 × floor), 98 allocs — it decodes
+// the payload once, in one typed pass, where golang-jwt decodes into maps;
+// cached, the same token again, 0.22 µs/op and 0 allocs.
+package jwtlocal

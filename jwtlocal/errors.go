@@ -1,0 +1,109 @@
+package jwtlocal
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Outcome is what a verification concluded, the part of it the middleware
+// acts on.
+type Outcome int
+
+// The outcomes of Verify.
+const (
+	// Valid: signed by the project, fresh, and not revoked.
+	Valid Outcome = iota
+	// Invalid: definitely bad — malformed, too long, wrong algorithm, bad
+	// signature, wrong issuer or audience, a required claim missing, or a
+	// token of the other product line. Asking Stytch would not change it.
+	Invalid
+	// Stale: signed by the project, but expired, older than MaxTokenAge, or
+	// not valid yet by this machine's clock. Worth asking Stytch, which may
+	// answer with a fresh JWT.
+	Stale
+	// KeyUnknown: the token's kid is not in the key set, even after a
+	// rate-limited refresh. Worth asking Stytch.
+	KeyUnknown
+	// Revoked: the Revoked hook says this process ended the session.
+	Revoked
+)
+
+// String returns the outcome's name.
+func (o Outcome) String() string {
+	switch o {
+	case Valid:
+		return "valid"
+	case Invalid:
+		return "invalid"
+	case Stale:
+		return "stale"
+	case KeyUnknown:
+		return "key_unknown"
+	case Revoked:
+		return "revoked"
+	default:
+		return fmt.Sprintf("Outcome(%d)", int(o))
+	}
+}
+
+// Sentinels for errors.Is, one per failing Outcome.
+var (
+	ErrInvalid    = errors.New("jwtlocal: invalid session JWT")
+	ErrStale      = errors.New("jwtlocal: stale session JWT")
+	ErrKeyUnknown = errors.New("jwtlocal: session JWT signed by an unknown key")
+	ErrRevoked    = errors.New("jwtlocal: session revoked")
+)
+
+// Error is a failed verification. Its text names the reason, never the token.
+type Error struct {
+	// Outcome is Invalid, Stale, KeyUnknown or Revoked.
+	Outcome Outcome
+	// Reason says what failed, for logs: "expired", "issuer", "signature"...
+	Reason string
+	// Err is the underlying cause, if any.
+	Err error
+}
+
+// Error returns "jwtlocal: <outcome>: <reason>".
+func (e *Error) Error() string {
+	msg := "jwtlocal: " + e.Outcome.String() + ": " + e.Reason
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is matches the sentinel of e's Outcome.
+func (e *Error) Is(target error) bool {
+	switch e.Outcome {
+	case Invalid:
+		return target == ErrInvalid
+	case Stale:
+		return target == ErrStale
+	case KeyUnknown:
+		return target == ErrKeyUnknown
+	case Revoked:
+		return target == ErrRevoked
+	}
+	return false
+}
+
+// OutcomeOf returns the Outcome of an error Verify returned: Valid for nil.
+func OutcomeOf(err error) Outcome {
+	var e *Error
+	if err == nil {
+		return Valid
+	}
+	if errors.As(err, &e) {
+		return e.Outcome
+	}
+	return Invalid
+}
+
+func invalid(reason string, err error) *Error {
+	return &Error{Outcome: Invalid, Reason: reason, Err: err}
+}
+func stale(reason string) *Error { return &Error{Outcome: Stale, Reason: reason} }

@@ -1,0 +1,170 @@
+package jwtlocal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+
+	"github.com/stytchguard/stytchguard/session"
+)
+
+// errEmptyKeySet is a JWKS answer with no usable RS256 key: it never
+// replaces the keys already held.
+var errEmptyKeySet = errors.New("jwtlocal: JWKS holds no usable RS256 key")
+
+// failedRefreshBackoff bounds how soon a failed fetch may be tried again on an
+// unknown kid, when the configured interval is longer: a key set that never
+// loaded should not wait five minutes for its next chance.
+const failedRefreshBackoff = 10 * time.Second
+
+// keyStore is the jwkset.Storage keyfunc reads keys from. It holds the last
+// good key set in memory; a kid it does not hold triggers a rate-limited
+// refresh that the reading request waits for, but only briefly.
+type keyStore struct {
+	*jwkset.MemoryJWKSet
+	v *Verifier
+}
+
+// KeyRead returns the key with this kid, refreshing the set once (rate
+// limited) when it is unknown.
+func (s keyStore) KeyRead(ctx context.Context, kid string) (jwkset.JWK, error) {
+	k, err := s.MemoryJWKSet.KeyRead(ctx, kid)
+	if !errors.Is(err, jwkset.ErrKeyNotFound) {
+		return k, err
+	}
+	if s.v.awaitUnknownKIDRefresh(ctx) {
+		return s.MemoryJWKSet.KeyRead(ctx, kid)
+	}
+	return k, err
+}
+
+// awaitUnknownKIDRefresh starts a refresh if none is running and the rate
+// limit allows one, and waits for the running one up to UnknownKIDWait or
+// ctx's end. It reports whether a refresh finished while it waited.
+func (v *Verifier) awaitUnknownKIDRefresh(ctx context.Context) bool {
+	v.mu.Lock()
+	done := v.inflight
+	if done == nil {
+		if time.Now().Before(v.nextUnknownRefresh) || v.ctx.Err() != nil {
+			v.mu.Unlock()
+			return false
+		}
+		done = v.startRefreshLocked()
+	}
+	v.mu.Unlock()
+	t := time.NewTimer(v.cfg.UnknownKIDWait)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
+// startRefreshLocked fetches the key set in the background and returns a
+// channel closed when the fetch ends. The caller holds v.mu.
+func (v *Verifier) startRefreshLocked() chan struct{} {
+	done := make(chan struct{})
+	v.inflight = done
+	v.wg.Add(1)
+	go func() {
+		defer v.wg.Done()
+		ctx, cancel := context.WithTimeout(v.ctx, v.cfg.FetchTimeout)
+		err := v.refresh(ctx)
+		cancel()
+		v.mu.Lock()
+		v.inflight = nil
+		next := v.cfg.UnknownKIDRefreshInterval
+		if err != nil {
+			next = min(next, failedRefreshBackoff)
+		}
+		v.nextUnknownRefresh = time.Now().Add(next) // wall clock: it paces network calls
+		v.mu.Unlock()
+		if err != nil && v.ctx.Err() == nil {
+			v.cfg.Logger.Warn("stytchguard: JWKS refresh failed; keeping the last good keys",
+				"b2b", v.cfg.B2B, "error", err)
+		}
+		close(done)
+	}()
+	return done
+}
+
+// refresh fetches the key set and, when it holds at least one usable key,
+// replaces the held one with it.
+func (v *Verifier) refresh(ctx context.Context) error {
+	var (
+		res *session.JWKSResponse
+		err error
+	)
+	if v.cfg.B2B {
+		res, err = v.cfg.Client.B2B.JWKS(ctx)
+	} else {
+		res, err = v.cfg.Client.Consumer.JWKS(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("jwtlocal: fetching JWKS: %w", err)
+	}
+	keys := make([]jwkset.JWK, 0, len(res.Keys))
+	for _, k := range res.Keys {
+		if k.KTY != "RSA" || (k.Alg != "" && k.Alg != "RS256") || (k.Use != "" && k.Use != "sig") || k.KID == "" {
+			continue
+		}
+		jwk, err := jwkset.NewJWKFromMarshal(jwkset.JWKMarshal{
+			KTY: jwkset.KtyRSA, USE: jwkset.UseSig, ALG: jwkset.AlgRS256, KID: k.KID, N: k.N, E: k.E,
+		}, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
+		if err != nil {
+			continue // one broken key does not spoil the others
+		}
+		keys = append(keys, jwk)
+	}
+	if len(keys) == 0 {
+		return errEmptyKeySet
+	}
+	old, err := v.keys.KeyReadAll(ctx)
+	if err != nil {
+		return fmt.Errorf("jwtlocal: reading keys: %w", err)
+	}
+	if err := v.keys.KeyReplaceAll(ctx, keys); err != nil {
+		return fmt.Errorf("jwtlocal: storing keys: %w", err)
+	}
+	if v.cache != nil && retired(old, keys) {
+		v.cache.purge() // tokens of a retired key must be verified again
+	}
+	return nil
+}
+
+// retired reports whether a key of old is missing from now.
+func retired(old, now []jwkset.JWK) bool {
+	for _, o := range old {
+		kid := o.Marshal().KID
+		if !slices.ContainsFunc(now, func(n jwkset.JWK) bool { return n.Marshal().KID == kid }) {
+			return true
+		}
+	}
+	return false
+}
+
+// refreshLoop refreshes the key set every RefreshInterval until Close.
+func (v *Verifier) refreshLoop() {
+	defer v.wg.Done()
+	t := time.NewTicker(v.cfg.RefreshInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-v.ctx.Done():
+			return
+		case <-t.C:
+			v.mu.Lock()
+			if v.inflight == nil {
+				v.startRefreshLocked()
+			}
+			v.mu.Unlock()
+		}
+	}
+}

@@ -1,0 +1,325 @@
+package jwtlocal
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/stytchguard/stytchguard/session"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultMaxTokenAge               = 300 * time.Second
+	DefaultMaxTokenBytes             = 8 << 10
+	DefaultCacheSize                 = 10_000
+	DefaultInitialFetchWait          = 2 * time.Second
+	DefaultUnknownKIDRefreshInterval = 5 * time.Minute
+	DefaultUnknownKIDWait            = 500 * time.Millisecond
+	DefaultRefreshInterval           = time.Hour
+	DefaultFetchTimeout              = 10 * time.Second
+)
+
+// Config configures a Verifier. Client is required; every other zero field
+// takes the default its comment names.
+type Config struct {
+	// Client is the project's Stytch client: its project id, base URL and
+	// HTTP client are used to fetch the JWKS (without credentials).
+	Client *session.Client
+	// B2B verifies B2B member session JWTs (from /v1/b2b/sessions/jwks)
+	// instead of consumer ones. A token of the other product line is Invalid.
+	B2B bool
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+	// ClockTolerance is the leeway on exp, nbf and iat. Zero means none.
+	ClockTolerance time.Duration
+	// MaxTokenAge is how long after its iat a JWT is trusted without asking
+	// Stytch: older ones are Stale. Zero means DefaultMaxTokenAge (300 s,
+	// the JWT's own lifetime, as Stytch's Ruby SDK).
+	MaxTokenAge time.Duration
+	// MaxTokenBytes caps a token's length, checked before any decoding;
+	// longer tokens are Invalid. Zero means DefaultMaxTokenBytes (8 KiB).
+	MaxTokenBytes int
+	// CacheSize is how many verified tokens are remembered. Zero means
+	// DefaultCacheSize; negative disables the cache.
+	CacheSize int
+	// InitialFetchWait bounds how long New waits for the first JWKS fetch;
+	// when Stytch is slower or down, New returns anyway and the fetch goes
+	// on, or is tried again by later requests. Zero means
+	// DefaultInitialFetchWait.
+	InitialFetchWait time.Duration
+	// UnknownKIDRefreshInterval is the least time between two refreshes
+	// triggered by unknown kids (10 s at most after a failed one). Zero
+	// means DefaultUnknownKIDRefreshInterval.
+	UnknownKIDRefreshInterval time.Duration
+	// UnknownKIDWait bounds how long a request with an unknown kid waits for
+	// a refresh before it is answered KeyUnknown. Zero means
+	// DefaultUnknownKIDWait.
+	UnknownKIDWait time.Duration
+	// RefreshInterval is the period of the background refresh. Zero means
+	// DefaultRefreshInterval.
+	RefreshInterval time.Duration
+	// FetchTimeout bounds one JWKS fetch. Zero means DefaultFetchTimeout.
+	FetchTimeout time.Duration
+	// Revoked, when set, is asked on every verification, cached or not,
+	// whether this process ended the session; a yes is Revoked. It must be
+	// fast and safe for concurrent use.
+	Revoked func(sessionID string) bool
+	// Logger receives JWKS refresh failures (never a token). Nil means none.
+	Logger *slog.Logger
+}
+
+// Verifier verifies one project's session JWTs locally. It is safe for
+// concurrent use; Close it to stop its background refresh.
+type Verifier struct {
+	cfg      Config
+	issuers  []string
+	project  string
+	keys     keyStore
+	keyfunc  keyfunc.Keyfunc
+	cache    *tokenCache
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	closeOne sync.Once
+
+	mu                 sync.Mutex
+	inflight           chan struct{} // closed when the running refresh ends; nil when none runs
+	nextUnknownRefresh time.Time
+}
+
+// New checks cfg, starts fetching the key set, and waits for it up to
+// InitialFetchWait. It fails only on a bad Config, never because Stytch is
+// down.
+func New(cfg Config) (*Verifier, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("jwtlocal: Config.Client is required")
+	}
+	if cfg.ClockTolerance < 0 || cfg.MaxTokenAge < 0 || cfg.MaxTokenBytes < 0 || cfg.InitialFetchWait < 0 ||
+		cfg.UnknownKIDRefreshInterval < 0 || cfg.UnknownKIDWait < 0 || cfg.RefreshInterval < 0 || cfg.FetchTimeout < 0 {
+		return nil, errors.New("jwtlocal: Config durations and sizes must not be negative")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	setDefault(&cfg.MaxTokenAge, DefaultMaxTokenAge)
+	setDefault(&cfg.MaxTokenBytes, DefaultMaxTokenBytes)
+	setDefault(&cfg.CacheSize, DefaultCacheSize)
+	setDefault(&cfg.InitialFetchWait, DefaultInitialFetchWait)
+	setDefault(&cfg.UnknownKIDRefreshInterval, DefaultUnknownKIDRefreshInterval)
+	setDefault(&cfg.UnknownKIDWait, DefaultUnknownKIDWait)
+	setDefault(&cfg.RefreshInterval, DefaultRefreshInterval)
+	setDefault(&cfg.FetchTimeout, DefaultFetchTimeout)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+
+	project := cfg.Client.ProjectID()
+	v := &Verifier{
+		cfg:     cfg,
+		project: project,
+		issuers: []string{"stytch.com/" + project},
+	}
+	if base := cfg.Client.BaseURL(); base != session.LiveBaseURL && base != session.TestBaseURL {
+		v.issuers = append(v.issuers, base) // a custom domain issues with its own URL
+	}
+	if cfg.CacheSize > 0 {
+		v.cache = newTokenCache(cfg.CacheSize)
+	}
+	v.ctx, v.cancel = context.WithCancel(context.Background())
+	v.keys = keyStore{MemoryJWKSet: jwkset.NewMemoryStorage(), v: v}
+	kf, err := keyfunc.New(keyfunc.Options{Ctx: v.ctx, Storage: v.keys})
+	if err != nil {
+		v.cancel()
+		return nil, err
+	}
+	v.keyfunc = kf
+
+	v.mu.Lock()
+	first := v.startRefreshLocked()
+	v.mu.Unlock()
+	v.wg.Add(1)
+	go v.refreshLoop()
+	t := time.NewTimer(cfg.InitialFetchWait)
+	select {
+	case <-first:
+	case <-t.C:
+	}
+	t.Stop()
+	return v, nil
+}
+
+func setDefault[T comparable](field *T, def T) {
+	var zero T
+	if *field == zero {
+		*field = def
+	}
+}
+
+// Close stops the background refresh and waits for every goroutine the
+// Verifier started. Verify keeps working on the keys held, without refreshes.
+func (v *Verifier) Close() {
+	v.closeOne.Do(func() {
+		v.cancel()
+		v.wg.Wait()
+	})
+}
+
+// Verify checks a session JWT. On success it returns the session; on failure
+// an *Error whose Outcome tells what to do. A Stale token's signature was
+// good, so the Verified returned with it is Stytch's word, only old. A token
+// seen before costs a cache lookup: its exp, nbf, max age and revocation are
+// checked again, its signature is not.
+func (v *Verifier) Verify(ctx context.Context, token string) (*Verified, error) {
+	if len(token) > v.cfg.MaxTokenBytes {
+		return nil, invalid("token longer than MaxTokenBytes", nil)
+	}
+	now := v.cfg.Now()
+	var h uint64
+	if v.cache != nil {
+		var hit *Verified
+		var ok bool
+		if hit, h, ok = v.cache.get(token); ok {
+			if err := v.check(hit, now); err != nil {
+				if err.Outcome == Stale && err.Reason != "not yet valid" {
+					v.cache.remove(h) // it will not get fresher
+				}
+				return hit, err
+			}
+			return hit, nil
+		}
+	}
+	c, perr := v.parse(ctx, token)
+	if perr != nil {
+		return nil, perr
+	}
+	if err := v.checkClaims(c); err != nil {
+		return nil, err
+	}
+	verified := c.toVerified(v.cfg.B2B)
+	if err := v.check(verified, now); err != nil {
+		return verified, err
+	}
+	if v.cache != nil {
+		v.cache.add(h, token, verified)
+	}
+	return verified, nil
+}
+
+// parse checks a token's form, algorithm and signature, and decodes its
+// payload. It does golang-jwt's Parser's work for RS256 alone, so that the
+// payload, the bulk of the token, is decoded once rather than three times.
+func (v *Verifier) parse(ctx context.Context, token string) (*claims, *Error) {
+	dot1 := strings.IndexByte(token, '.')
+	dot2 := strings.LastIndexByte(token, '.')
+	if dot1 <= 0 || dot2 == dot1 || strings.IndexByte(token[dot1+1:dot2], '.') >= 0 {
+		return nil, invalid("malformed: not three segments", nil)
+	}
+	hb, err := base64.RawURLEncoding.DecodeString(token[:dot1])
+	if err != nil {
+		return nil, invalid("malformed header", err)
+	}
+	var hdr struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+	}
+	if err := json.Unmarshal(hb, &hdr); err != nil {
+		return nil, invalid("malformed header", err)
+	}
+	if hdr.Alg != "RS256" {
+		return nil, invalid("algorithm is not RS256", nil)
+	}
+	if hdr.Kid == "" {
+		return nil, invalid("no kid", nil)
+	}
+	key, err := v.keyfunc.KeyfuncCtx(ctx)(&jwt.Token{Header: map[string]any{"alg": hdr.Alg, "kid": hdr.Kid}, Method: jwt.SigningMethodRS256})
+	switch {
+	case errors.Is(err, jwkset.ErrKeyNotFound):
+		return nil, &Error{Outcome: KeyUnknown, Reason: "kid not in the key set"}
+	case err != nil:
+		return nil, invalid("key", err)
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(token[dot2+1:])
+	if err != nil {
+		return nil, invalid("malformed signature", err)
+	}
+	if err := jwt.SigningMethodRS256.Verify(token[:dot2], sig, key); err != nil {
+		return nil, invalid("signature", err)
+	}
+	pb, err := base64.RawURLEncoding.DecodeString(token[dot1+1 : dot2])
+	if err != nil {
+		return nil, invalid("malformed payload", err)
+	}
+	c := &claims{}
+	if err := c.decode(pb); err != nil {
+		return nil, invalid("malformed payload", err)
+	}
+	return c, nil
+}
+
+// checkClaims checks what does not change with time: issuer, audience, the
+// required claims, and the product line.
+func (v *Verifier) checkClaims(c *claims) *Error {
+	switch {
+	case !slices.Contains(v.issuers, c.Issuer):
+		return invalid("issuer", nil)
+	case !slices.Contains(c.audience(), v.project):
+		return invalid("audience", nil)
+	case c.IssuedAt == nil || c.ExpiresAt == nil || c.NotBefore == nil:
+		return invalid("iat, exp or nbf missing", nil)
+	case c.Subject == "" || c.Session == nil || c.Session.ID == "":
+		return invalid("session claim missing", nil)
+	case v.cfg.B2B && (c.Organization == nil || c.Organization.OrganizationID == ""):
+		return invalid("not a B2B session JWT", nil)
+	case !v.cfg.B2B && c.Organization != nil:
+		return invalid("a B2B session JWT", nil)
+	}
+	return nil
+}
+
+// check checks what changes with time: exp, nbf, iat and max age, the
+// session's own end, and revocation.
+func (v *Verifier) check(s *Verified, now time.Time) *Error {
+	tol := v.cfg.ClockTolerance
+	switch {
+	case !now.Before(s.Expiry.Add(tol)):
+		return stale("expired")
+	case now.Add(tol).Before(s.NotBefore), now.Add(tol).Before(s.IssuedAt):
+		return stale("not yet valid")
+	case now.After(s.IssuedAt.Add(v.cfg.MaxTokenAge + tol)):
+		return stale("older than MaxTokenAge")
+	case v.sessionEnded(s, now):
+		return stale("session expired")
+	case v.cfg.Revoked != nil && v.cfg.Revoked(s.SessionID):
+		return &Error{Outcome: Revoked, Reason: "revoked by this process"}
+	}
+	return nil
+}
+
+func (v *Verifier) sessionEnded(s *Verified, now time.Time) bool {
+	var end session.Time
+	if s.Consumer != nil {
+		end = s.Consumer.ExpiresAt
+	} else if s.Member != nil {
+		end = s.Member.ExpiresAt
+	}
+	return !end.IsZero() && !now.Before(end.Add(v.cfg.ClockTolerance))
+}
+
+// CacheLen returns how many verified tokens the cache holds.
+func (v *Verifier) CacheLen() int {
+	if v.cache == nil {
+		return 0
+	}
+	return v.cache.len()
+}

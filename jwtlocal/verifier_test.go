@@ -1,0 +1,453 @@
+package jwtlocal_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/stytchguard/stytchguard/jwtlocal"
+	"github.com/stytchguard/stytchguard/session"
+	"github.com/stytchguard/stytchguard/stytchtest"
+)
+
+func TestVerifiedSessionIsWhatStytchReturns(t *testing.T) {
+	f := newFixture(t, nil)
+	got, err := f.v.Verify(bg(), f.tok.SessionJWT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.srv.Client().Consumer.Authenticate(bg(), session.AuthenticateParams{SessionToken: f.tok.SessionToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := res.Session
+	s := got.Consumer
+	if got.Member != nil || s == nil {
+		t.Fatalf("consumer verifier returned %+v", got)
+	}
+	if s.SessionID != want.SessionID || s.UserID != want.UserID || !slices.Equal(s.Roles, want.Roles) ||
+		!s.ExpiresAt.Equal(want.ExpiresAt.Time) || !s.StartedAt.Equal(want.StartedAt.Time) ||
+		len(s.AuthenticationFactors) != 1 || s.AuthenticationFactors[0].EmailFactor.EmailAddress != "ada@example.com" ||
+		len(s.CustomClaims) != 1 || s.CustomClaims["plan"] != "pro" || s.Attributes == nil {
+		t.Fatalf("verified %+v\nStytch   %+v", s, want)
+	}
+	if got.SessionID != f.tok.SessionID || got.Subject != f.user.UserID || got.Expiry.Sub(got.IssuedAt) != 5*time.Minute {
+		t.Fatalf("verified %+v", got)
+	}
+}
+
+func TestB2BVerifier(t *testing.T) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	org := srv.CreateOrganization(stytchtest.OrganizationParams{Name: "Acme"})
+	m, _ := srv.CreateMember(org.OrganizationID, stytchtest.MemberParams{Email: "g@example.com", Roles: []string{"auditor"}})
+	mtok, _ := srv.StartMemberSession(m.MemberID, stytchtest.SessionParams{})
+	u := srv.CreateUser(stytchtest.UserParams{Email: "a@example.com"})
+	ctok, _ := srv.StartSession(u.UserID, stytchtest.SessionParams{})
+
+	b2b, err := jwtlocal.New(jwtlocal.Config{Client: srv.Client(), B2B: true, Now: srv.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2b.Close()
+	consumer, _ := jwtlocal.New(jwtlocal.Config{Client: srv.Client(), Now: srv.Now})
+	defer consumer.Close()
+
+	got, err := b2b.Verify(bg(), mtok.SessionJWT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := got.Member
+	if got.Consumer != nil || ms.MemberSessionID != mtok.SessionID || ms.MemberID != m.MemberID || ms.OrganizationID != org.OrganizationID ||
+		ms.OrganizationSlug != "acme" || !slices.Equal(ms.Roles, []string{"stytch_member", "auditor"}) {
+		t.Fatalf("member session %+v", ms)
+	}
+	if _, err := b2b.Verify(bg(), ctok.SessionJWT); !errors.Is(err, jwtlocal.ErrInvalid) {
+		t.Fatalf("consumer JWT at a B2B verifier: %v", err)
+	}
+	if _, err := consumer.Verify(bg(), mtok.SessionJWT); !errors.Is(err, jwtlocal.ErrInvalid) {
+		t.Fatalf("B2B JWT at a consumer verifier: %v", err)
+	}
+}
+
+func TestBadTokens(t *testing.T) {
+	f := newFixture(t, func(c *jwtlocal.Config) { c.MaxTokenAge = 120 * time.Second })
+	good := f.tok.SessionJWT
+	parts := strings.Split(good, ".")
+	kid, key := f.srv.SigningKey()
+	now := f.srv.Now()
+	claims := claimsOf(t, good)
+	with := func(k string, v any) string {
+		return f.resign(t, func(c jwt.MapClaims) {
+			if v == nil {
+				delete(c, k)
+			} else {
+				c[k] = v
+			}
+		})
+	}
+	tampered := claimsOf(t, good)
+	tampered["sub"] = "user-test-someone-else"
+	tamperedJSON, _ := json.Marshal(tampered)
+	payload := base64.RawURLEncoding.EncodeToString(tamperedJSON)
+
+	tests := []struct {
+		name  string
+		token string
+		want  jwtlocal.Outcome
+	}{
+		{"good", good, jwtlocal.Valid},
+		{"empty", "", jwtlocal.Invalid},
+		{"garbage", "garbage", jwtlocal.Invalid},
+		{"invalid base64", "a$b.c$d.e$f", jwtlocal.Invalid},
+		{"too long", good + strings.Repeat("A", 9000), jwtlocal.Invalid},
+		{"tampered payload", parts[0] + "." + payload + "." + parts[2], jwtlocal.Invalid},
+		{"signature cut", parts[0] + "." + parts[1] + "." + parts[2][:20], jwtlocal.Invalid},
+		{"foreign key, same kid", sign(t, jwt.SigningMethodRS256, newRSAKey(t), kid, claims), jwtlocal.Invalid},
+		{"alg none", noneToken(t, kid, claims), jwtlocal.Invalid},
+		{"HS256 keyed with the public key", sign(t, jwt.SigningMethodHS256, publicDER(t, key), kid, claims), jwtlocal.Invalid},
+		{"RS512", sign(t, jwt.SigningMethodRS512, key, kid, claims), jwtlocal.Invalid},
+		{"ES256", sign(t, jwt.SigningMethodES256, newECKey(t), kid, claims), jwtlocal.Invalid},
+		{"no kid", sign(t, jwt.SigningMethodRS256, key, "", claims), jwtlocal.Invalid},
+		{"wrong issuer", with("iss", "stytch.com/project-test-other"), jwtlocal.Invalid},
+		{"wrong audience", with("aud", []string{"project-test-other"}), jwtlocal.Invalid},
+		{"audience as a string", with("aud", f.srv.ProjectID()), jwtlocal.Valid},
+		{"no iat", with("iat", nil), jwtlocal.Invalid},
+		{"no exp", with("exp", nil), jwtlocal.Invalid},
+		{"no nbf", with("nbf", nil), jwtlocal.Invalid},
+		{"no session claim", with(stytchtest.ClaimSession, nil), jwtlocal.Invalid},
+		{"iat as a string", with("iat", "yesterday"), jwtlocal.Invalid},
+		{"nbf in the future", with("nbf", now.Add(time.Minute).Unix()), jwtlocal.Stale},
+		{"iat in the future", with("iat", now.Add(time.Minute).Unix()), jwtlocal.Stale},
+		{"expired", f.resign(t, func(c jwt.MapClaims) {
+			c["iat"], c["nbf"], c["exp"] = now.Add(-6*time.Minute).Unix(), now.Add(-6*time.Minute).Unix(), now.Add(-time.Minute).Unix()
+		}), jwtlocal.Stale},
+		{"older than MaxTokenAge", f.resign(t, func(c jwt.MapClaims) {
+			c["iat"], c["nbf"] = now.Add(-150*time.Second).Unix(), now.Add(-150*time.Second).Unix()
+		}), jwtlocal.Stale},
+		{"unknown kid", sign(t, jwt.SigningMethodRS256, newRSAKey(t), "jwk-test-unknown", claims), jwtlocal.KeyUnknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.v.Verify(bg(), tt.token)
+			if got := jwtlocal.OutcomeOf(err); got != tt.want {
+				t.Fatalf("outcome %v (%v), want %v", got, err, tt.want)
+			}
+			if err != nil && tt.token != "" && len(tt.token) > 20 && strings.Contains(err.Error(), tt.token[len(tt.token)-20:]) {
+				t.Fatalf("error repeats the token: %v", err)
+			}
+		})
+	}
+}
+
+func noneToken(t *testing.T, kid string, claims jwt.MapClaims) string {
+	t.Helper()
+	tk := jwt.NewWithClaims(jwt.SigningMethodNone, claims)
+	tk.Header["kid"] = kid
+	s, err := tk.SignedString(jwt.UnsafeAllowNoneSignatureType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestCacheRechecksTimeAndRevocation(t *testing.T) {
+	revoked := map[string]bool{}
+	var mu sync.Mutex
+	f := newFixture(t, func(c *jwtlocal.Config) {
+		c.Revoked = func(id string) bool { mu.Lock(); defer mu.Unlock(); return revoked[id] }
+	})
+	first, err := f.v.Verify(bg(), f.tok.SessionJWT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := f.v.Verify(bg(), f.tok.SessionJWT)
+	if err != nil || second != first || f.v.CacheLen() != 1 {
+		t.Fatalf("second verification was not a cache hit: %v", err)
+	}
+	mu.Lock()
+	revoked[f.tok.SessionID] = true
+	mu.Unlock()
+	if _, err := f.v.Verify(bg(), f.tok.SessionJWT); !errors.Is(err, jwtlocal.ErrRevoked) {
+		t.Fatalf("revoked session from the cache: %v", err)
+	}
+	mu.Lock()
+	revoked[f.tok.SessionID] = false
+	mu.Unlock()
+	f.srv.Advance(5 * time.Minute)
+	got, err := f.v.Verify(bg(), f.tok.SessionJWT)
+	if !errors.Is(err, jwtlocal.ErrStale) || got == nil || got.SessionID != f.tok.SessionID {
+		t.Fatalf("expired token from the cache: %v %v", got, err)
+	}
+	if f.v.CacheLen() != 0 {
+		t.Fatalf("an expired token stayed cached")
+	}
+}
+
+func TestKeyRotation(t *testing.T) {
+	f := newFixture(t, func(c *jwtlocal.Config) { c.UnknownKIDRefreshInterval = time.Millisecond })
+	oldKID, oldKey := f.srv.SigningKey()
+	if _, err := f.v.Verify(bg(), f.tok.SessionJWT); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.ResetCalls()
+	f.srv.RotateKey(10 * time.Minute)
+	res, err := f.srv.Client().Consumer.Authenticate(bg(), session.AuthenticateParams{SessionToken: f.tok.SessionToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.v.Verify(bg(), res.SessionJWT); err != nil || got.SessionID != f.tok.SessionID {
+		t.Fatalf("new-kid token: %v", err)
+	}
+	if n := f.srv.Calls(stytchtest.JWKS); n != 1 {
+		t.Fatalf("%d JWKS fetches for the new kid, want 1", n)
+	}
+	// During the overlap the old key's tokens verify.
+	fresh := func() string {
+		return sign(t, jwt.SigningMethodRS256, oldKey, oldKID, func() jwt.MapClaims {
+			c := claimsOf(t, f.tok.SessionJWT)
+			now := f.srv.Now().Unix()
+			c["iat"], c["nbf"], c["exp"] = now, now, now+300
+			return c
+		}())
+	}
+	if _, err := f.v.Verify(bg(), fresh()); err != nil {
+		t.Fatalf("old key during the overlap: %v", err)
+	}
+	// After it, once a refresh has seen the key go, they do not.
+	f.srv.Advance(11 * time.Minute)
+	third := f.srv.RotateKey(time.Hour)
+	res, _ = f.srv.Client().Consumer.Authenticate(bg(), session.AuthenticateParams{SessionToken: f.tok.SessionToken})
+	if got, err := f.v.Verify(bg(), res.SessionJWT); err != nil || claimsOf(t, res.SessionJWT)["sub"] != got.Subject {
+		t.Fatalf("third key: %v (%s)", err, third)
+	}
+	if _, err := f.v.Verify(bg(), fresh()); !errors.Is(err, jwtlocal.ErrKeyUnknown) {
+		t.Fatalf("retired key: %v", err)
+	}
+}
+
+func TestKeySetSurvivesBadRefreshes(t *testing.T) {
+	f := newFixture(t, func(c *jwtlocal.Config) { c.UnknownKIDRefreshInterval = time.Millisecond })
+	_, key := f.srv.SigningKey()
+	tests := []struct {
+		name  string
+		fault stytchtest.Fault
+	}{
+		{"empty set", stytchtest.Fault{Body: `{"keys":[],"request_id":"r","status_code":200}`}},
+		{"only a non-RSA key", stytchtest.Fault{Body: `{"keys":[{"kty":"EC","kid":"k","crv":"P-256","x":"x","y":"y"}],"request_id":"r","status_code":200}`}},
+		{"broken key", stytchtest.Fault{Body: `{"keys":[{"kty":"RSA","kid":"k","n":"!!","e":"AQAB"}],"request_id":"r","status_code":200}`}},
+		{"malformed body", stytchtest.Fault{Malformed: true}},
+		{"500", stytchtest.Fault{Status: 500}},
+		{"dropped", stytchtest.Fault{Drop: true}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.srv.ClearFaults()
+			f.srv.InjectFault(stytchtest.JWKS, tt.fault)
+			before := f.srv.Calls(stytchtest.JWKS)
+			// An unknown kid forces a refresh, which fails or brings nothing.
+			_, err := f.v.Verify(bg(), sign(t, jwt.SigningMethodRS256, key, fmt.Sprintf("jwk-test-unknown-%d", i), claimsOf(t, f.tok.SessionJWT)))
+			if !errors.Is(err, jwtlocal.ErrKeyUnknown) {
+				t.Fatalf("unknown kid: %v", err)
+			}
+			if f.srv.Calls(stytchtest.JWKS) == before {
+				t.Fatalf("no refresh was tried")
+			}
+			tok := f.resign(t, func(c jwt.MapClaims) { c["i"] = i }) // not cached
+			if _, err := f.v.Verify(bg(), tok); err != nil {
+				t.Fatalf("the held key was lost: %v", err)
+			}
+			time.Sleep(2 * time.Millisecond) // past the refresh interval
+		})
+	}
+}
+
+func TestJWKSDownAtConstruction(t *testing.T) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	u := srv.CreateUser(stytchtest.UserParams{Email: "a@example.com"})
+	tok, _ := srv.StartSession(u.UserID, stytchtest.SessionParams{})
+	srv.InjectFault(stytchtest.JWKS, stytchtest.Fault{Latency: 10 * time.Second})
+	start := time.Now()
+	v, err := jwtlocal.New(jwtlocal.Config{Client: srv.Client(), Now: srv.Now, InitialFetchWait: 200 * time.Millisecond, UnknownKIDRefreshInterval: 50 * time.Millisecond, FetchTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("New blocked %v", took)
+	}
+	if _, err := v.Verify(bg(), tok.SessionJWT); !errors.Is(err, jwtlocal.ErrKeyUnknown) {
+		t.Fatalf("while JWKS is down: %v", err)
+	}
+	srv.ClearFaults()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := v.Verify(bg(), tok.SessionJWT)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never recovered: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestKIDStorm(t *testing.T) {
+	clk := &clock{now: time.Now()}
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	u := srv.CreateUser(stytchtest.UserParams{Email: "a@example.com"})
+	tok, _ := srv.StartSession(u.UserID, stytchtest.SessionParams{})
+	v, err := jwtlocal.New(jwtlocal.Config{Client: srv.Client(), Now: clk.Now, UnknownKIDWait: 100 * time.Millisecond, UnknownKIDRefreshInterval: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	time.Sleep(2100 * time.Millisecond) // past the first fetch's rate limit
+	srv.ResetCalls()
+	srv.InjectFault(stytchtest.JWKS, stytchtest.Fault{Latency: 3 * time.Second}) // a slow refresh
+	_, key := srv.SigningKey()
+	claims := claimsOf(t, tok.SessionJWT)
+	claims["iat"], claims["nbf"], claims["exp"] = clk.Now().Unix(), clk.Now().Unix(), clk.Now().Unix()+300
+	tokens := make([]string, 1000)
+	for i := range tokens {
+		tokens[i] = sign(t, jwt.SigningMethodRS256, key, fmt.Sprintf("jwk-test-storm-%d", i), claims)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var slowest time.Duration
+	outcomes := map[jwtlocal.Outcome]int{}
+	for _, tk := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			_, err := v.Verify(bg(), tk)
+			took := time.Since(start)
+			mu.Lock()
+			outcomes[jwtlocal.OutcomeOf(err)]++
+			slowest = max(slowest, took)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if outcomes[jwtlocal.KeyUnknown] != 1000 {
+		t.Fatalf("outcomes %v", outcomes)
+	}
+	// The refresh takes 3 s; requests wait for it 100 ms at most (the rest
+	// is 1000 goroutines' scheduling on a shared machine, under -race).
+	if slowest > 2*time.Second {
+		t.Fatalf("a request waited %v for a 3 s refresh, bound 100 ms", slowest)
+	}
+	time.Sleep(3200 * time.Millisecond) // let the slow refresh end
+	if n := srv.Calls(stytchtest.JWKS); n != 1 {
+		t.Fatalf("%d JWKS fetches for the storm, want 1", n)
+	}
+	// Within the interval, another storm fetches nothing.
+	for _, tk := range tokens[:100] {
+		_, _ = v.Verify(bg(), tk)
+	}
+	if n := srv.Calls(stytchtest.JWKS); n != 1 {
+		t.Fatalf("%d JWKS fetches after a second storm within the interval", n)
+	}
+}
+
+func TestTwoProjectsNeverShareKeys(t *testing.T) {
+	a, b := newFixture(t, nil), newFixture(t, nil)
+	if _, err := a.v.Verify(bg(), b.tok.SessionJWT); jwtlocal.OutcomeOf(err) == jwtlocal.Valid {
+		t.Fatal("project A accepted project B's JWT")
+	}
+	if _, err := b.v.Verify(bg(), a.tok.SessionJWT); jwtlocal.OutcomeOf(err) == jwtlocal.Valid {
+		t.Fatal("project B accepted project A's JWT")
+	}
+	if _, err := a.v.Verify(bg(), a.tok.SessionJWT); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCustomIssuerAndSessionExpiryFallback(t *testing.T) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	emu := stytchtest.NewServer(stytchtest.WithIssuer(srv.URL))
+	defer emu.Close()
+	// The emulator serves at emu.URL; its tokens claim iss = a custom domain.
+	cfg := emu.Config()
+	client, _ := session.New(cfg)
+	v, _ := jwtlocal.New(jwtlocal.Config{Client: client, Now: emu.Now})
+	defer v.Close()
+	u := emu.CreateUser(stytchtest.UserParams{Email: "a@example.com"})
+	tok, _ := emu.StartSession(u.UserID, stytchtest.SessionParams{})
+	if _, err := v.Verify(bg(), tok.SessionJWT); !errors.Is(err, jwtlocal.ErrInvalid) {
+		t.Fatalf("an issuer that is neither stytch.com/<project> nor the base URL: %v", err)
+	}
+	// iss = the base URL is accepted.
+	same := stytchtest.NewServer()
+	defer same.Close()
+	kid, key := same.SigningKey()
+	u2 := same.CreateUser(stytchtest.UserParams{Email: "b@example.com"})
+	tok2, _ := same.StartSession(u2.UserID, stytchtest.SessionParams{})
+	c := claimsOf(t, tok2.SessionJWT)
+	c["iss"] = same.URL
+	delete(c[stytchtest.ClaimSession].(map[string]any), "expires_at")
+	v2, _ := jwtlocal.New(jwtlocal.Config{Client: same.Client(), Now: same.Now})
+	defer v2.Close()
+	got, err := v2.Verify(bg(), sign(t, jwt.SigningMethodRS256, key, kid, c))
+	if err != nil {
+		t.Fatalf("iss = base URL: %v", err)
+	}
+	if !got.Consumer.ExpiresAt.Equal(got.Expiry) {
+		t.Fatalf("expires_at %v, want the exp fallback %v", got.Consumer.ExpiresAt, got.Expiry)
+	}
+}
+
+func TestCloseEndsGoroutines(t *testing.T) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	cfg := srv.Config()
+	cfg.HTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	client, _ := session.New(cfg)
+	settle := func() int {
+		time.Sleep(50 * time.Millisecond)
+		return runtime.NumGoroutine()
+	}
+	before := settle()
+	var vs []*jwtlocal.Verifier
+	for range 20 {
+		v, err := jwtlocal.New(jwtlocal.Config{Client: client, RefreshInterval: 10 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, v)
+	}
+	time.Sleep(50 * time.Millisecond)
+	for _, v := range vs {
+		v.Close()
+		v.Close() // idempotent
+	}
+	if after := settle(); after > before+4 {
+		t.Fatalf("goroutines %d before, %d after Close", before, after)
+	}
+}
+
+func TestNewValidatesConfig(t *testing.T) {
+	if _, err := jwtlocal.New(jwtlocal.Config{}); err == nil {
+		t.Fatal("no client accepted")
+	}
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	if _, err := jwtlocal.New(jwtlocal.Config{Client: srv.Client(), MaxTokenAge: -time.Second}); err == nil {
+		t.Fatal("negative MaxTokenAge accepted")
+	}
+}
