@@ -25,27 +25,14 @@ func (e *Emulator) b2bAuthResponse(s *sess, reqID string, withToken bool, verdic
 	if withToken {
 		out.SessionToken = s.token
 	}
-	claims, key := e.jwtClaims(s)
-	e.mu.Unlock()
 	var apiErr *session.APIError
-	out.SessionJWT, apiErr = pendingJWT{claims, key}.sign()
+	out.SessionJWT, apiErr = e.signUnlock(s)
 	return out, apiErr
 }
 
 func (e *Emulator) handleB2BAuthenticate(r *http.Request, reqID string) (any, *session.APIError) {
-	var a sessionArgs
-	if err := decode(r, &a); err != nil {
-		return nil, err
-	}
-	e.mu.Lock()
-	s, apiErr := e.findSession(a.SessionToken, a.SessionJWT, true)
+	a, s, verdict, apiErr := e.authenticateLocked(r, true)
 	if apiErr != nil {
-		e.mu.Unlock()
-		return nil, apiErr
-	}
-	verdict, apiErr := e.touch(s, a)
-	if apiErr != nil {
-		e.mu.Unlock()
 		return nil, apiErr
 	}
 	return e.b2bAuthResponse(s, reqID, a.SessionToken != "", verdict)
@@ -195,9 +182,7 @@ func (e *Emulator) handleB2BExchange(r *http.Request, reqID string) (any, *sessi
 	out.MemberSession = &ms
 	out.MemberAuthenticated = true
 	out.SessionToken = s.token
-	claims, key := e.jwtClaims(s)
-	e.mu.Unlock()
-	out.SessionJWT, apiErr = pendingJWT{claims, key}.sign()
+	out.SessionJWT, apiErr = e.signUnlock(s)
 	return out, apiErr
 }
 

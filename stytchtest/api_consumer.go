@@ -6,8 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/stytchguard/stytchguard/session"
 )
 
@@ -21,19 +19,38 @@ type sessionArgs struct {
 	AuthorizationCheck     *session.AuthorizationCheck `json:"authorization_check"`
 }
 
-// pendingJWT is a JWT whose claims were built under e.mu, to be signed after
-// it is released.
-type pendingJWT struct {
-	claims jwt.MapClaims
-	key    *signingKey
-}
-
-func (p pendingJWT) sign() (string, *session.APIError) {
-	s, err := sign(p.claims, p.key)
+// signUnlock mints a fresh JWT for s: its claims are read under e.mu, held on
+// entry and released before the (slow) RSA signature.
+func (e *Emulator) signUnlock(s *sess) (string, *session.APIError) {
+	claims, key := e.jwtClaims(s)
+	e.mu.Unlock()
+	out, err := sign(claims, key)
 	if err != nil {
 		return "", apiError(http.StatusInternalServerError, session.ErrorTypeInternalServerError, "Signing failed.")
 	}
-	return s, nil
+	return out, nil
+}
+
+// authenticateLocked decodes an authenticate request and runs its checks and
+// updates (touch). On success it returns with e.mu held, for the caller to
+// build its answer and signUnlock; on failure e.mu is released.
+func (e *Emulator) authenticateLocked(r *http.Request, b2b bool) (sessionArgs, *sess, *session.Verdict, *session.APIError) {
+	var a sessionArgs
+	if err := decode(r, &a); err != nil {
+		return a, nil, nil, err
+	}
+	e.mu.Lock()
+	s, apiErr := e.findSession(a.SessionToken, a.SessionJWT, b2b)
+	if apiErr != nil {
+		e.mu.Unlock()
+		return a, nil, nil, apiErr
+	}
+	verdict, apiErr := e.touch(s, a)
+	if apiErr != nil {
+		e.mu.Unlock()
+		return a, nil, nil, apiErr
+	}
+	return a, s, verdict, nil
 }
 
 // findSession resolves exactly one of token and jwt to a live session of the
@@ -101,19 +118,8 @@ func (e *Emulator) touch(s *sess, a sessionArgs) (*session.Verdict, *session.API
 }
 
 func (e *Emulator) handleAuthenticate(r *http.Request, reqID string) (any, *session.APIError) {
-	var a sessionArgs
-	if err := decode(r, &a); err != nil {
-		return nil, err
-	}
-	e.mu.Lock()
-	s, apiErr := e.findSession(a.SessionToken, a.SessionJWT, false)
+	a, s, verdict, apiErr := e.authenticateLocked(r, false)
 	if apiErr != nil {
-		e.mu.Unlock()
-		return nil, apiErr
-	}
-	verdict, apiErr := e.touch(s, a)
-	if apiErr != nil {
-		e.mu.Unlock()
 		return nil, apiErr
 	}
 	out := &session.AuthenticateResponse{
@@ -126,9 +132,7 @@ func (e *Emulator) handleAuthenticate(r *http.Request, reqID string) (any, *sess
 	if a.SessionToken != "" {
 		out.SessionToken = s.token
 	}
-	claims, key := e.jwtClaims(s)
-	e.mu.Unlock()
-	out.SessionJWT, apiErr = pendingJWT{claims, key}.sign()
+	out.SessionJWT, apiErr = e.signUnlock(s)
 	return out, apiErr
 }
 
@@ -264,10 +268,8 @@ func (e *Emulator) consumerGrantResponse(s *sess, reqID string) (any, *session.A
 		StatusCode:   http.StatusOK,
 		Session:      &ss,
 	}
-	claims, key := e.jwtClaims(s)
-	e.mu.Unlock()
 	var apiErr *session.APIError
-	out.SessionJWT, apiErr = pendingJWT{claims, key}.sign()
+	out.SessionJWT, apiErr = e.signUnlock(s)
 	return out, apiErr
 }
 

@@ -124,12 +124,10 @@ func (e *Emulator) StartMemberSession(memberID string, p SessionParams) (Tokens,
 
 // tokensUnlock mints s's JWT, releasing e.mu (held on entry) before signing.
 func (e *Emulator) tokensUnlock(s *sess) (Tokens, error) {
-	claims, key := e.jwtClaims(s)
 	t := Tokens{SessionID: s.id, SessionToken: s.token, ExpiresAt: s.expires}
-	e.mu.Unlock()
-	jwtStr, err := sign(claims, key)
-	if err != nil {
-		return Tokens{}, err
+	jwtStr, apiErr := e.signUnlock(s)
+	if apiErr != nil {
+		return Tokens{}, errors.New("stytchtest: " + apiErr.ErrorMessage)
 	}
 	t.SessionJWT = jwtStr
 	return t, nil
