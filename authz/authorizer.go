@@ -1,0 +1,231 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/stytchguard/stytchguard/session"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultTTL          = 5 * time.Minute
+	DefaultMaxStale     = time.Hour
+	DefaultOrgCacheSize = 10_000
+)
+
+// Errors an authorization ends in, for errors.Is.
+var (
+	// ErrDenied: no role the session holds grants the permission, or (B2B)
+	// the session belongs to another organization. The error is a *Denied.
+	ErrDenied = errors.New("authz: permission denied")
+	// ErrPolicyUnavailable: no policy has been loaded, or the last good one
+	// is older than MaxStale, and Stytch cannot be asked now.
+	ErrPolicyUnavailable = errors.New("authz: RBAC policy unavailable")
+)
+
+// Denied is a refused authorization, with the error type Stytch's
+// authorization_check gives the same refusal.
+type Denied struct {
+	// ErrorType is consumer_session_authorization_error,
+	// session_authorization_error or session_authorization_tenancy_error.
+	ErrorType string
+	// Message is Stytch's wording for it.
+	Message string
+}
+
+// Error returns the error type and message.
+func (d *Denied) Error() string { return "authz: " + d.ErrorType + ": " + d.Message }
+
+// Is matches ErrDenied.
+func (d *Denied) Is(target error) bool { return target == ErrDenied }
+
+// Config configures an Authorizer. Client is required; every other zero
+// field takes the default its comment names.
+type Config struct {
+	// Client fetches the policies.
+	Client *session.Client
+	// B2B decides for member sessions, with tenancy and each organization's
+	// custom roles; otherwise for consumer sessions.
+	B2B bool
+	// TTL is how long a fetched policy is used before it is refreshed in the
+	// background (still deciding with it meanwhile). Zero means DefaultTTL.
+	TTL time.Duration
+	// MaxStale is how long after its fetch a policy may still decide while
+	// refreshes fail; past it, decisions wait for a fetch and fail with
+	// ErrPolicyUnavailable when it fails. Zero means DefaultMaxStale.
+	MaxStale time.Duration
+	// OrgCacheSize bounds how many organizations' custom roles are kept (B2B).
+	// Zero means DefaultOrgCacheSize.
+	OrgCacheSize int
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+	// Logger receives refresh failures and decisions made on a stale policy.
+	// Nil means none.
+	Logger *slog.Logger
+}
+
+// Authorizer answers "may this session do this here?" locally, exactly as
+// Stytch's authorization_check would, from a cached and compiled copy of the
+// project's RBAC policy. It is safe for concurrent use; Close waits for the
+// refreshes it started.
+type Authorizer struct {
+	cfg     Config
+	project *entry
+	orgs    *lru.Cache[string, *entry]
+	wg      sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+// New checks cfg and returns an Authorizer. It fetches nothing yet: the
+// first decision does, and every concurrent first decision shares that one
+// fetch.
+func New(cfg Config) (*Authorizer, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("authz: Config.Client is required")
+	}
+	if cfg.TTL < 0 || cfg.MaxStale < 0 || cfg.OrgCacheSize < 0 {
+		return nil, errors.New("authz: Config durations and sizes must not be negative")
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.MaxStale == 0 {
+		cfg.MaxStale = DefaultMaxStale
+	}
+	if cfg.MaxStale < cfg.TTL {
+		return nil, fmt.Errorf("authz: MaxStale %v is shorter than TTL %v", cfg.MaxStale, cfg.TTL)
+	}
+	if cfg.OrgCacheSize == 0 {
+		cfg.OrgCacheSize = DefaultOrgCacheSize
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &Authorizer{cfg: cfg}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	orgs, err := lru.New[string, *entry](cfg.OrgCacheSize)
+	if err != nil {
+		return nil, err
+	}
+	a.orgs = orgs
+	a.project = &entry{name: "project policy", fetch: a.fetchProject}
+	return a, nil
+}
+
+// Close stops refreshes and waits for those under way.
+func (a *Authorizer) Close() {
+	a.cancel()
+	a.wg.Wait()
+}
+
+func (a *Authorizer) fetchProject(ctx context.Context) ([]session.Role, error) {
+	var res *session.PolicyResponse
+	var err error
+	if a.cfg.B2B {
+		res, err = a.cfg.Client.B2B.Policy(ctx)
+	} else {
+		res, err = a.cfg.Client.Consumer.Policy(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if res.Policy == nil {
+		return nil, errors.New("authz: policy response without a policy")
+	}
+	return res.Policy.Roles, nil
+}
+
+func (a *Authorizer) orgEntry(orgID string) *entry {
+	if e, ok := a.orgs.Get(orgID); ok {
+		return e
+	}
+	e := &entry{name: "organization policy", fetch: func(ctx context.Context) ([]session.Role, error) {
+		res, err := a.cfg.Client.B2B.OrgPolicy(ctx, orgID)
+		var api *session.APIError
+		if errors.As(err, &api) && api.StatusCode == http.StatusNotFound && api.ErrorType == "organization_not_found" {
+			return []session.Role{}, nil // no such organization: no custom roles
+		}
+		if err != nil {
+			return nil, err
+		}
+		return res.OrgPolicy.Roles, nil
+	}}
+	if prev, ok, _ := a.orgs.PeekOrAdd(orgID, e); ok {
+		return prev
+	}
+	return e
+}
+
+// Check is one authorization question.
+type Check struct {
+	// Roles are the roles the session holds.
+	Roles []string
+	// SessionOrganizationID is the member session's organization (B2B).
+	SessionOrganizationID string
+	// OrganizationID is the organization acted in (B2B); empty means the
+	// session's own.
+	OrganizationID string
+	// ResourceID and Action name the permission.
+	ResourceID, Action string
+}
+
+// Authorize decides c as Stytch would: for B2B the organization first
+// (tenancy), then the roles. It returns the verdict with the granting roles,
+// a *Denied (ErrDenied), or ErrPolicyUnavailable.
+func (a *Authorizer) Authorize(ctx context.Context, c Check) (*session.Verdict, error) {
+	var granting []string
+	if a.cfg.B2B {
+		org := c.OrganizationID
+		if org == "" {
+			org = c.SessionOrganizationID
+		}
+		if org != c.SessionOrganizationID {
+			return nil, &Denied{ErrorType: session.ErrorTypeSessionAuthorizationTenancy, Message: "The member session belongs to another organization."}
+		}
+		ix, err := a.orgIndex(ctx, org)
+		if err != nil {
+			return nil, err
+		}
+		granting = ix.Decide(c.Roles, c.ResourceID, c.Action, nil)
+		if len(granting) == 0 {
+			return nil, &Denied{ErrorType: session.ErrorTypeSessionAuthorization, Message: "The member is not authorized to perform the requested action."}
+		}
+	} else {
+		ix, _, err := a.project.index(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		granting = ix.Decide(c.Roles, c.ResourceID, c.Action, nil)
+		if len(granting) == 0 {
+			return nil, &Denied{ErrorType: session.ErrorTypeConsumerAuthorization, Message: "The user is not authorized to perform the requested action."}
+		}
+	}
+	return &session.Verdict{Authorized: true, GrantingRoles: granting}, nil
+}
+
+// orgIndex returns the project roles merged with the organization's own,
+// compiled, recompiling when either side has changed.
+func (a *Authorizer) orgIndex(ctx context.Context, orgID string) (*Index, error) {
+	_, projectRoles, err := a.project.index(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	e := a.orgEntry(orgID)
+	_, orgRoles, err := e.index(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	return e.merged(projectRoles, orgRoles), nil
+}

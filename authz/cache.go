@@ -1,0 +1,110 @@
+package authz
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/stytchguard/stytchguard/session"
+)
+
+// entry is one cached policy (the project's, or one organization's custom
+// roles): the last good copy, compiled, and at most one fetch under way.
+type entry struct {
+	name  string
+	fetch func(context.Context) ([]session.Role, error)
+
+	mu       sync.Mutex
+	roles    []session.Role
+	ix       *Index
+	loadedAt time.Time
+	loaded   bool
+	inflight chan struct{} // closed when the fetch under way ends
+	lastErr  error
+
+	// merged is, for an organization, its roles compiled after the
+	// project's, and the two slices it was compiled from.
+	mergedIx             *Index
+	mergedFrom, mergedOr []session.Role
+}
+
+// index returns the entry's compiled policy and roles: fresh ones at once;
+// past the TTL, the held ones while a background refresh runs; past
+// MaxStale or never loaded, after waiting for a fetch.
+func (e *entry) index(ctx context.Context, a *Authorizer) (*Index, []session.Role, error) {
+	now := a.cfg.Now()
+	e.mu.Lock()
+	age := now.Sub(e.loadedAt)
+	if e.loaded && age < a.cfg.TTL {
+		ix, roles := e.ix, e.roles
+		e.mu.Unlock()
+		return ix, roles, nil
+	}
+	done := e.startLocked(a)
+	if e.loaded && age < a.cfg.MaxStale {
+		ix, roles := e.ix, e.roles
+		e.mu.Unlock()
+		return ix, roles, nil // stale-while-revalidate
+	}
+	e.mu.Unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("%w: %s: %w", ErrPolicyUnavailable, e.name, ctx.Err())
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.loaded && a.cfg.Now().Sub(e.loadedAt) < a.cfg.MaxStale {
+		return e.ix, e.roles, nil
+	}
+	return nil, nil, fmt.Errorf("%w: %s: %w", ErrPolicyUnavailable, e.name, e.lastErr)
+}
+
+// startLocked starts a fetch unless one is under way, and returns the
+// channel closed when it ends. The caller holds e.mu.
+func (e *entry) startLocked(a *Authorizer) chan struct{} {
+	if e.inflight != nil {
+		return e.inflight
+	}
+	done := make(chan struct{})
+	e.inflight = done
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		defer close(done)
+		roles, err := e.fetch(a.ctx) // bounded by the client's own timeout
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.inflight = nil
+		if err != nil {
+			e.lastErr = err
+			if e.loaded {
+				a.cfg.Logger.Warn("stytchguard: RBAC policy refresh failed; deciding with the last good one",
+					"policy", e.name, "age", a.cfg.Now().Sub(e.loadedAt).Round(time.Second), "error", err)
+			} else {
+				a.cfg.Logger.Error("stytchguard: RBAC policy fetch failed", "policy", e.name, "error", err)
+			}
+			return
+		}
+		e.roles, e.ix, e.loaded, e.loadedAt, e.lastErr = roles, Compile(roles), true, a.cfg.Now(), nil
+	}()
+	return done
+}
+
+// merged returns the organization's roles compiled after the project's,
+// compiling again only when either slice is not the one last compiled.
+func (e *entry) merged(project, org []session.Role) *Index {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.mergedIx == nil || !sameSlice(e.mergedFrom, project) || !sameSlice(e.mergedOr, org) {
+		e.mergedIx, e.mergedFrom, e.mergedOr = Compile(project, org), project, org
+	}
+	return e.mergedIx
+}
+
+// sameSlice reports whether a and b are the same slice (not equal contents):
+// a refresh always brings a new one.
+func sameSlice(a, b []session.Role) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}

@@ -1,0 +1,131 @@
+package authz
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/stytchguard/stytchguard/session"
+)
+
+// GuardOption configures one Require guard.
+type GuardOption func(*guard)
+
+type guard struct {
+	org func(*http.Request) string
+}
+
+// OrganizationFrom names the organization a B2B route acts in, read from the
+// request; an empty answer means the session's own organization, which is
+// also the default without this option.
+func OrganizationFrom(f func(*http.Request) string) GuardOption {
+	return func(g *guard) { g.org = f }
+}
+
+// URLParam reads a chi route parameter: OrganizationFrom(URLParam("organization_id"))
+// for routes under /orgs/{organization_id}.
+func URLParam(name string) func(*http.Request) string {
+	return func(r *http.Request) string { return chi.URLParam(r, name) }
+}
+
+// PathValue reads a net/http ServeMux wildcard (Go 1.22 patterns).
+func PathValue(name string) func(*http.Request) string {
+	return func(r *http.Request) string { return r.PathValue(name) }
+}
+
+// Require returns a middleware that lets a request through only when the
+// session in its context may perform action on resource. No session: 401. A
+// refusal: 403 with a Stytch-shaped JSON body whose error_type is Stytch's for
+// it. No policy to decide with: 503. Allowed: the verdict is put in the
+// request's context (VerdictFromContext) for the handler.
+//
+// The session is the one the stytchguard middleware (or anything else using
+// session.NewConsumerContext / session.NewMemberContext) put in the context,
+// whichever way it was verified.
+func (a *Authorizer) Require(resource, action string, opts ...GuardOption) func(http.Handler) http.Handler {
+	g := guard{}
+	for _, o := range opts {
+		o(&g)
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c := Check{ResourceID: resource, Action: action}
+			if a.cfg.B2B {
+				m, ok := session.MemberFromContext(r.Context())
+				if !ok {
+					writeError(w, http.StatusUnauthorized, "unauthenticated", "A member session is required.")
+					return
+				}
+				c.Roles, c.SessionOrganizationID = m.Session.Roles, m.Session.OrganizationID
+				if g.org != nil {
+					c.OrganizationID = g.org(r)
+				}
+			} else {
+				u, ok := session.ConsumerFromContext(r.Context())
+				if !ok {
+					writeError(w, http.StatusUnauthorized, "unauthenticated", "A session is required.")
+					return
+				}
+				c.Roles = u.Session.Roles
+			}
+			verdict, err := a.Authorize(r.Context(), c)
+			var denied *Denied
+			switch {
+			case errors.As(err, &denied):
+				writeError(w, http.StatusForbidden, denied.ErrorType, denied.Message)
+			case err != nil:
+				w.Header().Set("Retry-After", "5")
+				writeError(w, http.StatusServiceUnavailable, "policy_unavailable", "The RBAC policy cannot be loaded from Stytch right now.")
+			default:
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), verdictKey{}, verdict)))
+			}
+		})
+	}
+}
+
+type verdictKey struct{}
+
+// VerdictFromContext returns the verdict a Require guard put in the context:
+// which of the session's roles granted the permission.
+func VerdictFromContext(ctx context.Context) (*session.Verdict, bool) {
+	v, ok := ctx.Value(verdictKey{}).(*session.Verdict)
+	return v, ok
+}
+
+// errorBody is Stytch's error shape.
+type errorBody struct {
+	StatusCode   int    `json:"status_code"`
+	RequestID    string `json:"request_id"`
+	ErrorType    string `json:"error_type"`
+	ErrorMessage string `json:"error_message"`
+	ErrorURL     string `json:"error_url"`
+}
+
+func writeError(w http.ResponseWriter, status int, errorType, message string) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="stytchguard"`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(errorBody{
+		StatusCode:   status,
+		RequestID:    requestID(),
+		ErrorType:    errorType,
+		ErrorMessage: message,
+		ErrorURL:     "https://stytch.com/docs/api/errors/" + strconv.Itoa(status),
+	})
+}
+
+// requestID returns an id for an answer made here, not by Stytch.
+func requestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "stytchguard-" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,164 @@
+package authz_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/stytchguard/stytchguard/authz"
+	"github.com/stytchguard/stytchguard/session"
+	"github.com/stytchguard/stytchguard/stytchtest"
+)
+
+// withMember stands in for the middleware: it authenticates the Bearer
+// token with Stytch and puts the member session in the context.
+func withMember(client *session.Client) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if tok := r.Header.Get("Authorization"); len(tok) > 7 {
+				res, err := client.B2B.Authenticate(r.Context(), session.B2BAuthenticateParams{SessionToken: tok[7:]})
+				if err == nil {
+					r = r.WithContext(session.NewMemberContext(r.Context(), &session.MemberAuth{Session: res.MemberSession, Source: session.SourceStytch}))
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func withConsumer(client *session.Client) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if tok := r.Header.Get("Authorization"); len(tok) > 7 {
+				res, err := client.Consumer.Authenticate(r.Context(), session.AuthenticateParams{SessionToken: tok[7:]})
+				if err == nil {
+					r = r.WithContext(session.NewConsumerContext(r.Context(), &session.ConsumerAuth{Session: res.Session, Source: session.SourceStytch}))
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// verdictHandler answers 200 with the granting roles from the context.
+var verdictHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	v, ok := authz.VerdictFromContext(r.Context())
+	if !ok {
+		http.Error(w, "no verdict", 500)
+		return
+	}
+	_ = json.NewEncoder(w).Encode(v.GrantingRoles)
+})
+
+func TestGuardsOnChiAndServeMux(t *testing.T) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	srv.SetB2BPolicy(session.Policy{Roles: []session.Role{
+		role("stytch_member"),
+		role("viewer", perm("documents", "read")),
+		role("editor", perm("documents", "read", "write")),
+	}})
+	acme := srv.CreateOrganization(stytchtest.OrganizationParams{Name: "Acme"})
+	other := srv.CreateOrganization(stytchtest.OrganizationParams{Name: "Other"})
+	viewer, _ := srv.CreateMember(acme.OrganizationID, stytchtest.MemberParams{Email: "v@example.com", Roles: []string{"viewer"}})
+	vtok, _ := srv.StartMemberSession(viewer.MemberID, stytchtest.SessionParams{})
+	client := srv.Client()
+	a := newAuthorizer(t, srv, true, &clock{now: time.Now()})
+
+	r := chi.NewRouter()
+	r.Use(withMember(client))
+	r.Route("/orgs/{organization_id}", func(r chi.Router) {
+		r.With(a.Require("documents", "read", authz.OrganizationFrom(authz.URLParam("organization_id")))).Get("/documents", verdictHandler)
+		r.With(a.Require("documents", "write", authz.OrganizationFrom(authz.URLParam("organization_id")))).Post("/documents", verdictHandler)
+	})
+	r.With(a.Require("documents", "read")).Get("/documents", verdictHandler) // the session's own organization
+
+	mux := http.NewServeMux()
+	org := authz.OrganizationFrom(authz.PathValue("organization_id"))
+	mux.Handle("GET /orgs/{organization_id}/documents", a.Require("documents", "read", org)(verdictHandler))
+	mux.Handle("POST /orgs/{organization_id}/documents", a.Require("documents", "write", org)(verdictHandler))
+	mux.Handle("GET /documents", a.Require("documents", "read")(verdictHandler))
+
+	tests := []struct {
+		name, method, path, token string
+		status                    int
+		errorType                 string
+		granting                  []string
+	}{
+		{"allowed", "GET", "/orgs/" + acme.OrganizationID + "/documents", vtok.SessionToken, 200, "", []string{"viewer"}},
+		{"the session's own organization", "GET", "/documents", vtok.SessionToken, 200, "", []string{"viewer"}},
+		{"denied", "POST", "/orgs/" + acme.OrganizationID + "/documents", vtok.SessionToken, 403, session.ErrorTypeSessionAuthorization, nil},
+		{"another organization", "GET", "/orgs/" + other.OrganizationID + "/documents", vtok.SessionToken, 403, session.ErrorTypeSessionAuthorizationTenancy, nil},
+		{"no session", "GET", "/orgs/" + acme.OrganizationID + "/documents", "", 401, "unauthenticated", nil},
+	}
+	for _, router := range []struct {
+		name string
+		h    http.Handler
+	}{{"chi", r}, {"ServeMux", withMember(client)(mux)}} {
+		for _, tt := range tests {
+			t.Run(router.name+"/"+tt.name, func(t *testing.T) {
+				req := httptest.NewRequest(tt.method, tt.path, nil)
+				if tt.token != "" {
+					req.Header.Set("Authorization", "Bearer "+tt.token)
+				}
+				rec := httptest.NewRecorder()
+				router.h.ServeHTTP(rec, req)
+				if rec.Code != tt.status {
+					t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
+				}
+				if tt.status == 200 {
+					var got []string
+					_ = json.Unmarshal(rec.Body.Bytes(), &got)
+					if !slices.Equal(got, tt.granting) {
+						t.Fatalf("granting roles %v, want %v", got, tt.granting)
+					}
+					return
+				}
+				var body map[string]any
+				if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+					t.Fatal(err)
+				}
+				if body["error_type"] != tt.errorType || body["status_code"] != float64(tt.status) || body["request_id"] == "" || body["error_message"] == "" {
+					t.Fatalf("body %v", body)
+				}
+				if tt.status == 401 && rec.Header().Get("WWW-Authenticate") == "" {
+					t.Fatalf("401 without a challenge")
+				}
+			})
+		}
+	}
+}
+
+func TestConsumerGuardAndPolicyOutage(t *testing.T) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	srv.SetPolicy(session.Policy{Roles: []session.Role{role("viewer", perm("documents", "read"))}})
+	u := srv.CreateUser(stytchtest.UserParams{Email: "a@example.com", Roles: []string{"viewer"}})
+	tok, _ := srv.StartSession(u.UserID, stytchtest.SessionParams{})
+	client := srv.Client()
+	a := newAuthorizer(t, srv, false, &clock{now: time.Now()})
+	h := withConsumer(client)(a.Require("documents", "write")(verdictHandler))
+	get := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.SessionToken)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	srv.InjectFault(stytchtest.Policy, stytchtest.Fault{Status: 503})
+	if rec := get(); rec.Code != 503 || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("policy never loaded: %d, want 503 (not 403)", rec.Code)
+	}
+	srv.ClearFaults()
+	rec := get()
+	var body map[string]any
+	_ = json.Unmarshal(rec.Body.Bytes(), &body)
+	if rec.Code != 403 || body["error_type"] != session.ErrorTypeConsumerAuthorization {
+		t.Fatalf("%d %v", rec.Code, body)
+	}
+}
