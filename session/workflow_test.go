@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/oasdiff/yaml"
@@ -87,7 +88,7 @@ func validatedServer(t *testing.T) (*stytchtest.Server, *http.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := stytchtest.NewServer()
+	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
 	t.Cleanup(srv.Close)
 	return srv, &http.Client{Transport: v.Transport(nil, func(err error) { t.Errorf("OpenAPI: %v", err) })}
 }

@@ -29,7 +29,8 @@ type Emulator struct {
 	closeOnce sync.Once
 
 	mu          sync.Mutex
-	offset      time.Duration // added to the wall clock: Advance and SetNow move it
+	offset      time.Duration // added to the clock's base: Advance and SetNow move it
+	frozenAt    time.Time     // the clock's base when frozen; zero: the wall clock
 	rng         *mrand.Rand
 	users       map[string]*user
 	orgs        map[string]*organization
@@ -61,6 +62,7 @@ type options struct {
 	secret    string
 	issuer    string
 	start     time.Time
+	frozen    bool
 	seed      uint64
 	seeded    bool
 }
@@ -83,6 +85,13 @@ func WithIssuer(iss string) Option {
 // WithClock starts the emulator's clock at t; it then runs at wall-clock
 // speed, and Advance and SetNow move it. The default is the wall clock.
 func WithClock(t time.Time) Option { return func(o *options) { o.start = t } }
+
+// WithFrozenClock starts the emulator's clock at t and stops it there: it
+// moves only by Advance and SetNow, so that tests can compare timestamps to
+// the second.
+func WithFrozenClock(t time.Time) Option {
+	return func(o *options) { o.start, o.frozen = t, true }
+}
 
 // WithSeed makes the random choices of fractional faults reproducible.
 func WithSeed(seed uint64) Option { return func(o *options) { o.seed, o.seeded = seed, true } }
@@ -133,7 +142,10 @@ func New(opts ...Option) *Emulator {
 		policy:      defaultConsumerPolicy(),
 		b2bPolicy:   defaultB2BPolicy(),
 	}
-	if !o.start.IsZero() {
+	switch {
+	case o.frozen:
+		e.frozenAt = o.start
+	case !o.start.IsZero():
 		e.offset = time.Until(o.start)
 	}
 	e.keys = append(e.keys, e.newSigningKey())
@@ -178,13 +190,21 @@ func (e *Emulator) Advance(d time.Duration) {
 func (e *Emulator) SetNow(t time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.offset = time.Until(t)
+	e.offset = t.Sub(e.base())
+}
+
+// base is the clock before the offset: the frozen instant or the wall clock.
+func (e *Emulator) base() time.Time {
+	if !e.frozenAt.IsZero() {
+		return e.frozenAt
+	}
+	return time.Now()
 }
 
 // now is Now for callers that hold e.mu. Timestamps have second precision,
 // as Stytch's do.
 func (e *Emulator) now() time.Time {
-	return time.Now().Add(e.offset).UTC().Truncate(time.Second)
+	return e.base().Add(e.offset).UTC().Truncate(time.Second)
 }
 
 // id returns a new Stytch-shaped id such as "user-test-<uuid>".

@@ -28,7 +28,8 @@ func newEnv(t *testing.T, opts ...stytchtest.Option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := stytchtest.NewServer(opts...)
+	// A frozen clock, so that timestamps compare to the second.
+	srv := stytchtest.NewServer(append([]stytchtest.Option{stytchtest.WithFrozenClock(time.Now())}, opts...)...)
 	t.Cleanup(srv.Close)
 	hc := &http.Client{Transport: v.Transport(nil, func(err error) { t.Errorf("OpenAPI: %v", err) })}
 	cfg := srv.Config()
