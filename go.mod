@@ -10,6 +10,7 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/oasdiff/yaml v0.1.1
+	golang.org/x/sync v0.20.0
 )
 
 require (

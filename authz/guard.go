@@ -2,15 +2,12 @@ package authz
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/stytchguard/stytchguard/internal/httperr"
 	"github.com/stytchguard/stytchguard/session"
 )
 
@@ -98,34 +95,9 @@ func VerdictFromContext(ctx context.Context) (*session.Verdict, bool) {
 	return v, ok
 }
 
-// errorBody is Stytch's error shape.
-type errorBody struct {
-	StatusCode   int    `json:"status_code"`
-	RequestID    string `json:"request_id"`
-	ErrorType    string `json:"error_type"`
-	ErrorMessage string `json:"error_message"`
-	ErrorURL     string `json:"error_url"`
-}
-
 func writeError(w http.ResponseWriter, status int, errorType, message string) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="stytchguard"`)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(errorBody{
-		StatusCode:   status,
-		RequestID:    requestID(),
-		ErrorType:    errorType,
-		ErrorMessage: message,
-		ErrorURL:     "https://stytch.com/docs/api/errors/" + strconv.Itoa(status),
-	})
-}
-
-// requestID returns an id for an answer made here, not by Stytch.
-func requestID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return "stytchguard-" + hex.EncodeToString(b[:])
+	httperr.Write(w, status, errorType, message)
 }

@@ -1,6 +1,7 @@
 package jwtlocal_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -40,7 +41,7 @@ func BenchmarkVerify(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	revoked := func(string) bool { return false }
+	revoked := func(context.Context, string) bool { return false }
 
 	b.Run("floor", func(b *testing.B) {
 		parser := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}))

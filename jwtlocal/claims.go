@@ -183,6 +183,11 @@ type Verified struct {
 	Consumer *session.Session
 	// Member is the member session a B2B verifier verified; nil for consumer.
 	Member *session.MemberSession
+	// ConsumerAuth and MemberAuth wrap Consumer and Member (the same
+	// values) with SourceLocal, ready for session.NewConsumerContext and
+	// session.NewMemberContext without a copy per request.
+	ConsumerAuth *session.ConsumerAuth
+	MemberAuth   *session.MemberAuth
 	// SessionID is the session id (B2B: member_session_id).
 	SessionID string
 	// Subject is the user id (B2B: member id).
@@ -217,7 +222,7 @@ func (c *claims) toVerified(b2b bool) *Verified {
 		Expiry:    exp,
 	}
 	if b2b {
-		v.Member = &session.MemberSession{
+		v.MemberAuth = &session.MemberAuth{Source: session.SourceLocal, Session: session.MemberSession{
 			MemberSessionID:       sc.ID,
 			MemberID:              c.Subject,
 			StartedAt:             sc.StartedAt,
@@ -228,10 +233,11 @@ func (c *claims) toVerified(b2b bool) *Verified {
 			OrganizationSlug:      c.Organization.Slug,
 			Roles:                 roles,
 			CustomClaims:          c.Custom,
-		}
+		}}
+		v.Member = &v.MemberAuth.Session
 		return v
 	}
-	v.Consumer = &session.Session{
+	v.ConsumerAuth = &session.ConsumerAuth{Source: session.SourceLocal, Session: session.Session{
 		SessionID:             sc.ID,
 		UserID:                c.Subject,
 		AuthenticationFactors: factors,
@@ -241,6 +247,7 @@ func (c *claims) toVerified(b2b bool) *Verified {
 		ExpiresAt:             expires,
 		Attributes:            sc.Attributes,
 		CustomClaims:          c.Custom,
-	}
+	}}
+	v.Consumer = &v.ConsumerAuth.Session
 	return v
 }

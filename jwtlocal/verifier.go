@@ -74,7 +74,7 @@ type Config struct {
 	// Revoked, when set, is asked on every verification, cached or not,
 	// whether this process ended the session; a yes is Revoked. It must be
 	// fast and safe for concurrent use.
-	Revoked func(sessionID string) bool
+	Revoked func(ctx context.Context, sessionID string) bool
 	// Logger receives JWKS refresh failures (never a token). Nil means none.
 	Logger *slog.Logger
 }
@@ -190,7 +190,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Verified, error) 
 		var hit *Verified
 		var ok bool
 		if hit, h, ok = v.cache.get(token); ok {
-			if err := v.check(hit, now); err != nil {
+			if err := v.check(ctx, hit, now); err != nil {
 				if err.Outcome == Stale && err.Reason != "not yet valid" {
 					v.cache.remove(h) // it will not get fresher
 				}
@@ -207,7 +207,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Verified, error) 
 		return nil, err
 	}
 	verified := c.toVerified(v.cfg.B2B)
-	if err := v.check(verified, now); err != nil {
+	if err := v.check(ctx, verified, now); err != nil {
 		return verified, err
 	}
 	if v.cache != nil {
@@ -289,7 +289,7 @@ func (v *Verifier) checkClaims(c *claims) *Error {
 
 // check checks what changes with time: exp, nbf, iat and max age, the
 // session's own end, and revocation.
-func (v *Verifier) check(s *Verified, now time.Time) *Error {
+func (v *Verifier) check(ctx context.Context, s *Verified, now time.Time) *Error {
 	tol := v.cfg.ClockTolerance
 	switch {
 	case !now.Before(s.Expiry.Add(tol)):
@@ -300,7 +300,7 @@ func (v *Verifier) check(s *Verified, now time.Time) *Error {
 		return stale("older than MaxTokenAge")
 	case v.sessionEnded(s, now):
 		return stale("session expired")
-	case v.cfg.Revoked != nil && v.cfg.Revoked(s.SessionID):
+	case v.cfg.Revoked != nil && v.cfg.Revoked(ctx, s.SessionID):
 		return &Error{Outcome: Revoked, Reason: "revoked by this process"}
 	}
 	return nil

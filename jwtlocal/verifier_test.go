@@ -1,6 +1,7 @@
 package jwtlocal_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -165,7 +166,7 @@ func TestCacheRechecksTimeAndRevocation(t *testing.T) {
 	revoked := map[string]bool{}
 	var mu sync.Mutex
 	f := newFixture(t, func(c *jwtlocal.Config) {
-		c.Revoked = func(id string) bool { mu.Lock(); defer mu.Unlock(); return revoked[id] }
+		c.Revoked = func(_ context.Context, id string) bool { mu.Lock(); defer mu.Unlock(); return revoked[id] }
 	})
 	first, err := f.v.Verify(bg(), f.tok.SessionJWT)
 	if err != nil {

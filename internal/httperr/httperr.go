@@ -1,0 +1,41 @@
+package httperr
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// Body is Stytch's error shape.
+type Body struct {
+	StatusCode   int    `json:"status_code"`
+	RequestID    string `json:"request_id"`
+	ErrorType    string `json:"error_type"`
+	ErrorMessage string `json:"error_message"`
+	ErrorURL     string `json:"error_url"`
+}
+
+// Write answers status with a JSON Body. The message must never hold a
+// token, a cookie value or a secret. Answers are not cacheable.
+func Write(w http.ResponseWriter, status int, errorType, message string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(Body{
+		StatusCode:   status,
+		RequestID:    RequestID(),
+		ErrorType:    errorType,
+		ErrorMessage: message,
+		ErrorURL:     "https://stytch.com/docs/api/errors/" + strconv.Itoa(status),
+	})
+}
+
+// RequestID returns a new id for an answer made here rather than by Stytch.
+func RequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "stytchguard-" + hex.EncodeToString(b[:])
+}

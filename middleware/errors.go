@@ -1,0 +1,88 @@
+package middleware
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/stytchguard/stytchguard/internal/httperr"
+)
+
+// Codes are the stable, machine-readable error_type values of the
+// middleware's answers.
+const (
+	// CodeUnauthenticated: no credential was presented where one is required (401).
+	CodeUnauthenticated = "unauthenticated"
+	// CodeInvalidToken: the credential is malformed, badly signed, for
+	// another project, or its session is expired, revoked or unknown (401).
+	CodeInvalidToken = "invalid_token"
+	// CodeInvalidRequest: the request itself is malformed, such as two
+	// Authorization headers or an empty Bearer token (400).
+	CodeInvalidRequest = "invalid_request"
+	// CodeUnavailable: Stytch could not be asked; nothing is known about the
+	// session (503, with Retry-After).
+	CodeUnavailable = "stytch_unavailable"
+	// CodeForbidden: cross-origin request refused by a cookie-authenticated
+	// handler (403).
+	CodeForbidden = "forbidden"
+	// CodeMethodNotAllowed: a handler that takes only POST got another method
+	// (405).
+	CodeMethodNotAllowed = "method_not_allowed"
+)
+
+// Error is a request the middleware refuses. Its Message is safe to show and
+// to log: it never holds a token, a cookie value or a secret.
+type Error struct {
+	// Status is the HTTP status to answer with.
+	Status int
+	// Code is one of the Code constants.
+	Code string
+	// Message describes the refusal for people.
+	Message string
+	// TokenPresented reports whether a credential came with the request: the
+	// 401 challenge then says invalid_token, as RFC 6750 asks.
+	TokenPresented bool
+	// RetryAfter is how long to wait before trying again, for 503s.
+	RetryAfter time.Duration
+	// RequestID is Stytch's request id when Stytch's answer caused the
+	// error, for correlating with Stytch's logs.
+	RequestID string
+	// Err is the underlying cause, if any, for logs.
+	Err error
+}
+
+// Error returns the code and message.
+func (e *Error) Error() string {
+	msg := "stytchguard: " + e.Code + ": " + e.Message
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorHandler answers a refused request. It must write a response.
+type ErrorHandler func(w http.ResponseWriter, r *http.Request, e *Error)
+
+// WriteError is the default ErrorHandler: JSON in Stytch's error shape, a
+// WWW-Authenticate challenge on 401s and 400s (RFC 6750), and Retry-After on
+// 503s.
+func WriteError(w http.ResponseWriter, _ *http.Request, e *Error) {
+	h := w.Header()
+	switch {
+	case e.Status == http.StatusUnauthorized && e.TokenPresented:
+		h.Set("WWW-Authenticate", `Bearer realm="stytchguard", error="invalid_token", error_description="`+e.Message+`"`)
+	case e.Status == http.StatusUnauthorized:
+		h.Set("WWW-Authenticate", `Bearer realm="stytchguard"`)
+	case e.Status == http.StatusBadRequest:
+		h.Set("WWW-Authenticate", `Bearer realm="stytchguard", error="invalid_request", error_description="`+e.Message+`"`)
+	case e.Status == http.StatusServiceUnavailable:
+		secs := int((e.RetryAfter + time.Second - 1) / time.Second)
+		h.Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	case e.Status == http.StatusMethodNotAllowed:
+		h.Set("Allow", http.MethodPost)
+	}
+	httperr.Write(w, e.Status, e.Code, e.Message)
+}

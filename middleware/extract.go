@@ -1,0 +1,114 @@
+package middleware
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Where a credential came from.
+const (
+	FromHeader = "header"
+	FromCookie = "cookie"
+)
+
+// Credential is what a request presents to be authenticated. The zero
+// Credential means none: the request is anonymous.
+type Credential struct {
+	// JWT is a session JWT, if one was presented.
+	JWT string
+	// Token is an opaque session token, if one was presented.
+	Token string
+	// From is FromHeader or FromCookie: cookies are refreshed and cleared
+	// only for credentials that came from them.
+	From string
+}
+
+// Empty reports whether no credential was presented.
+func (c Credential) Empty() bool { return c.JWT == "" && c.Token == "" }
+
+// Extractor finds the credential in a request. It returns the zero
+// Credential when there is none (not an error) and an *Error (status 400)
+// when the request is malformed.
+type Extractor func(r *http.Request) (Credential, *Error)
+
+// extractor is the default Extractor: "Authorization: Bearer <jwt or token>",
+// then the JWT cookie, then the token cookie (both kept when both are set).
+// Another scheme in Authorization is ignored; two Authorization headers, or
+// an empty Bearer, are a malformed request.
+func extractor(jwtCookie, tokenCookie string) Extractor {
+	return func(r *http.Request) (Credential, *Error) {
+		switch auths := r.Header.Values("Authorization"); len(auths) {
+		case 0:
+		case 1:
+			scheme, value, ok := strings.Cut(strings.TrimSpace(auths[0]), " ")
+			if !ok && strings.EqualFold(scheme, "Bearer") {
+				return Credential{}, badRequest("empty Bearer token")
+			}
+			if ok && strings.EqualFold(scheme, "Bearer") {
+				value = strings.TrimSpace(value)
+				if value == "" {
+					return Credential{}, badRequest("empty Bearer token")
+				}
+				if looksLikeJWT(value) {
+					return Credential{JWT: value, From: FromHeader}, nil
+				}
+				return Credential{Token: value, From: FromHeader}, nil
+			}
+		default:
+			return Credential{}, badRequest("more than one Authorization header")
+		}
+		var c Credential
+		c.JWT, c.Token = cookieValues(r.Header["Cookie"], jwtCookie, tokenCookie)
+		if !c.Empty() {
+			c.From = FromCookie
+		}
+		return c, nil
+	}
+}
+
+// cookieValues finds two cookies' values in Cookie header lines, the first of
+// each name, without allocating: request cookies are read on every request.
+// Values in double quotes are unquoted, as net/http does.
+func cookieValues(lines []string, nameA, nameB string) (a, b string) {
+	for _, line := range lines {
+		for part := range strings.SplitSeq(line, ";") {
+			name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if !ok {
+				continue
+			}
+			if len(value) > 1 && value[0] == '"' && value[len(value)-1] == '"' {
+				value = value[1 : len(value)-1]
+			}
+			switch {
+			case name == nameA && a == "":
+				a = value
+			case name == nameB && b == "":
+				b = value
+			}
+		}
+	}
+	return a, b
+}
+
+func badRequest(msg string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: msg}
+}
+
+// looksLikeJWT reports whether s has a JWS's three dot-separated segments.
+func looksLikeJWT(s string) bool { return strings.Count(s, ".") == 2 }
+
+// plausibleToken reports whether s can be a Stytch opaque session token:
+// 32 to 128 characters of the URL-safe base64 alphabet (Stytch's are 44).
+// Anything else is refused without asking Stytch.
+func plausibleToken(s string) bool {
+	if len(s) < 32 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '=') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,139 @@
+package middleware
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/stytchguard/stytchguard/session"
+)
+
+// SessionsHandler answers GET with the caller's own active sessions as JSON:
+// {"sessions": [...]} for consumer, {"member_sessions": [...]} for B2B. It
+// requires a valid session.
+func (m *Middleware) SessionsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, a, e := m.resolve(r)
+		if e == nil && a == nil {
+			e = &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "a session is required"}
+		}
+		if e != nil {
+			m.refuse(w, r, e)
+			return
+		}
+		var body any
+		var err error
+		if m.cfg.B2B {
+			var res *session.B2BListResponse
+			if res, err = m.cfg.Client.B2B.List(r.Context(), a.member.Session.OrganizationID, a.member.Session.MemberID); err == nil {
+				body = map[string]any{"member_sessions": res.MemberSessions}
+			}
+		} else {
+			var res *session.ListResponse
+			if res, err = m.cfg.Client.Consumer.List(r.Context(), a.consumer.Session.UserID); err == nil {
+				body = map[string]any{"sessions": res.Sessions}
+			}
+		}
+		if err != nil {
+			m.refuse(w, r, m.upstreamError(err))
+			return
+		}
+		writeJSON(w, http.StatusOK, body)
+	})
+}
+
+// upstreamError turns a failed call to Stytch made for a valid session into
+// the answer: 503 when Stytch is unavailable, 401 when it says the session
+// is gone.
+func (m *Middleware) upstreamError(err error) *Error {
+	if session.Classify(err) == session.KindSessionGone {
+		return errGone("")
+	}
+	retry := session.RetryAfter(err)
+	if retry <= 0 {
+		retry = m.cfg.UnavailableRetryAfter
+	}
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "Stytch is unavailable; try again later", RetryAfter: retry, Err: err}
+}
+
+// ExchangeResult is the JSON answer of ExchangeHandler.
+type ExchangeResult struct {
+	MemberAuthenticated bool   `json:"member_authenticated"`
+	OrganizationID      string `json:"organization_id"`
+	MemberID            string `json:"member_id"`
+	MemberSessionID     string `json:"member_session_id,omitempty"`
+	// SessionToken and SessionJWT are given in the body only to callers
+	// that authenticated with a header; cookie callers get new cookies.
+	SessionToken string `json:"session_token,omitempty"`
+	SessionJWT   string `json:"session_jwt,omitempty"`
+	// IntermediateSessionToken is set when the organization requires MFA:
+	// no session is started until the member completes it.
+	IntermediateSessionToken string `json:"intermediate_session_token,omitempty"`
+}
+
+// ExchangeHandler (B2B) exchanges the caller's member session for one in
+// another organization the member belongs to, named by the form or query
+// value organization_id. On success it sets the new session's cookies (for
+// cookie callers) and answers ExchangeResult; when that organization
+// requires MFA it answers the intermediate session token and sets no session
+// cookie. POST only, same-origin only.
+func (m *Middleware) ExchangeHandler() http.Handler {
+	return m.protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !m.cfg.B2B {
+			m.refuse(w, r, badRequest("session exchange is a B2B feature"))
+			return
+		}
+		orgID := r.FormValue("organization_id")
+		if orgID == "" {
+			m.refuse(w, r, badRequest("organization_id is required"))
+			return
+		}
+		cred, a, e := m.resolve(r)
+		if e == nil && a == nil {
+			e = &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "a session is required"}
+		}
+		if e != nil {
+			m.refuse(w, r, e)
+			return
+		}
+		p := session.B2BExchangeParams{OrganizationID: orgID, SessionToken: cred.Token, SessionDurationMinutes: m.cfg.SessionDurationMinutes}
+		if p.SessionToken == "" {
+			p.SessionJWT = cred.JWT
+		}
+		res, err := m.cfg.Client.B2B.Exchange(r.Context(), p)
+		if err != nil {
+			var api *session.APIError
+			notMember := errors.As(err, &api) && api.StatusCode == http.StatusNotFound && api.ErrorType != session.ErrorTypeSessionNotFound
+			if k := session.Classify(err); notMember || k == session.KindBadRequest || k == session.KindForbidden {
+				m.refuse(w, r, &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "the member cannot enter that organization", Err: err})
+				return
+			}
+			m.refuse(w, r, m.upstreamError(err))
+			return
+		}
+		out := ExchangeResult{
+			MemberAuthenticated:      res.MemberAuthenticated,
+			OrganizationID:           res.Organization.OrganizationID,
+			MemberID:                 res.MemberID,
+			IntermediateSessionToken: res.IntermediateSessionToken,
+		}
+		if res.MemberAuthenticated && res.MemberSession != nil {
+			out.MemberSessionID = res.MemberSession.MemberSessionID
+			if cred.From == FromCookie {
+				exp := res.MemberSession.ExpiresAt.Time
+				m.setCookie(w, m.cfg.JWTCookie, res.SessionJWT, exp)
+				m.setCookie(w, m.cfg.TokenCookie, res.SessionToken, exp)
+			} else {
+				out.SessionToken, out.SessionJWT = res.SessionToken, res.SessionJWT
+			}
+		}
+		writeJSON(w, http.StatusOK, out)
+	}))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

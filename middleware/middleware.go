@@ -1,0 +1,474 @@
+package middleware
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/stytchguard/stytchguard/jwtlocal"
+	"github.com/stytchguard/stytchguard/session"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultJWTCookie             = "stytch_session_jwt"
+	DefaultTokenCookie           = "stytch_session"
+	DefaultRemoteTTL             = time.Minute
+	DefaultGoneTTL               = 30 * time.Second
+	DefaultUnavailableRetryAfter = 5 * time.Second
+	DefaultLogoutAllConcurrency  = 4
+	// MaxRemoteTTL caps RemoteTTL: a remote answer is never reused longer
+	// than a session JWT lives, the staleness a local check accepts anyway.
+	MaxRemoteTTL = 5 * time.Minute
+	// jwtLifetime is how long a Stytch session JWT lives.
+	jwtLifetime = 5 * time.Minute
+)
+
+// Config configures a Middleware. Client is required; every other zero field
+// takes the default its comment names.
+type Config struct {
+	// Client talks to Stytch.
+	Client *session.Client
+	// B2B authenticates member sessions; otherwise consumer sessions.
+	B2B bool
+	// Verifier checks JWTs locally. Nil means one built from Client (and B2B,
+	// Now, Logger) with jwtlocal's defaults, closed by Close.
+	Verifier *jwtlocal.Verifier
+
+	// JWTCookie and TokenCookie name the session cookies. Empty means
+	// DefaultJWTCookie ("stytch_session_jwt") and DefaultTokenCookie
+	// ("stytch_session"), the names Stytch's frontend SDKs use.
+	JWTCookie, TokenCookie string
+	// Extractor finds the credential. Nil means: "Authorization: Bearer",
+	// then the JWT cookie, then the token cookie.
+	Extractor Extractor
+
+	// SessionDurationMinutes, when set (5 to 527040), is sent with every
+	// call to Stytch's authenticate, extending the session to now plus this
+	// long: "remember me since you last saw me". Zero extends nothing.
+	SessionDurationMinutes int
+	// RefreshAfter, when set, sends a JWT older than this to Stytch even
+	// though it still verifies, so that active users' sessions are extended
+	// (with SessionDurationMinutes) and their cookies refreshed. If Stytch
+	// cannot be asked then, the locally valid session is used. Zero never.
+	RefreshAfter time.Duration
+	// RemoteTTL is how long Stytch's answer for a credential is reused
+	// before it is asked again, at most MaxRemoteTTL (5 min, the life of a
+	// JWT, the same staleness a local check accepts). Zero means
+	// DefaultRemoteTTL (1 min).
+	RemoteTTL time.Duration
+	// GoneTTL is how long Stytch's "session gone" for a credential is
+	// remembered, so that a replayed dead token does not cost a call per
+	// request. Zero means DefaultGoneTTL (30 s).
+	GoneTTL time.Duration
+	// Revocations remembers sessions logged out here. Nil means an
+	// in-memory list for this process.
+	Revocations RevocationList
+	// RemoteCache keeps Stytch's answers for RemoteTTL and GoneTTL. Nil
+	// means an in-memory LRU of 10,000 entries.
+	RemoteCache RemoteCache
+
+	// InsecureCookies drops the Secure attribute, for http://localhost
+	// development only.
+	InsecureCookies bool
+	// HTTPOnlyCookies sets HttpOnly on the cookies the middleware writes.
+	// Stytch's frontend SDKs read their cookies from JavaScript, so it is off
+	// unless set.
+	HTTPOnlyCookies bool
+	// CookieDomain sets Domain on the cookies, to share them with
+	// subdomains. Empty means host-only cookies.
+	CookieDomain string
+
+	// ErrorHandler answers refused requests. Nil means WriteError.
+	ErrorHandler ErrorHandler
+	// UnavailableRetryAfter is the Retry-After of a 503 when Stytch gave
+	// none. Zero means DefaultUnavailableRetryAfter (5 s).
+	UnavailableRetryAfter time.Duration
+	// LogoutRedirect, when set, makes the logout handlers answer 303 to it
+	// instead of 204.
+	LogoutRedirect string
+	// TrustedOrigins are other origins ("https://app.example.com") allowed to
+	// POST to the logout and exchange handlers. Same-origin requests always
+	// are.
+	TrustedOrigins []string
+	// LogoutAllConcurrency bounds the revocations in flight during a
+	// consumer logout-all. Zero means DefaultLogoutAllConcurrency.
+	LogoutAllConcurrency int
+
+	// Logger receives failures with Stytch's request ids; never a token or a
+	// cookie value. Nil means none.
+	Logger *slog.Logger
+	// Hooks are told of each request's outcome, for metrics.
+	Hooks Hooks
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Hooks are called as requests are authenticated, for counting; any may be
+// nil. They are called on the request's goroutine and must be fast.
+type Hooks struct {
+	// Local is called for a session verified from a JWT, without Stytch.
+	Local func()
+	// Reused is called for a session answered from the RemoteCache.
+	Reused func()
+	// Remote is called for each call to Stytch's authenticate, once per
+	// call however many requests share it, with its error or nil.
+	Remote func(err error)
+	// Refused is called for each refused request, with its code.
+	Refused func(code string)
+}
+
+// Middleware authenticates requests from Stytch sessions. Build it with New;
+// it is safe for concurrent use.
+type Middleware struct {
+	cfg          Config
+	verifier     *jwtlocal.Verifier
+	ownsVerifier bool
+	extract      Extractor
+	group        singleflight.Group
+	cop          *http.CrossOriginProtection
+}
+
+// New checks cfg once and returns a Middleware. It fails on a bad Config,
+// never because Stytch is down.
+func New(cfg Config) (*Middleware, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("middleware: Config.Client is required")
+	}
+	if d := cfg.SessionDurationMinutes; d != 0 && (d < 5 || d > 527040) {
+		return nil, fmt.Errorf("middleware: SessionDurationMinutes %d is outside 5..527040", d)
+	}
+	if cfg.RefreshAfter < 0 || cfg.RemoteTTL < 0 || cfg.GoneTTL < 0 || cfg.UnavailableRetryAfter < 0 || cfg.LogoutAllConcurrency < 0 {
+		return nil, errors.New("middleware: Config durations and counts must not be negative")
+	}
+	if cfg.RemoteTTL > MaxRemoteTTL {
+		return nil, fmt.Errorf("middleware: RemoteTTL %v exceeds %v, the staleness a local JWT check accepts", cfg.RemoteTTL, MaxRemoteTTL)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.JWTCookie == "" {
+		cfg.JWTCookie = DefaultJWTCookie
+	}
+	if cfg.TokenCookie == "" {
+		cfg.TokenCookie = DefaultTokenCookie
+	}
+	if cfg.JWTCookie == cfg.TokenCookie {
+		return nil, errors.New("middleware: JWTCookie and TokenCookie must differ")
+	}
+	if cfg.RemoteTTL == 0 {
+		cfg.RemoteTTL = DefaultRemoteTTL
+	}
+	if cfg.GoneTTL == 0 {
+		cfg.GoneTTL = DefaultGoneTTL
+	}
+	if cfg.UnavailableRetryAfter == 0 {
+		cfg.UnavailableRetryAfter = DefaultUnavailableRetryAfter
+	}
+	if cfg.LogoutAllConcurrency == 0 {
+		cfg.LogoutAllConcurrency = DefaultLogoutAllConcurrency
+	}
+	if cfg.ErrorHandler == nil {
+		cfg.ErrorHandler = WriteError
+	}
+	if cfg.Revocations == nil {
+		cfg.Revocations = NewMemoryRevocationList(0, cfg.Now)
+	}
+	if cfg.RemoteCache == nil {
+		cfg.RemoteCache = NewMemoryRemoteCache(0, cfg.Now)
+	}
+	m := &Middleware{cfg: cfg, verifier: cfg.Verifier, extract: cfg.Extractor, cop: http.NewCrossOriginProtection()}
+	for _, o := range cfg.TrustedOrigins {
+		if err := m.cop.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("middleware: TrustedOrigins: %w", err)
+		}
+	}
+	m.cop.SetDenyHandler(http.HandlerFunc(m.denyCrossOrigin))
+	if m.extract == nil {
+		m.extract = extractor(cfg.JWTCookie, cfg.TokenCookie)
+	}
+	if m.verifier == nil {
+		v, err := jwtlocal.New(jwtlocal.Config{Client: cfg.Client, B2B: cfg.B2B, Now: cfg.Now, Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("middleware: %w", err)
+		}
+		m.verifier, m.ownsVerifier = v, true
+	}
+	return m, nil
+}
+
+// Close releases the Verifier New built, if it built one.
+func (m *Middleware) Close() {
+	if m.ownsVerifier {
+		m.verifier.Close()
+	}
+}
+
+// auth is an authenticated session, however it was verified.
+type auth struct {
+	consumer  *session.ConsumerAuth
+	member    *session.MemberAuth
+	sessionID string
+	expires   time.Time
+	// jwt and token are fresh credentials from Stytch, to write back.
+	jwt, token string
+}
+
+func (a *auth) context(ctx context.Context) context.Context {
+	if a.member != nil {
+		return session.NewMemberContext(ctx, a.member)
+	}
+	return session.NewConsumerContext(ctx, a.consumer)
+}
+
+// Authenticate puts the request's session, if it has one, in its context
+// (session.ConsumerFromContext or session.MemberFromContext) and calls next.
+// A request without a credential goes on anonymous. A cookie whose session
+// is gone or invalid is cleared and the request goes on anonymous; a Bearer
+// credential that is not valid is refused with 401. An outage at Stytch is a
+// 503, whatever the credential.
+func (m *Middleware) Authenticate(next http.Handler) http.Handler {
+	return m.handler(next, false)
+}
+
+// Require is Authenticate, but a request without a valid session is refused
+// with 401.
+func (m *Middleware) Require(next http.Handler) http.Handler {
+	return m.handler(next, true)
+}
+
+func (m *Middleware) handler(next http.Handler, required bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cred, a, e := m.resolve(r)
+		if e != nil && e.Status == http.StatusUnauthorized && cred.From == FromCookie {
+			m.clearCookies(w)
+			if !required {
+				e = nil // a stale cookie does not break pages that work anonymously
+			}
+		}
+		if e == nil && a == nil && required {
+			e = &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "a session is required", TokenPresented: !cred.Empty()}
+		}
+		if e != nil {
+			m.refuse(w, r, e)
+			return
+		}
+		if a != nil {
+			m.writeBack(w, cred, a)
+			r = r.WithContext(a.context(r.Context()))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
+	if m.cfg.Hooks.Refused != nil {
+		m.cfg.Hooks.Refused(e.Code)
+	}
+	if e.Status >= 500 {
+		m.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "stytchguard: Stytch unavailable",
+			slog.String("path", r.URL.Path), slog.String("stytch_request_id", e.RequestID), slog.Any("error", e.Err))
+	}
+	m.cfg.ErrorHandler(w, r, e)
+}
+
+// resolve runs the pipeline: extract, then a local check of the JWT, then
+// Stytch when the JWT is not enough.
+func (m *Middleware) resolve(r *http.Request) (Credential, *auth, *Error) {
+	cred, e := m.extract(r)
+	if e != nil || cred.Empty() {
+		return cred, nil, e
+	}
+	ctx := r.Context()
+	if cred.JWT != "" {
+		v, err := m.verifier.Verify(ctx, cred.JWT)
+		switch jwtlocal.OutcomeOf(err) {
+		case jwtlocal.Valid:
+			if m.cfg.Revocations.IsRevoked(ctx, v.SessionID) {
+				return cred, nil, errSessionEnded()
+			}
+			local := m.localAuth(v)
+			if m.cfg.RefreshAfter > 0 && !m.cfg.Now().Before(v.IssuedAt.Add(m.cfg.RefreshAfter)) {
+				ra, e := m.remote(ctx, cred)
+				if e == nil || e.Status == http.StatusUnauthorized {
+					return cred, ra, e
+				}
+				// Stytch unavailable: the locally valid session stands.
+			}
+			if m.cfg.Hooks.Local != nil {
+				m.cfg.Hooks.Local()
+			}
+			return cred, local, nil
+		case jwtlocal.Revoked:
+			return cred, nil, errSessionEnded()
+		case jwtlocal.Invalid:
+			if cred.Token == "" {
+				return cred, nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the session JWT is not valid", TokenPresented: true, Err: err}
+			}
+			cred.JWT = "" // ask about the token alone
+		case jwtlocal.Stale:
+			if v != nil && m.cfg.Revocations.IsRevoked(ctx, v.SessionID) {
+				return cred, nil, errSessionEnded()
+			}
+		}
+	}
+	a, e := m.remote(ctx, cred)
+	return cred, a, e
+}
+
+func errSessionEnded() *Error {
+	return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the session has ended", TokenPresented: true}
+}
+
+func (m *Middleware) localAuth(v *jwtlocal.Verified) *auth {
+	if v.MemberAuth != nil {
+		return &auth{member: v.MemberAuth, sessionID: v.SessionID, expires: v.Member.ExpiresAt.Time}
+	}
+	return &auth{consumer: v.ConsumerAuth, sessionID: v.SessionID, expires: v.Consumer.ExpiresAt.Time}
+}
+
+// remote asks Stytch about a credential: the opaque token when there is one,
+// else the JWT. Answers are reused (RemoteCache) and identical concurrent
+// asks share one call.
+func (m *Middleware) remote(ctx context.Context, cred Credential) (*auth, *Error) {
+	params := session.AuthenticateParams{SessionToken: cred.Token, SessionDurationMinutes: m.cfg.SessionDurationMinutes}
+	if cred.Token == "" {
+		params.SessionJWT = cred.JWT
+	} else if !plausibleToken(cred.Token) {
+		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the session token is not valid", TokenPresented: true}
+	}
+	key := cacheKey(params.SessionToken, params.SessionJWT)
+	if e, ok := m.cfg.RemoteCache.Get(ctx, key); ok {
+		if a := m.reuse(ctx, e); a != nil {
+			if m.cfg.Hooks.Reused != nil {
+				m.cfg.Hooks.Reused()
+			}
+			return a, nil
+		}
+		if e.Gone {
+			return nil, errGone("")
+		}
+	}
+	ch := m.group.DoChan(key, func() (any, error) {
+		// Detached from this request: the others sharing the call must not
+		// fail because it went away. The client's Timeout bounds it.
+		return m.ask(context.WithoutCancel(ctx), key, params)
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err.(*Error)
+		}
+		a := res.Val.(*auth)
+		if m.cfg.Revocations.IsRevoked(ctx, a.sessionID) {
+			return nil, errSessionEnded()
+		}
+		return a, nil
+	case <-ctx.Done():
+		return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the request ended before Stytch answered", RetryAfter: m.cfg.UnavailableRetryAfter, Err: ctx.Err()}
+	}
+}
+
+// reuse returns the session of a cached answer, nil when it is a "gone" one,
+// revoked here since, or past the session's end.
+func (m *Middleware) reuse(ctx context.Context, e *RemoteEntry) *auth {
+	var a *auth
+	switch {
+	case e.Member != nil:
+		a = &auth{member: e.Member, sessionID: e.Member.Session.MemberSessionID, expires: e.Member.Session.ExpiresAt.Time}
+	case e.Consumer != nil:
+		a = &auth{consumer: e.Consumer, sessionID: e.Consumer.Session.SessionID, expires: e.Consumer.Session.ExpiresAt.Time}
+	default:
+		return nil
+	}
+	if !m.cfg.Now().Before(a.expires) || m.cfg.Revocations.IsRevoked(ctx, a.sessionID) {
+		return nil
+	}
+	return a
+}
+
+func errGone(requestID string) *Error {
+	return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the session is expired or revoked", TokenPresented: true, RequestID: requestID}
+}
+
+// ask makes one call to Stytch's authenticate and records the answer.
+func (m *Middleware) ask(ctx context.Context, key string, p session.AuthenticateParams) (*auth, error) {
+	a, err := m.authenticate(ctx, p)
+	if m.cfg.Hooks.Remote != nil {
+		m.cfg.Hooks.Remote(err)
+	}
+	now := m.cfg.Now()
+	var api *session.APIError
+	requestID := ""
+	if errors.As(err, &api) {
+		requestID = api.RequestID
+	}
+	switch session.Classify(err) {
+	case session.KindOther:
+		if err != nil {
+			break
+		}
+		until := now.Add(m.cfg.RemoteTTL)
+		if a.expires.Before(until) {
+			until = a.expires
+		}
+		m.cfg.RemoteCache.Set(ctx, key, &RemoteEntry{Until: until, Consumer: a.consumer, Member: a.member})
+		return a, nil
+	case session.KindSessionGone, session.KindBadRequest, session.KindForbidden:
+		m.cfg.RemoteCache.Set(ctx, key, &RemoteEntry{Until: now.Add(m.cfg.GoneTTL), Gone: true})
+		return nil, errGone(requestID)
+	}
+	retry := session.RetryAfter(err)
+	if retry <= 0 {
+		retry = m.cfg.UnavailableRetryAfter
+	}
+	return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "Stytch is unavailable; try again later", RetryAfter: retry, RequestID: requestID, Err: err}
+}
+
+// authenticate calls the product line's authenticate endpoint.
+func (m *Middleware) authenticate(ctx context.Context, p session.AuthenticateParams) (*auth, error) {
+	if m.cfg.B2B {
+		res, err := m.cfg.Client.B2B.Authenticate(ctx, session.B2BAuthenticateParams{
+			SessionToken: p.SessionToken, SessionJWT: p.SessionJWT, SessionDurationMinutes: p.SessionDurationMinutes,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &auth{
+			member:    &session.MemberAuth{Session: res.MemberSession, Member: &res.Member, Organization: &res.Organization, Source: session.SourceStytch},
+			sessionID: res.MemberSession.MemberSessionID, expires: res.MemberSession.ExpiresAt.Time,
+			jwt: res.SessionJWT, token: res.SessionToken,
+		}, nil
+	}
+	res, err := m.cfg.Client.Consumer.Authenticate(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return &auth{
+		consumer:  &session.ConsumerAuth{Session: res.Session, User: &res.User, Source: session.SourceStytch},
+		sessionID: res.Session.SessionID, expires: res.Session.ExpiresAt.Time,
+		jwt: res.SessionJWT, token: res.SessionToken,
+	}, nil
+}
+
+// cacheKey is the RemoteCache key of a credential: a digest, so that no
+// store ever holds the credential itself.
+func cacheKey(token, jwt string) string {
+	h := sha256.New()
+	if token != "" {
+		h.Write([]byte("token\x00" + token))
+	} else {
+		h.Write([]byte("jwt\x00" + jwt))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
