@@ -1,0 +1,194 @@
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/stytchguard/stytchguard/session"
+	"github.com/stytchguard/stytchguard/stytchtest"
+)
+
+// Backend is the Stytch the examples talk to: a real project when
+// STYTCH_PROJECT_ID and STYTCH_SECRET are set, else an emulator started in
+// the process.
+type Backend struct {
+	// Client talks to the project.
+	Client *session.Client
+	// Emulator is the in-process emulator, nil against a real project.
+	Emulator *stytchtest.Server
+	// Organization is the demo organization (B2B, emulator mode only).
+	Organization session.Organization
+
+	mu    sync.Mutex
+	users map[string]string // email -> user or member id, for demo logins
+}
+
+// Roles the demo policy defines.
+const (
+	RoleViewer = "viewer"
+	RoleEditor = "editor"
+)
+
+// Policy is the demo RBAC policy: viewers read documents, editors also
+// write them.
+func Policy(predefined ...string) session.Policy {
+	p := session.Policy{
+		Resources: []session.Resource{{ResourceID: "documents", Description: "Documents", Actions: []string{"read", "write"}}},
+		Roles: []session.Role{
+			{RoleID: RoleViewer, Description: "Reads documents", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}},
+			{RoleID: RoleEditor, Description: "Reads and writes documents", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read", "write"}}}},
+		},
+	}
+	for _, r := range predefined {
+		p.Roles = append(p.Roles, session.Role{RoleID: r, Description: "Predefined", Permissions: []session.Permission{}})
+	}
+	return p
+}
+
+// NewBackend connects to the project named by the environment, or starts
+// the emulator with the demo policy (and, for B2B, a demo organization).
+func NewBackend(getenv func(string) string, b2b bool) (*Backend, error) {
+	id, secret := getenv("STYTCH_PROJECT_ID"), getenv("STYTCH_SECRET")
+	if id != "" || secret != "" {
+		if id == "" || secret == "" {
+			return nil, errors.New("set both STYTCH_PROJECT_ID and STYTCH_SECRET, or neither for the emulator")
+		}
+		c, err := session.New(session.Config{ProjectID: id, Secret: secret, BaseURL: getenv("STYTCH_BASE_URL")})
+		if err != nil {
+			return nil, err
+		}
+		return &Backend{Client: c}, nil
+	}
+	emu := stytchtest.NewServer()
+	b := &Backend{Client: emu.Client(), Emulator: emu, users: map[string]string{}}
+	if b2b {
+		emu.SetB2BPolicy(Policy(session.RoleStytchMember, session.RoleStytchAdmin))
+		b.Organization = emu.CreateOrganization(stytchtest.OrganizationParams{Name: "Demo Organization", Slug: "demo"})
+	} else {
+		emu.SetPolicy(Policy(session.RoleStytchUser))
+	}
+	return b, nil
+}
+
+// Close stops the emulator, if one runs.
+func (b *Backend) Close() {
+	if b.Emulator != nil {
+		b.Emulator.Close()
+	}
+}
+
+// Login signs a demo person in (emulator mode): the user (or, for B2B, the
+// member of the demo organization) with this email, created on first use,
+// with the one role given, and a new 60-minute session.
+func (b *Backend) Login(email, role string, b2b bool) (stytchtest.Tokens, error) {
+	if b.Emulator == nil {
+		return stytchtest.Tokens{}, errors.New("demo logins exist in emulator mode only")
+	}
+	if !slices.Contains([]string{RoleViewer, RoleEditor}, role) {
+		return stytchtest.Tokens{}, fmt.Errorf("role must be %s or %s", RoleViewer, RoleEditor)
+	}
+	if email == "" {
+		return stytchtest.Tokens{}, errors.New("email is required")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	emu, roles := b.Emulator, []string{role}
+	p := stytchtest.SessionParams{Duration: time.Hour}
+	id, known := b.users[email]
+	if b2b {
+		if !known {
+			m, err := emu.CreateMember(b.Organization.OrganizationID, stytchtest.MemberParams{Email: email, Name: email, Roles: roles})
+			if err != nil {
+				return stytchtest.Tokens{}, err
+			}
+			id = m.MemberID
+		} else if err := emu.SetMemberRoles(id, roles); err != nil {
+			return stytchtest.Tokens{}, err
+		}
+		b.users[email] = id
+		return emu.StartMemberSession(id, p)
+	}
+	if !known {
+		id = emu.CreateUser(stytchtest.UserParams{Email: email, Roles: roles}).UserID
+	} else if err := emu.SetUserRoles(id, roles); err != nil {
+		return stytchtest.Tokens{}, err
+	}
+	b.users[email] = id
+	return emu.StartSession(id, p)
+}
+
+// SetSessionCookies writes the two session cookies the way Stytch's frontend
+// SDK does after a login. Secure is left off for plain-http local demos.
+func SetSessionCookies(w http.ResponseWriter, t stytchtest.Tokens, secure bool) {
+	for name, value := range map[string]string{"stytch_session": t.SessionToken, "stytch_session_jwt": t.SessionJWT} {
+		http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", Expires: t.ExpiresAt, Secure: secure, SameSite: http.SameSiteLaxMode})
+	}
+}
+
+// Document is one item of the demo's protected resource.
+type Document struct {
+	ID     int    `json:"id"`
+	Title  string `json:"title"`
+	Author string `json:"author"`
+}
+
+// Documents is the demo's in-memory document store.
+type Documents struct {
+	mu    sync.Mutex
+	items []Document
+}
+
+// List returns the documents.
+func (d *Documents) List() []Document {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]Document{{ID: 0, Title: "Welcome", Author: "stytchguard"}}, d.items...)
+}
+
+// Add stores a document and returns it.
+func (d *Documents) Add(title, author string) Document {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	doc := Document{ID: len(d.items) + 1, Title: title, Author: author}
+	d.items = append(d.items, doc)
+	return doc
+}
+
+// WriteJSON answers v as JSON.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Serve serves h on addr until ctx ends, then shuts down. It calls ready
+// with the URL once it listens.
+func Serve(ctx context.Context, addr string, h http.Handler, ready func(url string)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	ready("http://" + ln.Addr().String())
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	<-served
+	return nil
+}

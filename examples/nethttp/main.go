@@ -1,0 +1,183 @@
+// Command nethttp is a consumer app on net/http's ServeMux, guarded by
+// stytchguard. Without STYTCH_PROJECT_ID and STYTCH_SECRET it runs Stytch's
+// emulator in its own process, with a demo policy and a demo sign-in form:
+//
+//	go run ./examples/nethttp [-addr 127.0.0.1:8080]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/stytchguard/stytchguard/authz"
+	"github.com/stytchguard/stytchguard/examples/internal/demo"
+	"github.com/stytchguard/stytchguard/middleware"
+	"github.com/stytchguard/stytchguard/session"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "nethttp:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("nethttp", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	be, err := demo.NewBackend(getenv, false)
+	if err != nil {
+		return err
+	}
+	defer be.Close()
+	a, err := newApp(be)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if be.Emulator != nil {
+		fmt.Fprintf(stdout, "No STYTCH_PROJECT_ID/STYTCH_SECRET: using the Stytch emulator at %s (project %s)\n", be.Emulator.URL, be.Emulator.ProjectID())
+	}
+	return demo.Serve(ctx, *addr, a.routes(), func(url string) { fmt.Fprintf(stdout, "listening on %s\n", url) })
+}
+
+type app struct {
+	be   *demo.Backend
+	mw   *middleware.Middleware
+	az   *authz.Authorizer
+	docs demo.Documents
+}
+
+func newApp(be *demo.Backend) (*app, error) {
+	mw, err := middleware.New(middleware.Config{
+		Client:          be.Client,
+		InsecureCookies: true, // served over plain http on this machine; drop behind TLS
+		LogoutRedirect:  "/",
+	})
+	if err != nil {
+		return nil, err
+	}
+	az, err := authz.New(authz.Config{Client: be.Client})
+	if err != nil {
+		mw.Close()
+		return nil, err
+	}
+	return &app{be: be, mw: mw, az: az}, nil
+}
+
+func (a *app) close() {
+	a.az.Close()
+	a.mw.Close()
+}
+
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", a.mw.Authenticate(http.HandlerFunc(a.page)))
+	mux.HandleFunc("POST /demo/login", a.demoLogin)
+	mux.Handle("GET /api/me", a.mw.Require(http.HandlerFunc(me)))
+	mux.Handle("GET /api/sessions", a.mw.SessionsHandler())
+	mux.Handle("GET /api/documents", a.mw.Require(a.az.Require("documents", "read")(http.HandlerFunc(a.listDocuments))))
+	mux.Handle("POST /api/documents", a.mw.Require(a.az.Require("documents", "write")(http.HandlerFunc(a.addDocument))))
+	mux.Handle("POST /logout", a.mw.LogoutHandler())
+	mux.Handle("POST /logout-all", a.mw.LogoutAllHandler())
+	return mux
+}
+
+// me answers the session in the request's context.
+func me(w http.ResponseWriter, r *http.Request) {
+	s, _ := session.ConsumerFromContext(r.Context())
+	demo.WriteJSON(w, http.StatusOK, map[string]any{
+		"user_id":    s.Session.UserID,
+		"session_id": s.Session.SessionID,
+		"roles":      s.Session.Roles,
+		"expires_at": s.Session.ExpiresAt,
+		"verified":   s.Source.String(),
+	})
+}
+
+func (a *app) listDocuments(w http.ResponseWriter, r *http.Request) {
+	v, _ := authz.VerdictFromContext(r.Context())
+	demo.WriteJSON(w, http.StatusOK, map[string]any{"documents": a.docs.List(), "granted_by": v.GrantingRoles})
+}
+
+func (a *app) addDocument(w http.ResponseWriter, r *http.Request) {
+	s, _ := session.ConsumerFromContext(r.Context())
+	title := r.FormValue("title")
+	if title == "" {
+		title = "Untitled"
+	}
+	demo.WriteJSON(w, http.StatusCreated, a.docs.Add(title, s.Session.UserID))
+}
+
+func (a *app) demoLogin(w http.ResponseWriter, r *http.Request) {
+	tok, err := a.be.Login(r.FormValue("email"), r.FormValue("role"), false)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	demo.SetSessionCookies(w, tok, false)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+type pageData struct {
+	Emulator bool
+	Signed   bool
+	UserID   string
+	Session  session.Session
+	Source   string
+	Sessions []session.Session
+	Error    string
+}
+
+func (a *app) page(w http.ResponseWriter, r *http.Request) {
+	d := pageData{Emulator: a.be.Emulator != nil}
+	if s, ok := session.ConsumerFromContext(r.Context()); ok {
+		d.Signed, d.UserID, d.Session, d.Source = true, s.Session.UserID, s.Session, s.Source.String()
+		if list, err := a.be.Client.Consumer.List(r.Context(), s.Session.UserID); err == nil {
+			d.Sessions = list.Sessions
+		} else {
+			d.Error = "Sessions cannot be listed right now."
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = pageTemplate.Execute(w, d)
+}
+
+var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>stytchguard · net/http demo</title>
+<style>body{font:16px system-ui;margin:2rem auto;max-width:44rem}code{font-size:.85em}</style></head>
+<body>
+<h1>stytchguard · net/http demo</h1>
+{{if .Signed}}
+<p id="who">Signed in as user <code id="user-id">{{.UserID}}</code>, roles {{range .Session.Roles}}<code>{{.}}</code> {{end}}(verified {{.Source}}).</p>
+<h2>Your sessions</h2>
+<ul id="sessions">{{range .Sessions}}<li><code>{{.SessionID}}</code>{{if eq .SessionID $.Session.SessionID}} (this one){{end}}, until {{.ExpiresAt.Format "2006-01-02 15:04"}} UTC</li>{{end}}</ul>
+{{with .Error}}<p>{{.}}</p>{{end}}
+<form method="post" action="/logout"><button id="logout">Log out</button></form>
+<form method="post" action="/logout-all"><button id="logout-all">Log out everywhere</button></form>
+{{else}}
+<p id="signed-out">You are signed out.</p>
+{{end}}
+{{if .Emulator}}
+<h2>Demo sign-in (emulator)</h2>
+<form method="post" action="/demo/login">
+<label>Email <input id="email" name="email" type="email" value="ada@example.com"></label>
+<label>Role <select id="role" name="role"><option>viewer</option><option>editor</option></select></label>
+<button id="sign-in">Sign in</button>
+</form>
+{{end}}
+<p>API: <a href="/api/me">/api/me</a> · <a href="/api/sessions">/api/sessions</a> · <a href="/api/documents">/api/documents</a></p>
+</body></html>
+`))

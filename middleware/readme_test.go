@@ -1,0 +1,76 @@
+package middleware_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```")
+
+// TestREADMECodeIsCompiled holds every Go block of the README equal to the
+// body of an Example function of this package's tests, which the Go tool
+// compiles (and, where it has an Output comment, runs).
+func TestREADMECodeIsCompiled(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies := exampleBodies(t)
+	blocks := goBlock.FindAllStringSubmatch(string(readme), -1)
+	if len(blocks) == 0 {
+		t.Fatal("the README has no Go blocks")
+	}
+	for _, b := range blocks {
+		block := strings.TrimSpace(b[1])
+		found := false
+		for _, body := range bodies {
+			if body == block {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("README block is not an Example body in middleware/*_example_test.go:\n%s", block)
+		}
+	}
+}
+
+// exampleBodies returns the bodies of the Example functions in this
+// directory's example test files, without their braces and one level of
+// indentation.
+func exampleBodies(t *testing.T) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	var out []string
+	files, _ := os.ReadDir(".")
+	for _, f := range files {
+		if !strings.HasSuffix(f.Name(), "example_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, err := parser.ParseFile(fset, f.Name(), src, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range file.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || !strings.HasPrefix(fn.Name.Name, "Example") {
+				continue
+			}
+			body := string(src[fset.Position(fn.Body.Lbrace).Offset+1 : fset.Position(fn.Body.Rbrace).Offset])
+			var lines []string
+			for _, l := range strings.Split(strings.Trim(body, "\n"), "\n") {
+				lines = append(lines, strings.TrimPrefix(l, "\t"))
+			}
+			out = append(out, strings.TrimSpace(strings.Join(lines, "\n")))
+		}
+	}
+	return out
+}
