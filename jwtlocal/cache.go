@@ -6,12 +6,17 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
+// cacheShards splits the verified-token cache so that requests on several
+// cores rarely wait on the same lock: an LRU hit moves the entry, so each
+// lookup takes its shard's lock exclusively.
+const cacheShards = 16
+
 // tokenCache remembers verified tokens. Keys are a per-process seeded 64-bit
 // hash of the token, and each entry keeps the token itself to compare on a
 // hit: a hash collision can cost a verification, never a wrong session.
 type tokenCache struct {
-	seed maphash.Seed
-	lru  *lru.Cache[uint64, cacheEntry]
+	seed   maphash.Seed
+	shards [cacheShards]*lru.Cache[uint64, cacheEntry]
 }
 
 type cacheEntry struct {
@@ -20,16 +25,25 @@ type cacheEntry struct {
 }
 
 func newTokenCache(size int) *tokenCache {
-	c, err := lru.New[uint64, cacheEntry](size)
-	if err != nil {
-		panic("jwtlocal: " + err.Error()) // size > 0 is checked by New
+	c := &tokenCache{seed: maphash.MakeSeed()}
+	per := max(1, (size+cacheShards-1)/cacheShards)
+	for i := range c.shards {
+		s, err := lru.New[uint64, cacheEntry](per)
+		if err != nil {
+			panic("jwtlocal: " + err.Error()) // per > 0
+		}
+		c.shards[i] = s
 	}
-	return &tokenCache{seed: maphash.MakeSeed(), lru: c}
+	return c
+}
+
+func (c *tokenCache) shard(h uint64) *lru.Cache[uint64, cacheEntry] {
+	return c.shards[h%cacheShards]
 }
 
 func (c *tokenCache) get(token string) (*Verified, uint64, bool) {
 	h := maphash.String(c.seed, token)
-	e, ok := c.lru.Get(h)
+	e, ok := c.shard(h).Get(h)
 	if !ok || e.token != token {
 		return nil, h, false
 	}
@@ -37,11 +51,21 @@ func (c *tokenCache) get(token string) (*Verified, uint64, bool) {
 }
 
 func (c *tokenCache) add(h uint64, token string, v *Verified) {
-	c.lru.Add(h, cacheEntry{token: token, v: v})
+	c.shard(h).Add(h, cacheEntry{token: token, v: v})
 }
 
-func (c *tokenCache) remove(h uint64) { c.lru.Remove(h) }
+func (c *tokenCache) remove(h uint64) { c.shard(h).Remove(h) }
 
-func (c *tokenCache) len() int { return c.lru.Len() }
+func (c *tokenCache) len() int {
+	n := 0
+	for _, s := range c.shards {
+		n += s.Len()
+	}
+	return n
+}
 
-func (c *tokenCache) purge() { c.lru.Purge() }
+func (c *tokenCache) purge() {
+	for _, s := range c.shards {
+		s.Purge()
+	}
+}

@@ -177,3 +177,6 @@ func (a *app) remember(toks ...stytchtest.Tokens) {
 		a.secrets = append(a.secrets, t.SessionToken, t.SessionJWT)
 	}
 }
+
+// httptestRecorder is httptest.ResponseRecorder, named for table fields.
+type httptestRecorder = httptest.ResponseRecorder

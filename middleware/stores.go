@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -49,12 +50,21 @@ type RemoteCache interface {
 
 // MemoryRevocationList is the in-memory RevocationList. It holds at most
 // its size's entries: expired ones are dropped first, then those that expire
-// soonest.
+// soonest. It is split into shards, each with its own lock, so that the check
+// every request makes does not make cores wait on one another.
 type MemoryRevocationList struct {
-	now  func() time.Time
-	max  int
+	now    func() time.Time
+	seed   maphash.Seed
+	shards [revocationShards]revocationShard
+}
+
+const revocationShards = 16
+
+type revocationShard struct {
 	mu   sync.RWMutex
+	max  int
 	ends map[string]time.Time
+	_    [64]byte // keep shards' locks on separate cache lines
 }
 
 // NewMemoryRevocationList returns an empty list of at most size entries
@@ -66,58 +76,73 @@ func NewMemoryRevocationList(size int, now func() time.Time) *MemoryRevocationLi
 	if now == nil {
 		now = time.Now
 	}
-	return &MemoryRevocationList{now: now, max: size, ends: map[string]time.Time{}}
+	l := &MemoryRevocationList{now: now, seed: maphash.MakeSeed()}
+	for i := range l.shards {
+		l.shards[i].max = max(1, size/revocationShards)
+		l.shards[i].ends = map[string]time.Time{}
+	}
+	return l
+}
+
+func (l *MemoryRevocationList) shard(sessionID string) *revocationShard {
+	return &l.shards[maphash.String(l.seed, sessionID)%revocationShards]
 }
 
 // Revoke implements RevocationList.
 func (l *MemoryRevocationList) Revoke(_ context.Context, sessionID string, until time.Time) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if old, ok := l.ends[sessionID]; ok && old.After(until) {
+	s := l.shard(sessionID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.ends[sessionID]; ok && old.After(until) {
 		until = old
 	}
-	l.ends[sessionID] = until
-	if len(l.ends) > l.max {
-		l.prune()
+	s.ends[sessionID] = until
+	if len(s.ends) > s.max {
+		s.prune(l.now())
 	}
 	return nil
 }
 
 // prune drops expired entries, then the soonest to expire, down to the
-// limit. The caller holds l.mu.
-func (l *MemoryRevocationList) prune() {
-	now := l.now()
-	for id, end := range l.ends {
+// limit. The caller holds s.mu.
+func (s *revocationShard) prune(now time.Time) {
+	for id, end := range s.ends {
 		if !end.After(now) {
-			delete(l.ends, id)
+			delete(s.ends, id)
 		}
 	}
-	for len(l.ends) > l.max {
+	for len(s.ends) > s.max {
 		var soonest string
 		var end time.Time
-		for id, e := range l.ends {
+		for id, e := range s.ends {
 			if soonest == "" || e.Before(end) {
 				soonest, end = id, e
 			}
 		}
-		delete(l.ends, soonest)
+		delete(s.ends, soonest)
 	}
 }
 
 // IsRevoked implements RevocationList.
 func (l *MemoryRevocationList) IsRevoked(_ context.Context, sessionID string) bool {
-	l.mu.RLock()
-	end, ok := l.ends[sessionID]
-	l.mu.RUnlock()
+	s := l.shard(sessionID)
+	s.mu.RLock()
+	end, ok := s.ends[sessionID]
+	s.mu.RUnlock()
 	return ok && end.After(l.now())
 }
 
 // Len returns how many sessions the list holds, expired ones included until
 // they are pruned.
 func (l *MemoryRevocationList) Len() int {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	return len(l.ends)
+	n := 0
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.RLock()
+		n += len(s.ends)
+		s.mu.RUnlock()
+	}
+	return n
 }
 
 // MemoryRemoteCache is the in-memory RemoteCache: a bounded LRU.
