@@ -13,12 +13,8 @@ import (
 // requires a valid session.
 func (m *Middleware) SessionsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, a, e := m.resolve(r)
-		if e == nil && a == nil {
-			e = &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "a session is required"}
-		}
-		if e != nil {
-			m.refuse(w, r, e)
+		_, a, ok := m.authenticated(w, r)
+		if !ok {
 			return
 		}
 		var body any
@@ -88,12 +84,8 @@ func (m *Middleware) ExchangeHandler() http.Handler {
 			m.refuse(w, r, badRequest("organization_id is required"))
 			return
 		}
-		cred, a, e := m.resolve(r)
-		if e == nil && a == nil {
-			e = &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "a session is required"}
-		}
-		if e != nil {
-			m.refuse(w, r, e)
+		cred, _, ok := m.authenticated(w, r)
+		if !ok {
 			return
 		}
 		p := session.B2BExchangeParams{OrganizationID: orgID, SessionToken: cred.Token, SessionDurationMinutes: m.cfg.SessionDurationMinutes}

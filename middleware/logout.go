@@ -164,12 +164,8 @@ func (m *Middleware) loggedOut(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Middleware) logoutAll(w http.ResponseWriter, r *http.Request) {
-	cred, a, e := m.resolve(r)
-	if e == nil && a == nil {
-		e = &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "a session is required"}
-	}
-	if e != nil {
-		m.refuse(w, r, e)
+	cred, a, ok := m.authenticated(w, r)
+	if !ok {
 		return
 	}
 	// The caller's own session is ended last, and only once all the others

@@ -249,15 +249,16 @@ func (m *Middleware) Require(next http.Handler) http.Handler {
 
 func (m *Middleware) handler(next http.Handler, required bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if required {
+			if _, a, ok := m.authenticated(w, r); ok {
+				next.ServeHTTP(w, r.WithContext(a.context(r.Context())))
+			}
+			return
+		}
 		cred, a, e := m.resolve(r)
 		if e != nil && e.Status == http.StatusUnauthorized && cred.From == FromCookie {
 			m.clearCookies(w)
-			if !required {
-				e = nil // a stale cookie does not break pages that work anonymously
-			}
-		}
-		if e == nil && a == nil && required {
-			e = &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "a session is required", TokenPresented: !cred.Empty()}
+			e = nil // a dead cookie does not break pages that work anonymously
 		}
 		if e != nil {
 			m.refuse(w, r, e)
@@ -269,6 +270,25 @@ func (m *Middleware) handler(next http.Handler, required bool) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// authenticated resolves the session of a request that needs one. It
+// answers a refusal itself, clearing dead session cookies, and reports
+// false; or it writes back refreshed cookies and returns the session.
+func (m *Middleware) authenticated(w http.ResponseWriter, r *http.Request) (Credential, *auth, bool) {
+	cred, a, e := m.resolve(r)
+	if e != nil && e.Status == http.StatusUnauthorized && cred.From == FromCookie {
+		m.clearCookies(w)
+	}
+	if e == nil && a == nil {
+		e = &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "a session is required", TokenPresented: !cred.Empty()}
+	}
+	if e != nil {
+		m.refuse(w, r, e)
+		return cred, nil, false
+	}
+	m.writeBack(w, cred, a)
+	return cred, a, true
 }
 
 func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, e *Error) {

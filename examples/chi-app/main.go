@@ -90,13 +90,13 @@ func (a *app) close() {
 func (a *app) routes() http.Handler {
 	r := chi.NewRouter()
 	r.With(a.mw.Authenticate).Get("/", a.page)
-	r.Post("/demo/login", a.demoLogin)
+	r.Post("/demo/login", a.be.LoginHandler(true))
 	org := authz.OrganizationFrom(authz.URLParam("organization_id"))
 	r.Route("/orgs/{organization_id}", func(r chi.Router) {
 		r.With(a.mw.Require).Get("/api/me", me)
 		r.Method(http.MethodGet, "/api/sessions", a.mw.SessionsHandler())
-		r.With(a.mw.Require, a.az.Require("documents", "read", org)).Get("/api/documents", a.listDocuments)
-		r.With(a.mw.Require, a.az.Require("documents", "write", org)).Post("/api/documents", a.addDocument)
+		r.With(a.mw.Require, a.az.Require("documents", "read", org)).Get("/api/documents", a.docs.ListHandler)
+		r.With(a.mw.Require, a.az.Require("documents", "write", org)).Post("/api/documents", a.docs.AddHandler(author))
 		r.Method(http.MethodPost, "/logout", a.mw.LogoutHandler())
 		r.Method(http.MethodPost, "/logout-all", a.mw.LogoutAllHandler())
 	})
@@ -116,28 +116,10 @@ func me(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (a *app) listDocuments(w http.ResponseWriter, r *http.Request) {
-	v, _ := authz.VerdictFromContext(r.Context())
-	demo.WriteJSON(w, http.StatusOK, map[string]any{"documents": a.docs.List(), "granted_by": v.GrantingRoles})
-}
-
-func (a *app) addDocument(w http.ResponseWriter, r *http.Request) {
+// author is the id documents are written by.
+func author(r *http.Request) string {
 	s, _ := session.MemberFromContext(r.Context())
-	title := r.FormValue("title")
-	if title == "" {
-		title = "Untitled"
-	}
-	demo.WriteJSON(w, http.StatusCreated, a.docs.Add(title, s.Session.MemberID))
-}
-
-func (a *app) demoLogin(w http.ResponseWriter, r *http.Request) {
-	tok, err := a.be.Login(r.FormValue("email"), r.FormValue("role"), true)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	demo.SetSessionCookies(w, tok, false)
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return s.Session.MemberID
 }
 
 type pageData struct {

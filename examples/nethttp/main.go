@@ -85,11 +85,11 @@ func (a *app) close() {
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", a.mw.Authenticate(http.HandlerFunc(a.page)))
-	mux.HandleFunc("POST /demo/login", a.demoLogin)
+	mux.HandleFunc("POST /demo/login", a.be.LoginHandler(false))
 	mux.Handle("GET /api/me", a.mw.Require(http.HandlerFunc(me)))
 	mux.Handle("GET /api/sessions", a.mw.SessionsHandler())
-	mux.Handle("GET /api/documents", a.mw.Require(a.az.Require("documents", "read")(http.HandlerFunc(a.listDocuments))))
-	mux.Handle("POST /api/documents", a.mw.Require(a.az.Require("documents", "write")(http.HandlerFunc(a.addDocument))))
+	mux.Handle("GET /api/documents", a.mw.Require(a.az.Require("documents", "read")(http.HandlerFunc(a.docs.ListHandler))))
+	mux.Handle("POST /api/documents", a.mw.Require(a.az.Require("documents", "write")(a.docs.AddHandler(author))))
 	mux.Handle("POST /logout", a.mw.LogoutHandler())
 	mux.Handle("POST /logout-all", a.mw.LogoutAllHandler())
 	return mux
@@ -107,28 +107,10 @@ func me(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (a *app) listDocuments(w http.ResponseWriter, r *http.Request) {
-	v, _ := authz.VerdictFromContext(r.Context())
-	demo.WriteJSON(w, http.StatusOK, map[string]any{"documents": a.docs.List(), "granted_by": v.GrantingRoles})
-}
-
-func (a *app) addDocument(w http.ResponseWriter, r *http.Request) {
+// author is the id documents are written by.
+func author(r *http.Request) string {
 	s, _ := session.ConsumerFromContext(r.Context())
-	title := r.FormValue("title")
-	if title == "" {
-		title = "Untitled"
-	}
-	demo.WriteJSON(w, http.StatusCreated, a.docs.Add(title, s.Session.UserID))
-}
-
-func (a *app) demoLogin(w http.ResponseWriter, r *http.Request) {
-	tok, err := a.be.Login(r.FormValue("email"), r.FormValue("role"), false)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	demo.SetSessionCookies(w, tok, false)
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return s.Session.UserID
 }
 
 type pageData struct {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
@@ -159,6 +160,44 @@ func (d *Documents) Add(title, author string) Document {
 	doc := Document{ID: len(d.items) + 1, Title: title, Author: author}
 	d.items = append(d.items, doc)
 	return doc
+}
+
+// ListHandler answers the documents and the roles that granted reading
+// them (the verdict a guard put in the context).
+func (d *Documents) ListHandler(w http.ResponseWriter, r *http.Request) {
+	v, _ := authz.VerdictFromContext(r.Context())
+	var granting []string
+	if v != nil {
+		granting = v.GrantingRoles
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"documents": d.List(), "granted_by": granting})
+}
+
+// AddHandler stores a document titled by the form value title, written by
+// the id author reads from the request.
+func (d *Documents) AddHandler(author func(*http.Request) string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		title := r.FormValue("title")
+		if title == "" {
+			title = "Untitled"
+		}
+		WriteJSON(w, http.StatusCreated, d.Add(title, author(r)))
+	}
+}
+
+// LoginHandler serves POST /demo/login (emulator mode): it signs the person
+// named by the form values email and role in, sets both session cookies as
+// Stytch's frontend SDK would, and redirects to /.
+func (b *Backend) LoginHandler(b2b bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, err := b.Login(r.FormValue("email"), r.FormValue("role"), b2b)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		SetSessionCookies(w, tok, false)
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	}
 }
 
 // WriteJSON answers v as JSON.
