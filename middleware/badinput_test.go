@@ -163,13 +163,14 @@ func TestBadInputCorpus(t *testing.T) {
 		{"garbage Bearer on an optional route", "/optional", []string{"bearer:a.b.c"}, 401, 0, ""},
 		{"garbage cookie on an optional route", "/optional", []string{"jwt:a.b.c"}, 200, 0, ""},
 		{"garbage on logout", "/logout", []string{"jwt:a.b.c"}, 204, 0, ""},
+		{"forged JWT and garbage token on logout", "/logout", []string{"jwt:" + tampered, "token:short"}, 204, 0, ""},
 	}
 	if len(tests) < 50 {
 		t.Fatalf("the corpus has %d cases, fewer than 50", len(tests))
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := a.srv.Calls(stytchtest.Authenticate)
+			before, beforeRevoke := a.srv.Calls(stytchtest.Authenticate), a.srv.Calls(stytchtest.Revoke)
 			method := "GET"
 			if tt.path == "/logout" {
 				method = "POST"
@@ -180,6 +181,9 @@ func TestBadInputCorpus(t *testing.T) {
 			}
 			if n := a.srv.Calls(stytchtest.Authenticate) - before; n > tt.calls {
 				t.Fatalf("%d calls to Stytch, at most %d", n, tt.calls)
+			}
+			if n := a.srv.Calls(stytchtest.Revoke) - beforeRevoke; n > 0 {
+				t.Fatalf("garbage cost %d revoke calls", n)
 			}
 			if tt.user != "" {
 				if got := body(t, rec)["user_id"]; got != tt.user {

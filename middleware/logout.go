@@ -68,14 +68,25 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	sessionID := ""
+	// What is worth asking Stytch about: never a credential that is
+	// definitely bad, so that garbage costs no call here either.
+	var sessionID string
+	var ask Credential
 	if cred.JWT != "" {
-		if v, err := m.verifier.Verify(ctx, cred.JWT); v != nil && jwtlocal.OutcomeOf(err) != jwtlocal.Invalid {
+		v, err := m.verifier.Verify(ctx, cred.JWT)
+		switch jwtlocal.OutcomeOf(err) {
+		case jwtlocal.Invalid:
+		case jwtlocal.KeyUnknown:
+			ask.JWT = cred.JWT
+		default:
 			sessionID = v.SessionID // a good signature, fresh or not
 		}
 	}
-	if sessionID == "" && cred.Token != "" && plausibleToken(cred.Token) {
-		a, e := m.remote(ctx, Credential{Token: cred.Token})
+	if cred.Token != "" && plausibleToken(cred.Token) {
+		ask.Token = cred.Token
+	}
+	if sessionID == "" && ask.Token != "" {
+		a, e := m.remote(ctx, Credential{Token: ask.Token})
 		switch {
 		case a != nil:
 			sessionID = a.sessionID
@@ -85,14 +96,14 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if sessionID == "" && (cred.JWT == "" || !looksLikeJWT(cred.JWT)) && (cred.Token == "" || !plausibleToken(cred.Token)) {
+	if sessionID == "" && ask.Empty() {
 		m.loggedOut(w, r) // nothing that could be a session: just clear
 		return
 	}
 	if sessionID != "" {
 		_ = m.cfg.Revocations.Revoke(ctx, sessionID, m.revocationUntil())
 	}
-	if err := m.revoke(ctx, sessionID, cred); err != nil {
+	if err := m.revoke(ctx, sessionID, ask); err != nil {
 		m.refuse(w, r, err)
 		return
 	}
