@@ -2,6 +2,7 @@ package jwtlocal_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -82,4 +83,55 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkCacheMemory reports the heap one verified-token cache entry
+// holds (the decoded session; the token string is the caller's) and the
+// token's length, the figures the package documentation's memory bound
+// rests on.
+func BenchmarkCacheMemory(b *testing.B) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	u := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com", Roles: []string{"editor"}})
+	tok, err := srv.StartSession(u.UserID, stytchtest.SessionParams{CustomClaims: map[string]any{"plan": "pro"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	kid, key := srv.SigningKey()
+	claims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(tok.SessionJWT, claims); err != nil {
+		b.Fatal(err)
+	}
+	const n = 1000
+	tokens := make([]string, n)
+	for i := range tokens {
+		claims["n"] = i
+		t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+		t.Header["kid"] = kid
+		if tokens[i], err = t.SignedString(key); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		v, err := jwtlocal.New(jwtlocal.Config{Client: srv.Client()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for _, t := range tokens {
+			if _, err := v.Verify(bg(), t); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if v.CacheLen() != n {
+			b.Fatalf("%d entries cached", v.CacheLen())
+		}
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-B/entry")
+		b.ReportMetric(float64(len(tokens[0])), "token-B")
+		v.Close()
+	}
 }
