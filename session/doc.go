@@ -27,6 +27,11 @@
 // A body that is not Stytch's error JSON is ErrUnavailable whatever its status,
 // so that a proxy's 404 page cannot sign anyone out.
 //
+// A 401 unauthorized_credentials is ErrSessionGone, as Stytch's own SDKs read
+// it; but it is also what a wrong project secret gets, and then every user
+// would be signed out. Check the secret when the app starts (a Policy call
+// is cheap) rather than at the first request.
+//
 // # Retries
 //
 // Network errors, 429 and 502/503/504 are retried with exponential backoff and
