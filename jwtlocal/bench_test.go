@@ -24,24 +24,12 @@ func BenchmarkVerify(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	kid, key := srv.SigningKey()
+	_, key := srv.SigningKey()
 
 	// A pool of distinct valid tokens, twice the cache size: cycling through
 	// it, every verification misses the cache.
 	const pool, cacheSize = 1024, 512
-	tokens := make([]string, pool)
-	claims := jwt.MapClaims{}
-	if _, _, err := jwt.NewParser().ParseUnverified(tok.SessionJWT, claims); err != nil {
-		b.Fatal(err)
-	}
-	for i := range tokens {
-		claims["n"] = i
-		tk := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
-		tk.Header["kid"] = kid
-		if tokens[i], err = tk.SignedString(key); err != nil {
-			b.Fatal(err)
-		}
-	}
+	tokens := tokenPool(b, srv, tok.SessionJWT, pool)
 	revoked := func(context.Context, string) bool { return false }
 
 	b.Run("floor", func(b *testing.B) {
@@ -97,21 +85,8 @@ func BenchmarkCacheMemory(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	kid, key := srv.SigningKey()
-	claims := jwt.MapClaims{}
-	if _, _, err := jwt.NewParser().ParseUnverified(tok.SessionJWT, claims); err != nil {
-		b.Fatal(err)
-	}
 	const n = 1000
-	tokens := make([]string, n)
-	for i := range tokens {
-		claims["n"] = i
-		t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
-		t.Header["kid"] = kid
-		if tokens[i], err = t.SignedString(key); err != nil {
-			b.Fatal(err)
-		}
-	}
+	tokens := tokenPool(b, srv, tok.SessionJWT, n)
 	for b.Loop() {
 		v, err := jwtlocal.New(jwtlocal.Config{Client: srv.Client()})
 		if err != nil {
@@ -134,4 +109,23 @@ func BenchmarkCacheMemory(b *testing.B) {
 		b.ReportMetric(float64(len(tokens[0])), "token-B")
 		v.Close()
 	}
+}
+
+// tokenPool returns n distinct valid JWTs of the session of jwtStr, each with
+// its own custom claim "n".
+func tokenPool(b *testing.B, srv *stytchtest.Server, jwtStr string, n int) []string {
+	b.Helper()
+	claims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(jwtStr, claims); err != nil {
+		b.Fatal(err)
+	}
+	tokens := make([]string, n)
+	for i := range tokens {
+		claims["n"] = i
+		var err error
+		if tokens[i], err = srv.Sign(claims); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return tokens
 }

@@ -96,8 +96,11 @@ func (f *fixture) resign(t *testing.T, mod func(jwt.MapClaims)) string {
 	t.Helper()
 	c := claimsOf(t, f.tok.SessionJWT)
 	mod(c)
-	kid, key := f.srv.SigningKey()
-	return sign(t, jwt.SigningMethodRS256, key, kid, c)
+	tok, err := f.srv.Sign(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 func newRSAKey(t *testing.T) *rsa.PrivateKey {

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -39,29 +40,29 @@ func TestFaultMatrix(t *testing.T) {
 		endpoint stytchtest.Endpoint
 		// run makes the user-level request against the faulty endpoint and
 		// returns its answer.
-		run  func(t *testing.T, m *matrixApp) *respRec
+		run  func(t *testing.T, m *matrixApp) *httptest.ResponseRecorder
 		want int // the status while the fault lasts
 		// after is the status once the fault lifts.
 		after int
 	}
 	probes := map[string]probe{
-		"authenticate": {stytchtest.Authenticate, func(t *testing.T, m *matrixApp) *respRec {
+		"authenticate": {stytchtest.Authenticate, func(t *testing.T, m *matrixApp) *httptest.ResponseRecorder {
 			m.srv.Advance(6 * time.Minute) // the JWT is stale: Stytch must be asked
 			defer m.srv.Advance(-6 * time.Minute)
 			return m.do(req("GET", "/me", "jwt:"+m.tok.SessionJWT, "token:"+m.tok.SessionToken))
 		}, 503, 200},
-		"list": {stytchtest.List, func(t *testing.T, m *matrixApp) *respRec {
+		"list": {stytchtest.List, func(t *testing.T, m *matrixApp) *httptest.ResponseRecorder {
 			return m.do(req("GET", "/sessions", "jwt:"+m.tok.SessionJWT))
 		}, 503, 200},
-		"revoke": {stytchtest.Revoke, func(t *testing.T, m *matrixApp) *respRec {
+		"revoke": {stytchtest.Revoke, func(t *testing.T, m *matrixApp) *httptest.ResponseRecorder {
 			return m.do(req("POST", "/logout", "jwt:"+m.tok.SessionJWT, "token:"+m.tok.SessionToken))
 		}, 503, 204},
-		"jwks": {stytchtest.JWKS, func(t *testing.T, m *matrixApp) *respRec {
+		"jwks": {stytchtest.JWKS, func(t *testing.T, m *matrixApp) *httptest.ResponseRecorder {
 			// Keys cannot be loaded: the fresh JWT's kid is unknown, so
 			// Stytch's authenticate answers instead.
 			return m.do(req("GET", "/me", "jwt:"+m.tok.SessionJWT))
 		}, 200, 200},
-		"policy": {stytchtest.Policy, func(t *testing.T, m *matrixApp) *respRec {
+		"policy": {stytchtest.Policy, func(t *testing.T, m *matrixApp) *httptest.ResponseRecorder {
 			return m.do(req("GET", "/documents", "jwt:"+m.tok.SessionJWT))
 		}, 503, 200},
 	}
@@ -122,8 +123,6 @@ func TestFaultMatrix(t *testing.T) {
 		}
 	}
 }
-
-type respRec = httptestRecorder
 
 // matrixApp is one cell's app: an emulator whose endpoint is faulty from the
 // start, a middleware with a short timeout and fast retries, and a guarded

@@ -177,6 +177,3 @@ func (a *app) remember(toks ...stytchtest.Tokens) {
 		a.secrets = append(a.secrets, t.SessionToken, t.SessionJWT)
 	}
 }
-
-// httptestRecorder is httptest.ResponseRecorder, named for table fields.
-type httptestRecorder = httptest.ResponseRecorder

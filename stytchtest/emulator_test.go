@@ -720,3 +720,16 @@ func TestB2BRevokeByEachIdentifier(t *testing.T) {
 	_, err = e.client.B2B.Revoke(ctx(t), session.B2BRevokeParams{MemberID: "member-test-nope"})
 	wantAPIError(t, err, 404, "member_not_found")
 }
+
+func TestSignUsesTheCurrentKey(t *testing.T) {
+	e := newEnv(t)
+	newKID := e.RotateKey(time.Hour)
+	raw, err := e.Sign(jwt.MapClaims{"sub": "x", "plan": "pro"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, claims := parseJWTToken(t, e, raw)
+	if tk.Header["kid"] != newKID || claims["plan"] != "pro" {
+		t.Fatalf("kid %v, claims %v", tk.Header["kid"], claims)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/stytchguard/stytchguard/session"
 )
 
@@ -149,4 +151,14 @@ func (e *Emulator) keyByID(kid string) *signingKey {
 		}
 	}
 	return nil
+}
+
+// Sign signs claims as a session JWT with the current signing key and its
+// kid, so that tests can mint tokens with claims of their own: re-dated,
+// tampered, or one of many for a benchmark.
+func (e *Emulator) Sign(claims jwt.MapClaims) (string, error) {
+	e.mu.Lock()
+	k := e.keys[len(e.keys)-1]
+	e.mu.Unlock()
+	return sign(claims, k)
 }
