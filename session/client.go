@@ -32,6 +32,10 @@ const (
 	DefaultMaxAttempts      = 3
 	DefaultRetryBaseDelay   = 100 * time.Millisecond
 	DefaultRetryMaxDelay    = 2 * time.Second
+	// DefaultMaxConnsPerHost bounds the connections the default HTTP client
+	// opens to Stytch, so that a slow Stytch cannot make the app open one
+	// socket per waiting request.
+	DefaultMaxConnsPerHost = 64
 )
 
 // Config configures a Client. ProjectID and Secret are required; every other
@@ -47,7 +51,9 @@ type Config struct {
 	// TestBaseURL otherwise. It must be https, except on a loopback host.
 	BaseURL string
 	// HTTPClient sends the requests. Nil means a client of this package's own
-	// with keep-alive connections; its Timeout, if any, applies per attempt.
+	// with keep-alive connections, at most DefaultMaxConnsPerHost of them to
+	// Stytch at once (more calls wait for one); its Timeout, if any, applies
+	// per attempt.
 	HTTPClient *http.Client
 	// Timeout bounds each call, retries and waits included, on top of the
 	// caller's context. Zero means DefaultTimeout; negative means no bound
@@ -129,7 +135,8 @@ func New(cfg Config) (*Client, error) {
 	}
 	if t.http == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = 32
+		tr.MaxIdleConnsPerHost = DefaultMaxConnsPerHost
+		tr.MaxConnsPerHost = DefaultMaxConnsPerHost
 		t.http = &http.Client{Transport: tr}
 	}
 	if t.timeout == 0 {
@@ -400,4 +407,28 @@ func doJSON[T any](ctx context.Context, t *transport, c call) (*T, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// Check makes one authenticated request to Stytch (the project's RBAC
+// policy) to tell, when an app starts, a wrong project id or secret from an
+// unreachable Stytch. It returns nil when Stytch accepted the credentials
+// (any answer past authentication counts, whatever the project's product
+// line); an error matching ErrCredentials when it refused them; an error
+// matching ErrUnavailable when Stytch could not be asked. The error never
+// holds the secret.
+func (c *Client) Check(ctx context.Context) error {
+	_, err := c.Consumer.Policy(ctx)
+	switch Classify(err) {
+	case KindOther:
+		if err != nil {
+			return fmt.Errorf("session: checking credentials: %w", err)
+		}
+		return nil
+	case KindCredentials:
+		return fmt.Errorf("session: Stytch refused the credentials of project %s: check the project id and secret (and that both are of the same environment): %w", c.t.projectID, err)
+	case KindUnavailable:
+		return fmt.Errorf("session: Stytch at %s could not be asked whether the credentials are good: %w", c.t.baseURL, err)
+	default:
+		return nil // authenticated; the endpoint's own refusal says nothing about the credentials
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stytchguard/stytchguard/session"
+	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
 func TestNewValidatesConfig(t *testing.T) {
@@ -66,8 +67,8 @@ func TestClassify(t *testing.T) {
 		want session.Kind
 	}{
 		{&session.APIError{StatusCode: 404, ErrorType: "session_not_found"}, session.KindSessionGone},
-		{&session.APIError{StatusCode: 401, ErrorType: "unauthorized_credentials"}, session.KindSessionGone},
-		{&session.APIError{StatusCode: 401, ErrorType: "invalid_secret_authentication"}, session.KindSessionGone},
+		{&session.APIError{StatusCode: 401, ErrorType: "unauthorized_credentials"}, session.KindCredentials},
+		{&session.APIError{StatusCode: 401, ErrorType: "invalid_secret_authentication"}, session.KindCredentials},
 		{&session.APIError{StatusCode: 403, ErrorType: "consumer_session_authorization_error"}, session.KindForbidden},
 		{&session.APIError{StatusCode: 400, ErrorType: "no_session_arguments"}, session.KindBadRequest},
 		{&session.APIError{StatusCode: 409, ErrorType: "conflict"}, session.KindBadRequest},
@@ -145,5 +146,50 @@ func TestTimeJSON(t *testing.T) {
 	}
 	if b, _ := (session.Time{}).MarshalJSON(); string(b) != `""` {
 		t.Fatalf("zero marshals as %s", b)
+	}
+}
+
+func TestCheckTellsAWrongSecretFromAnOutage(t *testing.T) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	const secret = "secret-test-wrong-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	tests := []struct {
+		name   string
+		secret string
+		fault  *stytchtest.Fault
+		want   error // nil: the credentials are good
+	}{
+		{"good credentials", "", nil, nil},
+		{"wrong secret", secret, nil, session.ErrCredentials},
+		{"Stytch down", "", &stytchtest.Fault{Status: 503}, session.ErrUnavailable},
+		{"Stytch answers garbage", "", &stytchtest.Fault{Malformed: true}, session.ErrUnavailable},
+		{"endpoint refuses after authenticating", "", &stytchtest.Fault{Status: 400}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv.ClearFaults()
+			if tt.fault != nil {
+				srv.InjectFault(stytchtest.Policy, *tt.fault)
+			}
+			cfg := srv.Config()
+			cfg.Retry = &session.RetryPolicy{MaxAttempts: 1}
+			if tt.secret != "" {
+				cfg.Secret = tt.secret
+			}
+			c, err := session.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Check(context.Background())
+			switch {
+			case tt.want == nil && err != nil:
+				t.Fatalf("Check = %v, want nil", err)
+			case tt.want != nil && !errors.Is(err, tt.want):
+				t.Fatalf("Check = %v, want %v", err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), secret) {
+				t.Fatalf("the secret leaked into %q", err)
+			}
+		})
 	}
 }

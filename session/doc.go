@@ -18,7 +18,10 @@
 // Stytch's). Classify, or errors.Is with the sentinels, tells what the failure
 // means without string matching:
 //
-//   - ErrSessionGone (404, and the 401 family): the user is signed out;
+//   - ErrSessionGone (404 session_not_found): the user is signed out;
+//   - ErrCredentials (401 unauthorized_credentials and the other credential
+//     errors): the app's project id or secret is wrong; nothing is known
+//     about the session, and nobody is signed out;
 //   - ErrForbidden (403): signed in, but not allowed;
 //   - ErrBadRequest (other 4xx): the request itself is wrong;
 //   - ErrUnavailable (429, 5xx, network, garbage): nothing is known about the
@@ -27,10 +30,11 @@
 // A body that is not Stytch's error JSON is ErrUnavailable whatever its status,
 // so that a proxy's 404 page cannot sign anyone out.
 //
-// A 401 unauthorized_credentials is ErrSessionGone, as Stytch's own SDKs read
-// it; but it is also what a wrong project secret gets, and then every user
-// would be signed out. Check the secret when the app starts (a Policy call
-// is cheap) rather than at the first request.
+// Stytch's mobile SDKs read a 401 unauthorized_credentials as "the session is
+// gone", because there the credential is the user's. Here it is the app's
+// project secret: a wrong or rotated secret would sign every user out, so it
+// is a class of its own. Client.Check tells a wrong secret from an
+// unreachable Stytch when the app starts.
 //
 // # Retries
 //

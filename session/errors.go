@@ -16,9 +16,9 @@ type Kind int
 const (
 	// KindOther is any error that is not from Stytch's answer nor the network.
 	KindOther Kind = iota
-	// KindSessionGone: the session, token or JWT is unknown, expired or revoked
-	// (404, and the 401 family that Stytch's own SDKs read as "clear the
-	// session"). The caller should treat the user as signed out.
+	// KindSessionGone: the session, token or JWT is unknown, expired or
+	// revoked (404 session_not_found). The caller should treat the user as
+	// signed out.
 	KindSessionGone
 	// KindForbidden: the session exists but may not do what was asked (403).
 	KindForbidden
@@ -29,6 +29,12 @@ const (
 	// network error, a timeout, 429, 5xx, or a body that is not Stytch's JSON.
 	// It says nothing about the session; retry later.
 	KindUnavailable
+	// KindCredentials: Stytch refused the project's own credentials (401
+	// unauthorized_credentials, invalid_secret_authentication): a wrong or
+	// rotated secret, or a project id of another environment. It is a
+	// misconfiguration of the app, says nothing about the session, and must
+	// never be read as a sign-out.
+	KindCredentials
 )
 
 // String returns the kind's name.
@@ -42,6 +48,8 @@ func (k Kind) String() string {
 		return "bad_request"
 	case KindUnavailable:
 		return "unavailable"
+	case KindCredentials:
+		return "credentials"
 	default:
 		return "other"
 	}
@@ -54,6 +62,7 @@ var (
 	ErrForbidden   = errors.New("stytch: forbidden")
 	ErrBadRequest  = errors.New("stytch: bad request")
 	ErrUnavailable = errors.New("stytch: unavailable")
+	ErrCredentials = errors.New("stytch: the project's credentials were refused")
 )
 
 // Error types Stytch sends that this package and the emulator name.
@@ -105,11 +114,11 @@ func (e *APIError) Error() string {
 // Kind classifies the answer by status and error type.
 func (e *APIError) Kind() Kind {
 	switch {
-	case e.StatusCode == 404, e.StatusCode == 401:
-		return KindSessionGone
-	case e.ErrorType == ErrorTypeSessionNotFound,
+	case e.StatusCode == 401,
 		e.ErrorType == ErrorTypeUnauthorizedCredentials,
 		e.ErrorType == ErrorTypeInvalidSecretAuthentication:
+		return KindCredentials
+	case e.StatusCode == 404, e.ErrorType == ErrorTypeSessionNotFound:
 		return KindSessionGone
 	case e.StatusCode == 403:
 		return KindForbidden
@@ -175,6 +184,8 @@ func Classify(err error) Kind {
 		return KindBadRequest
 	case errors.Is(err, ErrUnavailable):
 		return KindUnavailable
+	case errors.Is(err, ErrCredentials):
+		return KindCredentials
 	default:
 		return KindOther
 	}
@@ -203,6 +214,8 @@ func sentinel(k Kind) error {
 		return ErrBadRequest
 	case KindUnavailable:
 		return ErrUnavailable
+	case KindCredentials:
+		return ErrCredentials
 	default:
 		return nil
 	}
