@@ -1,7 +1,6 @@
 package jwtlocal_test
 
 import (
-	"context"
 	"runtime"
 	"testing"
 
@@ -30,7 +29,6 @@ func BenchmarkVerify(b *testing.B) {
 	// it, every verification misses the cache.
 	const pool, cacheSize = 1024, 512
 	tokens := tokenPool(b, srv, tok.SessionJWT, pool)
-	revoked := func(context.Context, string) bool { return false }
 
 	b.Run("floor", func(b *testing.B) {
 		parser := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}))
@@ -43,7 +41,7 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	})
 	b.Run("first-seen", func(b *testing.B) {
-		v, err := jwtlocal.New(jwtlocal.Config{Client: srv.Client(), CacheSize: cacheSize, Revoked: revoked})
+		v, err := jwtlocal.New(jwtlocal.Config{Client: srv.Client(), CacheSize: cacheSize})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -56,7 +54,7 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	})
 	b.Run("cached", func(b *testing.B) {
-		v, err := jwtlocal.New(jwtlocal.Config{Client: srv.Client(), Revoked: revoked})
+		v, err := jwtlocal.New(jwtlocal.Config{Client: srv.Client()})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -9,13 +9,18 @@
 //   - the signature, against the key with that kid from
 //     <base URL>/v1/sessions/jwks/<project_id> (B2B: /v1/b2b/sessions/jwks/...),
 //     fetched without credentials and looked up through keyfunc v3;
-//   - the issuer: "stytch.com/<project_id>", or the client's base URL when it
-//     is a custom domain; the audience: it must contain the project id;
+//   - the audience: it must contain the project id;
 //   - iat, exp and nbf, all three required, with ClockTolerance (default 0),
 //     and a maximum age on iat (MaxTokenAge, default 300 s);
 //   - the product line: a B2B JWT at a consumer verifier is invalid, and the
 //     reverse;
-//   - the Revoked hook, if any, on every call, cached or not.
+//   - last, the issuer: "stytch.com/<project_id>", the client's base URL when
+//     it is not Stytch's own, or one of Config.Issuers (a custom domain's
+//     URL).
+//
+// Revocation is not checked here: the session id is in the Verified, and the
+// caller (the middleware) checks it in one place for every way a session is
+// verified.
 //
 // # Outcomes
 //
@@ -23,9 +28,22 @@
 // MemberSession, with roles, factors, attributes, custom claims without the
 // reserved ones, and expires_at from the session claim, falling back to exp),
 // or an *Error whose Outcome tells the caller what to do without matching
-// strings: Invalid (definitely bad: do not ask Stytch), Stale (good signature
-// but expired, too old or not yet valid by this clock: ask Stytch), KeyUnknown
-// (the kid is not in the set even after a refresh: ask Stytch) or Revoked.
+// strings:
+//
+//   - Invalid: definitely bad, do not ask Stytch. This includes a kid that is
+//     not in a current key set (one fetched successfully within
+//     RefreshInterval), after the one paced refresh it may trigger: made-up
+//     kids cost no call to Stytch and one JWKS fetch per
+//     UnknownKIDRefreshInterval at most.
+//   - Stale: good signature but expired, too old or not yet valid by this
+//     clock: ask Stytch, which may answer with a fresh JWT.
+//   - IssuerUnknown: good signature and audience, but an issuer not
+//     configured, as a custom domain's JWTs have until it is: ask Stytch, and
+//     a warning names the issuer to configure, once.
+//   - KeyUnknown: no current key set is held (Stytch's JWKS could not be
+//     fetched since start, or not for longer than RefreshInterval), so the
+//     signature could not be checked: only Stytch can tell. A caller should
+//     ask within a budget, since such a JWT is not tied to the project.
 //
 // # Keys
 //
@@ -33,7 +51,9 @@
 // InitialFetchWait (2 s) and never fails because Stytch is down: later
 // requests try again. The key set is refreshed every RefreshInterval (1 h) in
 // the background, and on an unknown kid at most once per
-// UnknownKIDRefreshInterval (5 min; 10 s after a failed fetch); a request
+// UnknownKIDRefreshInterval (1 min, by the Verifier's clock, Config.Now; 10 s
+// after a failed fetch; the fetch at start does not count, so a key rotated
+// in just after it is picked up at once); a request
 // waits for that refresh at most UnknownKIDWait (500 ms) or until its context
 // ends. A failed refresh, or one that brings no usable RS256 key (an empty
 // set, a broken one), keeps the keys already held. When a refresh drops a
@@ -46,8 +66,8 @@
 // Verified tokens are kept in a bounded LRU (CacheSize, default 10,000),
 // keyed by a per-process seeded hash of the token; each entry keeps the token
 // to compare on a hit, so a hash collision costs a verification, never a
-// wrong session. A hit re-checks exp, nbf, the max age, the session's end and
-// the Revoked hook against the clock. An entry is the token plus its decoded
+// wrong session. A hit re-checks exp, nbf, the max age and the session's end
+// against the clock. An entry is the token plus its decoded
 // session: BenchmarkCacheMemory measures 1.6 KB of heap for a one-factor
 // session with a custom claim, beside its 1.5 KB token, so about 3 KB an
 // entry and some 30 MB for a full default cache; at most CacheSize ×

@@ -21,11 +21,18 @@ const (
 	// not valid yet by this machine's clock. Worth asking Stytch, which may
 	// answer with a fresh JWT.
 	Stale
-	// KeyUnknown: the token's kid is not in the key set, even after a
-	// rate-limited refresh. Worth asking Stytch.
+	// KeyUnknown: no current key set is held (none could be fetched since
+	// the Verifier started, or none for longer than RefreshInterval), so the
+	// signature could not be checked. Inconclusive: only Stytch can tell. A
+	// kid missing from a current key set, after the one paced refresh it may
+	// trigger, is Invalid instead.
 	KeyUnknown
-	// Revoked: the Revoked hook says this process ended the session.
-	Revoked
+	// IssuerUnknown: signed by the project's key, for the project's
+	// audience, but with an issuer that is neither stytch.com/<project> nor
+	// one configured (a custom domain's URL, typically). Inconclusive: ask
+	// Stytch, and configure the issuer (Config.Issuers) so that the next
+	// ones verify locally. The Verified is returned with it.
+	IssuerUnknown
 )
 
 // String returns the outcome's name.
@@ -39,8 +46,8 @@ func (o Outcome) String() string {
 		return "stale"
 	case KeyUnknown:
 		return "key_unknown"
-	case Revoked:
-		return "revoked"
+	case IssuerUnknown:
+		return "issuer_unknown"
 	default:
 		return fmt.Sprintf("Outcome(%d)", int(o))
 	}
@@ -48,15 +55,15 @@ func (o Outcome) String() string {
 
 // Sentinels for errors.Is, one per failing Outcome.
 var (
-	ErrInvalid    = errors.New("jwtlocal: invalid session JWT")
-	ErrStale      = errors.New("jwtlocal: stale session JWT")
-	ErrKeyUnknown = errors.New("jwtlocal: session JWT signed by an unknown key")
-	ErrRevoked    = errors.New("jwtlocal: session revoked")
+	ErrInvalid       = errors.New("jwtlocal: invalid session JWT")
+	ErrStale         = errors.New("jwtlocal: stale session JWT")
+	ErrKeyUnknown    = errors.New("jwtlocal: no key set to verify the session JWT with")
+	ErrIssuerUnknown = errors.New("jwtlocal: session JWT with an issuer not configured")
 )
 
 // Error is a failed verification. Its text names the reason, never the token.
 type Error struct {
-	// Outcome is Invalid, Stale, KeyUnknown or Revoked.
+	// Outcome is Invalid, Stale, KeyUnknown or IssuerUnknown.
 	Outcome Outcome
 	// Reason says what failed, for logs: "expired", "issuer", "signature"...
 	Reason string
@@ -85,8 +92,8 @@ func (e *Error) Is(target error) bool {
 		return target == ErrStale
 	case KeyUnknown:
 		return target == ErrKeyUnknown
-	case Revoked:
-		return target == ErrRevoked
+	case IssuerUnknown:
+		return target == ErrIssuerUnknown
 	}
 	return false
 }

@@ -29,8 +29,8 @@ type keyStore struct {
 	v *Verifier
 }
 
-// KeyRead returns the key with this kid, refreshing the set once (rate
-// limited) when it is unknown.
+// KeyRead returns the key with this kid, refreshing the set once (paced)
+// when it is unknown.
 func (s keyStore) KeyRead(ctx context.Context, kid string) (jwkset.JWK, error) {
 	k, err := s.MemoryJWKSet.KeyRead(ctx, kid)
 	if !errors.Is(err, jwkset.ErrKeyNotFound) {
@@ -42,18 +42,27 @@ func (s keyStore) KeyRead(ctx context.Context, kid string) (jwkset.JWK, error) {
 	return k, err
 }
 
-// awaitUnknownKIDRefresh starts a refresh if none is running and the rate
-// limit allows one, and waits for the running one up to UnknownKIDWait or
-// ctx's end. It reports whether a refresh finished while it waited.
+// keysCurrent reports whether the key set held was fetched successfully
+// within RefreshInterval (and a fetch's time) of now: then a kid it lacks is
+// not the project's.
+func (v *Verifier) keysCurrent(now time.Time) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return !v.lastGood.IsZero() && !now.After(v.lastGood.Add(v.cfg.RefreshInterval+v.cfg.FetchTimeout))
+}
+
+// awaitUnknownKIDRefresh starts a refresh if none is running and the pacing
+// allows one, and waits for the running one up to UnknownKIDWait or ctx's
+// end. It reports whether a refresh finished while it waited.
 func (v *Verifier) awaitUnknownKIDRefresh(ctx context.Context) bool {
 	v.mu.Lock()
 	done := v.inflight
 	if done == nil {
-		if time.Now().Before(v.nextUnknownRefresh) || v.ctx.Err() != nil {
+		if v.cfg.Now().Before(v.nextUnknownRefresh) || v.ctx.Err() != nil {
 			v.mu.Unlock()
 			return false
 		}
-		done = v.startRefreshLocked()
+		done = v.startRefreshLocked(true)
 	}
 	v.mu.Unlock()
 	t := time.NewTimer(v.cfg.UnknownKIDWait)
@@ -68,10 +77,16 @@ func (v *Verifier) awaitUnknownKIDRefresh(ctx context.Context) bool {
 }
 
 // startRefreshLocked fetches the key set in the background and returns a
-// channel closed when the fetch ends. The caller holds v.mu.
-func (v *Verifier) startRefreshLocked() chan struct{} {
+// channel closed when the fetch ends. A refresh for an unknown kid (paced)
+// holds the next one back by UnknownKIDRefreshInterval from its start, or by
+// at most failedRefreshBackoff when it fails. The caller holds v.mu.
+func (v *Verifier) startRefreshLocked(paced bool) chan struct{} {
 	done := make(chan struct{})
 	v.inflight = done
+	start := v.cfg.Now()
+	if paced {
+		v.nextUnknownRefresh = start.Add(v.cfg.UnknownKIDRefreshInterval)
+	}
 	v.wg.Add(1)
 	go func() {
 		defer v.wg.Done()
@@ -80,11 +95,12 @@ func (v *Verifier) startRefreshLocked() chan struct{} {
 		cancel()
 		v.mu.Lock()
 		v.inflight = nil
-		next := v.cfg.UnknownKIDRefreshInterval
-		if err != nil {
-			next = min(next, failedRefreshBackoff)
+		switch {
+		case err == nil:
+			v.lastGood = v.cfg.Now()
+		case paced:
+			v.nextUnknownRefresh = start.Add(min(v.cfg.UnknownKIDRefreshInterval, failedRefreshBackoff))
 		}
-		v.nextUnknownRefresh = time.Now().Add(next) // wall clock: it paces network calls
 		v.mu.Unlock()
 		if err != nil && v.ctx.Err() == nil {
 			v.cfg.Logger.Warn("stytchguard: JWKS refresh failed; keeping the last good keys",
@@ -162,7 +178,7 @@ func (v *Verifier) refreshLoop() {
 		case <-t.C:
 			v.mu.Lock()
 			if v.inflight == nil {
-				v.startRefreshLocked()
+				v.startRefreshLocked(false)
 			}
 			v.mu.Unlock()
 		}

@@ -24,7 +24,7 @@ const (
 	DefaultMaxTokenBytes             = 8 << 10
 	DefaultCacheSize                 = 10_000
 	DefaultInitialFetchWait          = 2 * time.Second
-	DefaultUnknownKIDRefreshInterval = 5 * time.Minute
+	DefaultUnknownKIDRefreshInterval = time.Minute
 	DefaultUnknownKIDWait            = 500 * time.Millisecond
 	DefaultRefreshInterval           = time.Hour
 	DefaultFetchTimeout              = 10 * time.Second
@@ -58,9 +58,12 @@ type Config struct {
 	// on, or is tried again by later requests. Zero means
 	// DefaultInitialFetchWait.
 	InitialFetchWait time.Duration
-	// UnknownKIDRefreshInterval is the least time between two refreshes
-	// triggered by unknown kids (10 s at most after a failed one). Zero
-	// means DefaultUnknownKIDRefreshInterval.
+	// UnknownKIDRefreshInterval is the least time, by Now, between two
+	// refreshes triggered by unknown kids (10 s at most after a failed one);
+	// the fetch at start and the periodic ones do not count against it, so
+	// a key rotated in just after start is still picked up at once. Zero
+	// means DefaultUnknownKIDRefreshInterval (1 min): a flood of made-up kids
+	// costs one JWKS fetch a minute, and is Invalid meanwhile.
 	UnknownKIDRefreshInterval time.Duration
 	// UnknownKIDWait bounds how long a request with an unknown kid waits for
 	// a refresh before it is answered KeyUnknown. Zero means
@@ -71,10 +74,12 @@ type Config struct {
 	RefreshInterval time.Duration
 	// FetchTimeout bounds one JWKS fetch. Zero means DefaultFetchTimeout.
 	FetchTimeout time.Duration
-	// Revoked, when set, is asked on every verification, cached or not,
-	// whether this process ended the session; a yes is Revoked. It must be
-	// fast and safe for concurrent use.
-	Revoked func(ctx context.Context, sessionID string) bool
+	// Issuers are iss values accepted besides stytch.com/<project_id> (and
+	// the client's BaseURL when it is not Stytch's own): the URL of a custom
+	// domain, "https://login.example.com". A JWT signed by the project's key
+	// for its audience whose issuer is in neither list is IssuerUnknown, and
+	// a warning names the issuer once. Empty means none.
+	Issuers []string
 	// Logger receives JWKS refresh failures (never a token). Nil means none.
 	Logger *slog.Logger
 }
@@ -95,8 +100,14 @@ type Verifier struct {
 
 	mu                 sync.Mutex
 	inflight           chan struct{} // closed when the running refresh ends; nil when none runs
-	nextUnknownRefresh time.Time
+	nextUnknownRefresh time.Time     // by cfg.Now: no refresh for an unknown kid before
+	lastGood           time.Time     // by cfg.Now: when a fetch last brought a usable key set; zero: never
+	warnedIssuers      map[string]bool
 }
+
+// maxWarnedIssuers bounds the issuers remembered as warned about: issuers
+// come only from tokens the project's key signed, so a handful at most.
+const maxWarnedIssuers = 32
 
 // New checks cfg, starts fetching the key set, and waits for it up to
 // InitialFetchWait. It fails only on a bad Config, never because Stytch is
@@ -133,6 +144,12 @@ func New(cfg Config) (*Verifier, error) {
 	if base := cfg.Client.BaseURL(); base != session.LiveBaseURL && base != session.TestBaseURL {
 		v.issuers = append(v.issuers, base) // a custom domain issues with its own URL
 	}
+	for _, iss := range cfg.Issuers {
+		if iss == "" {
+			return nil, errors.New("jwtlocal: Config.Issuers holds an empty issuer")
+		}
+		v.issuers = append(v.issuers, strings.TrimRight(iss, "/"))
+	}
 	if cfg.CacheSize > 0 {
 		v.cache = newTokenCache(cfg.CacheSize)
 	}
@@ -146,7 +163,7 @@ func New(cfg Config) (*Verifier, error) {
 	v.keyfunc = kf
 
 	v.mu.Lock()
-	first := v.startRefreshLocked()
+	first := v.startRefreshLocked(false)
 	v.mu.Unlock()
 	v.wg.Add(1)
 	go v.refreshLoop()
@@ -176,10 +193,11 @@ func (v *Verifier) Close() {
 }
 
 // Verify checks a session JWT. On success it returns the session; on failure
-// an *Error whose Outcome tells what to do. A Stale token's signature was
-// good, so the Verified returned with it is Stytch's word, only old. A token
-// seen before costs a cache lookup: its exp, nbf, max age and revocation are
-// checked again, its signature is not.
+// an *Error whose Outcome tells what to do. A Stale or IssuerUnknown token's
+// signature was good, so the Verified returned with it is Stytch's word,
+// only old or from an unexpected issuer. A token seen before costs a cache
+// lookup: its exp, nbf, max age and session end are checked again, its
+// signature is not. Revocation is the caller's to check, on SessionID.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Verified, error) {
 	if len(token) > v.cfg.MaxTokenBytes {
 		return nil, invalid("token longer than MaxTokenBytes", nil)
@@ -190,24 +208,29 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Verified, error) 
 		var hit *Verified
 		var ok bool
 		if hit, h, ok = v.cache.get(token); ok {
-			if err := v.check(ctx, hit, now); err != nil {
-				if err.Outcome == Stale && err.Reason != "not yet valid" {
-					v.cache.remove(h) // it will not get fresher
-				}
+			err, later := v.check(hit, now)
+			if err != nil && !later {
+				v.cache.remove(h) // it will not get fresher
+			}
+			if err != nil {
 				return hit, err
 			}
 			return hit, nil
 		}
 	}
-	c, perr := v.parse(ctx, token)
+	c, perr := v.parse(ctx, token, now)
 	if perr != nil {
 		return nil, perr
 	}
 	if err := v.checkClaims(c); err != nil {
-		return nil, err
+		if err.Outcome != IssuerUnknown {
+			return nil, err
+		}
+		v.warnIssuer(c.Issuer)
+		return c.toVerified(v.cfg.B2B), err
 	}
 	verified := c.toVerified(v.cfg.B2B)
-	if err := v.check(ctx, verified, now); err != nil {
+	if err, _ := v.check(verified, now); err != nil {
 		return verified, err
 	}
 	if v.cache != nil {
@@ -216,10 +239,28 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Verified, error) 
 	return verified, nil
 }
 
+// warnIssuer logs, once per issuer, that tokens signed by the project come
+// with an issuer that is not configured.
+func (v *Verifier) warnIssuer(iss string) {
+	v.mu.Lock()
+	if v.warnedIssuers[iss] || len(v.warnedIssuers) >= maxWarnedIssuers {
+		v.mu.Unlock()
+		return
+	}
+	if v.warnedIssuers == nil {
+		v.warnedIssuers = map[string]bool{}
+	}
+	v.warnedIssuers[iss] = true
+	v.mu.Unlock()
+	v.cfg.Logger.Warn("stytchguard: session JWTs signed by the project carry an issuer that is not configured; "+
+		"each is checked with Stytch until it is: add it to Issuers (a custom domain's URL)",
+		slog.String("issuer", iss), slog.Bool("b2b", v.cfg.B2B))
+}
+
 // parse checks a token's form, algorithm and signature, and decodes its
 // payload. It does golang-jwt's Parser's work for RS256 alone, so that the
 // payload, the bulk of the token, is decoded once rather than three times.
-func (v *Verifier) parse(ctx context.Context, token string) (*claims, *Error) {
+func (v *Verifier) parse(ctx context.Context, token string, now time.Time) (*claims, *Error) {
 	dot1 := strings.IndexByte(token, '.')
 	dot2 := strings.LastIndexByte(token, '.')
 	if dot1 <= 0 || dot2 == dot1 || strings.IndexByte(token[dot1+1:dot2], '.') >= 0 {
@@ -244,8 +285,10 @@ func (v *Verifier) parse(ctx context.Context, token string) (*claims, *Error) {
 	}
 	key, err := v.keyfunc.KeyfuncCtx(ctx)(&jwt.Token{Header: map[string]any{"alg": hdr.Alg, "kid": hdr.Kid}, Method: jwt.SigningMethodRS256})
 	switch {
+	case errors.Is(err, jwkset.ErrKeyNotFound) && v.keysCurrent(now):
+		return nil, invalid("kid not in the key set", nil)
 	case errors.Is(err, jwkset.ErrKeyNotFound):
-		return nil, &Error{Outcome: KeyUnknown, Reason: "kid not in the key set"}
+		return nil, &Error{Outcome: KeyUnknown, Reason: "no current key set"}
 	case err != nil:
 		return nil, invalid("key", err)
 	}
@@ -267,12 +310,11 @@ func (v *Verifier) parse(ctx context.Context, token string) (*claims, *Error) {
 	return c, nil
 }
 
-// checkClaims checks what does not change with time: issuer, audience, the
-// required claims, and the product line.
+// checkClaims checks what does not change with time: audience, the required
+// claims, the product line, and last the issuer, the one failure that is
+// inconclusive.
 func (v *Verifier) checkClaims(c *claims) *Error {
 	switch {
-	case !slices.Contains(v.issuers, c.Issuer):
-		return invalid("issuer", nil)
 	case !slices.Contains(c.audience(), v.project):
 		return invalid("audience", nil)
 	case c.IssuedAt == nil || c.ExpiresAt == nil || c.NotBefore == nil:
@@ -283,28 +325,33 @@ func (v *Verifier) checkClaims(c *claims) *Error {
 		return invalid("not a B2B session JWT", nil)
 	case !v.cfg.B2B && c.Organization != nil:
 		return invalid("a B2B session JWT", nil)
+	case !slices.Contains(v.issuers, c.Issuer):
+		return &Error{Outcome: IssuerUnknown, Reason: "issuer not configured"}
 	}
 	return nil
 }
 
-// check checks what changes with time: exp, nbf, iat and max age, the
-// session's own end, and revocation.
-func (v *Verifier) check(ctx context.Context, s *Verified, now time.Time) *Error {
+// check checks what changes with time: exp, nbf, iat and max age, and the
+// session's own end. later reports a failure that time may cure (a token
+// not valid yet by this clock), which a cache keeps.
+func (v *Verifier) check(s *Verified, now time.Time) (err *Error, later bool) {
 	tol := v.cfg.ClockTolerance
 	switch {
 	case !now.Before(s.Expiry.Add(tol)):
-		return stale("expired")
+		return stale("expired"), false
 	case now.Add(tol).Before(s.NotBefore), now.Add(tol).Before(s.IssuedAt):
-		return stale("not yet valid")
+		return stale("not yet valid"), true
 	case now.After(s.IssuedAt.Add(v.cfg.MaxTokenAge + tol)):
-		return stale("older than MaxTokenAge")
+		return stale("older than MaxTokenAge"), false
 	case v.sessionEnded(s, now):
-		return stale("session expired")
-	case v.cfg.Revoked != nil && v.cfg.Revoked(ctx, s.SessionID):
-		return &Error{Outcome: Revoked, Reason: "revoked by this process"}
+		return stale("session expired"), false
 	}
-	return nil
+	return nil, false
 }
+
+// ClockTolerance returns the leeway this Verifier allows on exp, nbf and
+// iat: a JWT can verify here that long past its exp.
+func (v *Verifier) ClockTolerance() time.Duration { return v.cfg.ClockTolerance }
 
 func (v *Verifier) sessionEnded(s *Verified, now time.Time) bool {
 	var end session.Time

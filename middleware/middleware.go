@@ -329,8 +329,6 @@ func (m *Middleware) resolve(r *http.Request) (Credential, *auth, *Error) {
 				m.cfg.Hooks.Local()
 			}
 			return cred, local, nil
-		case jwtlocal.Revoked:
-			return cred, nil, errSessionEnded()
 		case jwtlocal.Invalid:
 			if cred.Token == "" {
 				return cred, nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the session JWT is not valid", TokenPresented: true, Err: err}
