@@ -3,7 +3,10 @@ package middleware_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,7 +64,7 @@ func TestCookieOptionsExtractorAndRedirect(t *testing.T) {
 func TestSharedStoresAcrossInstances(t *testing.T) {
 	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
 	defer srv.Close()
-	revocations := middleware.NewMemoryRevocationList(0, srv.Now)
+	revocations := middleware.NewMemoryRevocationList(middleware.MemoryRevocationListConfig{Now: srv.Now})
 	remote := middleware.NewMemoryRemoteCache(0, srv.Now)
 	var instances []http.Handler
 	for range 2 {
@@ -95,29 +98,103 @@ func TestSharedStoresAcrossInstances(t *testing.T) {
 	}
 }
 
-func TestMemoryRevocationListIsBounded(t *testing.T) {
+func TestMemoryRevocationListDropsInExpiryOrder(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name            string
+		size            int
+		expired, live   int
+		wantDropped     int
+		wantLiveRevoked int
+	}{
+		// Room for every live one: only expired ones go, whatever the
+		// shards their ids hash to.
+		{"expired make room", 1000, 900, 1000, 0, 1000},
+		{"a few expired among many live", 1000, 10, 1000, 0, 1000},
+		// Full of live ones: the soonest to end go, and are counted.
+		{"full of live revocations", 1000, 0, 1500, 500, 1000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := time.Now()
+			var mu sync.Mutex
+			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			var logs syncBuffer
+			l := middleware.NewMemoryRevocationList(middleware.MemoryRevocationListConfig{Size: tt.size, Now: clock, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			for i := range tt.expired {
+				_ = l.Revoke(ctx, fmt.Sprint("expired-", i), now.Add(time.Second))
+			}
+			mu.Lock()
+			now = now.Add(2 * time.Second) // they expire
+			mu.Unlock()
+			for i := range tt.live {
+				_ = l.Revoke(ctx, fmt.Sprint("live-", i), now.Add(time.Duration(i+1)*time.Second))
+			}
+			if l.Len() > tt.size {
+				t.Fatalf("%d entries, bound %d", l.Len(), tt.size)
+			}
+			if got := int(l.Dropped()); got != tt.wantDropped {
+				t.Fatalf("dropped %d unexpired revocations, want %d", got, tt.wantDropped)
+			}
+			revoked := 0
+			for i := range tt.live {
+				if l.IsRevoked(ctx, fmt.Sprint("live-", i)) {
+					revoked++
+				} else if i >= tt.wantDropped {
+					t.Fatalf("live-%d was dropped before one that ends sooner", i)
+				}
+			}
+			if revoked != tt.wantLiveRevoked {
+				t.Fatalf("%d live revocations held, want %d", revoked, tt.wantLiveRevoked)
+			}
+			if l.IsRevoked(ctx, "expired-3") {
+				t.Fatal("an expired revocation still counts")
+			}
+			if logged := strings.Contains(logs.String(), "revocation list is full"); logged != (tt.wantDropped > 0) {
+				t.Fatalf("logged a drop: %v, want %v: %s", logged, tt.wantDropped > 0, logs.String())
+			}
+		})
+	}
+}
+
+func TestMemoryRevocationListKeepsTheLaterEnd(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	l := middleware.NewMemoryRevocationList(middleware.MemoryRevocationListConfig{Now: func() time.Time { return now }})
+	_ = l.Revoke(ctx, "s", now.Add(time.Hour))
+	_ = l.Revoke(ctx, "s", now.Add(time.Minute)) // an earlier end does not shorten it
+	_ = l.Revoke(ctx, "past", now.Add(-time.Second))
+	if !l.IsRevoked(ctx, "s") || l.Len() != 1 {
+		t.Fatalf("revoked %v, len %d", l.IsRevoked(ctx, "s"), l.Len())
+	}
+}
+
+func TestMemoryRemoteCacheKeepsSessionsApartFromGone(t *testing.T) {
+	ctx := context.Background()
 	now := time.Now()
 	clock := func() time.Time { return now }
-	l := middleware.NewMemoryRevocationList(100, clock)
-	ctx := context.Background()
-	for i := range 100 {
-		_ = l.Revoke(ctx, fmt.Sprint("expired-", i), now.Add(-time.Second))
-	}
-	for i := range 150 {
-		_ = l.Revoke(ctx, fmt.Sprint("live-", i), now.Add(time.Duration(i+1)*time.Minute))
-	}
-	if l.Len() > 100 {
-		t.Fatalf("%d entries, bound 100", l.Len())
-	}
-	if l.IsRevoked(ctx, "expired-3") {
-		t.Fatal("an expired revocation still counts")
-	}
-	if !l.IsRevoked(ctx, "live-149") {
-		t.Fatal("the latest-ending revocation was dropped")
-	}
 	c := middleware.NewMemoryRemoteCache(10, clock)
-	c.Set(ctx, "k", &middleware.RemoteEntry{Until: now.Add(-time.Second), Consumer: &session.ConsumerAuth{}})
-	if _, ok := c.Get(ctx, "k"); ok {
+	c.Set(ctx, "expired", &middleware.RemoteEntry{Until: now.Add(-time.Second), Consumer: &session.ConsumerAuth{}})
+	if _, ok := c.Get(ctx, "expired"); ok {
 		t.Fatal("an expired entry was returned")
+	}
+	for i := range 10 {
+		c.Set(ctx, fmt.Sprint("live-", i), &middleware.RemoteEntry{Until: now.Add(time.Minute), Consumer: &session.ConsumerAuth{}})
+	}
+	for i := range 10_000 { // a storm of dead tokens
+		c.Set(ctx, fmt.Sprint("dead-", i), &middleware.RemoteEntry{Until: now.Add(time.Minute), Gone: true})
+	}
+	for i := range 10 {
+		if e, ok := c.Get(ctx, fmt.Sprint("live-", i)); !ok || e.Gone {
+			t.Fatalf("live-%d was evicted by gone answers", i)
+		}
+	}
+	if e, ok := c.Get(ctx, "dead-9999"); !ok || !e.Gone {
+		t.Fatal("the latest gone answer is missing")
+	}
+	// An answer changes class: the old one is forgotten.
+	c.Set(ctx, "live-0", &middleware.RemoteEntry{Until: now.Add(time.Minute), Gone: true})
+	if e, _ := c.Get(ctx, "live-0"); e == nil || !e.Gone {
+		t.Fatal("a session answer outlived the gone answer that replaced it")
 	}
 }

@@ -49,6 +49,9 @@ type Error struct {
 	RequestID string
 	// Err is the underlying cause, if any, for logs.
 	Err error
+
+	// shed is why the request was answered without asking Stytch, if so.
+	shed string
 }
 
 // Error returns the code and message.

@@ -31,25 +31,11 @@ func (m *Middleware) SessionsHandler() http.Handler {
 			}
 		}
 		if err != nil {
-			m.refuse(w, r, m.upstreamError(err))
+			m.refuse(w, r, m.upstreamError(r.Context(), err))
 			return
 		}
 		writeJSON(w, http.StatusOK, body)
 	})
-}
-
-// upstreamError turns a failed call to Stytch made for a valid session into
-// the answer: 503 when Stytch is unavailable, 401 when it says the session
-// is gone.
-func (m *Middleware) upstreamError(err error) *Error {
-	if session.Classify(err) == session.KindSessionGone {
-		return errGone("")
-	}
-	retry := session.RetryAfter(err)
-	if retry <= 0 {
-		retry = m.cfg.UnavailableRetryAfter
-	}
-	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "Stytch is unavailable; try again later", RetryAfter: retry, Err: err}
 }
 
 // ExchangeResult is the JSON answer of ExchangeHandler.
@@ -100,7 +86,7 @@ func (m *Middleware) ExchangeHandler() http.Handler {
 				m.refuse(w, r, &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "the member cannot enter that organization", Err: err})
 				return
 			}
-			m.refuse(w, r, m.upstreamError(err))
+			m.refuse(w, r, m.upstreamError(r.Context(), err))
 			return
 		}
 		out := ExchangeResult{

@@ -72,7 +72,11 @@ func TestLoadWithRevocations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mw, err := middleware.New(middleware.Config{Client: client, Verifier: v})
+	// One process plays many users: their new sessions' first requests are
+	// a flood to the budget, which is set wide here. The breaker pauses
+	// calls past an outage by its cool-down, which the windows include.
+	upstream := middleware.Upstream{Rate: 10_000, Burst: 10_000, BreakerCooldown: 500 * time.Millisecond}
+	mw, err := middleware.New(middleware.Config{Client: client, Verifier: v, Upstream: upstream})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +121,7 @@ func TestLoadWithRevocations(t *testing.T) {
 			// check it as soon as they are answered; answers may lag the
 			// fault by a timeout.
 			start := time.Now()
-			l.outage(start, start.Add(300*time.Millisecond+cfg.Timeout+time.Second))
+			l.outage(start, start.Add(300*time.Millisecond+cfg.Timeout+upstream.BreakerCooldown+time.Second))
 			srv.InjectFault(ep, f)
 			time.Sleep(300 * time.Millisecond)
 			srv.ClearFaults()

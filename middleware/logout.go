@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -34,9 +35,20 @@ func (m *Middleware) LogoutAllHandler() http.Handler {
 	return m.protect(http.HandlerFunc(m.logoutAll))
 }
 
+// Protect refuses cross-origin requests that change state (any method but
+// GET, HEAD and OPTIONS) with 403, and passes the rest to next. Put it on
+// every route that acts on a cookie session: a session cookie is sent with
+// whatever page made the request. It is http.CrossOriginProtection (the
+// browser's Sec-Fetch-Site, else Origin against Host), honouring
+// TrustedOrigins; requests without those headers (curl, other servers) go
+// through. The logout and exchange handlers have it built in.
+func (m *Middleware) Protect(next http.Handler) http.Handler {
+	return m.cop.Handler(next)
+}
+
 // protect lets only same-origin (or trusted-origin) POSTs through.
 func (m *Middleware) protect(h http.Handler) http.Handler {
-	guarded := m.cop.Handler(h)
+	guarded := m.Protect(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			m.refuse(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "use POST"})
@@ -50,11 +62,31 @@ func (m *Middleware) denyCrossOrigin(w http.ResponseWriter, r *http.Request) {
 	m.refuse(w, r, &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "cross-origin request refused"})
 }
 
-// revocationUntil is until when a session ended here is remembered: as long
+// revocationUntil is until when a session ended now is remembered: as long
 // as any of its JWTs, or a cached answer about it, could still be taken as
-// valid, and a minute for clock skew.
+// valid here (a JWT's life, the clock tolerance, and RemoteTTL).
 func (m *Middleware) revocationUntil() time.Time {
-	return m.cfg.Now().Add(jwtLifetime + m.cfg.RemoteTTL + time.Minute)
+	return m.cfg.Now().Add(m.revocationTTL)
+}
+
+// record remembers sessions as revoked, and returns the 503 to answer when
+// the RevocationList could not record them.
+func (m *Middleware) record(r *http.Request, until time.Time, sessionIDs ...string) *Error {
+	var failed error
+	for _, id := range sessionIDs {
+		if err := m.cfg.Revocations.Revoke(r.Context(), id, until); err != nil && failed == nil {
+			failed = err
+		}
+	}
+	if failed == nil {
+		return nil
+	}
+	if m.cfg.Hooks.RevokeFailed != nil {
+		m.cfg.Hooks.RevokeFailed(failed)
+	}
+	m.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "stytchguard: a logout could not be recorded in the revocation list; answering 503 so that it is repeated",
+		slog.Int("sessions", len(sessionIDs)), slog.Any("error", failed))
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the logout could not be recorded; repeat it", RetryAfter: m.cfg.UnavailableRetryAfter, Err: failed}
 }
 
 func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
@@ -74,19 +106,18 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	var ask Credential
 	if cred.JWT != "" {
 		v, err := m.verifier.Verify(ctx, cred.JWT)
-		switch jwtlocal.OutcomeOf(err) {
-		case jwtlocal.Invalid:
-		case jwtlocal.KeyUnknown:
+		switch o := jwtlocal.OutcomeOf(err); {
+		case v != nil:
+			sessionID = v.SessionID // the project's signature, fresh or not
+		case o == jwtlocal.KeyUnknown:
 			ask.JWT = cred.JWT
-		default:
-			sessionID = v.SessionID // a good signature, fresh or not
 		}
 	}
 	if cred.Token != "" && plausibleToken(cred.Token) {
 		ask.Token = cred.Token
 	}
 	if sessionID == "" && ask.Token != "" {
-		a, e := m.remote(ctx, Credential{Token: ask.Token})
+		a, e := m.remote(r, Credential{Token: ask.Token}, true)
 		switch {
 		case a != nil:
 			sessionID = a.sessionID
@@ -94,17 +125,28 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 			m.forget(ctx, cred)
 			m.loggedOut(w, r) // already gone
 			return
+		default:
+			m.refuse(w, r, e)
+			return
 		}
 	}
 	if sessionID == "" && ask.Empty() {
 		m.loggedOut(w, r) // nothing that could be a session: just clear
 		return
 	}
+	var recorded *Error
 	if sessionID != "" {
-		_ = m.cfg.Revocations.Revoke(ctx, sessionID, m.revocationUntil())
+		recorded = m.record(r, m.revocationUntil(), sessionID)
+	} else if reason := m.gate.spend(r); reason != "" {
+		m.refuse(w, r, m.shed(r, reason)) // a JWT no key set can check
+		return
 	}
-	if err := m.revoke(ctx, sessionID, ask); err != nil {
-		m.refuse(w, r, err)
+	if e := m.revoke(ctx, sessionID, ask); e != nil {
+		m.refuse(w, r, e)
+		return
+	}
+	if recorded != nil {
+		m.refuse(w, r, recorded)
 		return
 	}
 	m.forget(ctx, cred)
@@ -114,21 +156,42 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 // revoke ends a session at Stytch, by id when known, else by credential. A
 // session already gone is not an error.
 func (m *Middleware) revoke(ctx context.Context, sessionID string, cred Credential) *Error {
-	var err error
-	if m.cfg.B2B {
-		p := session.B2BRevokeParams{MemberSessionID: sessionID}
-		if sessionID == "" {
-			p.SessionToken, p.SessionJWT = cred.Token, tokenOr(cred.Token, cred.JWT)
+	return m.call(ctx, func(ctx context.Context) error {
+		var err error
+		if m.cfg.B2B {
+			p := session.B2BRevokeParams{MemberSessionID: sessionID}
+			if sessionID == "" {
+				p.SessionToken, p.SessionJWT = cred.Token, tokenOr(cred.Token, cred.JWT)
+			}
+			_, err = m.cfg.Client.B2B.Revoke(ctx, p)
+		} else {
+			p := session.RevokeParams{SessionID: sessionID}
+			if sessionID == "" {
+				p.SessionToken, p.SessionJWT = cred.Token, tokenOr(cred.Token, cred.JWT)
+			}
+			_, err = m.cfg.Client.Consumer.Revoke(ctx, p)
 		}
-		_, err = m.cfg.Client.B2B.Revoke(ctx, p)
-	} else {
-		p := session.RevokeParams{SessionID: sessionID}
-		if sessionID == "" {
-			p.SessionToken, p.SessionJWT = cred.Token, tokenOr(cred.Token, cred.JWT)
-		}
-		_, err = m.cfg.Client.Consumer.Revoke(ctx, p)
+		return err
+	})
+}
+
+// call makes one call to Stytch for a handler, within the concurrency bound
+// and the breaker. A "gone" answer is no error: what the handlers ask to
+// end is then ended already.
+func (m *Middleware) call(ctx context.Context, f func(context.Context) error) *Error {
+	release, reason := m.gate.acquire(ctx)
+	if reason != "" {
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "authentication is busy; try again shortly", RetryAfter: defaultShedRetryAfter, shed: reason}
 	}
-	return m.revokeResult(err)
+	err := f(ctx)
+	release(session.Classify(err) == session.KindUnavailable)
+	if err == nil {
+		return nil
+	}
+	if e := m.upstreamError(ctx, err); e.Status != http.StatusUnauthorized {
+		return e
+	}
+	return nil
 }
 
 // tokenOr returns jwt when there is no token, "" otherwise: revoke takes one
@@ -138,21 +201,6 @@ func tokenOr(token, jwt string) string {
 		return ""
 	}
 	return jwt
-}
-
-func (m *Middleware) revokeResult(err error) *Error {
-	if err == nil {
-		return nil
-	}
-	switch session.Classify(err) {
-	case session.KindSessionGone, session.KindBadRequest:
-		return nil // gone already
-	}
-	retry := session.RetryAfter(err)
-	if retry <= 0 {
-		retry = m.cfg.UnavailableRetryAfter
-	}
-	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "Stytch is unavailable; the logout can be repeated", RetryAfter: retry, Err: err}
 }
 
 // forget drops Stytch's cached answers about a credential.
@@ -183,50 +231,63 @@ func (m *Middleware) logoutAll(w http.ResponseWriter, r *http.Request) {
 	// are, so that after a partial failure it can repeat the call.
 	ctx := r.Context()
 	until := m.revocationUntil()
-	var failed *Error
+	var failed, recorded *Error
 	if m.cfg.B2B {
 		s := a.member.Session
-		list, err := m.cfg.Client.B2B.List(ctx, s.OrganizationID, s.MemberID)
-		if err == nil {
+		var list *session.B2BListResponse
+		failed = m.call(ctx, func(ctx context.Context) (err error) {
+			list, err = m.cfg.Client.B2B.List(ctx, s.OrganizationID, s.MemberID)
+			return err
+		})
+		if failed == nil && list != nil {
+			ids := make([]string, 0, len(list.MemberSessions))
 			for _, ms := range list.MemberSessions {
-				if ms.MemberSessionID != a.sessionID {
-					_ = m.cfg.Revocations.Revoke(ctx, ms.MemberSessionID, until)
-				}
+				ids = append(ids, ms.MemberSessionID)
 			}
-			_, err = m.cfg.Client.B2B.Revoke(ctx, session.B2BRevokeParams{MemberID: s.MemberID})
+			recorded = m.record(r, until, ids...)
+			failed = m.call(ctx, func(ctx context.Context) error {
+				_, err := m.cfg.Client.B2B.Revoke(ctx, session.B2BRevokeParams{MemberID: s.MemberID})
+				return err
+			})
 		}
-		failed = m.revokeResult(err)
 	} else {
-		list, err := m.cfg.Client.Consumer.List(ctx, a.consumer.Session.UserID)
-		if err != nil {
-			failed = m.revokeResult(err)
-		} else {
+		var list *session.ListResponse
+		failed = m.call(ctx, func(ctx context.Context) (err error) {
+			list, err = m.cfg.Client.Consumer.List(ctx, a.consumer.Session.UserID)
+			return err
+		})
+		if failed == nil && list != nil {
 			var others []string
 			for _, s := range list.Sessions {
 				if s.SessionID != a.sessionID {
 					others = append(others, s.SessionID)
 				}
 			}
-			if failed = m.revokeEach(ctx, others, until); failed == nil {
+			recorded = m.record(r, until, others...)
+			if failed = m.revokeEach(ctx, others); failed == nil {
 				failed = m.revoke(ctx, a.sessionID, cred)
 			}
 		}
 	}
-	if failed != nil {
-		m.refuse(w, r, failed)
-		return
+	if failed == nil {
+		if e := m.record(r, until, a.sessionID); recorded == nil {
+			recorded = e
+		}
 	}
-	_ = m.cfg.Revocations.Revoke(ctx, a.sessionID, until)
-	m.forget(ctx, cred)
-	m.loggedOut(w, r)
+	switch {
+	case failed != nil:
+		m.refuse(w, r, failed)
+	case recorded != nil:
+		m.refuse(w, r, recorded)
+	default:
+		m.forget(ctx, cred)
+		m.loggedOut(w, r)
+	}
 }
 
-// revokeEach remembers and revokes each session, LogoutAllConcurrency at a
+// revokeEach revokes each session at Stytch, LogoutAllConcurrency at a
 // time, and returns the first failure.
-func (m *Middleware) revokeEach(ctx context.Context, sessionIDs []string, until time.Time) *Error {
-	for _, id := range sessionIDs {
-		_ = m.cfg.Revocations.Revoke(ctx, id, until)
-	}
+func (m *Middleware) revokeEach(ctx context.Context, sessionIDs []string) *Error {
 	sem := make(chan struct{}, m.cfg.LogoutAllConcurrency)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -237,8 +298,7 @@ func (m *Middleware) revokeEach(ctx context.Context, sessionIDs []string, until 
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			_, err := m.cfg.Client.Consumer.Revoke(ctx, session.RevokeParams{SessionID: id})
-			if e := m.revokeResult(err); e != nil {
+			if e := m.revoke(ctx, id, Credential{}); e != nil {
 				mu.Lock()
 				if first == nil {
 					first = e

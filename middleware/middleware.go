@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+	"golang.org/x/time/rate"
 
 	"github.com/stytchguard/stytchguard/jwtlocal"
 	"github.com/stytchguard/stytchguard/session"
@@ -39,8 +40,18 @@ type Config struct {
 	// B2B authenticates member sessions; otherwise consumer sessions.
 	B2B bool
 	// Verifier checks JWTs locally. Nil means one built from Client (and B2B,
-	// Now, Logger) with jwtlocal's defaults, closed by Close.
+	// Issuers, ClockTolerance, Now, Logger) with jwtlocal's defaults, closed
+	// by Close.
 	Verifier *jwtlocal.Verifier
+	// Issuers are JWT issuers accepted besides stytch.com/<project_id>: a
+	// custom domain's URL. Used only when Verifier is nil; see
+	// jwtlocal.Config.Issuers. Empty means none: such JWTs are checked with
+	// Stytch (within the Upstream budget) and a warning names the issuer.
+	Issuers []string
+	// ClockTolerance is the leeway on a JWT's exp, nbf and iat. Used only
+	// when Verifier is nil (a Verifier's own counts otherwise). Zero means
+	// none.
+	ClockTolerance time.Duration
 
 	// JWTCookie and TokenCookie name the session cookies. Empty means
 	// DefaultJWTCookie ("stytch_session_jwt") and DefaultTokenCookie
@@ -69,11 +80,23 @@ type Config struct {
 	// request. Zero means DefaultGoneTTL (30 s).
 	GoneTTL time.Duration
 	// Revocations remembers sessions logged out here. Nil means an
-	// in-memory list for this process.
+	// in-memory list for this process (NewMemoryRevocationList with its
+	// default size, logging to Logger what it must drop).
 	Revocations RevocationList
 	// RemoteCache keeps Stytch's answers for RemoteTTL and GoneTTL. Nil
-	// means an in-memory LRU of 10,000 entries.
+	// means an in-memory cache of 10,000 sessions and, apart, 10,000 "gone"
+	// answers (NewMemoryRemoteCache).
 	RemoteCache RemoteCache
+	// Upstream bounds the calls to Stytch: a budget for credentials that
+	// cannot be tied to the project, the calls in flight, and a circuit
+	// breaker. The zero value takes the defaults Upstream's fields name.
+	Upstream Upstream
+
+	// RefusePreflights makes Require refuse CORS preflights (OPTIONS with
+	// Access-Control-Request-Method) like any request without a session.
+	// By default they go through to the next handler, a CORS layer, since
+	// browsers send them without credentials.
+	RefusePreflights bool
 
 	// InsecureCookies drops the Secure attribute, for http://localhost
 	// development only.
@@ -95,8 +118,8 @@ type Config struct {
 	// instead of 204.
 	LogoutRedirect string
 	// TrustedOrigins are other origins ("https://app.example.com") allowed to
-	// POST to the logout and exchange handlers. Same-origin requests always
-	// are.
+	// POST to the logout and exchange handlers and to routes behind Protect.
+	// Same-origin requests always are.
 	TrustedOrigins []string
 	// LogoutAllConcurrency bounds the revocations in flight during a
 	// consumer logout-all. Zero means DefaultLogoutAllConcurrency.
@@ -123,6 +146,13 @@ type Hooks struct {
 	Remote func(err error)
 	// Refused is called for each refused request, with its code.
 	Refused func(code string)
+	// Shed is called for each request answered 503 without asking Stytch,
+	// with the reason: ShedBudget, ShedClientBudget, ShedConcurrency or
+	// ShedCircuitOpen.
+	Shed func(reason string)
+	// RevokeFailed is called when the RevocationList could not record a
+	// logout; the logout then answers 503.
+	RevokeFailed func(err error)
 }
 
 // Middleware authenticates requests from Stytch sessions. Build it with New;
@@ -134,6 +164,12 @@ type Middleware struct {
 	extract      Extractor
 	group        singleflight.Group
 	cop          *http.CrossOriginProtection
+	gate         *gate
+	// revocationTTL is how long a logout is remembered: as long as a JWT of
+	// the session, or an answer about it, could still be taken as valid.
+	revocationTTL time.Duration
+	// Log lines that a flood could repeat are written at most this often.
+	shedLog, credentialsLog rate.Sometimes
 }
 
 // New checks cfg once and returns a Middleware. It fails on a bad Config,
@@ -145,7 +181,9 @@ func New(cfg Config) (*Middleware, error) {
 	if d := cfg.SessionDurationMinutes; d != 0 && (d < 5 || d > 527040) {
 		return nil, fmt.Errorf("middleware: SessionDurationMinutes %d is outside 5..527040", d)
 	}
-	if cfg.RefreshAfter < 0 || cfg.RemoteTTL < 0 || cfg.GoneTTL < 0 || cfg.UnavailableRetryAfter < 0 || cfg.LogoutAllConcurrency < 0 {
+	if cfg.RefreshAfter < 0 || cfg.RemoteTTL < 0 || cfg.GoneTTL < 0 || cfg.UnavailableRetryAfter < 0 || cfg.LogoutAllConcurrency < 0 ||
+		cfg.ClockTolerance < 0 || cfg.Upstream.Burst < 0 || cfg.Upstream.ClientRate < 0 || cfg.Upstream.ClientBurst < 0 ||
+		cfg.Upstream.MaxClients < 0 || cfg.Upstream.MaxInFlight < 0 || cfg.Upstream.SlotWait < 0 || cfg.Upstream.BreakerCooldown < 0 {
 		return nil, errors.New("middleware: Config durations and counts must not be negative")
 	}
 	if cfg.RemoteTTL > MaxRemoteTTL {
@@ -182,12 +220,17 @@ func New(cfg Config) (*Middleware, error) {
 		cfg.ErrorHandler = WriteError
 	}
 	if cfg.Revocations == nil {
-		cfg.Revocations = NewMemoryRevocationList(0, cfg.Now)
+		cfg.Revocations = NewMemoryRevocationList(MemoryRevocationListConfig{Now: cfg.Now, Logger: cfg.Logger})
 	}
 	if cfg.RemoteCache == nil {
 		cfg.RemoteCache = NewMemoryRemoteCache(0, cfg.Now)
 	}
-	m := &Middleware{cfg: cfg, verifier: cfg.Verifier, extract: cfg.Extractor, cop: http.NewCrossOriginProtection()}
+	m := &Middleware{
+		cfg: cfg, verifier: cfg.Verifier, extract: cfg.Extractor, cop: http.NewCrossOriginProtection(),
+		gate:           newGate(cfg.Upstream.withDefaults(), cfg.Now),
+		shedLog:        rate.Sometimes{Interval: defaultShedLogEvery},
+		credentialsLog: rate.Sometimes{Interval: defaultCredentialsLogEvery},
+	}
 	for _, o := range cfg.TrustedOrigins {
 		if err := m.cop.AddTrustedOrigin(o); err != nil {
 			return nil, fmt.Errorf("middleware: TrustedOrigins: %w", err)
@@ -198,12 +241,13 @@ func New(cfg Config) (*Middleware, error) {
 		m.extract = extractor(cfg.JWTCookie, cfg.TokenCookie)
 	}
 	if m.verifier == nil {
-		v, err := jwtlocal.New(jwtlocal.Config{Client: cfg.Client, B2B: cfg.B2B, Now: cfg.Now, Logger: cfg.Logger})
+		v, err := jwtlocal.New(jwtlocal.Config{Client: cfg.Client, B2B: cfg.B2B, Issuers: cfg.Issuers, ClockTolerance: cfg.ClockTolerance, Now: cfg.Now, Logger: cfg.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("middleware: %w", err)
 		}
 		m.verifier, m.ownsVerifier = v, true
 	}
+	m.revocationTTL = jwtLifetime + m.verifier.ClockTolerance() + cfg.RemoteTTL
 	return m, nil
 }
 
@@ -242,106 +286,138 @@ func (m *Middleware) Authenticate(next http.Handler) http.Handler {
 }
 
 // Require is Authenticate, but a request without a valid session is refused
-// with 401.
+// with 401. A CORS preflight goes through to next unless RefusePreflights.
 func (m *Middleware) Require(next http.Handler) http.Handler {
 	return m.handler(next, true)
 }
 
 func (m *Middleware) handler(next http.Handler, required bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if required {
-			if _, a, ok := m.authenticated(w, r); ok {
-				next.ServeHTTP(w, r.WithContext(a.context(r.Context())))
+		if required && !m.cfg.RefusePreflights && isPreflight(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if _, a, ok := m.serve(w, r, required); ok {
+			if a != nil {
+				r = r.WithContext(a.context(r.Context()))
 			}
-			return
+			next.ServeHTTP(w, r)
 		}
-		cred, a, e := m.resolve(r)
-		if e != nil && e.Status == http.StatusUnauthorized && cred.From == FromCookie {
-			m.clearCookies(w)
-			e = nil // a dead cookie does not break pages that work anonymously
-		}
-		if e != nil {
-			m.refuse(w, r, e)
-			return
-		}
-		if a != nil {
-			m.writeBack(w, cred, a)
-			r = r.WithContext(a.context(r.Context()))
-		}
-		next.ServeHTTP(w, r)
 	})
 }
 
-// authenticated resolves the session of a request that needs one. It
-// answers a refusal itself, clearing dead session cookies, and reports
-// false; or it writes back refreshed cookies and returns the session.
-func (m *Middleware) authenticated(w http.ResponseWriter, r *http.Request) (Credential, *auth, bool) {
+// isPreflight reports whether r is a CORS preflight: browsers send those
+// without credentials, before the request that carries them.
+func isPreflight(r *http.Request) bool {
+	return r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+}
+
+// serve resolves a request's session and answers the request itself when it
+// must be refused: a dead session cookie is cleared (and, when no session is
+// required, the request goes on anonymous); any other failure is answered
+// with its status. It reports whether the request goes on, with its session
+// (nil: anonymous), after writing back any cookie Stytch refreshed.
+func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, required bool) (Credential, *auth, bool) {
 	cred, a, e := m.resolve(r)
 	if e != nil && e.Status == http.StatusUnauthorized && cred.From == FromCookie {
 		m.clearCookies(w)
+		if !required {
+			e = nil // a dead cookie does not break pages that work anonymously
+		}
 	}
-	if e == nil && a == nil {
+	if e == nil && a == nil && required {
 		e = &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "a session is required", TokenPresented: !cred.Empty()}
 	}
 	if e != nil {
 		m.refuse(w, r, e)
 		return cred, nil, false
 	}
-	m.writeBack(w, cred, a)
+	if a != nil {
+		m.writeBack(w, cred, a)
+	}
 	return cred, a, true
+}
+
+// authenticated is serve for handlers that need a session.
+func (m *Middleware) authenticated(w http.ResponseWriter, r *http.Request) (Credential, *auth, bool) {
+	return m.serve(w, r, true)
 }
 
 func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
 	if m.cfg.Hooks.Refused != nil {
 		m.cfg.Hooks.Refused(e.Code)
 	}
-	if e.Status >= 500 {
+	if e.Status >= 500 && e.shed == "" {
 		m.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "stytchguard: Stytch unavailable",
 			slog.String("path", r.URL.Path), slog.String("stytch_request_id", e.RequestID), slog.Any("error", e.Err))
 	}
 	m.cfg.ErrorHandler(w, r, e)
 }
 
-// resolve runs the pipeline: extract, then a local check of the JWT, then
-// Stytch when the JWT is not enough.
+// resolve runs the pipeline, steps numbered as in the package doc. It
+// returns the credential, and either the session, an *Error, or neither
+// (anonymous).
 func (m *Middleware) resolve(r *http.Request) (Credential, *auth, *Error) {
+	// 1. Extract.
 	cred, e := m.extract(r)
 	if e != nil || cred.Empty() {
 		return cred, nil, e
 	}
 	ctx := r.Context()
+
+	// 2. Verify the JWT locally, and decide what, if anything, to ask Stytch.
+	ask := cred     // the credentials worth asking Stytch about
+	spends := true  // asking spends the budget: nothing ties ask to the project
+	var local *auth // a session the JWT alone proves
+	var checked string
 	if cred.JWT != "" {
 		v, err := m.verifier.Verify(ctx, cred.JWT)
-		switch jwtlocal.OutcomeOf(err) {
-		case jwtlocal.Valid:
-			if m.cfg.Revocations.IsRevoked(ctx, v.SessionID) {
+		if v != nil {
+			// 3. Revoked here, or on an instance sharing the list?
+			if checked = v.SessionID; m.cfg.Revocations.IsRevoked(ctx, checked) {
 				return cred, nil, errSessionEnded()
 			}
-			local := m.localAuth(v)
-			if m.cfg.RefreshAfter > 0 && !m.cfg.Now().Before(v.IssuedAt.Add(m.cfg.RefreshAfter)) {
-				ra, e := m.remote(ctx, cred)
-				if e == nil || e.Status == http.StatusUnauthorized {
-					return cred, ra, e
+		}
+		switch jwtlocal.OutcomeOf(err) {
+		case jwtlocal.Valid:
+			local = m.localAuth(v)
+			if !m.dueForRefresh(v) {
+				if m.cfg.Hooks.Local != nil {
+					m.cfg.Hooks.Local()
 				}
-				// Stytch unavailable: the locally valid session stands.
+				return cred, local, nil
 			}
-			if m.cfg.Hooks.Local != nil {
-				m.cfg.Hooks.Local()
-			}
-			return cred, local, nil
+			spends = false
+		case jwtlocal.Stale:
+			spends = false // the project's signature: Stytch's word, only old
+		case jwtlocal.IssuerUnknown, jwtlocal.KeyUnknown:
+			// Inconclusive, and not tied to the project by a checked key
+			// and issuer: ask, within the budget.
 		case jwtlocal.Invalid:
 			if cred.Token == "" {
 				return cred, nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the session JWT is not valid", TokenPresented: true, Err: err}
 			}
-			cred.JWT = "" // ask about the token alone
-		case jwtlocal.Stale:
-			if v != nil && m.cfg.Revocations.IsRevoked(ctx, v.SessionID) {
-				return cred, nil, errSessionEnded()
-			}
+			ask.JWT = "" // the token alone may still be good
 		}
 	}
-	a, e := m.remote(ctx, cred)
-	return cred, a, e
+
+	// 4. Ask Stytch (or its recent answer).
+	a, e := m.remote(r, ask, spends)
+	switch {
+	case e != nil && local != nil && e.Status != http.StatusUnauthorized:
+		return cred, local, nil // a refresh that could not be done: the local session stands
+	case e != nil:
+		return cred, nil, e
+	case a.sessionID != checked && m.cfg.Revocations.IsRevoked(ctx, a.sessionID):
+		return cred, nil, errSessionEnded()
+	}
+	return cred, a, nil
+}
+
+// dueForRefresh reports whether a valid JWT is old enough (RefreshAfter) to
+// be sent to Stytch, to extend the session and refresh the cookie.
+func (m *Middleware) dueForRefresh(v *jwtlocal.Verified) bool {
+	return m.cfg.RefreshAfter > 0 && !m.cfg.Now().Before(v.IssuedAt.Add(m.cfg.RefreshAfter))
 }
 
 func errSessionEnded() *Error {
@@ -356,9 +432,11 @@ func (m *Middleware) localAuth(v *jwtlocal.Verified) *auth {
 }
 
 // remote asks Stytch about a credential: the opaque token when there is one,
-// else the JWT. Answers are reused (RemoteCache) and identical concurrent
-// asks share one call.
-func (m *Middleware) remote(ctx context.Context, cred Credential) (*auth, *Error) {
+// else the JWT. A recent answer is reused (RemoteCache); otherwise, when
+// spends, the call is paid from the budget first. Identical concurrent asks
+// share one call, and one unit of the budget.
+func (m *Middleware) remote(r *http.Request, cred Credential, spends bool) (*auth, *Error) {
+	ctx := r.Context()
 	params := session.AuthenticateParams{SessionToken: cred.Token, SessionDurationMinutes: m.cfg.SessionDurationMinutes}
 	if cred.Token == "" {
 		params.SessionJWT = cred.JWT
@@ -367,17 +445,22 @@ func (m *Middleware) remote(ctx context.Context, cred Credential) (*auth, *Error
 	}
 	key := cacheKey(params.SessionToken, params.SessionJWT)
 	if e, ok := m.cfg.RemoteCache.Get(ctx, key); ok {
-		if a := m.reuse(ctx, e); a != nil {
+		if e.Gone {
+			return nil, errGone("")
+		}
+		if a := m.reuse(e); a != nil {
 			if m.cfg.Hooks.Reused != nil {
 				m.cfg.Hooks.Reused()
 			}
 			return a, nil
 		}
-		if e.Gone {
-			return nil, errGone("")
-		}
 	}
 	ch := m.group.DoChan(key, func() (any, error) {
+		if spends { // once for all the requests that share the call
+			if reason := m.gate.spend(r); reason != "" {
+				return nil, &Error{shed: reason}
+			}
+		}
 		// Detached from this request: the others sharing the call must not
 		// fail because it went away. The client's Timeout bounds it.
 		return m.ask(context.WithoutCancel(ctx), key, params)
@@ -385,21 +468,38 @@ func (m *Middleware) remote(ctx context.Context, cred Credential) (*auth, *Error
 	select {
 	case res := <-ch:
 		if res.Err != nil {
-			return nil, res.Err.(*Error)
+			e := res.Err.(*Error)
+			if e.shed != "" {
+				return nil, m.shed(r, e.shed)
+			}
+			return nil, e
 		}
-		a := res.Val.(*auth)
-		if m.cfg.Revocations.IsRevoked(ctx, a.sessionID) {
-			return nil, errSessionEnded()
-		}
-		return a, nil
+		return res.Val.(*auth), nil
 	case <-ctx.Done():
 		return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the request ended before Stytch answered", RetryAfter: m.cfg.UnavailableRetryAfter, Err: ctx.Err()}
 	}
 }
 
-// reuse returns the session of a cached answer, nil when it is a "gone" one,
-// revoked here since, or past the session's end.
-func (m *Middleware) reuse(ctx context.Context, e *RemoteEntry) *auth {
+// shed answers a request that was not sent to Stytch: 503, counted and
+// logged (at most every few seconds).
+func (m *Middleware) shed(r *http.Request, reason string) *Error {
+	if m.cfg.Hooks.Shed != nil {
+		m.cfg.Hooks.Shed(reason)
+	}
+	m.shedLog.Do(func() {
+		m.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "stytchguard: requests answered 503 without asking Stytch",
+			slog.String("reason", reason), slog.String("path", r.URL.Path))
+	})
+	retry := defaultShedRetryAfter
+	if open, until := m.gate.open(); open {
+		retry = max(retry, until.Sub(m.cfg.Now()))
+	}
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "authentication is busy; try again shortly", RetryAfter: retry, shed: reason}
+}
+
+// reuse returns the session of a cached answer, nil when it is past the
+// session's end.
+func (m *Middleware) reuse(e *RemoteEntry) *auth {
 	var a *auth
 	switch {
 	case e.Member != nil:
@@ -409,7 +509,7 @@ func (m *Middleware) reuse(ctx context.Context, e *RemoteEntry) *auth {
 	default:
 		return nil
 	}
-	if !m.cfg.Now().Before(a.expires) || m.cfg.Revocations.IsRevoked(ctx, a.sessionID) {
+	if !m.cfg.Now().Before(a.expires) {
 		return nil
 	}
 	return a
@@ -419,38 +519,61 @@ func errGone(requestID string) *Error {
 	return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the session is expired or revoked", TokenPresented: true, RequestID: requestID}
 }
 
-// ask makes one call to Stytch's authenticate and records the answer.
+// ask makes one call to Stytch's authenticate, within the concurrency bound
+// and the breaker, and records the answer.
 func (m *Middleware) ask(ctx context.Context, key string, p session.AuthenticateParams) (*auth, error) {
+	release, reason := m.gate.acquire(ctx)
+	if reason != "" {
+		return nil, &Error{shed: reason}
+	}
 	a, err := m.authenticate(ctx, p)
+	kind := session.Classify(err)
+	release(kind == session.KindUnavailable)
 	if m.cfg.Hooks.Remote != nil {
 		m.cfg.Hooks.Remote(err)
 	}
-	now := m.cfg.Now()
+	if err != nil {
+		e := m.upstreamError(ctx, err)
+		if e.Status == http.StatusUnauthorized {
+			m.cfg.RemoteCache.Set(ctx, key, &RemoteEntry{Until: m.cfg.Now().Add(m.cfg.GoneTTL), Gone: true})
+		}
+		return nil, e
+	}
+	until := m.cfg.Now().Add(m.cfg.RemoteTTL)
+	if a.expires.Before(until) {
+		until = a.expires
+	}
+	m.cfg.RemoteCache.Set(ctx, key, &RemoteEntry{Until: until, Consumer: a.consumer, Member: a.member})
+	return a, nil
+}
+
+// upstreamError is the one place where a failed call to Stytch becomes an
+// answer. The session is gone (or the credential was never one): 401.
+// Stytch refused the app's own credentials: 503, and an error log that names
+// the misconfiguration. Anything else: 503, with Stytch's Retry-After or
+// UnavailableRetryAfter.
+func (m *Middleware) upstreamError(ctx context.Context, err error) *Error {
 	var api *session.APIError
 	requestID := ""
 	if errors.As(err, &api) {
 		requestID = api.RequestID
 	}
 	switch session.Classify(err) {
-	case session.KindOther:
-		if err != nil {
-			break
-		}
-		until := now.Add(m.cfg.RemoteTTL)
-		if a.expires.Before(until) {
-			until = a.expires
-		}
-		m.cfg.RemoteCache.Set(ctx, key, &RemoteEntry{Until: until, Consumer: a.consumer, Member: a.member})
-		return a, nil
 	case session.KindSessionGone, session.KindBadRequest, session.KindForbidden:
-		m.cfg.RemoteCache.Set(ctx, key, &RemoteEntry{Until: now.Add(m.cfg.GoneTTL), Gone: true})
-		return nil, errGone(requestID)
+		return errGone(requestID)
+	case session.KindCredentials:
+		m.credentialsLog.Do(func() {
+			m.cfg.Logger.LogAttrs(ctx, slog.LevelError, "stytchguard: Stytch refused this app's project credentials; "+
+				"every request that needs Stytch answers 503 until they are fixed: check STYTCH_PROJECT_ID and STYTCH_SECRET "+
+				"(the same environment, a secret not rotated away)",
+				slog.String("project_id", m.cfg.Client.ProjectID()), slog.String("stytch_request_id", requestID))
+		})
 	}
 	retry := session.RetryAfter(err)
 	if retry <= 0 {
 		retry = m.cfg.UnavailableRetryAfter
 	}
-	return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "Stytch is unavailable; try again later", RetryAfter: retry, RequestID: requestID, Err: err}
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "Stytch is unavailable; try again later", RetryAfter: retry, RequestID: requestID, Err: err}
 }
 
 // authenticate calls the product line's authenticate endpoint.
