@@ -30,7 +30,8 @@
 // Authorizer.Require(resource, action) is a func(http.Handler) http.Handler
 // for net/http and chi. The organization comes from the route
 // (OrganizationFrom with URLParam for chi, PathValue for ServeMux, or any
-// function of the request) and defaults to the session's own. The session is
+// function of the request; an empty one is a 403 tenancy refusal, never the
+// member's own) and defaults to the session's own when the route names none. The session is
 // read from the request's context with session.ConsumerFromContext or
 // session.MemberFromContext, whichever way it was verified. No session: 401.
 // Refused: 403 with a Stytch-shaped JSON body and Stytch's error_type

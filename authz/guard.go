@@ -19,8 +19,10 @@ type guard struct {
 }
 
 // OrganizationFrom names the organization a B2B route acts in, read from the
-// request; an empty answer means the session's own organization, which is
-// also the default without this option.
+// request (a route parameter). An empty answer (/orgs//documents) is refused
+// with 403 session_authorization_tenancy_error, never read as "the member's
+// own organization". Without this option the guard acts in the session's own
+// organization.
 func OrganizationFrom(f func(*http.Request) string) GuardOption {
 	return func(g *guard) { g.org = f }
 }
@@ -61,7 +63,10 @@ func (a *Authorizer) Require(resource, action string, opts ...GuardOption) func(
 				}
 				c.Roles, c.SessionOrganizationID = m.Session.Roles, m.Session.OrganizationID
 				if g.org != nil {
-					c.OrganizationID = g.org(r)
+					if c.OrganizationID = g.org(r); c.OrganizationID == "" {
+						writeError(w, http.StatusForbidden, session.ErrorTypeSessionAuthorizationTenancy, "The request names no organization.")
+						return
+					}
 				}
 			} else {
 				u, ok := session.ConsumerFromContext(r.Context())

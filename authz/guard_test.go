@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,6 +132,45 @@ func TestGuardsOnChiAndServeMux(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestEmptyOrganizationIsATenancyRefusal(t *testing.T) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	srv.SetB2BPolicy(session.Policy{Roles: []session.Role{role("stytch_member", perm("documents", "read"))}})
+	acme := srv.CreateOrganization(stytchtest.OrganizationParams{Name: "Acme"})
+	m, _ := srv.CreateMember(acme.OrganizationID, stytchtest.MemberParams{Email: "m@example.com"})
+	tok, _ := srv.StartMemberSession(m.MemberID, stytchtest.SessionParams{})
+	a := newAuthorizer(t, srv, true, &clock{now: time.Now()})
+
+	r := chi.NewRouter()
+	r.Use(withMember(srv.Client()))
+	r.With(a.Require("documents", "read", authz.OrganizationFrom(authz.URLParam("organization_id")))).Get("/orgs/{organization_id}/documents", verdictHandler)
+	empty := withMember(srv.Client())(a.Require("documents", "read", authz.OrganizationFrom(func(*http.Request) string { return "" }))(verdictHandler))
+	tests := []struct {
+		name string
+		h    http.Handler
+		path string
+		want int
+	}{
+		{"chi, own organization in the URL", r, "/orgs/" + acme.OrganizationID + "/documents", 200},
+		{"chi, empty segment", r, "/orgs//documents", 403},
+		{"any router, the function finds none", empty, "/documents", 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", tt.path, nil)
+			req.Header.Set("Authorization", "Bearer "+tok.SessionToken)
+			rec := httptest.NewRecorder()
+			tt.h.ServeHTTP(rec, req)
+			if rec.Code != tt.want {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tt.want, rec.Body)
+			}
+			if tt.want == 403 && !strings.Contains(rec.Body.String(), session.ErrorTypeSessionAuthorizationTenancy) {
+				t.Fatalf("body %s", rec.Body)
+			}
+		})
 	}
 }
 

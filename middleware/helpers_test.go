@@ -69,7 +69,12 @@ func newApp(t testing.TB, mod func(*middleware.Config)) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	return newAppWith(t, srv, client, &syncBuffer{}, mod)
+}
+
+// newAppWith is newApp on a given emulator and client, logging to logs.
+func newAppWith(t testing.TB, srv *stytchtest.Server, client *session.Client, logs *syncBuffer, mod func(*middleware.Config)) *app {
+	t.Helper()
 	mc := middleware.Config{
 		Client: client,
 		Now:    srv.Now,

@@ -1,0 +1,531 @@
+package middleware_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/stytchguard/stytchguard/jwtlocal"
+	"github.com/stytchguard/stytchguard/middleware"
+	"github.com/stytchguard/stytchguard/session"
+	"github.com/stytchguard/stytchguard/stytchtest"
+)
+
+// randomToken is a plausible opaque session token: 44 characters of the
+// URL-safe base64 alphabet, as Stytch's are.
+func randomToken(t testing.TB) string {
+	b := make([]byte, 33)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func TestUnknownKIDStormCostsNothingUpstream(t *testing.T) {
+	a := newApp(t, nil)
+	_, tok := a.user(t)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(tok.SessionJWT, claims); err != nil {
+		t.Fatal(err)
+	}
+	a.srv.ResetCalls()
+	const n = 2000
+	var wg sync.WaitGroup
+	var refused atomic.Int64
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// RS256 with a random kid and a signature no key set holds.
+			jt := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+			jt.Header["kid"] = fmt.Sprintf("jwk-test-%08x", i)
+			s, err := jt.SignedString(key)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if rec := a.do(req("GET", "/me", "bearer:"+s)); rec.Code == 401 {
+				refused.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if refused.Load() != n {
+		t.Fatalf("%d of %d refused with 401", refused.Load(), n)
+	}
+	if c := a.srv.Calls(stytchtest.Authenticate); c != 0 {
+		t.Fatalf("%d calls to authenticate for made-up kids, want 0", c)
+	}
+	if c := a.srv.Calls(stytchtest.JWKS); c > 1 {
+		t.Fatalf("%d JWKS fetches after start for the storm, want at most 1 (2 in all)", c)
+	}
+}
+
+func TestOpaqueTokenStormIsBudgeted(t *testing.T) {
+	var shed atomic.Int64
+	up := middleware.Upstream{Rate: 20, Burst: 50}
+	a := newApp(t, func(c *middleware.Config) {
+		c.Upstream = up
+		c.Hooks.Shed = func(reason string) {
+			if reason == middleware.ShedBudget {
+				shed.Add(1)
+			}
+		}
+	})
+	_, tok := a.user(t)
+	a.srv.ResetCalls()
+	const n = 1000
+	start := a.srv.Now()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	stop := make(chan struct{})
+	var liveSlowest time.Duration
+	var liveBad atomic.Int64
+	var liveWG sync.WaitGroup
+	liveWG.Add(1)
+	go func() { // a signed-in user during the storm
+		defer liveWG.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			t0 := time.Now()
+			rec := a.do(req("GET", "/me", "jwt:"+tok.SessionJWT))
+			if d := time.Since(t0); d > liveSlowest {
+				liveSlowest = d
+			}
+			if rec.Code != 200 {
+				liveBad.Add(1)
+			}
+		}
+	}()
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec := a.do(req("GET", "/me", "bearer:"+randomToken(t)))
+			mu.Lock()
+			codes[rec.Code]++
+			mu.Unlock()
+			if rec.Code == 503 {
+				if rec.Header().Get("Retry-After") == "" || len(rec.Result().Cookies()) != 0 {
+					t.Error("a budget 503 without Retry-After, or touching cookies")
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	liveWG.Wait()
+	elapsed := a.srv.Now().Sub(start) // the app's clock: frozen in this test
+	limit := up.Burst + int(up.Rate*elapsed.Seconds()+1)
+	if c := a.srv.Calls(stytchtest.Authenticate); c > limit {
+		t.Fatalf("%d calls to authenticate for %d random tokens, budget %d", c, n, limit)
+	}
+	if codes[401]+codes[503] != n || codes[503] < n-limit {
+		t.Fatalf("answers %v", codes)
+	}
+	if shed.Load() != int64(codes[503]) {
+		t.Fatalf("Shed hook told of %d, %d 503s", shed.Load(), codes[503])
+	}
+	if liveBad.Load() != 0 || liveSlowest > time.Second {
+		t.Fatalf("a live JWT during the storm: %d failures, slowest %v", liveBad.Load(), liveSlowest)
+	}
+	// A stale JWT of the project is not garbage: the budget is spent, yet
+	// it is asked about.
+	a.srv.Advance(6 * time.Minute)
+	if rec := a.do(req("GET", "/me", "jwt:"+tok.SessionJWT)); rec.Code != 200 {
+		t.Fatalf("a stale JWT while the budget is spent: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestClientBudget(t *testing.T) {
+	a := newApp(t, func(c *middleware.Config) {
+		c.Upstream = middleware.Upstream{Rate: 1000, Burst: 1000, ClientRate: 1, ClientBurst: 5,
+			ClientKey: func(r *http.Request) string { return r.Header.Get("X-Client") }}
+	})
+	_, tok := a.user(t)
+	a.srv.ResetCalls()
+	for range 20 {
+		r := req("GET", "/me", "bearer:"+randomToken(t))
+		r.Header.Set("X-Client", "attacker")
+		a.do(r)
+	}
+	if c := a.srv.Calls(stytchtest.Authenticate); c != 5 {
+		t.Fatalf("one client cost %d calls, its burst is 5", c)
+	}
+	r := req("GET", "/me", "bearer:"+tok.SessionToken)
+	r.Header.Set("X-Client", "someone-else")
+	if rec := a.do(r); rec.Code != 200 {
+		t.Fatalf("another client, after the attacker spent its share: %d", rec.Code)
+	}
+}
+
+func TestHungStytchStaysBounded(t *testing.T) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	cfg := srv.Config()
+	cfg.Timeout = 2 * time.Second
+	client, _ := session.New(cfg)
+	var shed sync.Map
+	mw, err := middleware.New(middleware.Config{Client: client, Now: srv.Now, Hooks: middleware.Hooks{Shed: func(r string) {
+		v, _ := shed.LoadOrStore(r, new(atomic.Int64))
+		v.(*atomic.Int64).Add(1)
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mw.Close()
+	u := srv.CreateUser(stytchtest.UserParams{Email: "a@example.com"})
+	// Sessions whose JWTs are stale: signed by the project, not budgeted,
+	// each a distinct call to a Stytch that hangs.
+	var stale []string
+	for range 500 {
+		tk, _ := srv.StartSession(u.UserID, stytchtest.SessionParams{})
+		stale = append(stale, tk.SessionJWT)
+	}
+	srv.Advance(6 * time.Minute)
+	fresh, _ := srv.StartSession(u.UserID, stytchtest.SessionParams{})
+	srv.InjectFault(stytchtest.Authenticate, stytchtest.Fault{Latency: time.Minute})
+	app := httptest.NewServer(mw.Require(whoami))
+	defer app.Close()
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 600}}
+	defer hc.CloseIdleConnections()
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	baseline := runtime.NumGoroutine()
+	var peakG atomic.Int64
+	var peakHeap atomic.Uint64
+	stop := make(chan struct{})
+	var sampler sync.WaitGroup
+	sampler.Add(1)
+	go func() {
+		defer sampler.Done()
+		for {
+			if g := int64(runtime.NumGoroutine()); g > peakG.Load() {
+				peakG.Store(g)
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > peakHeap.Load() {
+				peakHeap.Store(ms.HeapAlloc)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	deadline := time.Now().Add(3 * time.Second)
+	var wg sync.WaitGroup
+	codes := make([]atomic.Int64, 600)
+	for i := range 500 { // 500 clients, each retrying after 100 ms
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				r, _ := http.NewRequest("GET", app.URL, nil)
+				r.AddCookie(&http.Cookie{Name: "stytch_session_jwt", Value: stale[i]})
+				resp, err := hc.Do(r)
+				if err != nil {
+					codes[599].Add(1)
+					continue
+				}
+				resp.Body.Close()
+				codes[resp.StatusCode].Add(1)
+				time.Sleep(100 * time.Millisecond)
+			}
+		}()
+	}
+	// Meanwhile a fresh JWT needs no Stytch and answers at once.
+	var freshSlowest time.Duration
+	for time.Now().Before(deadline) {
+		r, _ := http.NewRequest("GET", app.URL, nil)
+		r.AddCookie(&http.Cookie{Name: "stytch_session_jwt", Value: fresh.SessionJWT})
+		t0 := time.Now()
+		resp, err := hc.Do(r)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("a fresh JWT while Stytch hangs: %v %v", err, resp)
+		}
+		resp.Body.Close()
+		freshSlowest = max(freshSlowest, time.Since(t0))
+		time.Sleep(50 * time.Millisecond)
+	}
+	wg.Wait()
+	close(stop)
+	sampler.Wait()
+	srv.Close() // release the hung calls
+	var shedSummary []string
+	shed.Range(func(k, v any) bool {
+		shedSummary = append(shedSummary, fmt.Sprintf("%s=%d", k, v.(*atomic.Int64).Load()))
+		return true
+	})
+	inflight := srv.Calls(stytchtest.Authenticate)
+	t.Logf("hung Stytch, 500 clients for 3 s: %d answered 503, %d 200, %d errors; %d calls reached Stytch; shed %v; goroutines %d → peak %d; heap %.1f → peak %.1f MiB; a fresh JWT's slowest answer %v",
+		codes[503].Load(), codes[200].Load(), codes[599].Load(), inflight, shedSummary, baseline, peakG.Load(),
+		float64(before.HeapAlloc)/(1<<20), float64(peakHeap.Load())/(1<<20), freshSlowest)
+	if codes[200].Load() != 0 || codes[401].Load() != 0 {
+		t.Fatalf("a hung Stytch answered 200 or 401")
+	}
+	// Each of the 500 clients costs a constant few: its own loop, its
+	// connection's two in the client's transport and one in the server, and
+	// for at most SlotWait a request waiting for a slot. The middleware adds
+	// its 32 calls in flight and nothing that grows with time.
+	if g := peakG.Load() - int64(baseline); g > 500*7+200 {
+		t.Fatalf("goroutines grew by %d", g)
+	}
+	if c := srv.Calls(stytchtest.Authenticate); c > middleware.DefaultMaxInFlight*session.DefaultMaxAttempts {
+		t.Fatalf("%d calls reached a hung Stytch, bound %d in flight", c, middleware.DefaultMaxInFlight)
+	}
+	if freshSlowest > time.Second {
+		t.Fatalf("a fresh JWT waited %v while Stytch hung", freshSlowest)
+	}
+}
+
+func TestCircuitBreaker(t *testing.T) {
+	var shed sync.Map
+	a := newApp(t, func(c *middleware.Config) {
+		c.Upstream = middleware.Upstream{BreakerFailures: 3, BreakerCooldown: 10 * time.Second}
+		c.Hooks.Shed = func(r string) { shed.Store(r, true) }
+	})
+	u := a.srv.CreateUser(stytchtest.UserParams{Email: "a@example.com"})
+	var toks []stytchtest.Tokens
+	for range 6 {
+		tk, _ := a.srv.StartSession(u.UserID, stytchtest.SessionParams{})
+		toks = append(toks, tk)
+	}
+	a.srv.InjectFault(stytchtest.Authenticate, stytchtest.Fault{Status: 500})
+	for i := range 3 {
+		if rec := a.do(req("GET", "/me", "bearer:"+toks[i].SessionToken)); rec.Code != 503 {
+			t.Fatalf("failure %d: %d", i, rec.Code)
+		}
+	}
+	calls := a.srv.Calls(stytchtest.Authenticate)
+	rec := a.do(req("GET", "/me", "bearer:"+toks[3].SessionToken))
+	if rec.Code != 503 || a.srv.Calls(stytchtest.Authenticate) != calls {
+		t.Fatalf("open breaker: %d, %d more calls", rec.Code, a.srv.Calls(stytchtest.Authenticate)-calls)
+	}
+	if ra := rec.Header().Get("Retry-After"); ra != "10" {
+		t.Fatalf("Retry-After %q while the breaker is open for 10 s", ra)
+	}
+	if _, ok := shed.Load(middleware.ShedCircuitOpen); !ok {
+		t.Fatal("no Shed hook for the open breaker")
+	}
+	// After the cool-down one call tries; Stytch is back: closed again.
+	a.srv.ClearFaults()
+	a.srv.Advance(11 * time.Second)
+	for i := 4; i < 6; i++ {
+		if rec := a.do(req("GET", "/me", "bearer:"+toks[i].SessionToken)); rec.Code != 200 {
+			t.Fatalf("after the cool-down: %d", rec.Code)
+		}
+	}
+}
+
+func TestWrongSecretIsNeverASignOut(t *testing.T) {
+	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
+	defer srv.Close()
+	u := srv.CreateUser(stytchtest.UserParams{Email: "a@example.com"})
+	tok, _ := srv.StartSession(u.UserID, stytchtest.SessionParams{})
+	cfg := srv.Config()
+	cfg.Secret = "secret-test-rotated-away-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	client, _ := session.New(cfg)
+	if err := client.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "credentials") {
+		t.Fatalf("Check with a wrong secret: %v", err)
+	}
+	logs := &syncBuffer{}
+	a := newAppWith(t, srv, client, logs, nil)
+	stale := tok.SessionJWT
+	srv.Advance(6 * time.Minute) // the JWT needs Stytch now
+	// In order: a logout refuses its session here at once, even when Stytch
+	// could not be told.
+	for _, c := range []struct {
+		name string
+		r    *http.Request
+	}{
+		{"stale JWT cookie", req("GET", "/me", "jwt:"+stale, "token:"+tok.SessionToken)},
+		{"token cookie", req("GET", "/me", "token:"+tok.SessionToken)},
+		{"optional route", req("GET", "/optional", "token:"+tok.SessionToken)},
+		{"logout-all, bearer", req("POST", "/logout-all", "bearer:"+tok.SessionToken)},
+		{"logout", req("POST", "/logout", "token:"+tok.SessionToken)},
+		{"logout, stale JWT", req("POST", "/logout", "jwt:"+stale)},
+	} {
+		name, r := c.name, c.r
+		rec := a.do(r)
+		if rec.Code != 503 || rec.Header().Get("Retry-After") == "" {
+			t.Fatalf("%s with a wrong secret: %d %s", name, rec.Code, rec.Body)
+		}
+		if len(rec.Result().Cookies()) != 0 {
+			t.Fatalf("%s with a wrong secret touched the cookies", name)
+		}
+	}
+	if !srv.SessionAlive(tok.SessionID) {
+		t.Fatal("the session was revoked")
+	}
+	if got := logs.String(); strings.Count(got, "refused this app's project credentials") != 1 || strings.Contains(got, cfg.Secret) {
+		t.Fatalf("the misconfiguration is logged once, without the secret: %s", got)
+	}
+}
+
+func TestCustomDomainIssuer(t *testing.T) {
+	const domain = "https://login.example.com"
+	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()), stytchtest.WithIssuer(domain))
+	defer srv.Close()
+	u := srv.CreateUser(stytchtest.UserParams{Email: "a@example.com"})
+	tok, _ := srv.StartSession(u.UserID, stytchtest.SessionParams{})
+	for _, tt := range []struct {
+		name    string
+		issuers []string
+		calls   int
+	}{
+		{"not configured: asked once, then the answer is reused", nil, 1},
+		{"configured: verified locally", []string{domain}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := &syncBuffer{}
+			a := newAppWith(t, srv, srv.Client(), logs, func(c *middleware.Config) { c.Issuers = tt.issuers })
+			srv.ResetCalls()
+			for range 5 {
+				if rec := a.do(req("GET", "/me", "jwt:"+tok.SessionJWT)); rec.Code != 200 {
+					t.Fatalf("%d %s", rec.Code, rec.Body)
+				}
+			}
+			if c := srv.Calls(stytchtest.Authenticate); c != tt.calls {
+				t.Fatalf("%d calls to authenticate, want %d", c, tt.calls)
+			}
+			warned := strings.Count(logs.String(), "issuer="+domain)
+			if (tt.issuers == nil) != (warned == 1) {
+				t.Fatalf("warnings naming the issuer: %d\n%s", warned, logs)
+			}
+		})
+	}
+}
+
+func TestClockToleranceKeepsLogoutsUntilTheJWTCannotVerify(t *testing.T) {
+	const tol = 150 * time.Second
+	a := newApp(t, func(c *middleware.Config) { c.ClockTolerance = tol })
+	_, tok := a.user(t)
+	if rec := a.do(req("POST", "/logout", "jwt:"+tok.SessionJWT)); rec.Code != 204 {
+		t.Fatal(rec.Code)
+	}
+	v, _ := jwtlocal.New(jwtlocal.Config{Client: a.srv.Client(), Now: a.srv.Now, ClockTolerance: tol})
+	defer v.Close()
+	// Minute by minute, while the JWT would still verify here, it is refused.
+	for elapsed := time.Duration(0); ; elapsed += 30 * time.Second {
+		_, err := v.Verify(context.Background(), tok.SessionJWT)
+		if err != nil {
+			if elapsed < 5*time.Minute+tol {
+				t.Fatalf("the JWT stopped verifying at +%v", elapsed)
+			}
+			break
+		}
+		if rec := a.do(req("GET", "/me", "bearer:"+tok.SessionJWT)); rec.Code != 401 {
+			t.Fatalf("+%v: a logged-out JWT answered %d", elapsed, rec.Code)
+		}
+		a.srv.Advance(30 * time.Second)
+	}
+}
+
+func TestProtectAndPreflight(t *testing.T) {
+	a := newApp(t, func(c *middleware.Config) { c.TrustedOrigins = []string{"https://app.example.com"} })
+	_, tok := a.user(t)
+	var reached atomic.Int64
+	h := a.mw.Protect(a.mw.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	})))
+	tests := []struct {
+		name   string
+		method string
+		header map[string]string
+		want   int
+	}{
+		{"same-origin POST", "POST", map[string]string{"Sec-Fetch-Site": "same-origin"}, 204},
+		{"cross-origin POST", "POST", map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, 403},
+		{"cross-origin POST, Origin only", "POST", map[string]string{"Origin": "https://evil.example"}, 403},
+		{"trusted origin", "POST", map[string]string{"Origin": "https://app.example.com", "Sec-Fetch-Site": "cross-site"}, 204},
+		{"cross-origin DELETE", "DELETE", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+		{"cross-origin GET reads", "GET", map[string]string{"Sec-Fetch-Site": "cross-site"}, 204},
+		{"no browser headers (curl)", "POST", nil, 204},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := reached.Load()
+			r := req(tt.method, "http://app.local/documents", "jwt:"+tok.SessionJWT)
+			for k, v := range tt.header {
+				r.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != tt.want {
+				t.Fatalf("status %d, want %d", rec.Code, tt.want)
+			}
+			if (tt.want == 204) != (reached.Load() > before) {
+				t.Fatal("the handler ran for a refused request, or not for an allowed one")
+			}
+		})
+	}
+	// A CORS preflight carries no credentials: Require lets it through to
+	// the CORS layer, unless told not to.
+	for _, refuse := range []bool{false, true} {
+		b := newApp(t, func(c *middleware.Config) { c.RefusePreflights = refuse })
+		r := req("OPTIONS", "/me")
+		r.Header.Set("Origin", "https://app.example.com")
+		r.Header.Set("Access-Control-Request-Method", "POST")
+		rec := httptest.NewRecorder()
+		b.mw.Require(whoami).ServeHTTP(rec, r)
+		if (rec.Code == 401) != refuse {
+			t.Fatalf("preflight with RefusePreflights %v: %d", refuse, rec.Code)
+		}
+	}
+}
+
+func TestRevocationStoreFailureIsA503(t *testing.T) {
+	var failed atomic.Int64
+	a := newApp(t, func(c *middleware.Config) {
+		c.Revocations = failingList{middleware.NewMemoryRevocationList(middleware.MemoryRevocationListConfig{})}
+		c.Hooks.RevokeFailed = func(error) { failed.Add(1) }
+	})
+	_, tok := a.user(t)
+	rec := a.do(req("POST", "/logout", "jwt:"+tok.SessionJWT, "token:"+tok.SessionToken))
+	if rec.Code != 503 || len(rec.Result().Cookies()) != 0 || failed.Load() != 1 {
+		t.Fatalf("logout with a store down: %d, cookies %v, hook %d", rec.Code, rec.Result().Cookies(), failed.Load())
+	}
+	if !strings.Contains(a.logs.String(), "could not be recorded") {
+		t.Fatalf("not logged: %s", a.logs)
+	}
+	if a.srv.SessionAlive(tok.SessionID) {
+		t.Fatal("the session was not revoked at Stytch")
+	}
+}
+
+// failingList records locally but reports the shared store down.
+type failingList struct {
+	*middleware.MemoryRevocationList
+}
+
+func (l failingList) Revoke(ctx context.Context, id string, until time.Time) error {
+	_ = l.MemoryRevocationList.Revoke(ctx, id, until)
+	return fmt.Errorf("shared store: %w", context.DeadlineExceeded)
+}
