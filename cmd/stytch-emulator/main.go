@@ -4,7 +4,11 @@
 //
 // Usage:
 //
-//	stytch-emulator [-addr 127.0.0.1:9010] [-project-id project-test-...] [-secret ...]
+//	stytch-emulator [-addr 127.0.0.1:9010] [-project-id project-test-...] [-secret ...] [-issuer https://login.example.com]
+//
+// -issuer makes the emulator mint JWTs as a project with a custom domain
+// does, with that URL as iss; stytchguard then needs it in Issuers to verify
+// them locally.
 //
 // Once listening it prints one JSON line to stdout: the base URL, the project
 // id and secret, and a demo consumer session and B2B member session (each
@@ -70,10 +74,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:9010", "address to listen on (:0 picks a free port)")
 	projectID := fs.String("project-id", "", "project id (default: a new project-test-<uuid>)")
 	secret := fs.String("secret", "", "API secret (default: generated)")
+	issuer := fs.String("issuer", "", `iss of minted JWTs, as a project with a custom domain issues them (default: "stytch.com/<project-id>")`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	emu := stytchtest.New(stytchtest.WithProjectID(*projectID), stytchtest.WithSecret(*secret))
+	opts := []stytchtest.Option{stytchtest.WithProjectID(*projectID), stytchtest.WithSecret(*secret)}
+	if *issuer != "" {
+		opts = append(opts, stytchtest.WithIssuer(*issuer))
+	}
+	emu := stytchtest.New(opts...)
 	defer emu.Close()
 	b, err := demo(emu)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"strings"
@@ -19,6 +20,7 @@ func TestServesAndShutsDown(t *testing.T) {
 	}{
 		{"given project and secret", []string{"-addr", "127.0.0.1:0", "-project-id", "project-test-11111111-1111-4111-8111-111111111111", "-secret", "s3cret"}},
 		{"generated project and secret", []string{"-addr", "127.0.0.1:0"}},
+		{"custom-domain issuer", []string{"-addr", "127.0.0.1:0", "-issuer", "https://login.example.com"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,7 +43,14 @@ func TestServesAndShutsDown(t *testing.T) {
 			if !strings.HasPrefix(b.BaseURL, "http://127.0.0.1:") || !strings.HasPrefix(b.ProjectID, "project-test-") || b.Secret == "" {
 				t.Fatalf("banner %+v", b)
 			}
-			if len(tt.args) > 2 && (b.ProjectID != tt.args[3] || b.Secret != tt.args[5]) {
+			wantIss := "stytch.com/" + b.ProjectID
+			if len(tt.args) > 2 && tt.args[2] == "-issuer" {
+				wantIss = tt.args[3]
+			}
+			if c := jwtClaims(t, b.Demo.Consumer.SessionJWT); c["iss"] != wantIss {
+				t.Fatalf("iss %v, want %s", c["iss"], wantIss)
+			}
+			if len(tt.args) > 2 && tt.args[2] == "-project-id" && (b.ProjectID != tt.args[3] || b.Secret != tt.args[5]) {
 				t.Fatalf("flags ignored: %+v", b)
 			}
 			c, err := session.New(session.Config{ProjectID: b.ProjectID, Secret: b.Secret, BaseURL: b.BaseURL})
@@ -80,4 +89,22 @@ func TestBadFlagsAndAddress(t *testing.T) {
 	if err := run(context.Background(), []string{"-addr", "127.0.0.1:99999"}, io.Discard); err == nil {
 		t.Fatal("bad address accepted")
 	}
+}
+
+// jwtClaims decodes a JWT's payload without checking it.
+func jwtClaims(t *testing.T, token string) map[string]any {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]any{}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -50,6 +50,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer a.close()
+	if be.Warning != nil {
+		fmt.Fprintf(stdout, "warning: %v\n", be.Warning)
+	}
 	if be.Emulator != nil {
 		fmt.Fprintf(stdout, "No STYTCH_PROJECT_ID/STYTCH_SECRET: using the Stytch emulator at %s (project %s)\n", be.Emulator.URL, be.Emulator.ProjectID())
 		fmt.Fprintf(stdout, "demo organization %s (%s)\n", be.Organization.OrganizationID, be.Organization.OrganizationName)
@@ -67,6 +70,7 @@ type app struct {
 func newApp(be *demo.Backend) (*app, error) {
 	mw, err := middleware.New(middleware.Config{
 		Client:          be.Client,
+		Issuers:         be.Issuers,
 		B2B:             true,
 		InsecureCookies: true, // served over plain http on this machine; drop behind TLS
 		LogoutRedirect:  "/",
@@ -89,6 +93,9 @@ func (a *app) close() {
 
 func (a *app) routes() http.Handler {
 	r := chi.NewRouter()
+	// Every state-changing route acts on a cookie session: refuse
+	// cross-origin POSTs before any of them runs.
+	r.Use(a.mw.Protect)
 	r.With(a.mw.Authenticate).Get("/", a.page)
 	r.Post("/demo/login", a.be.LoginHandler(true))
 	org := authz.OrganizationFrom(authz.URLParam("organization_id"))

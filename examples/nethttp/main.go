@@ -47,6 +47,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer a.close()
+	if be.Warning != nil {
+		fmt.Fprintf(stdout, "warning: %v\n", be.Warning)
+	}
 	if be.Emulator != nil {
 		fmt.Fprintf(stdout, "No STYTCH_PROJECT_ID/STYTCH_SECRET: using the Stytch emulator at %s (project %s)\n", be.Emulator.URL, be.Emulator.ProjectID())
 	}
@@ -63,6 +66,7 @@ type app struct {
 func newApp(be *demo.Backend) (*app, error) {
 	mw, err := middleware.New(middleware.Config{
 		Client:          be.Client,
+		Issuers:         be.Issuers,
 		InsecureCookies: true, // served over plain http on this machine; drop behind TLS
 		LogoutRedirect:  "/",
 	})
@@ -92,7 +96,9 @@ func (a *app) routes() http.Handler {
 	mux.Handle("POST /api/documents", a.mw.Require(a.az.Require("documents", "write")(a.docs.AddHandler(author))))
 	mux.Handle("POST /logout", a.mw.LogoutHandler())
 	mux.Handle("POST /logout-all", a.mw.LogoutAllHandler())
-	return mux
+	// Every state-changing route acts on a cookie session: refuse
+	// cross-origin POSTs before any of them runs.
+	return a.mw.Protect(mux)
 }
 
 // me answers the session in the request's context.

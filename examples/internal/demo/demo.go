@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,12 @@ type Backend struct {
 	Emulator *stytchtest.Server
 	// Organization is the demo organization (B2B, emulator mode only).
 	Organization session.Organization
+	// Issuers are the JWT issuers of a project with a custom domain, from
+	// STYTCH_ISSUERS (comma-separated), for middleware.Config.Issuers.
+	Issuers []string
+	// Warning is why the credentials could not be checked at start (Stytch
+	// unreachable), nil when they were; the app starts anyway.
+	Warning error
 
 	mu    sync.Mutex
 	users map[string]string // email -> user or member id, for demo logins
@@ -65,7 +72,23 @@ func NewBackend(getenv func(string) string, b2b bool) (*Backend, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Backend{Client: c}, nil
+		// A wrong secret stops the app here, with a clear message, rather
+		// than answering 503 to every request that needs Stytch. An
+		// unreachable Stytch does not: it may come back.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		b := &Backend{Client: c}
+		for _, iss := range strings.Split(getenv("STYTCH_ISSUERS"), ",") {
+			if iss = strings.TrimSpace(iss); iss != "" {
+				b.Issuers = append(b.Issuers, iss)
+			}
+		}
+		if err := c.Check(ctx); errors.Is(err, session.ErrCredentials) {
+			return nil, err
+		} else if err != nil {
+			b.Warning = err
+		}
+		return b, nil
 	}
 	emu := stytchtest.NewServer()
 	b := &Backend{Client: emu.Client(), Emulator: emu, users: map[string]string{}}

@@ -100,6 +100,22 @@ func (b *browser) cookies() []*http.Cookie {
 	return b.c.Jar.Cookies(u)
 }
 
+// crossSite POSTs to path with the jar's cookies as a page of another site
+// would make a browser do.
+func (b *browser) crossSite(path string) int {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", b.base+path, strings.NewReader("title=pwned&email=evil%40example.com&role=editor"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // withCookies sends a GET with exactly these cookies, as a client that kept
 // them after logout would.
 func (b *browser) withCookies(path string, cookies []*http.Cookie) int {
@@ -140,6 +156,13 @@ func RunStory(t *testing.T, base, prefix string) {
 	}
 	if status, body := laptop.do("POST", prefix+"/api/documents", url.Values{"title": {"x"}}); status != 403 || !strings.Contains(body, "authorization_error") {
 		t.Fatalf("write documents as a viewer: %d %s", status, body)
+	}
+	// Another site's page posting with the viewer's cookies is refused
+	// before any handler runs, on every POST route.
+	for _, path := range []string{prefix + "/api/documents", "/demo/login", prefix + "/logout"} {
+		if status := laptop.crossSite(path); status != 403 {
+			t.Fatalf("cross-origin POST %s: %d", path, status)
+		}
 	}
 
 	if status, _ := phone.do("POST", "/demo/login", login); status != 200 {
