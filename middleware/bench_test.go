@@ -1,9 +1,13 @@
 package middleware_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -63,4 +67,56 @@ func BenchmarkMiddleware(b *testing.B) {
 	}
 	b.Run("cached-jwt", func(b *testing.B) { run(b, 0, func(int) string { return tokens[0] }) })
 	b.Run("first-seen-jwt", func(b *testing.B) { run(b, cacheSize, func(i int) string { return tokens[i] }) })
+}
+
+// BenchmarkRevocationList measures the in-memory list's two operations on a
+// full default-sized list: IsRevoked, asked on every request, and Revoke
+// past the bound, which evicts in expiry order. It reports the heap a full
+// list holds (bytes/entry).
+func BenchmarkRevocationList(b *testing.B) {
+	ctx := context.Background()
+	now := time.Now()
+	clock := func() time.Time { return now }
+	fill := func() *middleware.MemoryRevocationList {
+		l := middleware.NewMemoryRevocationList(middleware.MemoryRevocationListConfig{Now: clock})
+		for i := range middleware.DefaultRevocationListSize {
+			_ = l.Revoke(ctx, sessionID(i), now.Add(time.Duration(i)*time.Millisecond+time.Minute))
+		}
+		return l
+	}
+	b.Run("memory", func(b *testing.B) {
+		var before, after runtime.MemStats
+		var l *middleware.MemoryRevocationList
+		for b.Loop() {
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			l = fill()
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+		}
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(l.Len()), "bytes/entry")
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB/full-list")
+	})
+	l := fill()
+	ids := make([]string, 4096)
+	for i := range ids {
+		ids[i] = sessionID(i * 17)
+	}
+	b.Run("is-revoked", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			l.IsRevoked(ctx, ids[i%len(ids)])
+		}
+	})
+	b.Run("revoke-full", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			_ = l.Revoke(ctx, sessionID(middleware.DefaultRevocationListSize+i), now.Add(time.Hour))
+		}
+	})
+}
+
+// sessionID is a Stytch-shaped session id, as long as a real one.
+func sessionID(i int) string {
+	return fmt.Sprintf("session-live-%08x-0000-4000-8000-000000000000", i)
 }

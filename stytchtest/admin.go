@@ -43,6 +43,9 @@ func (e *Emulator) adminRoutes(handle func(pattern string, h apiHandler)) {
 	handle("PUT "+AdminPrefix+"b2b/rbac/organizations/{organization_id}", e.adminSetOrgPolicy)
 	handle("POST "+AdminPrefix+"keys/rotate", e.adminRotateKey)
 	handle("POST "+AdminPrefix+"clock/advance", e.adminAdvance)
+	handle("GET "+AdminPrefix+"calls", e.adminCalls)
+	handle("POST "+AdminPrefix+"faults", e.adminInjectFault)
+	handle("DELETE "+AdminPrefix+"faults", e.adminClearFaults)
 }
 
 func adminOK(reqID string, fields map[string]any) map[string]any {
@@ -194,4 +197,54 @@ func (e *Emulator) adminAdvance(r *http.Request, reqID string) (any, *session.AP
 	}
 	e.Advance(time.Duration(p.Seconds) * time.Second)
 	return adminOK(reqID, map[string]any{"now": session.NewTime(e.Now())}), nil
+}
+
+// adminCalls answers the call count of every endpoint called so far, as
+// {"calls": {"sessions.authenticate": 3, ...}}: what reached "Stytch", for
+// tests of apps that run in another process.
+func (e *Emulator) adminCalls(_ *http.Request, reqID string) (any, *session.APIError) {
+	e.mu.Lock()
+	calls := make(map[Endpoint]int, len(e.calls))
+	for ep, n := range e.calls {
+		calls[ep] = n
+	}
+	e.mu.Unlock()
+	return adminOK(reqID, map[string]any{"calls": calls}), nil
+}
+
+// adminFault is the body of POST /_emulator/faults: Fault's fields, with
+// durations in milliseconds.
+type adminFault struct {
+	Endpoint     Endpoint `json:"endpoint"`
+	Status       int      `json:"status"`
+	RetryAfterMS int      `json:"retry_after_ms"`
+	LatencyMS    int      `json:"latency_ms"`
+	Drop         bool     `json:"drop"`
+	Malformed    bool     `json:"malformed"`
+	Body         string   `json:"body"`
+	Times        int      `json:"times"`
+	Fraction     float64  `json:"fraction"`
+}
+
+// adminInjectFault adds a fault to an endpoint (InjectFault).
+func (e *Emulator) adminInjectFault(r *http.Request, reqID string) (any, *session.APIError) {
+	var f adminFault
+	if err := decode(r, &f); err != nil {
+		return nil, err
+	}
+	if f.Endpoint == "" || f.Endpoint == Admin {
+		return nil, apiError(http.StatusBadRequest, "bad_request", "endpoint names an API endpoint, such as sessions.authenticate")
+	}
+	e.InjectFault(f.Endpoint, Fault{
+		Status: f.Status, RetryAfter: time.Duration(f.RetryAfterMS) * time.Millisecond,
+		Latency: time.Duration(f.LatencyMS) * time.Millisecond, Drop: f.Drop, Malformed: f.Malformed,
+		Body: f.Body, Times: f.Times, Fraction: f.Fraction,
+	})
+	return adminOK(reqID, map[string]any{}), nil
+}
+
+// adminClearFaults removes every fault (ClearFaults).
+func (e *Emulator) adminClearFaults(_ *http.Request, reqID string) (any, *session.APIError) {
+	e.ClearFaults()
+	return adminOK(reqID, map[string]any{}), nil
 }

@@ -55,6 +55,9 @@
 //	PUT  /_emulator/b2b/rbac/organizations/{organization_id}  {roles}
 //	POST /_emulator/keys/rotate      {overlap_seconds} → {kid}
 //	POST /_emulator/clock/advance    {seconds} → {now}
+//	GET  /_emulator/calls            → {calls: {endpoint: count}}
+//	POST /_emulator/faults           {endpoint, status, retry_after_ms, latency_ms, drop, malformed, body, times, fraction}
+//	DELETE /_emulator/faults
 //
 // An Emulator holds no package-level state: any number can run side by side,
 // each its own project with its own keys.

@@ -618,6 +618,24 @@ func TestAdminAPI(t *testing.T) {
 	if p, _ := e.client.Consumer.Policy(ctx(t)); p.Policy.Roles[0].RoleID != "x" {
 		t.Fatalf("policy not set: %+v", p.Policy)
 	}
+	// Faults and call counts, for apps tested from another process.
+	if status, body := e.do(t, "POST", "/_emulator/faults", map[string]any{"endpoint": "sessions.authenticate", "status": 500, "times": 1}, true); status != 200 {
+		t.Fatalf("inject fault: %d %v", status, body)
+	}
+	if _, err := e.client.Consumer.Authenticate(ctx(t), session.AuthenticateParams{SessionToken: "x"}); session.Classify(err) != session.KindUnavailable {
+		t.Fatalf("injected 500: %v", err)
+	}
+	if status, _ := e.do(t, "DELETE", "/_emulator/faults", nil, true); status != 200 {
+		t.Fatal("clear faults")
+	}
+	if status, _ := e.do(t, "POST", "/_emulator/faults", map[string]any{"endpoint": "emulator.admin", "status": 500}, true); status != 400 {
+		t.Fatal("a fault on the admin API itself was accepted")
+	}
+	status, body = e.do(t, "GET", "/_emulator/calls", nil, true)
+	calls, _ := body["calls"].(map[string]any)
+	if status != 200 || calls["sessions.authenticate"] == nil || calls["sessions.authenticate"].(float64) < 2 {
+		t.Fatalf("calls: %d %v", status, body)
+	}
 }
 
 func TestLiveProjectIDsAreLive(t *testing.T) {
