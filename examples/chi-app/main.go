@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -45,7 +46,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer be.Close()
-	a, err := newApp(be)
+	a, err := newApp(be, slog.New(slog.NewTextHandler(stdout, nil)))
 	if err != nil {
 		return err
 	}
@@ -67,10 +68,11 @@ type app struct {
 	docs demo.Documents
 }
 
-func newApp(be *demo.Backend) (*app, error) {
+func newApp(be *demo.Backend, logger *slog.Logger) (*app, error) {
 	mw, err := middleware.New(middleware.Config{
 		Client:          be.Client,
 		Issuers:         be.Issuers,
+		Logger:          logger,
 		B2B:             true,
 		InsecureCookies: true, // served over plain http on this machine; drop behind TLS
 		LogoutRedirect:  "/",

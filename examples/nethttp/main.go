@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -42,7 +43,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer be.Close()
-	a, err := newApp(be)
+	a, err := newApp(be, slog.New(slog.NewTextHandler(stdout, nil)))
 	if err != nil {
 		return err
 	}
@@ -63,10 +64,11 @@ type app struct {
 	docs demo.Documents
 }
 
-func newApp(be *demo.Backend) (*app, error) {
+func newApp(be *demo.Backend, logger *slog.Logger) (*app, error) {
 	mw, err := middleware.New(middleware.Config{
 		Client:          be.Client,
 		Issuers:         be.Issuers,
+		Logger:          logger,
 		InsecureCookies: true, // served over plain http on this machine; drop behind TLS
 		LogoutRedirect:  "/",
 	})
