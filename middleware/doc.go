@@ -5,28 +5,44 @@
 //
 // # A request's path
 //
+// resolve, in middleware.go, runs these steps in this order:
+//
 //  1. Extract: "Authorization: Bearer <jwt or token>", then the
 //     stytch_session_jwt cookie, then stytch_session (names configurable, or
 //     a custom Extractor). No credential is not an error: the request is
 //     anonymous. Another Authorization scheme is ignored; two Authorization
-//     headers, or an empty Bearer, are a 400.
-//  2. A JWT is verified locally (jwtlocal). Fresh and valid: done, no
-//     network. Definitely bad (signature, algorithm, issuer, audience,
-//     malformed, too long): 401, no network — garbage never costs a call to
-//     Stytch, and neither does an opaque token that cannot be one.
-//  3. A session this process logged out is refused at once (the
-//     RevocationList), whether its JWT is fresh or not.
-//  4. A stale JWT, an unknown kid, or an opaque token goes to Stytch's
-//     authenticate: the opaque token when both cookies are there, else the
-//     JWT. Identical concurrent asks share one call. A success is reused for
-//     RemoteTTL (1 min by default, 5 min at most: the staleness a local JWT
-//     check accepts anyway); a "session gone" for GoneTTL (30 s), so that a
-//     replayed dead token does not cost a call per request. Stytch's fresh
-//     JWT is written back to the cookies the credential came from.
+//     headers, or an empty Bearer, are a 400. Require lets a CORS preflight
+//     through to the next handler before this step (RefusePreflights).
+//  2. A JWT is verified locally (jwtlocal), each outcome named:
+//     Valid: done, no network (unless RefreshAfter asks Stytch to extend
+//     it). Invalid (signature, algorithm, audience, malformed, too long, a
+//     kid missing from a current key set): 401, no network — garbage never
+//     costs a call to Stytch, and neither does an opaque token that cannot
+//     be one. Stale (the project's signature, but expired or too old) and
+//     IssuerUnknown (the project's signature, an issuer not configured: a
+//     custom domain) and KeyUnknown (no key set held at all): inconclusive,
+//     go to step 4.
+//  3. A session logged out here, or on an instance sharing the
+//     RevocationList, is refused at once: the one revocation check, on the
+//     session id of a JWT that verified or of Stytch's answer.
+//  4. Ask Stytch's authenticate: the opaque token when there is one, else
+//     the JWT. A recent answer is reused (RemoteCache: a session for
+//     RemoteTTL, 1 min, 5 min at most; "gone" for GoneTTL, 30 s, in a cache
+//     of its own). Credentials that nothing ties to the project — an opaque
+//     token with no cached answer, a JWT while no key set is held, an
+//     unknown issuer — are paid from a budget first (Upstream: 20 calls/s,
+//     burst 50, optionally per client); a JWT with the project's signature,
+//     stale or not, never is. Identical concurrent asks share one call; at
+//     most Upstream.MaxInFlight (32) calls are in flight, a request waits
+//     Upstream.SlotWait (100 ms) for a slot; after BreakerFailures (5)
+//     failures in a row, calls pause for BreakerCooldown (2 s). Stytch's
+//     fresh JWT is written back to the cookies the credential came from.
 //  5. Stytch says the session is gone: 401, and both cookies cleared.
 //     Stytch unreachable, 5xx, 429 or garbage after the client's bounded
-//     retries: 503 with Retry-After, cookies untouched — an outage is never
-//     reported as "not logged in".
+//     retries, the budget spent, no slot, the breaker open, or Stytch
+//     refusing the app's own credentials (a wrong secret, logged as such):
+//     503 with Retry-After, cookies untouched — an outage or a
+//     misconfiguration is never reported as "not logged in".
 //  6. The session goes into the request's context:
 //     session.ConsumerFromContext or session.MemberFromContext, with the user
 //     or member and organization when Stytch answered, and how it was
@@ -49,13 +65,22 @@
 //
 // LogoutHandler and LogoutAllHandler take POST only and refuse cross-origin
 // requests (http.CrossOriginProtection; add TrustedOrigins for other origins
-// of your own), because they are authenticated by cookies. A logout
-// remembers the session as revoked for as long as its JWTs could still
-// verify, revokes it at Stytch, clears the cookies and answers 204 (or 303
-// to LogoutRedirect); after it returns, the same JWT is refused by this
-// process with no window. Sessions revoked elsewhere (another instance, the
+// of your own), because they are authenticated by cookies; Protect puts the
+// same guard on an app's own state-changing routes. A logout remembers the
+// session as revoked for as long as its JWTs could still verify here (a
+// JWT's 5 minutes + ClockTolerance + RemoteTTL), revokes it at Stytch,
+// clears the cookies and answers 204 (or 303 to LogoutRedirect); after it
+// returns, the same JWT is refused by this process with no window. A logout
+// that Stytch could not be told of, or that the RevocationList could not
+// record (a shared store down), answers 503 and keeps the cookies, so that
+// it is repeated. Sessions revoked elsewhere (another instance, the
 // dashboard) are refused once their JWT is stale, within 5 minutes, or at
 // once with a RevocationList shared between instances.
+//
+// The in-memory RevocationList holds DefaultRevocationListSize (100,000)
+// entries, about 15 MiB, and drops in expiry order: an unexpired revocation
+// only when the list is full of them, the soonest to expire, counted and
+// logged.
 //
 // # Errors
 //
@@ -68,7 +93,11 @@
 // # Cost
 //
 // BenchmarkMiddleware, a full request with a JWT cookie through Require into
-// a no-op handler, on a shared 2-core machine (medians of 5): a JWT seen
-// before, 0.84 µs and 4 allocations; a JWT not seen before, 62 µs, the RSA
-// verification's cost (jwtlocal's BenchmarkVerify/floor is 59 µs).
+// a no-op handler, on a shared 2-core machine (medians of 5, 2026-11-22): a
+// JWT seen before, 0.75 µs and 4 allocations (0.71 µs before the upstream
+// budget and breaker, measured in the same run: they cost the hot path
+// nothing it can measure); a JWT not seen before, 58 µs, the RSA
+// verification's cost. BenchmarkRevocationList: IsRevoked on a full list
+// 0.05 µs, 0 allocations; a Revoke that must evict 1.7 µs (the list it
+// replaced scanned a shard under its lock, about 1.3 ms); 157 bytes an entry.
 package middleware

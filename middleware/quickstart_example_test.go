@@ -1,6 +1,8 @@
 package middleware_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -22,6 +24,9 @@ func Example_chi() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	if err := client.Check(context.Background()); errors.Is(err, session.ErrCredentials) {
+		log.Fatal(err) // a wrong secret: stop here, not with a 503 on every request
+	}
 	mw, err := middleware.New(middleware.Config{Client: client, B2B: true})
 	if err != nil {
 		log.Fatal(err)
@@ -35,7 +40,7 @@ func Example_chi() {
 		fmt.Fprintf(w, "documents of %s for %s\n", m.Session.OrganizationID, m.Session.MemberID)
 	}
 	r := chi.NewRouter()
-	r.Use(mw.Authenticate)
+	r.Use(mw.Protect, mw.Authenticate) // Protect: no cross-site POSTs with the user's cookies
 	r.Route("/orgs/{organization_id}", func(r chi.Router) {
 		org := authz.OrganizationFrom(authz.URLParam("organization_id"))
 		r.With(mw.Require, rbac.Require("documents", "read", org)).Get("/documents", documents)
@@ -49,6 +54,9 @@ func Example_netHTTP() {
 	client, err := session.New(session.Config{ProjectID: os.Getenv("STYTCH_PROJECT_ID"), Secret: os.Getenv("STYTCH_SECRET")})
 	if err != nil {
 		log.Fatal(err)
+	}
+	if err := client.Check(context.Background()); errors.Is(err, session.ErrCredentials) {
+		log.Fatal(err) // a wrong secret: stop here, not with a 503 on every request
 	}
 	mw, err := middleware.New(middleware.Config{Client: client})
 	if err != nil {
@@ -68,5 +76,5 @@ func Example_netHTTP() {
 	mux.Handle("GET /sessions", mw.SessionsHandler())
 	mux.Handle("POST /logout", mw.LogoutHandler())
 	mux.Handle("POST /logout-all", mw.LogoutAllHandler())
-	log.Fatal(http.ListenAndServe(":8080", mux))
+	log.Fatal(http.ListenAndServe(":8080", mw.Protect(mux)))
 }
