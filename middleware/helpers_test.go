@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -181,4 +183,43 @@ func (a *app) remember(toks ...stytchtest.Tokens) {
 	for _, t := range toks {
 		a.secrets = append(a.secrets, t.SessionToken, t.SessionJWT)
 	}
+}
+
+// peaks samples the goroutine count and the heap every interval until
+// stopped, and keeps their highest values.
+type peaks struct {
+	goroutines atomic.Int64
+	heap       atomic.Uint64
+	stop       chan struct{}
+	done       sync.WaitGroup
+}
+
+func samplePeaks(interval time.Duration) *peaks {
+	p := &peaks{stop: make(chan struct{})}
+	p.done.Add(1)
+	go func() {
+		defer p.done.Done()
+		for {
+			if g := int64(runtime.NumGoroutine()); g > p.goroutines.Load() {
+				p.goroutines.Store(g)
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > p.heap.Load() {
+				p.heap.Store(ms.HeapAlloc)
+			}
+			select {
+			case <-p.stop:
+				return
+			case <-time.After(interval):
+			}
+		}
+	}()
+	return p
+}
+
+// Stop ends the sampling and waits for it.
+func (p *peaks) Stop() {
+	close(p.stop)
+	p.done.Wait()
 }

@@ -42,25 +42,7 @@ func TestLoadWithRevocations(t *testing.T) {
 		seconds = s
 	}
 	baseline := runtime.NumGoroutine()
-	var peakHeap atomic.Uint64
-	stopSampling := make(chan struct{})
-	var sampler sync.WaitGroup
-	sampler.Add(1)
-	go func() {
-		defer sampler.Done()
-		for {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > peakHeap.Load() {
-				peakHeap.Store(ms.HeapAlloc)
-			}
-			select {
-			case <-stopSampling:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	}()
+	sampled := samplePeaks(100 * time.Millisecond)
 
 	srv := stytchtest.NewServer()
 	srv.SetPolicy(session.Policy{Roles: []session.Role{{RoleID: "viewer", Description: "v", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}}}})
@@ -148,8 +130,7 @@ func TestLoadWithRevocations(t *testing.T) {
 	mw.Close()
 	v.Close()
 	srv.Close()
-	close(stopSampling)
-	sampler.Wait()
+	sampled.Stop()
 
 	settled := false
 	for range 50 {
@@ -161,12 +142,12 @@ func TestLoadWithRevocations(t *testing.T) {
 	}
 	t.Logf("load: %d s, %d requests (%d ok, %d refused after logout, %d 503 in outages), %d logouts, %d logout-alls, %d outages, %d key rotations, peak heap %.1f MiB, goroutines %d before, %d after",
 		seconds, l.requests.Load(), l.ok.Load(), l.refused.Load(), l.unavailable.Load(), l.logouts.Load(), l.logoutAlls.Load(),
-		len(l.outages), l.rotations.Load(), float64(peakHeap.Load())/(1<<20), baseline, runtime.NumGoroutine())
+		len(l.outages), l.rotations.Load(), float64(sampled.heap.Load())/(1<<20), baseline, runtime.NumGoroutine())
 	if !settled {
 		t.Errorf("goroutines: %d before, %d after shutdown", baseline, runtime.NumGoroutine())
 	}
-	if peakHeap.Load() > loadHeapBound {
-		t.Errorf("peak heap %d bytes over the %d bound", peakHeap.Load(), loadHeapBound)
+	if sampled.heap.Load() > loadHeapBound {
+		t.Errorf("peak heap %d bytes over the %d bound", sampled.heap.Load(), loadHeapBound)
 	}
 	if l.requests.Load() < 500 || l.logouts.Load() == 0 || l.logoutAlls.Load() == 0 {
 		t.Errorf("too little load to mean anything: %d requests, %d logouts, %d logout-alls", l.requests.Load(), l.logouts.Load(), l.logoutAlls.Load())
