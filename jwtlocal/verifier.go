@@ -1,6 +1,7 @@
 package jwtlocal
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -123,14 +124,14 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	setDefault(&cfg.MaxTokenAge, DefaultMaxTokenAge)
-	setDefault(&cfg.MaxTokenBytes, DefaultMaxTokenBytes)
-	setDefault(&cfg.CacheSize, DefaultCacheSize)
-	setDefault(&cfg.InitialFetchWait, DefaultInitialFetchWait)
-	setDefault(&cfg.UnknownKIDRefreshInterval, DefaultUnknownKIDRefreshInterval)
-	setDefault(&cfg.UnknownKIDWait, DefaultUnknownKIDWait)
-	setDefault(&cfg.RefreshInterval, DefaultRefreshInterval)
-	setDefault(&cfg.FetchTimeout, DefaultFetchTimeout)
+	cfg.MaxTokenAge = cmp.Or(cfg.MaxTokenAge, DefaultMaxTokenAge)
+	cfg.MaxTokenBytes = cmp.Or(cfg.MaxTokenBytes, DefaultMaxTokenBytes)
+	cfg.CacheSize = cmp.Or(cfg.CacheSize, DefaultCacheSize)
+	cfg.InitialFetchWait = cmp.Or(cfg.InitialFetchWait, DefaultInitialFetchWait)
+	cfg.UnknownKIDRefreshInterval = cmp.Or(cfg.UnknownKIDRefreshInterval, DefaultUnknownKIDRefreshInterval)
+	cfg.UnknownKIDWait = cmp.Or(cfg.UnknownKIDWait, DefaultUnknownKIDWait)
+	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, DefaultRefreshInterval)
+	cfg.FetchTimeout = cmp.Or(cfg.FetchTimeout, DefaultFetchTimeout)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -176,13 +177,6 @@ func New(cfg Config) (*Verifier, error) {
 	return v, nil
 }
 
-func setDefault[T comparable](field *T, def T) {
-	var zero T
-	if *field == zero {
-		*field = def
-	}
-}
-
 // Close stops the background refresh and waits for every goroutine the
 // Verifier started. Verify keeps working on the keys held, without refreshes.
 func (v *Verifier) Close() {
@@ -208,11 +202,10 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Verified, error) 
 		var hit *Verified
 		var ok bool
 		if hit, h, ok = v.cache.get(token); ok {
-			err, later := v.check(hit, now)
-			if err != nil && !later {
-				v.cache.remove(h) // it will not get fresher
-			}
-			if err != nil {
+			if later, err := v.check(hit, now); err != nil {
+				if !later {
+					v.cache.remove(h) // it will not get fresher
+				}
 				return hit, err
 			}
 			return hit, nil
@@ -230,7 +223,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Verified, error) 
 		return c.toVerified(v.cfg.B2B), err
 	}
 	verified := c.toVerified(v.cfg.B2B)
-	if err, _ := v.check(verified, now); err != nil {
+	if _, err := v.check(verified, now); err != nil {
 		return verified, err
 	}
 	if v.cache != nil {
@@ -334,19 +327,19 @@ func (v *Verifier) checkClaims(c *claims) *Error {
 // check checks what changes with time: exp, nbf, iat and max age, and the
 // session's own end. later reports a failure that time may cure (a token
 // not valid yet by this clock), which a cache keeps.
-func (v *Verifier) check(s *Verified, now time.Time) (err *Error, later bool) {
+func (v *Verifier) check(s *Verified, now time.Time) (later bool, err *Error) {
 	tol := v.cfg.ClockTolerance
 	switch {
 	case !now.Before(s.Expiry.Add(tol)):
-		return stale("expired"), false
+		return false, stale("expired")
 	case now.Add(tol).Before(s.NotBefore), now.Add(tol).Before(s.IssuedAt):
-		return stale("not yet valid"), true
+		return true, stale("not yet valid")
 	case now.After(s.IssuedAt.Add(v.cfg.MaxTokenAge + tol)):
-		return stale("older than MaxTokenAge"), false
+		return false, stale("older than MaxTokenAge")
 	case v.sessionEnded(s, now):
-		return stale("session expired"), false
+		return false, stale("session expired")
 	}
-	return nil, false
+	return false, nil
 }
 
 // ClockTolerance returns the leeway this Verifier allows on exp, nbf and

@@ -50,8 +50,8 @@ type Error struct {
 	// Err is the underlying cause, if any, for logs.
 	Err error
 
-	// shed is why the request was answered without asking Stytch, if so.
-	shed string
+	// shed: the request was answered without asking Stytch (logged apart).
+	shed bool
 }
 
 // Error returns the code and message.

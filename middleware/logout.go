@@ -2,10 +2,10 @@ package middleware
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/stytchguard/stytchguard/jwtlocal"
 	"github.com/stytchguard/stytchguard/session"
@@ -62,16 +62,12 @@ func (m *Middleware) denyCrossOrigin(w http.ResponseWriter, r *http.Request) {
 	m.refuse(w, r, &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "cross-origin request refused"})
 }
 
-// revocationUntil is until when a session ended now is remembered: as long
-// as any of its JWTs, or a cached answer about it, could still be taken as
-// valid here (a JWT's life, the clock tolerance, and RemoteTTL).
-func (m *Middleware) revocationUntil() time.Time {
-	return m.cfg.Now().Add(m.revocationTTL)
-}
-
-// record remembers sessions as revoked, and returns the 503 to answer when
-// the RevocationList could not record them.
-func (m *Middleware) record(r *http.Request, until time.Time, sessionIDs ...string) *Error {
+// record remembers sessions as revoked for as long as any of their JWTs, or
+// a cached answer about them, could still be taken as valid here (a JWT's
+// life, the clock tolerance and RemoteTTL), and returns the 503 to answer
+// when the RevocationList could not record them.
+func (m *Middleware) record(r *http.Request, sessionIDs ...string) *Error {
+	until := m.cfg.Now().Add(m.revocationTTL)
 	var failed error
 	for _, id := range sessionIDs {
 		if err := m.cfg.Revocations.Revoke(r.Context(), id, until); err != nil && failed == nil {
@@ -136,9 +132,9 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	var recorded *Error
 	if sessionID != "" {
-		recorded = m.record(r, m.revocationUntil(), sessionID)
+		recorded = m.record(r, sessionID)
 	} else if reason := m.gate.spend(r); reason != "" {
-		m.refuse(w, r, m.shed(r, reason)) // a JWT no key set can check
+		m.refuse(w, r, m.shed(ctx, reason)) // a JWT no key set can check
 		return
 	}
 	if e := m.revoke(ctx, sessionID, ask); e != nil {
@@ -175,18 +171,16 @@ func (m *Middleware) revoke(ctx context.Context, sessionID string, cred Credenti
 	})
 }
 
-// call makes one call to Stytch for a handler, within the concurrency bound
-// and the breaker. A "gone" answer is no error: what the handlers ask to
-// end is then ended already.
+// call makes one call to Stytch for a handler, gated. A "gone" answer is no
+// error: what the handlers ask to end is then ended already.
 func (m *Middleware) call(ctx context.Context, f func(context.Context) error) *Error {
-	release, reason := m.gate.acquire(ctx)
-	if reason != "" {
-		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "authentication is busy; try again shortly", RetryAfter: defaultShedRetryAfter, shed: reason}
-	}
-	err := f(ctx)
-	release(session.Classify(err) == session.KindUnavailable)
-	if err == nil {
+	err := m.gated(ctx, f)
+	var shed shedError
+	switch {
+	case err == nil:
 		return nil
+	case errors.As(err, &shed):
+		return m.shed(ctx, shed)
 	}
 	if e := m.upstreamError(ctx, err); e.Status != http.StatusUnauthorized {
 		return e
@@ -230,7 +224,6 @@ func (m *Middleware) logoutAll(w http.ResponseWriter, r *http.Request) {
 	// The caller's own session is ended last, and only once all the others
 	// are, so that after a partial failure it can repeat the call.
 	ctx := r.Context()
-	until := m.revocationUntil()
 	var failed, recorded *Error
 	if m.cfg.B2B {
 		s := a.member.Session
@@ -240,11 +233,13 @@ func (m *Middleware) logoutAll(w http.ResponseWriter, r *http.Request) {
 			return err
 		})
 		if failed == nil && list != nil {
-			ids := make([]string, 0, len(list.MemberSessions))
+			var others []string
 			for _, ms := range list.MemberSessions {
-				ids = append(ids, ms.MemberSessionID)
+				if ms.MemberSessionID != a.sessionID {
+					others = append(others, ms.MemberSessionID)
+				}
 			}
-			recorded = m.record(r, until, ids...)
+			recorded = m.record(r, others...)
 			failed = m.call(ctx, func(ctx context.Context) error {
 				_, err := m.cfg.Client.B2B.Revoke(ctx, session.B2BRevokeParams{MemberID: s.MemberID})
 				return err
@@ -263,14 +258,14 @@ func (m *Middleware) logoutAll(w http.ResponseWriter, r *http.Request) {
 					others = append(others, s.SessionID)
 				}
 			}
-			recorded = m.record(r, until, others...)
+			recorded = m.record(r, others...)
 			if failed = m.revokeEach(ctx, others); failed == nil {
 				failed = m.revoke(ctx, a.sessionID, cred)
 			}
 		}
 	}
 	if failed == nil {
-		if e := m.record(r, until, a.sessionID); recorded == nil {
+		if e := m.record(r, a.sessionID); recorded == nil {
 			recorded = e
 		}
 	}

@@ -347,7 +347,7 @@ func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
 	if m.cfg.Hooks.Refused != nil {
 		m.cfg.Hooks.Refused(e.Code)
 	}
-	if e.Status >= 500 && e.shed == "" {
+	if e.Status >= 500 && !e.shed {
 		m.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "stytchguard: Stytch unavailable",
 			slog.String("path", r.URL.Path), slog.String("stytch_request_id", e.RequestID), slog.Any("error", e.Err))
 	}
@@ -458,7 +458,7 @@ func (m *Middleware) remote(r *http.Request, cred Credential, spends bool) (*aut
 	ch := m.group.DoChan(key, func() (any, error) {
 		if spends { // once for all the requests that share the call
 			if reason := m.gate.spend(r); reason != "" {
-				return nil, &Error{shed: reason}
+				return nil, reason
 			}
 		}
 		// Detached from this request: the others sharing the call must not
@@ -467,12 +467,12 @@ func (m *Middleware) remote(r *http.Request, cred Credential, spends bool) (*aut
 	})
 	select {
 	case res := <-ch:
-		if res.Err != nil {
-			e := res.Err.(*Error)
-			if e.shed != "" {
-				return nil, m.shed(r, e.shed)
-			}
-			return nil, e
+		var shed shedError
+		switch {
+		case errors.As(res.Err, &shed):
+			return nil, m.shed(ctx, shed) // each request that shared the call
+		case res.Err != nil:
+			return nil, res.Err.(*Error)
 		}
 		return res.Val.(*auth), nil
 	case <-ctx.Done():
@@ -480,21 +480,39 @@ func (m *Middleware) remote(r *http.Request, cred Credential, spends bool) (*aut
 	}
 }
 
+// shedError is a call not made to Stytch, and why: one of the Shed reasons.
+type shedError string
+
+func (s shedError) Error() string { return "stytchguard: not sent to Stytch: " + string(s) }
+
 // shed answers a request that was not sent to Stytch: 503, counted and
 // logged (at most every few seconds).
-func (m *Middleware) shed(r *http.Request, reason string) *Error {
+func (m *Middleware) shed(ctx context.Context, reason shedError) *Error {
 	if m.cfg.Hooks.Shed != nil {
-		m.cfg.Hooks.Shed(reason)
+		m.cfg.Hooks.Shed(string(reason))
 	}
 	m.shedLog.Do(func() {
-		m.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "stytchguard: requests answered 503 without asking Stytch",
-			slog.String("reason", reason), slog.String("path", r.URL.Path))
+		m.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "stytchguard: requests answered 503 without asking Stytch",
+			slog.String("reason", string(reason)))
 	})
 	retry := defaultShedRetryAfter
 	if open, until := m.gate.open(); open {
 		retry = max(retry, until.Sub(m.cfg.Now()))
 	}
-	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "authentication is busy; try again shortly", RetryAfter: retry, shed: reason}
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "authentication is busy; try again shortly", RetryAfter: retry, shed: true}
+}
+
+// gated makes one call to Stytch within the slots and the breaker: f runs
+// only with a slot, and its failure counts towards the breaker. No slot is a
+// shedError.
+func (m *Middleware) gated(ctx context.Context, f func(context.Context) error) error {
+	release, reason := m.gate.acquire(ctx)
+	if reason != "" {
+		return shedError(reason)
+	}
+	err := f(ctx)
+	release(session.Classify(err) == session.KindUnavailable)
+	return err
 }
 
 // reuse returns the session of a cached answer, nil when it is past the
@@ -522,13 +540,15 @@ func errGone(requestID string) *Error {
 // ask makes one call to Stytch's authenticate, within the concurrency bound
 // and the breaker, and records the answer.
 func (m *Middleware) ask(ctx context.Context, key string, p session.AuthenticateParams) (*auth, error) {
-	release, reason := m.gate.acquire(ctx)
-	if reason != "" {
-		return nil, &Error{shed: reason}
+	var a *auth
+	err := m.gated(ctx, func(ctx context.Context) (err error) {
+		a, err = m.authenticate(ctx, p)
+		return err
+	})
+	var shed shedError
+	if errors.As(err, &shed) {
+		return nil, err // Stytch was not called
 	}
-	a, err := m.authenticate(ctx, p)
-	kind := session.Classify(err)
-	release(kind == session.KindUnavailable)
 	if m.cfg.Hooks.Remote != nil {
 		m.cfg.Hooks.Remote(err)
 	}

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"sync"
@@ -94,23 +95,16 @@ type Upstream struct {
 
 // withDefaults returns u with its zero fields set.
 func (u Upstream) withDefaults() Upstream {
-	setDefault(&u.Rate, DefaultUpstreamRate)
-	setDefault(&u.Burst, DefaultUpstreamBurst)
-	setDefault(&u.ClientRate, DefaultClientRate)
-	setDefault(&u.ClientBurst, DefaultClientBurst)
-	setDefault(&u.MaxClients, DefaultMaxClients)
-	setDefault(&u.MaxInFlight, DefaultMaxInFlight)
-	setDefault(&u.SlotWait, DefaultSlotWait)
-	setDefault(&u.BreakerFailures, DefaultBreakerFailures)
-	setDefault(&u.BreakerCooldown, DefaultBreakerCooldown)
+	u.Rate = cmp.Or(u.Rate, DefaultUpstreamRate)
+	u.Burst = cmp.Or(u.Burst, DefaultUpstreamBurst)
+	u.ClientRate = cmp.Or(u.ClientRate, DefaultClientRate)
+	u.ClientBurst = cmp.Or(u.ClientBurst, DefaultClientBurst)
+	u.MaxClients = cmp.Or(u.MaxClients, DefaultMaxClients)
+	u.MaxInFlight = cmp.Or(u.MaxInFlight, DefaultMaxInFlight)
+	u.SlotWait = cmp.Or(u.SlotWait, DefaultSlotWait)
+	u.BreakerFailures = cmp.Or(u.BreakerFailures, DefaultBreakerFailures)
+	u.BreakerCooldown = cmp.Or(u.BreakerCooldown, DefaultBreakerCooldown)
 	return u
-}
-
-func setDefault[T comparable](field *T, def T) {
-	var zero T
-	if *field == zero {
-		*field = def
-	}
 }
 
 // gate applies Upstream's bounds: the budget, the slots and the breaker.
@@ -140,7 +134,7 @@ func newGate(cfg Upstream, now func() time.Time) *gate {
 
 // spend takes one call from the budget for a credential that cannot be tied
 // to the project. It returns the reason it could not, or "".
-func (g *gate) spend(r *http.Request) string {
+func (g *gate) spend(r *http.Request) shedError {
 	if g.budget == nil {
 		return ""
 	}
@@ -166,7 +160,7 @@ func (g *gate) spend(r *http.Request) string {
 // acquire takes a slot for one call to Stytch, waiting at most SlotWait. It
 // returns the release function, which the caller must call with whether
 // Stytch failed; or the reason there is no slot.
-func (g *gate) acquire(ctx context.Context) (release func(failed bool), shed string) {
+func (g *gate) acquire(ctx context.Context) (release func(failed bool), shed shedError) {
 	if reason := g.admit(); reason != "" {
 		return nil, reason
 	}
@@ -193,7 +187,7 @@ func (g *gate) acquire(ctx context.Context) (release func(failed bool), shed str
 
 // admit lets a call through unless the breaker is open; once the pause is
 // over it lets one call through to try Stytch again.
-func (g *gate) admit() string {
+func (g *gate) admit() shedError {
 	if g.cfg.BreakerFailures < 0 {
 		return ""
 	}

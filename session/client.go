@@ -418,12 +418,12 @@ func doJSON[T any](ctx context.Context, t *transport, c call) (*T, error) {
 // holds the secret.
 func (c *Client) Check(ctx context.Context) error {
 	_, err := c.Consumer.Policy(ctx)
+	if err == nil {
+		return nil
+	}
 	switch Classify(err) {
 	case KindOther:
-		if err != nil {
-			return fmt.Errorf("session: checking credentials: %w", err)
-		}
-		return nil
+		return fmt.Errorf("session: checking credentials: %w", err)
 	case KindCredentials:
 		return fmt.Errorf("session: Stytch refused the credentials of project %s: check the project id and secret (and that both are of the same environment): %w", c.t.projectID, err)
 	case KindUnavailable:
