@@ -87,6 +87,9 @@ type B2BExchangeResponse struct {
 	MFARequired              *MFARequired     `json:"mfa_required,omitempty"`
 	PrimaryRequired          *PrimaryRequired `json:"primary_required,omitempty"`
 	MemberDevice             *DeviceInfo      `json:"member_device,omitempty"`
+	// IntermediateSessionTokenExpiresAt is when IntermediateSessionToken
+	// stops being good for the MFA step; null when there is none.
+	IntermediateSessionTokenExpiresAt Time `json:"intermediate_session_token_expires_at"`
 }
 
 // B2BAttestParams trades a trusted identity provider's token for a member

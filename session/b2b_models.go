@@ -1,5 +1,7 @@
 package session
 
+import "encoding/json"
+
 // MemberSession is a B2B member session as Stytch returns it (and as a verified
 // B2B session JWT describes it). Roles are role ids, unlike Member.Roles.
 type MemberSession struct {
@@ -12,11 +14,15 @@ type MemberSession struct {
 	OrganizationID        string                 `json:"organization_id"`
 	Roles                 []string               `json:"roles"`
 	OrganizationSlug      string                 `json:"organization_slug"`
-	// CustomClaims are the claims the app set on the session; nil when none.
-	CustomClaims map[string]any `json:"custom_claims,omitempty"`
+	// CustomClaims are the claims the app set on the session; empty or nil
+	// when none (Stytch's answers carry {}, a JWT without custom claims gives
+	// nil).
+	CustomClaims map[string]any `json:"custom_claims"`
 }
 
-// Member is a person's membership of one organization.
+// Member is a person's membership of one organization. On the wire unset
+// timestamps and ExternalID are null and the metadata are objects, as for
+// User.
 type Member struct {
 	OrganizationID         string              `json:"organization_id"`
 	MemberID               string              `json:"member_id"`
@@ -37,12 +43,12 @@ type Member struct {
 	MFAPhoneNumber         string              `json:"mfa_phone_number"`
 	DefaultMFAMethod       string              `json:"default_mfa_method"`
 	Roles                  []MemberRole        `json:"roles"`
-	TrustedMetadata        map[string]any      `json:"trusted_metadata,omitempty"`
-	UntrustedMetadata      map[string]any      `json:"untrusted_metadata,omitempty"`
+	TrustedMetadata        map[string]any      `json:"trusted_metadata"`
+	UntrustedMetadata      map[string]any      `json:"untrusted_metadata"`
 	CreatedAt              Time                `json:"created_at"`
 	UpdatedAt              Time                `json:"updated_at"`
 	SCIMRegistration       *SCIMRegistration   `json:"scim_registration,omitempty"`
-	ExternalID             string              `json:"external_id,omitempty"`
+	ExternalID             string              `json:"external_id"`
 	LockCreatedAt          Time                `json:"lock_created_at"`
 	LockExpiresAt          Time                `json:"lock_expires_at"`
 }
@@ -203,7 +209,7 @@ type Organization struct {
 	ThirdPartyConnectedAppsAllowedType   string                        `json:"third_party_connected_apps_allowed_type"`
 	AllowedThirdPartyConnectedApps       []string                      `json:"allowed_third_party_connected_apps"`
 	CustomRoles                          []CustomRole                  `json:"custom_roles"`
-	TrustedMetadata                      map[string]any                `json:"trusted_metadata,omitempty"`
+	TrustedMetadata                      map[string]any                `json:"trusted_metadata"`
 	CreatedAt                            Time                          `json:"created_at"`
 	UpdatedAt                            Time                          `json:"updated_at"`
 	OrganizationExternalID               string                        `json:"organization_external_id,omitempty"`
@@ -263,4 +269,13 @@ type MemberOptions struct {
 // accepts when the session's factors do not satisfy it.
 type PrimaryRequired struct {
 	AllowedAuthMethods []string `json:"allowed_auth_methods"`
+}
+
+// MarshalJSON encodes m as Stytch does: an unset ExternalID is null.
+func (m Member) MarshalJSON() ([]byte, error) {
+	type plain Member // no methods: no recursion
+	return json.Marshal(struct {
+		plain
+		ExternalID *string `json:"external_id"`
+	}{plain(m), nullIfEmpty(m.ExternalID)})
 }

@@ -109,7 +109,7 @@ type SessionResponse struct {
 	User         User        `json:"user"`
 	StatusCode   int         `json:"status_code"`
 	Session      *Session    `json:"session,omitempty"`
-	UserDevice   *DeviceInfo `json:"user_device,omitempty"`
+	UserDevice   *DeviceInfo `json:"user_device"` // null unless device fingerprinting is on
 }
 
 // PolicyResponse carries a project's RBAC policy (consumer or B2B).

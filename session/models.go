@@ -1,5 +1,7 @@
 package session
 
+import "encoding/json"
+
 // Session is a consumer session as Stytch returns it (and as a verified session
 // JWT describes it). Slices are never nil in what this package and the emulator
 // produce, so range over them freely.
@@ -11,15 +13,21 @@ type Session struct {
 	StartedAt             Time                   `json:"started_at"`
 	LastAccessedAt        Time                   `json:"last_accessed_at"`
 	ExpiresAt             Time                   `json:"expires_at"`
-	Attributes            *Attributes            `json:"attributes,omitempty"`
-	// CustomClaims are the claims the app set on the session; nil when none.
-	CustomClaims map[string]any `json:"custom_claims,omitempty"`
+	// Attributes are where the session started. Stytch always sends them
+	// (both keys, "" when unknown); nil only in a session decoded from an
+	// answer that lacked them.
+	Attributes *Attributes `json:"attributes,omitempty"`
+	// CustomClaims are the claims the app set on the session; empty or nil
+	// when none (Stytch's answers carry {}, a JWT without custom claims gives
+	// nil).
+	CustomClaims map[string]any `json:"custom_claims"`
 }
 
-// Attributes describe where a consumer session was started. Empty when unknown.
+// Attributes describe where a consumer session was started. Stytch sends
+// both keys, "" when unknown, in answers and in the JWT's session claim.
 type Attributes struct {
-	IPAddress string `json:"ip_address,omitempty"`
-	UserAgent string `json:"user_agent,omitempty"`
+	IPAddress string `json:"ip_address"`
+	UserAgent string `json:"user_agent"`
 }
 
 // Verdict is Stytch's answer to an authorization check that passed: which of
@@ -39,6 +47,11 @@ type AuthorizationCheck struct {
 }
 
 // User is a consumer user as Stytch returns it with a session.
+//
+// On the wire, as in Stytch's answers, unset timestamps and ExternalID are
+// null, Name is always an object, Password is an object or null, and the
+// metadata are objects ({} when empty). Decoding also accepts "" for unset
+// timestamps and a missing key for any field, as older answers have them.
 type User struct {
 	UserID                 string                  `json:"user_id"`
 	Emails                 []Email                 `json:"emails"`
@@ -51,12 +64,12 @@ type User struct {
 	BiometricRegistrations []BiometricRegistration `json:"biometric_registrations"`
 	IsLocked               bool                    `json:"is_locked"`
 	Roles                  []string                `json:"roles"`
-	Name                   *Name                   `json:"name,omitempty"`
+	Name                   *Name                   `json:"name"`
 	CreatedAt              Time                    `json:"created_at"`
-	Password               *Password               `json:"password,omitempty"`
-	TrustedMetadata        map[string]any          `json:"trusted_metadata,omitempty"`
-	UntrustedMetadata      map[string]any          `json:"untrusted_metadata,omitempty"`
-	ExternalID             string                  `json:"external_id,omitempty"`
+	Password               *Password               `json:"password"`
+	TrustedMetadata        map[string]any          `json:"trusted_metadata"`
+	UntrustedMetadata      map[string]any          `json:"untrusted_metadata"`
+	ExternalID             string                  `json:"external_id"`
 	LockCreatedAt          Time                    `json:"lock_created_at"`
 	LockExpiresAt          Time                    `json:"lock_expires_at"`
 }
@@ -114,11 +127,12 @@ type BiometricRegistration struct {
 	Verified                bool   `json:"verified"`
 }
 
-// Name is a person's name; any part may be empty.
+// Name is a person's name; any part may be empty. Stytch sends all three
+// keys, "" when unset.
 type Name struct {
-	FirstName  string `json:"first_name,omitempty"`
-	MiddleName string `json:"middle_name,omitempty"`
-	LastName   string `json:"last_name,omitempty"`
+	FirstName  string `json:"first_name"`
+	MiddleName string `json:"middle_name"`
+	LastName   string `json:"last_name"`
 }
 
 // Password describes a user's password, never the password itself.
@@ -159,4 +173,21 @@ type JWK struct {
 	X5TS256 string   `json:"x5tS256"`
 	N       string   `json:"n"`
 	E       string   `json:"e"`
+}
+
+// MarshalJSON encodes u as Stytch does: an unset ExternalID is null.
+func (u User) MarshalJSON() ([]byte, error) {
+	type plain User // no methods: no recursion
+	return json.Marshal(struct {
+		plain
+		ExternalID *string `json:"external_id"`
+	}{plain(u), nullIfEmpty(u.ExternalID)})
+}
+
+// nullIfEmpty returns nil for "", so that it encodes as null.
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

@@ -11,10 +11,10 @@ import (
 const TimeLayout = "2006-01-02T15:04:05Z"
 
 // Time is a Stytch timestamp. It embeds time.Time, so s.ExpiresAt.Before(now)
-// reads as expected. On the wire it is an RFC 3339 string; an empty string or
-// null decodes to the zero Time (Stytch sends "" for some unset timestamps, and a
-// decoding failure there must not turn a good answer into an outage). The zero
-// Time encodes as "".
+// reads as expected. On the wire it is an RFC 3339 string, or null when unset,
+// as Stytch sends it. Decoding also takes "" for unset (older emulators sent
+// it, and a decoding failure there must not turn a good answer into an
+// outage). The zero Time encodes as null.
 type Time struct {
 	time.Time
 }
@@ -25,10 +25,10 @@ func NewTime(t time.Time) Time {
 	return Time{t.UTC().Truncate(time.Second)}
 }
 
-// MarshalJSON encodes t in TimeLayout, or "" when t is zero.
+// MarshalJSON encodes t in TimeLayout, or null when t is zero.
 func (t Time) MarshalJSON() ([]byte, error) {
 	if t.IsZero() {
-		return []byte(`""`), nil
+		return []byte("null"), nil
 	}
 	b := make([]byte, 0, len(TimeLayout)+2)
 	b = append(b, '"')

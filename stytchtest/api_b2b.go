@@ -155,6 +155,7 @@ func (e *Emulator) handleB2BExchange(r *http.Request, reqID string) (any, *sessi
 	}
 	if org.mfaRequired {
 		out.IntermediateSessionToken = randomToken(33)
+		out.IntermediateSessionTokenExpiresAt = session.NewTime(e.now().Add(IntermediateSessionLifetime))
 		out.MFARequired = &session.MFARequired{}
 		if target.phone != "" {
 			out.MFARequired.MemberOptions = &session.MemberOptions{MFAPhoneNumber: target.phone}

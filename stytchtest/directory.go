@@ -3,6 +3,7 @@ package stytchtest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -24,6 +25,25 @@ type user struct {
 	roles     []string
 	trusted   map[string]any
 	createdAt time.Time
+	lock      lock
+}
+
+// lock is a temporary lock on a user or member, as Stytch sets after too
+// many failed authentication attempts.
+type lock struct {
+	created, expires time.Time
+}
+
+// active reports whether the lock holds at now.
+func (l lock) active(now time.Time) bool { return now.Before(l.expires) }
+
+// fields returns is_locked, lock_created_at and lock_expires_at as an answer
+// at now shows them: the times only while the lock holds, else null.
+func (l lock) fields(now time.Time) (bool, session.Time, session.Time) {
+	if !l.active(now) {
+		return false, session.Time{}, session.Time{}
+	}
+	return true, session.NewTime(l.created), session.NewTime(l.expires)
 }
 
 type organization struct {
@@ -44,6 +64,7 @@ type member struct {
 	roles     []string
 	isAdmin   bool
 	createdAt time.Time
+	lock      lock
 }
 
 // UserParams describes a consumer user to create.
@@ -95,6 +116,36 @@ func (e *Emulator) SetUserRoles(userID string, roles []string) error {
 		return fmt.Errorf("user %s: %w", userID, ErrNotFound)
 	}
 	u.roles = slices.Clone(roles)
+	return nil
+}
+
+// LockUser locks a user for d, as Stytch does after too many failed
+// authentication attempts: answers show is_locked true with the lock's
+// lock_created_at and lock_expires_at until the emulator's clock passes its
+// end. The emulator has no login endpoints for a lock to refuse; sessions
+// already started keep authenticating, as at Stytch.
+func (e *Emulator) LockUser(userID string, d time.Duration) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u, ok := e.users[userID]
+	if !ok {
+		return fmt.Errorf("user %s: %w", userID, ErrNotFound)
+	}
+	now := e.now()
+	u.lock = lock{created: now, expires: now.Add(d)}
+	return nil
+}
+
+// LockMember locks a member for d, as LockUser does a user.
+func (e *Emulator) LockMember(memberID string, d time.Duration) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m, ok := e.members[memberID]
+	if !ok {
+		return fmt.Errorf("member %s: %w", memberID, ErrNotFound)
+	}
+	now := e.now()
+	m.lock = lock{created: now, expires: now.Add(d)}
 	return nil
 }
 
@@ -242,13 +293,12 @@ func (e *Emulator) userModel(u *user) session.User {
 		CryptoWallets:          []session.CryptoWallet{},
 		BiometricRegistrations: []session.BiometricRegistration{},
 		Roles:                  u.allRoles(),
+		Name:                   &session.Name{FirstName: u.name.FirstName, MiddleName: u.name.MiddleName, LastName: u.name.LastName},
 		CreatedAt:              session.NewTime(u.createdAt),
-		TrustedMetadata:        u.trusted,
+		TrustedMetadata:        metadata(u.trusted),
+		UntrustedMetadata:      map[string]any{},
 	}
-	if u.name != (session.Name{}) {
-		name := u.name
-		out.Name = &name
-	}
+	out.IsLocked, out.LockCreatedAt, out.LockExpiresAt = u.lock.fields(e.now())
 	if u.email != "" {
 		out.Emails = append(out.Emails, session.Email{EmailID: u.emailID, Email: u.email, Verified: true})
 	}
@@ -287,6 +337,7 @@ func (e *Emulator) orgModel(o *organization) session.Organization {
 		ThirdPartyConnectedAppsAllowedType:   "ALL_ALLOWED",
 		AllowedThirdPartyConnectedApps:       []string{},
 		CustomRoles:                          e.customRoles(o.id),
+		TrustedMetadata:                      map[string]any{},
 		CreatedAt:                            session.NewTime(o.createdAt),
 		UpdatedAt:                            session.NewTime(o.createdAt),
 	}
@@ -305,7 +356,7 @@ func (e *Emulator) memberModel(m *member) session.Member {
 	for _, r := range m.allRoles() {
 		roles = append(roles, session.MemberRole{RoleID: r, Sources: []session.MemberRoleSource{{Type: "direct_assignment"}}})
 	}
-	return session.Member{
+	out := session.Member{
 		OrganizationID:         m.orgID,
 		MemberID:               m.id,
 		EmailAddress:           m.email,
@@ -320,7 +371,20 @@ func (e *Emulator) memberModel(m *member) session.Member {
 		MFAEnrolled:            m.phone != "",
 		MFAPhoneNumber:         m.phone,
 		Roles:                  roles,
+		TrustedMetadata:        map[string]any{},
+		UntrustedMetadata:      map[string]any{},
 		CreatedAt:              session.NewTime(m.createdAt),
 		UpdatedAt:              session.NewTime(m.createdAt),
 	}
+	out.IsLocked, out.LockCreatedAt, out.LockExpiresAt = m.lock.fields(e.now())
+	return out
+}
+
+// metadata returns a copy of m for an answer: Stytch sends {} when there is
+// none, never null.
+func metadata(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return maps.Clone(m)
 }

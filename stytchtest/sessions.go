@@ -20,6 +20,9 @@ const (
 	DefaultSessionDuration = 60 * time.Minute
 	// JWTLifetime is how long every session JWT is valid: exp = iat + 300 s.
 	JWTLifetime = 5 * time.Minute
+	// IntermediateSessionLifetime is how long an intermediate session token
+	// (the MFA step after a B2B exchange) is good for.
+	IntermediateSessionLifetime = 10 * time.Minute
 	// MinSessionDurationMinutes and MaxSessionDurationMinutes bound
 	// session_duration_minutes.
 	MinSessionDurationMinutes = 5
@@ -331,6 +334,7 @@ func (e *Emulator) jwtClaims(s *sess) (jwt.MapClaims, *signingKey) {
 	claims["iat"] = now.Unix()
 	claims["nbf"] = now.Unix()
 	claims["exp"] = now.Add(JWTLifetime).Unix()
+	claims["jti"] = newUUID() // unique per JWT, as Stytch's carry
 	return claims, e.keys[len(e.keys)-1]
 }
 

@@ -73,6 +73,9 @@ func Load() (*Validator, error) {
 	// which the OpenAPI rules require but the schemas do not need.
 	// Match any host: the emulator listens on loopback, not on Stytch's servers.
 	doc.Servers = openapi3.Servers{{URL: "/"}}
+	if err := applyNullable(doc); err != nil {
+		return nil, err
+	}
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		return nil, fmt.Errorf("apispec: router: %w", err)
@@ -82,6 +85,46 @@ func Load() (*Validator, error) {
 		return nil, fmt.Errorf("apispec: error schema: %w", err)
 	}
 	return &Validator{router: router, errSchema: es}, nil
+}
+
+// Nullable lists the properties that Stytch's answers send as JSON null
+// although the document types them as plain strings or objects: the
+// document is generated from Stytch's API definitions, which do not mark
+// optional fields nullable, while real answers carry null for an unset
+// timestamp, identifier or nested object (see ../shared/stytch/wire-notes.md,
+// "Empty values on the wire", and docs/emulator.md). Stytch's Go SDK decodes
+// each of them into a pointer or a string, which accept null. Load marks
+// them nullable; nothing else is relaxed.
+var Nullable = []struct{ Schema, Property string }{
+	{"api_user_v1_User", "external_id"},
+	{"api_user_v1_User", "lock_created_at"},
+	{"api_user_v1_User", "lock_expires_at"},
+	{"api_user_v1_User", "password"},
+	{"api_organization_v1_Member", "external_id"},
+	{"api_organization_v1_Member", "lock_created_at"},
+	{"api_organization_v1_Member", "lock_expires_at"},
+	{"api_session_v1_ExchangeAccessTokenResponse", "user_device"},
+	{"api_session_v1_MigrateResponse", "user_device"},
+	{"api_session_v1_AttestResponse", "user_device"},
+}
+
+// applyNullable marks every property in Nullable nullable, on a copy of its
+// schema so that other uses of a shared schema stay strict.
+func applyNullable(doc *openapi3.T) error {
+	for _, n := range Nullable {
+		s := doc.Components.Schemas[n.Schema]
+		if s == nil || s.Value == nil {
+			return fmt.Errorf("apispec: nullable: no schema %s", n.Schema)
+		}
+		p := s.Value.Properties[n.Property]
+		if p == nil || p.Value == nil {
+			return fmt.Errorf("apispec: nullable: no property %s.%s", n.Schema, n.Property)
+		}
+		v := *p.Value
+		v.Nullable = true
+		s.Value.Properties[n.Property] = &openapi3.SchemaRef{Value: &v}
+	}
+	return nil
 }
 
 var opts = &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
