@@ -506,3 +506,66 @@ func (l failingList) Revoke(ctx context.Context, id string, until time.Time) err
 	_ = l.MemoryRevocationList.Revoke(ctx, id, until)
 	return fmt.Errorf("shared store: %w", context.DeadlineExceeded)
 }
+
+// TestStytchsOwnLimitsAreAnOutageNotASignOut runs a garbage flood against an
+// emulator that limits as Stytch does (a project rate, and 429
+// too_few_tokens_authenticated once most recent tokens failed). The budget
+// keeps the garbage that reaches Stytch within its bound; what does reach it
+// can still trip Stytch's failed-token rule for a small app, and then a
+// genuine first-seen token is a 503 with Retry-After: never a 401, never a
+// cleared cookie, while locally verified JWTs go on working.
+func TestStytchsOwnLimitsAreAnOutageNotASignOut(t *testing.T) {
+	up := middleware.Upstream{Rate: 20, Burst: 50}
+	a := newApp(t, func(c *middleware.Config) { c.Upstream = up })
+	a.srv.SetRateLimit(stytchtest.RateLimit{PerSecond: 100, Burst: 100, FailedShare: 0.5, MinCalls: 20})
+	_, live := a.user(t)
+	_, late := a.user(t) // signs in during the flood, with an opaque token
+	a.srv.ResetCalls()
+
+	const n = 300
+	var wg sync.WaitGroup
+	var unexpected atomic.Int64
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if rec := a.do(req("GET", "/me", "bearer:"+randomToken(t))); rec.Code != 401 && rec.Code != 503 {
+				unexpected.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if unexpected.Load() != 0 {
+		t.Fatalf("%d garbage requests answered neither 401 nor 503", unexpected.Load())
+	}
+	if c := a.srv.Calls(stytchtest.Authenticate); c > up.Burst+5 {
+		t.Fatalf("%d garbage calls reached Stytch, budget burst %d", c, up.Burst)
+	}
+
+	if rec := a.do(req("GET", "/me", "jwt:"+live.SessionJWT)); rec.Code != 200 {
+		t.Fatalf("a fresh JWT while Stytch refuses authenticate: %d", rec.Code)
+	}
+	// Past the breaker's cooldown and with the budget refilled on the app's
+	// (frozen) clock, the token does reach Stytch, whose failed-token window
+	// (on the wall clock) still holds the flood.
+	a.srv.Advance(3 * time.Second)
+	before := a.srv.Calls(stytchtest.Authenticate)
+	rec := a.do(req("GET", "/me", "token:"+late.SessionToken))
+	if a.srv.Calls(stytchtest.Authenticate) == before {
+		t.Fatal("the genuine token never reached Stytch")
+	}
+	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("a genuine token while Stytch answers too_few_tokens_authenticated: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if len(rec.Result().Cookies()) != 0 {
+		t.Fatalf("Stytch's rate limit touched cookies: %v", rec.Result().Cookies())
+	}
+
+	// Once Stytch answers again, and the breaker's cooldown has passed on
+	// the app's (frozen) clock, the same token works.
+	a.srv.SetRateLimit(stytchtest.RateLimit{})
+	a.srv.Advance(5 * time.Second)
+	if rec := a.do(req("GET", "/me", "token:"+late.SessionToken)); rec.Code != 200 {
+		t.Fatalf("still %d after Stytch recovered", rec.Code)
+	}
+}

@@ -82,7 +82,10 @@ const (
 	ErrorTypeSessionAuthorization          = "session_authorization_error"
 	ErrorTypeSessionAuthorizationTenancy   = "session_authorization_tenancy_error"
 	ErrorTypeTooManyRequests               = "too_many_requests"
-	ErrorTypeInternalServerError           = "internal_server_error"
+	// ErrorTypeTooFewTokensAuthenticated is Stytch's 429 for a project whose
+	// recent authenticate calls carried too many tokens that failed.
+	ErrorTypeTooFewTokensAuthenticated = "too_few_tokens_authenticated"
+	ErrorTypeInternalServerError       = "internal_server_error"
 )
 
 // APIError is an error answer from Stytch, with the fields of its JSON body.

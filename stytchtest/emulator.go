@@ -46,6 +46,7 @@ type Emulator struct {
 	trusted     map[string]subjectRef // profile id + "\x00" + token -> subject
 	faults      map[Endpoint][]*faultState
 	calls       map[Endpoint]int
+	limits      *limiter // nil: no rate limiting
 }
 
 // subjectRef names a user (consumer) or a member (B2B).
@@ -65,6 +66,7 @@ type options struct {
 	frozen    bool
 	seed      uint64
 	seeded    bool
+	rateLimit RateLimit
 }
 
 // WithProjectID sets the project id. The default is a fresh
@@ -148,6 +150,7 @@ func New(opts ...Option) *Emulator {
 	case !o.start.IsZero():
 		e.offset = time.Until(o.start)
 	}
+	e.SetRateLimit(o.rateLimit)
 	e.keys = append(e.keys, e.newSigningKey())
 	e.handler = e.routes()
 	return e

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/stytchguard/stytchguard/session"
 )
@@ -63,8 +64,20 @@ func (e *Emulator) endpoint(ep Endpoint, auth bool, h apiHandler) http.Handler {
 			e.writeError(w, apiError(http.StatusUnauthorized, session.ErrorTypeUnauthorizedCredentials, "Unauthorized credentials."))
 			return
 		}
+		e.mu.Lock()
+		refusal := e.limits.refuse(ep, time.Now())
+		e.mu.Unlock()
+		if refusal != nil {
+			e.writeError(w, refusal)
+			return
+		}
 		reqID := e.id("request-id")
 		body, apiErr := h(r, reqID)
+		if isAuthenticate(ep) {
+			e.mu.Lock()
+			e.limits.record(ep, time.Now(), apiErr)
+			e.mu.Unlock()
+		}
 		if apiErr != nil {
 			apiErr.RequestID = reqID
 			e.writeError(w, apiErr)
@@ -100,6 +113,9 @@ func errSessionNotFound() *session.APIError {
 func (e *Emulator) writeError(w http.ResponseWriter, err *session.APIError) {
 	if err.RequestID == "" {
 		err.RequestID = e.id("request-id")
+	}
+	if err.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((err.RetryAfter+time.Second-1)/time.Second)))
 	}
 	writeJSON(w, err.StatusCode, err)
 }

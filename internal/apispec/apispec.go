@@ -39,6 +39,7 @@ var errorStatuses = map[string]int{
 	"session_authorization_error":          403,
 	"session_authorization_tenancy_error":  403,
 	"too_many_requests":                    429,
+	"too_few_tokens_authenticated":         429,
 	"internal_server_error":                500,
 }
 
