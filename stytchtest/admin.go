@@ -43,6 +43,12 @@ func (e *Emulator) adminRoutes(handle func(pattern string, h apiHandler)) {
 	handle("PUT "+AdminPrefix+"b2b/rbac/organizations/{organization_id}", e.adminSetOrgPolicy)
 	handle("POST "+AdminPrefix+"keys/rotate", e.adminRotateKey)
 	handle("POST "+AdminPrefix+"clock/advance", e.adminAdvance)
+	handle("GET "+AdminPrefix+"clock", e.adminClock)
+	handle("POST "+AdminPrefix+"locks", e.adminLock)
+	handle("POST "+AdminPrefix+"access_tokens", e.adminAccessToken)
+	handle("POST "+AdminPrefix+"migration_tokens", e.adminMigrationToken)
+	handle("POST "+AdminPrefix+"trusted_auth_tokens", e.adminTrustedAuthToken)
+	handle("PUT "+AdminPrefix+"rate_limit", e.adminSetRateLimit)
 	handle("GET "+AdminPrefix+"calls", e.adminCalls)
 	handle("POST "+AdminPrefix+"faults", e.adminInjectFault)
 	handle("DELETE "+AdminPrefix+"faults", e.adminClearFaults)
@@ -246,5 +252,148 @@ func (e *Emulator) adminInjectFault(r *http.Request, reqID string) (any, *sessio
 // adminClearFaults removes every fault (ClearFaults).
 func (e *Emulator) adminClearFaults(_ *http.Request, reqID string) (any, *session.APIError) {
 	e.ClearFaults()
+	return adminOK(reqID, map[string]any{}), nil
+}
+
+// adminClock answers the emulator's clock, for apps in other processes that
+// verify JWTs by it (see docs/emulator.md, "Clock").
+func (e *Emulator) adminClock(_ *http.Request, reqID string) (any, *session.APIError) {
+	return adminOK(reqID, map[string]any{"now": session.NewTime(e.Now())}), nil
+}
+
+// subjectArgs names a user or a member, exactly one.
+type subjectArgs struct {
+	UserID   string `json:"user_id"`
+	MemberID string `json:"member_id"`
+}
+
+func (a subjectArgs) subject() (string, *session.APIError) {
+	if (a.UserID == "") == (a.MemberID == "") {
+		return "", apiError(http.StatusBadRequest, "bad_request", "Pass exactly one of user_id and member_id.")
+	}
+	return a.UserID + a.MemberID, nil
+}
+
+// adminLock locks a user or member for seconds (LockUser, LockMember).
+func (e *Emulator) adminLock(r *http.Request, reqID string) (any, *session.APIError) {
+	var p struct {
+		subjectArgs
+		Seconds int `json:"seconds"`
+	}
+	if err := decode(r, &p); err != nil {
+		return nil, err
+	}
+	if _, apiErr := p.subject(); apiErr != nil {
+		return nil, apiErr
+	}
+	if p.Seconds <= 0 {
+		return nil, apiError(http.StatusBadRequest, "bad_request", "seconds must be positive.")
+	}
+	d := time.Duration(p.Seconds) * time.Second
+	var err error
+	if p.UserID != "" {
+		err = e.LockUser(p.UserID, d)
+	} else {
+		err = e.LockMember(p.MemberID, d)
+	}
+	if err != nil {
+		return nil, adminErr(err)
+	}
+	return adminOK(reqID, map[string]any{}), nil
+}
+
+// adminAccessToken issues a Connected Apps access token that
+// exchange_access_token accepts (IssueAccessToken).
+func (e *Emulator) adminAccessToken(r *http.Request, reqID string) (any, *session.APIError) {
+	var p struct {
+		subjectArgs
+		ClientID string `json:"client_id"`
+	}
+	if err := decode(r, &p); err != nil {
+		return nil, err
+	}
+	id, apiErr := p.subject()
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	if p.ClientID == "" {
+		p.ClientID = e.id("connected-app")
+	}
+	tok, err := e.IssueAccessToken(id, p.ClientID)
+	if err != nil {
+		return nil, adminErr(err)
+	}
+	return adminOK(reqID, map[string]any{"access_token": tok, "client_id": p.ClientID}), nil
+}
+
+// adminMigrationToken registers an external provider's session token that
+// migrate trades for a session (AddMigrationToken); the emulator picks one
+// when session_token is empty.
+func (e *Emulator) adminMigrationToken(r *http.Request, reqID string) (any, *session.APIError) {
+	var p struct {
+		subjectArgs
+		SessionToken string `json:"session_token"`
+	}
+	if err := decode(r, &p); err != nil {
+		return nil, err
+	}
+	id, apiErr := p.subject()
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	if p.SessionToken == "" {
+		p.SessionToken = "external-" + randomToken(24)
+	}
+	if err := e.AddMigrationToken(p.SessionToken, id); err != nil {
+		return nil, adminErr(err)
+	}
+	return adminOK(reqID, map[string]any{"session_token": p.SessionToken}), nil
+}
+
+// adminTrustedAuthToken registers a token that attest, with profile_id,
+// trades for a session (AddTrustedAuthToken); the emulator picks the token
+// and the profile id when they are empty.
+func (e *Emulator) adminTrustedAuthToken(r *http.Request, reqID string) (any, *session.APIError) {
+	var p struct {
+		subjectArgs
+		ProfileID string `json:"profile_id"`
+		Token     string `json:"token"`
+	}
+	if err := decode(r, &p); err != nil {
+		return nil, err
+	}
+	id, apiErr := p.subject()
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	if p.ProfileID == "" {
+		p.ProfileID = e.id("trusted-auth-profile")
+	}
+	if p.Token == "" {
+		p.Token = randomToken(32)
+	}
+	if err := e.AddTrustedAuthToken(p.ProfileID, p.Token, id); err != nil {
+		return nil, adminErr(err)
+	}
+	return adminOK(reqID, map[string]any{"profile_id": p.ProfileID, "token": p.Token}), nil
+}
+
+// adminSetRateLimit replaces the rate limiting (SetRateLimit); all zero
+// turns it off.
+func (e *Emulator) adminSetRateLimit(r *http.Request, reqID string) (any, *session.APIError) {
+	var p struct {
+		PerSecond     float64 `json:"per_second"`
+		Burst         int     `json:"burst"`
+		FailedShare   float64 `json:"failed_share"`
+		MinCalls      int     `json:"min_calls"`
+		WindowSeconds int     `json:"window_seconds"`
+	}
+	if err := decode(r, &p); err != nil {
+		return nil, err
+	}
+	if p.PerSecond < 0 || p.Burst < 0 || p.FailedShare < 0 || p.FailedShare > 1 || p.MinCalls < 0 || p.WindowSeconds < 0 {
+		return nil, apiError(http.StatusBadRequest, "bad_request", "Rates, counts and the window must not be negative; failed_share is at most 1.")
+	}
+	e.SetRateLimit(RateLimit{PerSecond: p.PerSecond, Burst: p.Burst, FailedShare: p.FailedShare, MinCalls: p.MinCalls, Window: time.Duration(p.WindowSeconds) * time.Second})
 	return adminOK(reqID, map[string]any{}), nil
 }

@@ -4,9 +4,14 @@
 //
 // NewServer starts one on a loopback port; point a session.Client at it with
 // Server.Config. The emulator keeps real state and answers as Stytch does,
-// down to status codes, error types and JWT claims, and every answer it gives
-// validates against Stytch's OpenAPI description:
+// down to status codes, error types and JWT claims; every answer it gives
+// validates against Stytch's OpenAPI description and decodes in strict
+// structs shaped as Stytch's Go SDK reads them (docs/emulator.md lists where
+// those sources disagree and what the emulator sends):
 //
+//   - unset timestamps and ids are null, never ""; objects Stytch always
+//     sends (a user's name, metadata, session attributes, custom claims) are
+//     always sent; lists are never null;
 //   - Basic auth on every endpoint but the JWKS ones (401
 //     unauthorized_credentials);
 //   - authenticate takes exactly one of session_token and session_jwt;
@@ -17,7 +22,7 @@
 //     authorization_check is decided against the RBAC policy (B2B: tenancy
 //     first) with a verdict or the right 403; last_accessed_at moves;
 //   - session JWTs are RS256 with a kid, iss "stytch.com/<project_id>" (or
-//     WithIssuer), aud [project_id], sub, iat = nbf, exp = iat + 300, the
+//     WithIssuer), aud [project_id], sub, jti, iat = nbf, exp = iat + 300, the
 //     https://stytch.com/session claim (and https://stytch.com/organization
 //     for B2B) and custom claims at the top level;
 //   - list returns active sessions only; revoke takes exactly one identifier
@@ -25,7 +30,11 @@
 //   - B2B exchange moves a session into another organization the same person
 //     (same email) belongs to, carrying email magic link, OAuth and SMS OTP
 //     factors; into an organization that requires MFA it answers
-//     member_authenticated false with an intermediate_session_token.
+//     member_authenticated false with an intermediate_session_token and its
+//     expiry;
+//   - with WithRateLimit, the project is limited as Stytch limits it: 429
+//     too_many_requests with Retry-After over a rate, and 429
+//     too_few_tokens_authenticated while too many recent tokens failed.
 //
 // # Driving it from a test
 //
@@ -33,10 +42,16 @@
 // (CreateOrganization, CreateMember), starts sessions with factors, roles,
 // custom claims and a duration (StartSession, StartMemberSession), sets RBAC
 // policies (SetPolicy, SetB2BPolicy, SetOrgPolicy), rotates signing keys with
-// an overlap (RotateKey), moves the clock (Advance, SetNow), injects faults per
-// endpoint (InjectFault: a status, latency, a dropped connection, a malformed
-// or custom body, for the next N calls or a fraction of them) and counts calls
-// per endpoint (Calls).
+// an overlap (RotateKey), moves the clock (Advance, SetNow), locks users and
+// members (LockUser, LockMember), mints grants (IssueAccessToken,
+// AddMigrationToken, AddTrustedAuthToken), limits the project (SetRateLimit),
+// injects faults per endpoint (InjectFault: a status, latency, a dropped
+// connection, a malformed or custom body, for the next N calls or a fraction
+// of them) and counts calls per endpoint (Calls).
+//
+// One clock moves everything: after Advance, JWTs carry iat and nbf ahead of
+// the wall clock, so a verifier in another process sees them as not valid
+// yet (stytchguard then asks the emulator); see docs/emulator.md, "Clock".
 //
 // # Admin API
 //
@@ -55,6 +70,12 @@
 //	PUT  /_emulator/b2b/rbac/organizations/{organization_id}  {roles}
 //	POST /_emulator/keys/rotate      {overlap_seconds} → {kid}
 //	POST /_emulator/clock/advance    {seconds} → {now}
+//	GET  /_emulator/clock            → {now}
+//	POST /_emulator/locks            {user_id | member_id, seconds}
+//	POST /_emulator/access_tokens    {user_id | member_id, client_id} → {access_token, client_id}
+//	POST /_emulator/migration_tokens {user_id | member_id, session_token} → {session_token}
+//	POST /_emulator/trusted_auth_tokens {user_id | member_id, profile_id, token} → {profile_id, token}
+//	PUT  /_emulator/rate_limit       {per_second, burst, failed_share, min_calls, window_seconds}
 //	GET  /_emulator/calls            → {calls: {endpoint: count}}
 //	POST /_emulator/faults           {endpoint, status, retry_after_ms, latency_ms, drop, malformed, body, times, fraction}
 //	DELETE /_emulator/faults

@@ -751,3 +751,80 @@ func TestSignUsesTheCurrentKey(t *testing.T) {
 		t.Fatalf("kid %v, claims %v", tk.Header["kid"], claims)
 	}
 }
+
+// TestAdminGrantsLocksAndLimits drives, over the admin API, what an app in
+// another process needs to make migrate, exchange_access_token and attest
+// succeed, to see a lock, to throttle the project and to read the clock.
+func TestAdminGrantsLocksAndLimits(t *testing.T) {
+	e := newEnv(t)
+	u, _ := e.consumer(t, stytchtest.SessionParams{})
+	org, m, mtok := e.b2b(t, stytchtest.OrganizationParams{Name: "Acme"})
+	admin := func(path string, body map[string]any) map[string]any {
+		t.Helper()
+		status, out := e.do(t, "POST", path, body, true)
+		if status != 200 {
+			t.Fatalf("%s: %d %v", path, status, out)
+		}
+		return out
+	}
+	str := func(v any) string { s, _ := v.(string); return s }
+
+	tok := admin("/_emulator/access_tokens", map[string]any{"user_id": u.UserID, "client_id": "connected-app-test-1"})
+	res, err := e.client.Consumer.ExchangeAccessToken(ctx(t), session.ExchangeAccessTokenParams{AccessToken: str(tok["access_token"])})
+	if err != nil || res.User.UserID != u.UserID || res.Session.AuthenticationFactors[0].OAuthAccessTokenExchangeFactor.ClientID != "connected-app-test-1" {
+		t.Fatalf("exchange_access_token with a minted token: %v %+v", err, res)
+	}
+	mig := admin("/_emulator/migration_tokens", map[string]any{"member_id": m.MemberID})
+	b2b, err := e.client.B2B.Migrate(ctx(t), session.B2BMigrateParams{SessionToken: str(mig["session_token"]), OrganizationID: org.OrganizationID})
+	if err != nil || b2b.MemberID != m.MemberID {
+		t.Fatalf("B2B migrate with a minted token: %v %+v", err, b2b)
+	}
+	tr := admin("/_emulator/trusted_auth_tokens", map[string]any{"user_id": u.UserID})
+	if _, err := e.client.Consumer.Attest(ctx(t), session.AttestParams{ProfileID: str(tr["profile_id"]), Token: str(tr["token"])}); err != nil {
+		t.Fatalf("attest with a minted token: %v", err)
+	}
+
+	admin("/_emulator/locks", map[string]any{"member_id": m.MemberID, "seconds": 600})
+	auth, err := e.client.B2B.Authenticate(ctx(t), session.B2BAuthenticateParams{SessionToken: mtok.SessionToken})
+	if err != nil || !auth.Member.IsLocked || !auth.Member.LockExpiresAt.Equal(e.Now().Add(10*time.Minute)) {
+		t.Fatalf("locked member: %v %+v", err, auth)
+	}
+
+	status, clock := e.do(t, "GET", "/_emulator/clock", nil, true)
+	if status != 200 || str(clock["now"]) != e.Now().UTC().Format(session.TimeLayout) {
+		t.Fatalf("clock: %d %v, emulator %v", status, clock, e.Now())
+	}
+
+	if status, out := e.do(t, "PUT", "/_emulator/rate_limit", map[string]any{"per_second": 0.5, "burst": 1}, true); status != 200 {
+		t.Fatalf("rate_limit: %d %v", status, out)
+	}
+	_, _ = e.client.Consumer.Policy(ctx(t))
+	_, err = e.client.Consumer.Policy(ctx(t))
+	wantAPIError(t, err, 429, session.ErrorTypeTooManyRequests)
+	if status, _ := e.do(t, "PUT", "/_emulator/rate_limit", map[string]any{}, true); status != 200 {
+		t.Fatal("turning the rate limit off")
+	}
+	if _, err := e.client.Consumer.Policy(ctx(t)); err != nil {
+		t.Fatalf("after the limit was lifted: %v", err)
+	}
+
+	bad := []struct {
+		path string
+		body map[string]any
+		want int
+	}{
+		{"/_emulator/access_tokens", map[string]any{"user_id": u.UserID, "member_id": m.MemberID}, 400},
+		{"/_emulator/access_tokens", map[string]any{}, 400},
+		{"/_emulator/migration_tokens", map[string]any{"user_id": "user-test-nope"}, 404},
+		{"/_emulator/trusted_auth_tokens", map[string]any{"member_id": "member-test-nope"}, 404},
+		{"/_emulator/locks", map[string]any{"user_id": u.UserID}, 400},
+	}
+	for _, b := range bad {
+		if status, out := e.do(t, "POST", b.path, b.body, true); status != b.want {
+			t.Errorf("%s %v: %d %v, want %d", b.path, b.body, status, out, b.want)
+		}
+	}
+	if status, _ := e.do(t, "PUT", "/_emulator/rate_limit", map[string]any{"failed_share": 2}, true); status != 400 {
+		t.Error("a failed_share above 1 was accepted")
+	}
+}

@@ -4,11 +4,20 @@
 //
 // Usage:
 //
-//	stytch-emulator [-addr 127.0.0.1:9010] [-project-id project-test-...] [-secret ...] [-issuer https://login.example.com]
+//	stytch-emulator [-addr 127.0.0.1:9010] [-project-id project-test-...] [-secret ...]
+//	                [-issuer https://login.example.com]
+//	                [-rate-limit 100] [-rate-burst 0] [-failed-auth-share 0.5] [-failed-auth-min 100]
 //
 // -issuer makes the emulator mint JWTs as a project with a custom domain
 // does, with that URL as iss; stytchguard then needs it in Issuers to verify
 // them locally.
+//
+// Unlike the Go API's emulator, this one limits its project as Stytch does:
+// 100 calls a second by default (429 too_many_requests with Retry-After; 0
+// turns it off), and 429 too_few_tokens_authenticated while more than half
+// of at least 100 authenticate calls in the last 10 seconds failed (0 turns
+// it off). PUT /_emulator/rate_limit changes both at run time. -h prints the
+// flags and exits.
 //
 // Once listening it prints one JSON line to stdout: the base URL, the project
 // id and secret, and a demo consumer session and B2B member session (each
@@ -75,10 +84,27 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	projectID := fs.String("project-id", "", "project id (default: a new project-test-<uuid>)")
 	secret := fs.String("secret", "", "API secret (default: generated)")
 	issuer := fs.String("issuer", "", `iss of minted JWTs, as a project with a custom domain issues them (default: "stytch.com/<project-id>")`)
+	perSecond := fs.Float64("rate-limit", 100, "API calls a second the project may make, as Stytch limits it (0: no limit)")
+	burst := fs.Int("rate-burst", 0, "calls that may come at once above -rate-limit (0: the rate)")
+	failedShare := fs.Float64("failed-auth-share", 0.5, "refuse authenticate with 429 too_few_tokens_authenticated while more than this share of recent calls failed (0: off)")
+	failedMin := fs.Int("failed-auth-min", 100, "authenticate calls in the last 10 s before -failed-auth-share applies")
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fmt.Fprintln(stdout, "Usage: stytch-emulator [flags]")
+			fs.PrintDefaults()
+			return nil
+		}
+		return fmt.Errorf("%w (-h lists the flags)", err)
 	}
-	opts := []stytchtest.Option{stytchtest.WithProjectID(*projectID), stytchtest.WithSecret(*secret)}
+	if *perSecond < 0 || *burst < 0 || *failedShare < 0 || *failedShare > 1 || *failedMin < 0 {
+		return errors.New("rates and counts must not be negative, and -failed-auth-share is at most 1")
+	}
+	opts := []stytchtest.Option{
+		stytchtest.WithProjectID(*projectID), stytchtest.WithSecret(*secret),
+		stytchtest.WithRateLimit(stytchtest.RateLimit{PerSecond: *perSecond, Burst: *burst, FailedShare: *failedShare, MinCalls: *failedMin}),
+	}
 	if *issuer != "" {
 		opts = append(opts, stytchtest.WithIssuer(*issuer))
 	}

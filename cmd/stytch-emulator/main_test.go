@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -107,4 +108,66 @@ func jwtClaims(t *testing.T, token string) map[string]any {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func TestFlagsHelpAndErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr bool
+		wantOut string
+	}{
+		{"-h prints the flags and succeeds", []string{"-h"}, false, "-rate-limit"},
+		{"--help too", []string{"--help"}, false, "-failed-auth-share"},
+		{"an unknown flag is an error", []string{"-nope"}, true, ""},
+		{"a negative rate is an error", []string{"-rate-limit", "-1"}, true, ""},
+		{"a share above 1 is an error", []string{"-failed-auth-share", "1.5"}, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			err := run(context.Background(), tt.args, &out)
+			if (err != nil) != tt.wantErr || !strings.Contains(out.String(), tt.wantOut) {
+				t.Fatalf("run(%v) = %v, output %q", tt.args, err, out.String())
+			}
+		})
+	}
+}
+
+func TestRateLimitFlags(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-rate-limit", "0.5", "-rate-burst", "1"}, pw)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b banner
+	if err := json.Unmarshal([]byte(line), &b); err != nil {
+		t.Fatal(err)
+	}
+	c, err := session.New(session.Config{ProjectID: b.ProjectID, Secret: b.Secret, BaseURL: b.BaseURL, Retry: &session.RetryPolicy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Consumer.Policy(ctx); err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	_, err = c.Consumer.Policy(ctx)
+	var api *session.APIError
+	if !errors.As(err, &api) || api.StatusCode != 429 || api.ErrorType != session.ErrorTypeTooManyRequests || api.RetryAfter == 0 {
+		t.Fatalf("second call within the limit's period: %v", err)
+	}
+	if _, err := c.Consumer.JWKS(ctx); err != nil {
+		t.Fatalf("JWKS is not limited: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }
