@@ -283,20 +283,14 @@ func (e *Emulator) adminLock(r *http.Request, reqID string) (any, *session.APIEr
 	if err := decode(r, &p); err != nil {
 		return nil, err
 	}
-	if _, apiErr := p.subject(); apiErr != nil {
+	id, apiErr := p.subject()
+	if apiErr != nil {
 		return nil, apiErr
 	}
 	if p.Seconds <= 0 {
 		return nil, apiError(http.StatusBadRequest, "bad_request", "seconds must be positive.")
 	}
-	d := time.Duration(p.Seconds) * time.Second
-	var err error
-	if p.UserID != "" {
-		err = e.LockUser(p.UserID, d)
-	} else {
-		err = e.LockMember(p.MemberID, d)
-	}
-	if err != nil {
+	if err := e.setLock(id, p.MemberID != "", time.Duration(p.Seconds)*time.Second); err != nil {
 		return nil, adminErr(err)
 	}
 	return adminOK(reqID, map[string]any{}), nil

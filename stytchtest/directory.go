@@ -125,27 +125,30 @@ func (e *Emulator) SetUserRoles(userID string, roles []string) error {
 // end. The emulator has no login endpoints for a lock to refuse; sessions
 // already started keep authenticating, as at Stytch.
 func (e *Emulator) LockUser(userID string, d time.Duration) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u, ok := e.users[userID]
-	if !ok {
-		return fmt.Errorf("user %s: %w", userID, ErrNotFound)
-	}
-	now := e.now()
-	u.lock = lock{created: now, expires: now.Add(d)}
-	return nil
+	return e.setLock(userID, false, d)
 }
 
 // LockMember locks a member for d, as LockUser does a user.
 func (e *Emulator) LockMember(memberID string, d time.Duration) error {
+	return e.setLock(memberID, true, d)
+}
+
+// setLock locks the user (or, for b2b, the member) id for d from now.
+func (e *Emulator) setLock(id string, b2b bool, d time.Duration) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	m, ok := e.members[memberID]
-	if !ok {
-		return fmt.Errorf("member %s: %w", memberID, ErrNotFound)
-	}
 	now := e.now()
-	m.lock = lock{created: now, expires: now.Add(d)}
+	l := lock{created: now, expires: now.Add(d)}
+	switch {
+	case !b2b && e.users[id] != nil:
+		e.users[id].lock = l
+	case b2b && e.members[id] != nil:
+		e.members[id].lock = l
+	case b2b:
+		return fmt.Errorf("member %s: %w", id, ErrNotFound)
+	default:
+		return fmt.Errorf("user %s: %w", id, ErrNotFound)
+	}
 	return nil
 }
 

@@ -46,6 +46,17 @@ func newEnv(t *testing.T, opts ...stytchtest.Option) *env {
 // auth is false) and decodes the JSON answer.
 func (e *env) do(t *testing.T, method, path string, body any, auth bool) (int, map[string]any) {
 	t.Helper()
+	status, raw := e.raw(t, method, path, body, auth)
+	out := map[string]any{}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s %s: %d with non-JSON body %q", method, path, status, raw)
+	}
+	return status, out
+}
+
+// raw sends an API request and returns the status and body unparsed.
+func (e *env) raw(t *testing.T, method, path string, body any, auth bool) (int, []byte) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -69,10 +80,9 @@ func (e *env) do(t *testing.T, method, path string, body any, auth bool) (int, m
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	out := map[string]any{}
-	raw, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("%s %s: %d with non-JSON body %q", method, path, resp.StatusCode, raw)
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return resp.StatusCode, out
 }
