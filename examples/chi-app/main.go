@@ -3,7 +3,7 @@
 // STYTCH_PROJECT_ID and STYTCH_SECRET it runs Stytch's emulator in its own
 // process, with a demo organization, a demo policy and a demo sign-in form:
 //
-//	go run ./examples/chi-app [-addr 127.0.0.1:8080]
+//	cd examples && go run ./chi-app [-addr 127.0.0.1:8080]
 package main
 
 import (

@@ -2,7 +2,7 @@
 // stytchguard. Without STYTCH_PROJECT_ID and STYTCH_SECRET it runs Stytch's
 // emulator in its own process, with a demo policy and a demo sign-in form:
 //
-//	go run ./examples/nethttp [-addr 127.0.0.1:8080]
+//	cd examples && go run ./nethttp [-addr 127.0.0.1:8080]
 package main
 
 import (
