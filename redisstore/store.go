@@ -1,0 +1,385 @@
+package redisstore
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
+
+	"github.com/stytchguard/stytchguard/middleware"
+)
+
+// Defaults for Config's zero fields.
+const (
+	DefaultPrefix         = "stytchguard:"
+	DefaultTimeout        = 500 * time.Millisecond
+	DefaultRemoteTimeout  = 100 * time.Millisecond
+	DefaultLoadTimeout    = 10 * time.Second
+	DefaultResyncInterval = time.Minute
+	DefaultRemoteSize     = 10_000
+)
+
+// Config configures New. Client and ProjectID are required; every other zero
+// field takes the default its comment names.
+type Config struct {
+	// Client is the Redis (or Valkey) client; a *redis.Client, a cluster or
+	// a failover client. The Store does not close it.
+	Client redis.UniversalClient
+	// ProjectID is the Stytch project whose sessions the store holds. Keys
+	// are namespaced by it, so projects never see each other's revocations.
+	ProjectID string
+	// Prefix starts every key and channel name. Zero means DefaultPrefix.
+	Prefix string
+	// Timeout bounds each Redis call of Revoke and of the background worker,
+	// and Set and Delete of the remote cache. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// RemoteTimeout bounds the remote cache's Get, which sits on a request's
+	// path: past it, the middleware asks Stytch as on any miss. Zero means
+	// DefaultRemoteTimeout.
+	RemoteTimeout time.Duration
+	// LoadTimeout bounds the full read of the revocations at start and at
+	// each resync. Zero means DefaultLoadTimeout.
+	LoadTimeout time.Duration
+	// ResyncInterval is how often the worker reloads every revocation from
+	// Redis, on top of the reload after each reconnect. Zero means
+	// DefaultResyncInterval.
+	ResyncInterval time.Duration
+	// Size bounds the revocations held: in the local mirror, in Redis, and
+	// waiting to reach Redis. Each drops its entries in expiry order. Zero
+	// means middleware.DefaultRevocationListSize.
+	Size int
+	// RemoteSize bounds the local copy of the remote cache. Zero means
+	// DefaultRemoteSize.
+	RemoteSize int
+	// Now is the clock; give it the middleware's. Nil means time.Now.
+	Now func() time.Time
+	// Logger is told, at most every 10 s, when Redis cannot be reached and
+	// when it is back. Nil means none. It never sees a session token, a JWT
+	// or Redis credentials; session ids only in counts.
+	Logger *slog.Logger
+}
+
+// Store is a middleware.RevocationList and a middleware.RemoteCache shared
+// through Redis. Create one with New, give it to middleware.Config's
+// Revocations (and, to share Stytch's answers too, RemoteCache), and Close
+// it on shutdown. Safe for concurrent use.
+type Store struct {
+	cfg       Config
+	client    redis.UniversalClient
+	revoked   string // sorted set: session id -> expiry in unix ms
+	channel   string // pub/sub: "<session id> <expiry ms>"
+	remoteKey string // prefix of the remote cache's keys
+	mirror    *middleware.MemoryRevocationList
+	local     *middleware.MemoryRemoteCache
+	ps        *redis.PubSub
+	connected atomic.Bool
+	stop      context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+	outageLog rate.Sometimes
+
+	mu      sync.Mutex
+	pending map[string]time.Time // revocations not in Redis yet
+}
+
+// New connects the store: it subscribes to the revocation channel, loads
+// every revocation that has not expired, and starts the worker that keeps
+// the mirror current. It fails when Redis cannot be reached within ctx and
+// LoadTimeout: an instance that starts blind to earlier logouts would let
+// them in.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("redisstore: Config.Client is required")
+	}
+	if cfg.ProjectID == "" {
+		return nil, errors.New("redisstore: Config.ProjectID is required")
+	}
+	cfg.Prefix = cmp.Or(cfg.Prefix, DefaultPrefix)
+	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
+	cfg.RemoteTimeout = cmp.Or(cfg.RemoteTimeout, DefaultRemoteTimeout)
+	cfg.LoadTimeout = cmp.Or(cfg.LoadTimeout, DefaultLoadTimeout)
+	cfg.ResyncInterval = cmp.Or(cfg.ResyncInterval, DefaultResyncInterval)
+	cfg.Size = cmp.Or(cfg.Size, middleware.DefaultRevocationListSize)
+	cfg.RemoteSize = cmp.Or(cfg.RemoteSize, DefaultRemoteSize)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	ns := cfg.Prefix + cfg.ProjectID + ":"
+	s := &Store{
+		cfg:       cfg,
+		client:    cfg.Client,
+		revoked:   ns + "revoked",
+		channel:   ns + "revoked:events",
+		remoteKey: ns + "remote:",
+		mirror:    middleware.NewMemoryRevocationList(middleware.MemoryRevocationListConfig{Size: cfg.Size, Now: cfg.Now, Logger: cfg.Logger}),
+		local:     middleware.NewMemoryRemoteCache(cfg.RemoteSize, cfg.Now),
+		outageLog: rate.Sometimes{Interval: 10 * time.Second},
+		pending:   map[string]time.Time{},
+		done:      make(chan struct{}),
+	}
+	// Subscribe before loading, so that no revocation falls between the two.
+	start, cancel := context.WithTimeout(ctx, cfg.LoadTimeout)
+	defer cancel()
+	s.ps = s.client.Subscribe(start, s.channel)
+	if _, err := s.ps.ReceiveTimeout(start, cfg.LoadTimeout); err != nil {
+		_ = s.ps.Close()
+		return nil, fmt.Errorf("redisstore: subscribing: %w", err)
+	}
+	if err := s.load(start); err != nil {
+		_ = s.ps.Close()
+		return nil, err
+	}
+	s.connected.Store(true)
+	workCtx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	go s.work(workCtx)
+	return s, nil
+}
+
+// Close stops the worker and unsubscribes; it does not close the client.
+// Revocations still waiting for Redis are lost with the process, as they
+// would be with the in-memory list.
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.stop()
+		err = s.ps.Close()
+		<-s.done
+	})
+	return err
+}
+
+// Connected reports whether the worker's connection to Redis is up: false
+// while Redis cannot be reached, when logouts are recorded here and queued.
+func (s *Store) Connected() bool { return s.connected.Load() }
+
+// Pending returns how many revocations are waiting to reach Redis.
+func (s *Store) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
+}
+
+// share records one revocation in Redis and tells every instance, in one
+// atomic script: keep the later expiry, drop expired entries, trim to Size
+// by expiry, publish.
+var share = redis.NewScript(`
+local cur = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if (not cur) or tonumber(cur) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
+if over > 0 then
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, over - 1)
+end
+redis.call('PUBLISH', ARGV[5], ARGV[1] .. ' ' .. ARGV[2])
+return 1
+`)
+
+func (s *Store) share(ctx context.Context, sessionID string, until time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	err := share.Run(ctx, s.client, []string{s.revoked},
+		sessionID, until.UnixMilli(), s.cfg.Now().UnixMilli(), s.cfg.Size, s.channel).Err()
+	if err != nil {
+		return fmt.Errorf("redisstore: sharing a revocation: %w", err)
+	}
+	return nil
+}
+
+// Revoke implements middleware.RevocationList. The revocation is recorded in
+// this instance's mirror first, then in Redis and published to every
+// instance before Revoke returns. When Redis cannot be reached it stays
+// recorded here, is queued, and reaches Redis (and every instance) when
+// Redis is back; Revoke then returns an error, so that the middleware
+// answers the logout with a 503 and the user repeats it.
+func (s *Store) Revoke(ctx context.Context, sessionID string, until time.Time) error {
+	if !until.After(s.cfg.Now()) {
+		return nil
+	}
+	_ = s.mirror.Revoke(ctx, sessionID, until) // never fails
+	if err := s.share(ctx, sessionID, until); err != nil {
+		s.queue(sessionID, until)
+		s.outage(err)
+		return fmt.Errorf("%w; recorded on this instance and queued until Redis is back", err)
+	}
+	return nil
+}
+
+// IsRevoked implements middleware.RevocationList from the local mirror: no
+// network call on a request's path.
+func (s *Store) IsRevoked(ctx context.Context, sessionID string) bool {
+	return s.mirror.IsRevoked(ctx, sessionID)
+}
+
+// queue keeps a revocation for Redis, dropping expired ones, and the one
+// that expires soonest when Size are waiting.
+func (s *Store) queue(sessionID string, until time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.pending[sessionID]; ok && !until.After(cur) {
+		return
+	}
+	if len(s.pending) >= s.cfg.Size {
+		now := s.cfg.Now()
+		soonest, first := "", time.Time{}
+		for id, u := range s.pending {
+			if !u.After(now) {
+				delete(s.pending, id)
+				continue
+			}
+			if soonest == "" || u.Before(first) {
+				soonest, first = id, u
+			}
+		}
+		if len(s.pending) >= s.cfg.Size {
+			delete(s.pending, soonest)
+		}
+	}
+	s.pending[sessionID] = until
+}
+
+// flush sends the queued revocations to Redis; those that fail stay queued.
+func (s *Store) flush(ctx context.Context) error {
+	s.mu.Lock()
+	batch := make(map[string]time.Time, len(s.pending))
+	for id, u := range s.pending {
+		batch[id] = u
+	}
+	s.mu.Unlock()
+	now := s.cfg.Now()
+	for id, until := range batch {
+		if until.After(now) {
+			if err := s.share(ctx, id, until); err != nil {
+				return err
+			}
+		}
+		s.mu.Lock()
+		if s.pending[id].Equal(until) {
+			delete(s.pending, id)
+		}
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// load reads every unexpired revocation from Redis into the mirror.
+func (s *Store) load(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.LoadTimeout)
+	defer cancel()
+	entries, err := s.client.ZRangeByScoreWithScores(ctx, s.revoked, &redis.ZRangeBy{
+		Min: strconv.FormatInt(s.cfg.Now().UnixMilli()+1, 10),
+		Max: "+inf",
+	}).Result()
+	if err != nil {
+		return fmt.Errorf("redisstore: loading revocations: %w", err)
+	}
+	for _, z := range entries {
+		id, ok := z.Member.(string)
+		if !ok {
+			continue
+		}
+		_ = s.mirror.Revoke(ctx, id, time.UnixMilli(int64(z.Score)))
+	}
+	return nil
+}
+
+// apply records a published revocation in the mirror.
+func (s *Store) apply(ctx context.Context, payload string) {
+	id, ms, ok := strings.Cut(payload, " ")
+	if !ok || id == "" {
+		return
+	}
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil {
+		return
+	}
+	_ = s.mirror.Revoke(ctx, id, time.UnixMilli(n))
+}
+
+// work keeps the mirror current: it applies published revocations, and on
+// every (re)subscription, every ResyncInterval and while revocations are
+// queued, it flushes the queue and reloads everything from Redis, so that
+// messages missed while disconnected are recovered.
+func (s *Store) work(ctx context.Context) {
+	defer close(s.done)
+	lastLoad := time.Now()
+	backoff := 100 * time.Millisecond
+	for {
+		msg, err := s.ps.ReceiveTimeout(ctx, time.Second)
+		if ctx.Err() != nil {
+			return
+		}
+		resync := time.Since(lastLoad) >= s.cfg.ResyncInterval || s.Pending() > 0 || !s.connected.Load()
+		switch m := msg.(type) {
+		case *redis.Message:
+			s.apply(ctx, m.Payload)
+		case *redis.Subscription:
+			resync = true // a reconnect: what was published meanwhile is lost
+		}
+		if err != nil && !isTimeout(err) {
+			s.outage(err)
+			if !sleep(ctx, backoff) {
+				return
+			}
+			backoff = min(2*backoff, 2*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		if !resync {
+			continue
+		}
+		if err := s.flush(ctx); err != nil {
+			s.outage(err)
+			continue
+		}
+		if err := s.load(ctx); err != nil {
+			s.outage(err)
+			continue
+		}
+		lastLoad = time.Now()
+		if !s.connected.Swap(true) {
+			s.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "redisstore: Redis is back; revocations resynchronised")
+		}
+	}
+}
+
+// outage records that Redis could not be reached and logs it, at most every
+// 10 s.
+func (s *Store) outage(err error) {
+	s.connected.Store(false)
+	s.outageLog.Do(func() {
+		s.cfg.Logger.LogAttrs(context.Background(), slog.LevelError,
+			"redisstore: Redis unreachable; logouts are recorded on this instance and queued, other instances learn of them when it is back",
+			slog.Int("queued", s.Pending()), slog.String("error", err.Error()))
+	})
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,384 @@
+package redisstore_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/stytchguard/stytchguard/middleware"
+	"github.com/stytchguard/stytchguard/redisstore"
+	"github.com/stytchguard/stytchguard/session"
+	"github.com/stytchguard/stytchguard/stytchtest"
+)
+
+// instance is one app instance: a middleware on its own Store and its own
+// Redis client, sharing the emulator and the Redis server with the others.
+type instance struct {
+	store *redisstore.Store
+	mw    *middleware.Middleware
+	h     http.Handler
+}
+
+func newStore(t testing.TB, rdb redis.UniversalClient, srv *stytchtest.Server, mod func(*redisstore.Config)) *redisstore.Store {
+	t.Helper()
+	cfg := redisstore.Config{Client: rdb, ProjectID: srv.ProjectID(), Now: srv.Now, ResyncInterval: time.Minute}
+	if mod != nil {
+		mod(&cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := redisstore.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newInstance(t testing.TB, r *redisServer, srv *stytchtest.Server) *instance {
+	t.Helper()
+	s := newStore(t, r.client(), srv, nil)
+	mw, err := middleware.New(middleware.Config{Client: srv.Client(), Now: srv.Now, Revocations: s, RemoteCache: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(mw.Close)
+	mux := http.NewServeMux()
+	mux.Handle("GET /me", mw.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	})))
+	mux.Handle("/logout", mw.LogoutHandler())
+	mux.Handle("/logout-all", mw.LogoutAllHandler())
+	return &instance{store: s, mw: mw, h: mux}
+}
+
+// get asks for /me with a JWT cookie (or, with token, an opaque token).
+func (in *instance) get(jwt, token string) int {
+	r := httptest.NewRequest("GET", "/me", nil)
+	if jwt != "" {
+		r.AddCookie(&http.Cookie{Name: "stytch_session_jwt", Value: jwt})
+	}
+	if token != "" {
+		r.AddCookie(&http.Cookie{Name: "stytch_session", Value: token})
+	}
+	w := httptest.NewRecorder()
+	in.h.ServeHTTP(w, r)
+	return w.Code
+}
+
+func (in *instance) post(path, jwt string) int {
+	r := httptest.NewRequest("POST", path, nil)
+	r.AddCookie(&http.Cookie{Name: "stytch_session_jwt", Value: jwt})
+	w := httptest.NewRecorder()
+	in.h.ServeHTTP(w, r)
+	return w.Code
+}
+
+// refusedWithin polls until in refuses jwt, and returns how long that took,
+// or fails after limit.
+func refusedWithin(t *testing.T, in *instance, jwt string, limit time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		if in.get(jwt, "") == http.StatusUnauthorized {
+			return time.Since(start)
+		}
+		if time.Since(start) > limit {
+			t.Fatalf("still accepted %v after the logout", limit)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func newSession(t testing.TB, srv *stytchtest.Server) stytchtest.Tokens {
+	t.Helper()
+	u := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
+	tok, err := srv.StartSession(u.UserID, stytchtest.SessionParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestLogoutOnOneInstanceIsRefusedOnAll(t *testing.T) {
+	r := startRedis(t)
+	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
+	t.Cleanup(srv.Close)
+	a, b := newInstance(t, r, srv), newInstance(t, r, srv)
+	tok := newSession(t, srv)
+	if a.get(tok.SessionJWT, "") != 200 || b.get(tok.SessionJWT, "") != 200 {
+		t.Fatal("a fresh JWT refused before any logout")
+	}
+	if c := a.post("/logout", tok.SessionJWT); c != http.StatusNoContent {
+		t.Fatalf("logout on A: %d", c)
+	}
+	took := refusedWithin(t, b, tok.SessionJWT, 50*time.Millisecond)
+	t.Logf("B refused the session %v after A's logout answered", took)
+
+	// An instance started after the logout knows it from Redis.
+	restarted := newInstance(t, r, srv)
+	if c := restarted.get(tok.SessionJWT, ""); c != http.StatusUnauthorized {
+		t.Fatalf("an instance started after the logout accepted the session: %d", c)
+	}
+}
+
+func TestLogoutAllReachesEveryInstance(t *testing.T) {
+	r := startRedis(t)
+	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
+	t.Cleanup(srv.Close)
+	a, b := newInstance(t, r, srv), newInstance(t, r, srv)
+	u := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
+	var toks []stytchtest.Tokens
+	for range 5 {
+		tok, err := srv.StartSession(u.UserID, stytchtest.SessionParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.get(tok.SessionJWT, "") != 200 {
+			t.Fatal("fresh JWT refused")
+		}
+		toks = append(toks, tok)
+	}
+	if c := a.post("/logout-all", toks[0].SessionJWT); c != http.StatusNoContent {
+		t.Fatalf("logout-all on A: %d", c)
+	}
+	for i, tok := range toks {
+		if took := refusedWithin(t, b, tok.SessionJWT, 50*time.Millisecond); took > 50*time.Millisecond {
+			t.Fatalf("session %d refused on B only after %v", i, took)
+		}
+	}
+}
+
+func TestRedisOutageOpensOnlyTheDocumentedWindow(t *testing.T) {
+	r := startRedis(t)
+	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
+	t.Cleanup(srv.Close)
+	a, b := newInstance(t, r, srv), newInstance(t, r, srv)
+	before, during, bystander := newSession(t, srv), newSession(t, srv), newSession(t, srv)
+	if c := a.post("/logout", before.SessionJWT); c != http.StatusNoContent {
+		t.Fatalf("logout before the outage: %d", c)
+	}
+	refusedWithin(t, b, before.SessionJWT, time.Second)
+
+	r.stop()
+	// Instances keep serving, and keep what they knew.
+	if a.get(bystander.SessionJWT, "") != 200 || b.get(bystander.SessionJWT, "") != 200 {
+		t.Fatal("a live session refused while Redis is down")
+	}
+	if b.get(before.SessionJWT, "") != http.StatusUnauthorized {
+		t.Fatal("a logout from before the outage forgotten while Redis is down")
+	}
+	// A logout still revokes at Stytch and on its instance, and says it
+	// could not be shared: 503, repeat it.
+	if c := a.post("/logout", during.SessionJWT); c != http.StatusServiceUnavailable {
+		t.Fatalf("logout while Redis is down: %d, want 503", c)
+	}
+	if srv.SessionAlive(during.SessionID) {
+		t.Fatal("the logout did not revoke the session at Stytch")
+	}
+	if a.get(during.SessionJWT, "") != http.StatusUnauthorized {
+		t.Fatal("the instance that took the logout still accepts the session")
+	}
+	if a.store.Pending() != 1 || a.store.Connected() {
+		t.Fatalf("pending %d, connected %v", a.store.Pending(), a.store.Connected())
+	}
+	// The documented window: B still accepts the fresh JWT, until Redis is
+	// back or the JWT goes stale.
+	if b.get(during.SessionJWT, "") != 200 {
+		t.Fatal("B refused the session without hearing of the logout; the window is narrower than documented (update the docs)")
+	}
+	srv.Advance(5*time.Minute + time.Second)
+	if b.get(during.SessionJWT, "") != http.StatusUnauthorized {
+		t.Fatal("B accepted a stale JWT of a session Stytch revoked")
+	}
+	srv.Advance(-(5*time.Minute + time.Second))
+
+	r.start()
+	took := refusedWithin(t, b, during.SessionJWT, 10*time.Second)
+	t.Logf("after Redis came back, B refused the session logged out during the outage in %v", took)
+	if !waitFor(func() bool { return a.store.Pending() == 0 && a.store.Connected() && b.store.Connected() }, 5*time.Second) {
+		t.Fatalf("pending %d; connected %v %v", a.store.Pending(), a.store.Connected(), b.store.Connected())
+	}
+	// And an instance started now knows both logouts.
+	c := newInstance(t, r, srv)
+	if c.get(before.SessionJWT, "") != http.StatusUnauthorized || c.get(during.SessionJWT, "") != http.StatusUnauthorized {
+		t.Fatal("a new instance does not know the logouts from before and during the outage")
+	}
+}
+
+func waitFor(cond func() bool, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
+func TestRemoteAnswersAreSharedWithoutCredentials(t *testing.T) {
+	r := startRedis(t)
+	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
+	t.Cleanup(srv.Close)
+	a, b := newInstance(t, r, srv), newInstance(t, r, srv)
+	tok := newSession(t, srv)
+	srv.ResetCalls()
+	if a.get("", tok.SessionToken) != 200 || b.get("", tok.SessionToken) != 200 {
+		t.Fatal("opaque token refused")
+	}
+	if n := srv.Calls(stytchtest.Authenticate); n != 1 {
+		t.Fatalf("%d calls to Stytch for one token on two instances, want 1", n)
+	}
+	rdb := r.client()
+	ctx := context.Background()
+	keys, err := rdb.Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := 0
+	for _, k := range keys {
+		if !strings.HasPrefix(k, redisstore.DefaultPrefix+srv.ProjectID()+":") {
+			t.Errorf("key %q outside the project's namespace", k)
+		}
+		if strings.Contains(k, tok.SessionToken) || strings.Contains(k, tok.SessionJWT) {
+			t.Errorf("a key holds a credential")
+		}
+		if strings.Contains(k, ":remote:") {
+			remote++
+			v, err := rdb.Get(ctx, k).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(v, tok.SessionToken) || strings.Contains(v, tok.SessionJWT) || !strings.Contains(v, tok.SessionID) {
+				t.Errorf("a remote value holds a credential, or not the session: %.80s", v)
+			}
+			if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > middleware.MaxRemoteTTL {
+				t.Errorf("remote entry TTL %v", ttl)
+			}
+		}
+	}
+	if remote != 1 {
+		t.Fatalf("%d remote entries, want 1: %v", remote, keys)
+	}
+}
+
+func TestProjectsAndPrefixesDoNotMix(t *testing.T) {
+	r := startRedis(t)
+	srv := stytchtest.NewServer()
+	t.Cleanup(srv.Close)
+	other := stytchtest.NewServer()
+	t.Cleanup(other.Close)
+	ctx := context.Background()
+	mine := newStore(t, r.client(), srv, nil)
+	theirs := newStore(t, r.client(), other, nil)
+	prefixed := newStore(t, r.client(), srv, func(c *redisstore.Config) { c.Prefix = "staging:" })
+	if err := mine.Revoke(ctx, "session-test-1", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // time enough for a message that should not come
+	if theirs.IsRevoked(ctx, "session-test-1") || prefixed.IsRevoked(ctx, "session-test-1") {
+		t.Fatal("a revocation crossed into another project or prefix")
+	}
+	if !newStore(t, r.client(), srv, nil).IsRevoked(ctx, "session-test-1") {
+		t.Fatal("the same project and prefix did not see it")
+	}
+}
+
+func TestRedisHoldsAtMostSizeInExpiryOrder(t *testing.T) {
+	r := startRedis(t)
+	srv := stytchtest.NewServer()
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	s := newStore(t, r.client(), srv, func(c *redisstore.Config) { c.Size = 100 })
+	now := time.Now()
+	for i := range 150 {
+		if err := s.Revoke(ctx, "session-test-"+string(rune('a'+i/26))+string(rune('a'+i%26)), now.Add(time.Hour+time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = s.Revoke(ctx, "session-test-expired", now.Add(-time.Second))
+	rdb := r.client()
+	key := redisstore.DefaultPrefix + srv.ProjectID() + ":revoked"
+	if n := rdb.ZCard(ctx, key).Val(); n != 100 {
+		t.Fatalf("%d entries in Redis, want 100", n)
+	}
+	// The 50 that expire soonest went first.
+	if rdb.ZScore(ctx, key, "session-test-aa").Err() != redis.Nil || rdb.ZScore(ctx, key, "session-test-fr").Err() != nil {
+		t.Fatal("trimmed out of expiry order")
+	}
+}
+
+func TestNewFailsWhenRedisIsUnreachable(t *testing.T) {
+	r := startRedis(t)
+	r.stop()
+	srv := stytchtest.NewServer()
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := redisstore.New(ctx, redisstore.Config{Client: r.client(), ProjectID: srv.ProjectID(), LoadTimeout: time.Second})
+	if err == nil || time.Since(start) > 3*time.Second {
+		t.Fatalf("New with Redis down: %v after %v", err, time.Since(start))
+	}
+}
+
+func TestConfigIsChecked(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  redisstore.Config
+	}{
+		{"no client", redisstore.Config{ProjectID: "project-test-1"}},
+		{"no project", redisstore.Config{Client: redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := redisstore.New(context.Background(), tt.cfg); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+}
+
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	r := startRedis(t)
+	srv := stytchtest.NewServer()
+	t.Cleanup(srv.Close)
+	before := runtime.NumGoroutine()
+	rdb := redis.NewClient(&redis.Options{Addr: r.addr()})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := redisstore.New(ctx, redisstore.Config{Client: rdb, ProjectID: srv.ProjectID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Revoke(ctx, "session-test-1", time.Now().Add(time.Minute))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rdb.Close()
+	if !waitFor(func() bool { return runtime.NumGoroutine() <= before }, 5*time.Second) {
+		t.Fatalf("%d goroutines before, %d after Close", before, runtime.NumGoroutine())
+	}
+}
+
+func TestRevocationErrorsNameNoSecret(t *testing.T) {
+	r := startRedis(t)
+	srv := stytchtest.NewServer()
+	t.Cleanup(srv.Close)
+	s := newStore(t, r.client(), srv, nil)
+	r.stop()
+	err := s.Revoke(context.Background(), "session-test-1", time.Now().Add(time.Minute))
+	if err == nil || !strings.Contains(err.Error(), "queued") || strings.Contains(err.Error(), srv.Secret()) {
+		t.Fatalf("Revoke with Redis down: %v", err)
+	}
+	if session.Classify(err) == session.KindSessionGone {
+		t.Fatal("a store outage reads as a sign-out")
+	}
+}
