@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/redisstore"
+	"github.com/stytchguard/stytchguard/redisstore/redistest"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
@@ -21,7 +24,7 @@ import (
 // process the second sub-benchmark runs slower whichever it is, so compare
 // them with bench.sh, which runs each in its own process, interleaved.
 func BenchmarkMiddleware(b *testing.B) {
-	r := startRedis(b)
+	r := redistest.Start(b)
 	srv := stytchtest.NewServer()
 	b.Cleanup(srv.Close)
 	tok := newSession(b, srv)
@@ -47,7 +50,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	}
 	b.Run("cached-jwt/memory", func(b *testing.B) { run(b, nil, nil) })
 	b.Run("cached-jwt/redis", func(b *testing.B) {
-		s := newStore(b, r.client(), srv, func(c *redisstore.Config) { c.Now = nil })
+		s := newStore(b, r.Client(), srv, func(c *redisstore.Config) { c.Now = nil })
 		run(b, s, s)
 	})
 }
@@ -56,11 +59,11 @@ func BenchmarkMiddleware(b *testing.B) {
 // (Redis written and published) until another instance's IsRevoked says
 // so, on loopback; it reports the median and the 99th percentile.
 func BenchmarkPropagation(b *testing.B) {
-	r := startRedis(b)
+	r := redistest.Start(b)
 	srv := stytchtest.NewServer()
 	b.Cleanup(srv.Close)
 	ctx := context.Background()
-	a, other := newStore(b, r.client(), srv, nil), newStore(b, r.client(), srv, nil)
+	a, other := newStore(b, r.Client(), srv, nil), newStore(b, r.Client(), srv, nil)
 	var lat []time.Duration
 	i := 0
 	for b.Loop() {
@@ -86,17 +89,17 @@ func BenchmarkPropagation(b *testing.B) {
 // BenchmarkStartupLoad measures New with 10,000 revocations in Redis: the
 // time to subscribe and load them, and the heap the mirror holds.
 func BenchmarkStartupLoad(b *testing.B) {
-	r := startRedis(b)
+	r := redistest.Start(b)
 	srv := stytchtest.NewServer()
 	b.Cleanup(srv.Close)
 	ctx := context.Background()
 	const n = 10_000
-	rdb := r.client()
+	rdb := r.Client()
 	key := redisstore.DefaultPrefix + srv.ProjectID() + ":revoked"
 	until := float64(time.Now().Add(time.Hour).UnixMilli())
 	pipe := rdb.Pipeline()
 	for i := range n {
-		pipe.ZAdd(ctx, key, redisZ(until, fmt.Sprintf("session-test-%08d-0000-4000-8000-000000000000", i)))
+		pipe.ZAdd(ctx, key, redis.Z{Score: until, Member: fmt.Sprintf("session-test-%08d-0000-4000-8000-000000000000", i)})
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		b.Fatal(err)

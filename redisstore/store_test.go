@@ -13,6 +13,7 @@ import (
 
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/redisstore"
+	"github.com/stytchguard/stytchguard/redisstore/redistest"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
@@ -41,9 +42,9 @@ func newStore(t testing.TB, rdb redis.UniversalClient, srv *stytchtest.Server, m
 	return s
 }
 
-func newInstance(t testing.TB, r *redisServer, srv *stytchtest.Server) *instance {
+func newInstance(t testing.TB, r *redistest.Server, srv *stytchtest.Server) *instance {
 	t.Helper()
-	s := newStore(t, r.client(), srv, nil)
+	s := newStore(t, r.Client(), srv, nil)
 	mw, err := middleware.New(middleware.Config{Client: srv.Client(), Now: srv.Now, Revocations: s, RemoteCache: s})
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +108,7 @@ func newSession(t testing.TB, srv *stytchtest.Server) stytchtest.Tokens {
 }
 
 func TestLogoutOnOneInstanceIsRefusedOnAll(t *testing.T) {
-	r := startRedis(t)
+	r := redistest.Start(t)
 	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
 	t.Cleanup(srv.Close)
 	a, b := newInstance(t, r, srv), newInstance(t, r, srv)
@@ -129,7 +130,7 @@ func TestLogoutOnOneInstanceIsRefusedOnAll(t *testing.T) {
 }
 
 func TestLogoutAllReachesEveryInstance(t *testing.T) {
-	r := startRedis(t)
+	r := redistest.Start(t)
 	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
 	t.Cleanup(srv.Close)
 	a, b := newInstance(t, r, srv), newInstance(t, r, srv)
@@ -156,7 +157,7 @@ func TestLogoutAllReachesEveryInstance(t *testing.T) {
 }
 
 func TestRedisOutageOpensOnlyTheDocumentedWindow(t *testing.T) {
-	r := startRedis(t)
+	r := redistest.Start(t)
 	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
 	t.Cleanup(srv.Close)
 	a, b := newInstance(t, r, srv), newInstance(t, r, srv)
@@ -166,7 +167,7 @@ func TestRedisOutageOpensOnlyTheDocumentedWindow(t *testing.T) {
 	}
 	refusedWithin(t, b, before.SessionJWT, time.Second)
 
-	r.stop()
+	r.Stop()
 	// Instances keep serving, and keep what they knew.
 	if a.get(bystander.SessionJWT, "") != 200 || b.get(bystander.SessionJWT, "") != 200 {
 		t.Fatal("a live session refused while Redis is down")
@@ -199,7 +200,7 @@ func TestRedisOutageOpensOnlyTheDocumentedWindow(t *testing.T) {
 	}
 	srv.Advance(-(5*time.Minute + time.Second))
 
-	r.start()
+	r.Start()
 	took := refusedWithin(t, b, during.SessionJWT, 10*time.Second)
 	t.Logf("after Redis came back, B refused the session logged out during the outage in %v", took)
 	if !waitFor(func() bool { return a.store.Pending() == 0 && a.store.Connected() && b.store.Connected() }, 5*time.Second) {
@@ -224,7 +225,7 @@ func waitFor(cond func() bool, limit time.Duration) bool {
 }
 
 func TestRemoteAnswersAreSharedWithoutCredentials(t *testing.T) {
-	r := startRedis(t)
+	r := redistest.Start(t)
 	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
 	t.Cleanup(srv.Close)
 	a, b := newInstance(t, r, srv), newInstance(t, r, srv)
@@ -236,7 +237,7 @@ func TestRemoteAnswersAreSharedWithoutCredentials(t *testing.T) {
 	if n := srv.Calls(stytchtest.Authenticate); n != 1 {
 		t.Fatalf("%d calls to Stytch for one token on two instances, want 1", n)
 	}
-	rdb := r.client()
+	rdb := r.Client()
 	ctx := context.Background()
 	keys, err := rdb.Keys(ctx, "*").Result()
 	if err != nil {
@@ -270,15 +271,15 @@ func TestRemoteAnswersAreSharedWithoutCredentials(t *testing.T) {
 }
 
 func TestProjectsAndPrefixesDoNotMix(t *testing.T) {
-	r := startRedis(t)
+	r := redistest.Start(t)
 	srv := stytchtest.NewServer()
 	t.Cleanup(srv.Close)
 	other := stytchtest.NewServer()
 	t.Cleanup(other.Close)
 	ctx := context.Background()
-	mine := newStore(t, r.client(), srv, nil)
-	theirs := newStore(t, r.client(), other, nil)
-	prefixed := newStore(t, r.client(), srv, func(c *redisstore.Config) { c.Prefix = "staging:" })
+	mine := newStore(t, r.Client(), srv, nil)
+	theirs := newStore(t, r.Client(), other, nil)
+	prefixed := newStore(t, r.Client(), srv, func(c *redisstore.Config) { c.Prefix = "staging:" })
 	if err := mine.Revoke(ctx, "session-test-1", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -286,17 +287,17 @@ func TestProjectsAndPrefixesDoNotMix(t *testing.T) {
 	if theirs.IsRevoked(ctx, "session-test-1") || prefixed.IsRevoked(ctx, "session-test-1") {
 		t.Fatal("a revocation crossed into another project or prefix")
 	}
-	if !newStore(t, r.client(), srv, nil).IsRevoked(ctx, "session-test-1") {
+	if !newStore(t, r.Client(), srv, nil).IsRevoked(ctx, "session-test-1") {
 		t.Fatal("the same project and prefix did not see it")
 	}
 }
 
 func TestRedisHoldsAtMostSizeInExpiryOrder(t *testing.T) {
-	r := startRedis(t)
+	r := redistest.Start(t)
 	srv := stytchtest.NewServer()
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
-	s := newStore(t, r.client(), srv, func(c *redisstore.Config) { c.Size = 100 })
+	s := newStore(t, r.Client(), srv, func(c *redisstore.Config) { c.Size = 100 })
 	now := time.Now()
 	for i := range 150 {
 		if err := s.Revoke(ctx, "session-test-"+string(rune('a'+i/26))+string(rune('a'+i%26)), now.Add(time.Hour+time.Duration(i)*time.Second)); err != nil {
@@ -304,7 +305,7 @@ func TestRedisHoldsAtMostSizeInExpiryOrder(t *testing.T) {
 		}
 	}
 	_ = s.Revoke(ctx, "session-test-expired", now.Add(-time.Second))
-	rdb := r.client()
+	rdb := r.Client()
 	key := redisstore.DefaultPrefix + srv.ProjectID() + ":revoked"
 	if n := rdb.ZCard(ctx, key).Val(); n != 100 {
 		t.Fatalf("%d entries in Redis, want 100", n)
@@ -316,14 +317,14 @@ func TestRedisHoldsAtMostSizeInExpiryOrder(t *testing.T) {
 }
 
 func TestNewFailsWhenRedisIsUnreachable(t *testing.T) {
-	r := startRedis(t)
-	r.stop()
+	r := redistest.Start(t)
+	r.Stop()
 	srv := stytchtest.NewServer()
 	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err := redisstore.New(ctx, redisstore.Config{Client: r.client(), ProjectID: srv.ProjectID(), LoadTimeout: time.Second})
+	_, err := redisstore.New(ctx, redisstore.Config{Client: r.Client(), ProjectID: srv.ProjectID(), LoadTimeout: time.Second})
 	if err == nil || time.Since(start) > 3*time.Second {
 		t.Fatalf("New with Redis down: %v after %v", err, time.Since(start))
 	}
@@ -347,11 +348,11 @@ func TestConfigIsChecked(t *testing.T) {
 }
 
 func TestCloseLeavesNoGoroutines(t *testing.T) {
-	r := startRedis(t)
+	r := redistest.Start(t)
 	srv := stytchtest.NewServer()
 	t.Cleanup(srv.Close)
 	before := runtime.NumGoroutine()
-	rdb := redis.NewClient(&redis.Options{Addr: r.addr()})
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr()})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s, err := redisstore.New(ctx, redisstore.Config{Client: rdb, ProjectID: srv.ProjectID()})
@@ -369,11 +370,11 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 }
 
 func TestRevocationErrorsNameNoSecret(t *testing.T) {
-	r := startRedis(t)
+	r := redistest.Start(t)
 	srv := stytchtest.NewServer()
 	t.Cleanup(srv.Close)
-	s := newStore(t, r.client(), srv, nil)
-	r.stop()
+	s := newStore(t, r.Client(), srv, nil)
+	r.Stop()
 	err := s.Revoke(context.Background(), "session-test-1", time.Now().Add(time.Minute))
 	if err == nil || !strings.Contains(err.Error(), "queued") || strings.Contains(err.Error(), srv.Secret()) {
 		t.Fatalf("Revoke with Redis down: %v", err)

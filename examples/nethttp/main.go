@@ -43,11 +43,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer be.Close()
-	a, err := newApp(be, slog.New(slog.NewTextHandler(stdout, nil)))
+	logger := slog.New(slog.NewTextHandler(stdout, nil))
+	stores, err := demo.OpenStores(ctx, getenv, be.Client.ProjectID(), logger)
+	if err != nil {
+		return err
+	}
+	defer stores.Close()
+	a, err := newApp(be, stores, logger)
 	if err != nil {
 		return err
 	}
 	defer a.close()
+	fmt.Fprintf(stdout, "revocations and Stytch's answers: %s\n", stores.Where)
 	if be.Warning != nil {
 		fmt.Fprintf(stdout, "warning: %v\n", be.Warning)
 	}
@@ -64,9 +71,11 @@ type app struct {
 	docs demo.Documents
 }
 
-func newApp(be *demo.Backend, logger *slog.Logger) (*app, error) {
+func newApp(be *demo.Backend, stores *demo.Stores, logger *slog.Logger) (*app, error) {
 	mw, err := middleware.New(middleware.Config{
 		Client:          be.Client,
+		Revocations:     stores.Revocations,
+		RemoteCache:     stores.Remote,
 		Issuers:         be.Issuers,
 		Logger:          logger,
 		InsecureCookies: true, // served over plain http on this machine; drop behind TLS

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stytchguard/stytchguard/examples/internal/demo"
+	"github.com/stytchguard/stytchguard/redisstore/redistest"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
@@ -23,5 +26,70 @@ func TestWrongSecretStopsTheAppAtStart(t *testing.T) {
 	err := run(context.Background(), []string{"-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "refused the credentials") || strings.Contains(err.Error(), secret) {
 		t.Fatalf("run with a wrong secret: %v", err)
+	}
+}
+
+// TestTwoInstancesShareLogoutsThroughRedis runs two instances of the app on
+// one Stytch (the emulator, over HTTP) and one real Redis, as REDIS_URL
+// makes them: a logout on one is refused by the other within 200 ms, and by
+// an instance started after it.
+func TestTwoInstancesShareLogoutsThroughRedis(t *testing.T) {
+	emu := stytchtest.NewServer()
+	defer emu.Close()
+	r := redistest.Start(t)
+	env := map[string]string{
+		"STYTCH_PROJECT_ID": emu.ProjectID(), "STYTCH_SECRET": emu.Secret(), "STYTCH_BASE_URL": emu.URL,
+		"REDIS_URL": r.URL(),
+	}
+	a, b := demo.StartAppWith(t, run, env), demo.StartAppWith(t, run, env)
+	if !strings.Contains(strings.Join(a.Lines, "\n"), "in Redis at "+r.Addr()) {
+		t.Fatalf("the app does not say where its revocations live: %v", a.Lines)
+	}
+	u := emu.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
+	tok, err := emu.StartSession(u.UserID, stytchtest.SessionParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	call := func(method, url, cookie, value string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, url, nil)
+		req.AddCookie(&http.Cookie{Name: cookie, Value: value})
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	emu.ResetCalls()
+	for _, in := range []*demo.Started{a, b} {
+		if c := call("GET", in.URL+"/api/me", "stytch_session", tok.SessionToken); c != 200 {
+			t.Fatalf("opaque token: %d", c)
+		}
+		if c := call("GET", in.URL+"/api/me", "stytch_session_jwt", tok.SessionJWT); c != 200 {
+			t.Fatalf("JWT: %d", c)
+		}
+	}
+	if n := emu.Calls(stytchtest.Authenticate); n != 1 {
+		t.Fatalf("%d calls to Stytch for one opaque token on two instances, want 1", n)
+	}
+	if c := call("POST", a.URL+"/logout", "stytch_session_jwt", tok.SessionJWT); c != http.StatusSeeOther {
+		t.Fatalf("logout on A: %d", c)
+	}
+	start := time.Now()
+	for call("GET", b.URL+"/api/me", "stytch_session_jwt", tok.SessionJWT) != http.StatusUnauthorized {
+		if time.Since(start) > 200*time.Millisecond {
+			t.Fatal("B still accepts the session 200 ms after A's logout")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("B refused the session %v after A's logout answered", time.Since(start))
+	if err := b.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := demo.StartAppWith(t, run, env)
+	if c := call("GET", restarted.URL+"/api/me", "stytch_session_jwt", tok.SessionJWT); c != http.StatusUnauthorized {
+		t.Fatalf("an instance started after the logout accepted the session: %d", c)
 	}
 }

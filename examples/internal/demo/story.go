@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -21,18 +23,29 @@ type Started struct {
 	Lines []string
 	stop  context.CancelFunc
 	done  chan error
+	once  sync.Once
+	err   error
 }
+
+// RunFunc is an example's run function.
+type RunFunc func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error
 
 // StartApp runs an example's run function on a free loopback port with no
 // Stytch credentials in its environment (emulator mode), and stops it when
 // the test ends.
-func StartApp(t testing.TB, run func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error) *Started {
+func StartApp(t testing.TB, run RunFunc) *Started {
+	t.Helper()
+	return StartAppWith(t, run, nil)
+}
+
+// StartAppWith is StartApp with the environment env.
+func StartAppWith(t testing.TB, run RunFunc, env map[string]string) *Started {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	s := &Started{stop: cancel, done: make(chan error, 1)}
 	go func() {
-		err := run(ctx, []string{"-addr", "127.0.0.1:0"}, func(string) string { return "" }, pw)
+		err := run(ctx, []string{"-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, pw)
 		pw.CloseWithError(err)
 		s.done <- err
 	}()
@@ -50,17 +63,25 @@ func StartApp(t testing.TB, run func(ctx context.Context, args []string, getenv 
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-s.done:
-			if err != nil {
-				t.Errorf("the app stopped with %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("the app did not stop")
+		if err := s.Stop(); err != nil {
+			t.Errorf("the app stopped with %v", err)
 		}
 	})
 	return s
+}
+
+// Stop shuts the app down, as SIGTERM would, and returns what its run
+// function returned. Later calls return the same.
+func (s *Started) Stop() error {
+	s.once.Do(func() {
+		s.stop()
+		select {
+		case s.err = <-s.done:
+		case <-time.After(10 * time.Second):
+			s.err = errors.New("the app did not stop within 10 s")
+		}
+	})
+	return s.err
 }
 
 // browser is an HTTP client with its own cookie jar, like one browser.

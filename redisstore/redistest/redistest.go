@@ -1,4 +1,4 @@
-package redisstore_test
+package redistest
 
 import (
 	"context"
@@ -13,10 +13,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// redisServer is a real redis-server (or valkey-server) on a free loopback
-// port, with append-only persistence in a temporary directory so that a
-// restart keeps its data, as a production Redis would.
-type redisServer struct {
+// Server is a real redis-server (or valkey-server) on a free loopback port,
+// with append-only persistence in a temporary directory so that a restart
+// keeps its data, as a production Redis would.
+type Server struct {
 	t    testing.TB
 	bin  string
 	dir  string
@@ -24,10 +24,10 @@ type redisServer struct {
 	cmd  *exec.Cmd
 }
 
-// startRedis starts a server for the test and stops it after. Without a
-// redis-server binary the test is skipped, except in CI (CI set), where
-// .ci/run installs one and its absence is a failure.
-func startRedis(t testing.TB) *redisServer {
+// Start starts a server for the test and stops it after. Without a
+// redis-server (or valkey-server) binary on PATH the test is skipped, except
+// when the environment sets CI, where its absence is a failure.
+func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -45,23 +45,28 @@ func startRedis(t testing.TB) *redisServer {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	r := &redisServer{t: t, bin: bin, dir: t.TempDir(), port: port}
-	r.start()
-	t.Cleanup(r.stop)
+	r := &Server{t: t, bin: bin, dir: t.TempDir(), port: port}
+	r.Start()
+	t.Cleanup(r.Stop)
 	return r
 }
 
-func (r *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
+// Addr returns the server's host:port.
+func (r *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
 
-// start runs the server and waits until it answers PING.
-func (r *redisServer) start() {
+// URL returns the server's redis:// URL, database 0.
+func (r *Server) URL() string { return "redis://" + r.Addr() + "/0" }
+
+// Start runs the server again after Stop, on the same port and with the
+// same data, and waits until it answers PING.
+func (r *Server) Start() {
 	r.t.Helper()
 	r.cmd = exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
 		"--dir", r.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always")
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
-	c := redis.NewClient(&redis.Options{Addr: r.addr(), MaxRetries: -1})
+	c := redis.NewClient(&redis.Options{Addr: r.Addr(), MaxRetries: -1})
 	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -72,14 +77,14 @@ func (r *redisServer) start() {
 			return
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("redis-server on %s did not answer: %v", r.addr(), err)
+			r.t.Fatalf("redis-server on %s did not answer: %v", r.Addr(), err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// stop kills the server, as a crash would, and waits for it to exit.
-func (r *redisServer) stop() {
+// Stop kills the server, as a crash would, and waits for it to exit.
+func (r *Server) Stop() {
 	if r.cmd == nil || r.cmd.Process == nil {
 		return
 	}
@@ -88,11 +93,11 @@ func (r *redisServer) stop() {
 	r.cmd = nil
 }
 
-// client returns a client for the server, closed after the test. Short
+// Client returns a client for the server, closed after the test. Short
 // dial and read timeouts keep an outage from stalling the test.
-func (r *redisServer) client() *redis.Client {
+func (r *Server) Client() *redis.Client {
 	c := redis.NewClient(&redis.Options{
-		Addr:         r.addr(),
+		Addr:         r.Addr(),
 		DialTimeout:  200 * time.Millisecond,
 		ReadTimeout:  time.Second,
 		WriteTimeout: time.Second,
@@ -101,6 +106,5 @@ func (r *redisServer) client() *redis.Client {
 	return c
 }
 
-func (r *redisServer) String() string { return fmt.Sprintf("redis on %s", r.addr()) }
-
-func redisZ(score float64, member string) redis.Z { return redis.Z{Score: score, Member: member} }
+// String names the server.
+func (r *Server) String() string { return fmt.Sprintf("redis-server on %s", r.Addr()) }
