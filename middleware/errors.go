@@ -50,8 +50,10 @@ type Error struct {
 	// Err is the underlying cause, if any, for logs.
 	Err error
 
-	// shed: the request was answered without asking Stytch (logged apart).
-	shed bool
+	// loggedApart: the cause was logged where it arose (a request shed
+	// without asking Stytch, a revocation list that could not record), so
+	// refuse does not report it as Stytch being unavailable.
+	loggedApart bool
 }
 
 // Error returns the code and message.

@@ -347,7 +347,7 @@ func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
 	if m.cfg.Hooks.Refused != nil {
 		m.cfg.Hooks.Refused(e.Code)
 	}
-	if e.Status >= 500 && !e.shed {
+	if e.Status >= 500 && !e.loggedApart {
 		m.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "stytchguard: Stytch unavailable",
 			slog.String("path", r.URL.Path), slog.String("stytch_request_id", e.RequestID), slog.Any("error", e.Err))
 	}
@@ -499,7 +499,7 @@ func (m *Middleware) shed(ctx context.Context, reason shedError) *Error {
 	if open, until := m.gate.open(); open {
 		retry = max(retry, until.Sub(m.cfg.Now()))
 	}
-	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "authentication is busy; try again shortly", RetryAfter: retry, shed: true}
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "authentication is busy; try again shortly", RetryAfter: retry, loggedApart: true}
 }
 
 // gated makes one call to Stytch within the slots and the breaker: f runs

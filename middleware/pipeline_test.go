@@ -492,6 +492,9 @@ func TestRevocationStoreFailureIsA503(t *testing.T) {
 	if !strings.Contains(a.logs.String(), "could not be recorded") {
 		t.Fatalf("not logged: %s", a.logs)
 	}
+	if strings.Contains(a.logs.String(), "Stytch unavailable") {
+		t.Fatalf("a revocation store failure logged as Stytch being down: %s", a.logs)
+	}
 	if a.srv.SessionAlive(tok.SessionID) {
 		t.Fatal("the session was not revoked at Stytch")
 	}
