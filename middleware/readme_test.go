@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,8 +14,9 @@ import (
 var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```")
 
 // TestREADMECodeIsCompiled holds every Go block of the README equal to the
-// body of an Example function of this package's tests, which the Go tool
-// compiles (and, where it has an Output comment, runs).
+// body of an Example function of this package's tests or of redisstore's
+// (its own module, compiled by its own go test), which the Go tool compiles
+// (and, where it has an Output comment, runs).
 func TestREADMECodeIsCompiled(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -34,28 +36,36 @@ func TestREADMECodeIsCompiled(t *testing.T) {
 			}
 		}
 		if !found {
-			t.Errorf("README block is not an Example body in middleware/*_example_test.go:\n%s", block)
+			t.Errorf("README block is not an Example body in middleware/ or redisstore/*example_test.go:\n%s", block)
 		}
 	}
 }
 
 // exampleBodies returns the bodies of the Example functions in this
-// directory's example test files, without their braces and one level of
-// indentation.
+// directory's and redisstore's example test files, without their braces and
+// one level of indentation.
 func exampleBodies(t *testing.T) []string {
 	t.Helper()
 	fset := token.NewFileSet()
 	var out []string
-	files, _ := os.ReadDir(".")
-	for _, f := range files {
-		if !strings.HasSuffix(f.Name(), "example_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(f.Name())
+	var names []string
+	for _, dir := range []string{".", "../redisstore"} {
+		files, err := os.ReadDir(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		file, err := parser.ParseFile(fset, f.Name(), src, parser.ParseComments)
+		for _, f := range files {
+			if strings.HasSuffix(f.Name(), "example_test.go") {
+				names = append(names, filepath.Join(dir, f.Name()))
+			}
+		}
+	}
+	for _, name := range names {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, err := parser.ParseFile(fset, name, src, parser.ParseComments)
 		if err != nil {
 			t.Fatal(err)
 		}

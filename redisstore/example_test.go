@@ -4,7 +4,6 @@ import (
 	"context"
 	"log"
 	"net/http"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -17,25 +16,22 @@ import (
 // on all of them, and an opaque token Stytch answered for one is not asked
 // about again by the others.
 func Example() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := context.Background()
 	opts, err := redis.ParseURL("redis://127.0.0.1:6379/0")
 	if err != nil {
 		log.Fatal(err)
 	}
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()
-
 	client, err := session.New(session.Config{ProjectID: "project-test-...", Secret: "secret-test-..."})
 	if err != nil {
 		log.Fatal(err)
 	}
 	store, err := redisstore.New(ctx, redisstore.Config{Client: rdb, ProjectID: client.ProjectID()})
 	if err != nil {
-		log.Fatal(err) // Redis unreachable at start: better not to serve blind
+		log.Fatal(err) // Redis unreachable at start: do not serve blind to earlier logouts
 	}
 	defer store.Close()
-
 	mw, err := middleware.New(middleware.Config{Client: client, Revocations: store, RemoteCache: store})
 	if err != nil {
 		log.Fatal(err)
