@@ -97,6 +97,16 @@ func refusedWithin(t *testing.T, in *instance, jwt string, limit time.Duration) 
 	}
 }
 
+// twoInstances starts Redis, an emulator with a frozen clock, and two app
+// instances sharing both.
+func twoInstances(t *testing.T) (*redistest.Server, *stytchtest.Server, *instance, *instance) {
+	t.Helper()
+	r := redistest.Start(t)
+	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
+	t.Cleanup(srv.Close)
+	return r, srv, newInstance(t, r, srv), newInstance(t, r, srv)
+}
+
 func newSession(t testing.TB, srv *stytchtest.Server) stytchtest.Tokens {
 	t.Helper()
 	u := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
@@ -108,10 +118,7 @@ func newSession(t testing.TB, srv *stytchtest.Server) stytchtest.Tokens {
 }
 
 func TestLogoutOnOneInstanceIsRefusedOnAll(t *testing.T) {
-	r := redistest.Start(t)
-	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
-	t.Cleanup(srv.Close)
-	a, b := newInstance(t, r, srv), newInstance(t, r, srv)
+	r, srv, a, b := twoInstances(t)
 	tok := newSession(t, srv)
 	if a.get(tok.SessionJWT, "") != 200 || b.get(tok.SessionJWT, "") != 200 {
 		t.Fatal("a fresh JWT refused before any logout")
@@ -130,10 +137,7 @@ func TestLogoutOnOneInstanceIsRefusedOnAll(t *testing.T) {
 }
 
 func TestLogoutAllReachesEveryInstance(t *testing.T) {
-	r := redistest.Start(t)
-	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
-	t.Cleanup(srv.Close)
-	a, b := newInstance(t, r, srv), newInstance(t, r, srv)
+	_, srv, a, b := twoInstances(t)
 	u := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
 	var toks []stytchtest.Tokens
 	for range 5 {
@@ -157,10 +161,7 @@ func TestLogoutAllReachesEveryInstance(t *testing.T) {
 }
 
 func TestRedisOutageOpensOnlyTheDocumentedWindow(t *testing.T) {
-	r := redistest.Start(t)
-	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
-	t.Cleanup(srv.Close)
-	a, b := newInstance(t, r, srv), newInstance(t, r, srv)
+	r, srv, a, b := twoInstances(t)
 	before, during, bystander := newSession(t, srv), newSession(t, srv), newSession(t, srv)
 	if c := a.post("/logout", before.SessionJWT); c != http.StatusNoContent {
 		t.Fatalf("logout before the outage: %d", c)
@@ -225,10 +226,7 @@ func waitFor(cond func() bool, limit time.Duration) bool {
 }
 
 func TestRemoteAnswersAreSharedWithoutCredentials(t *testing.T) {
-	r := redistest.Start(t)
-	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
-	t.Cleanup(srv.Close)
-	a, b := newInstance(t, r, srv), newInstance(t, r, srv)
+	r, srv, a, b := twoInstances(t)
 	tok := newSession(t, srv)
 	srv.ResetCalls()
 	if a.get("", tok.SessionToken) != 200 || b.get("", tok.SessionToken) != 200 {
