@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/stytchguard/stytchguard/internal/httperr"
 	"github.com/stytchguard/stytchguard/session"
 )
@@ -27,16 +25,17 @@ func OrganizationFrom(f func(*http.Request) string) GuardOption {
 	return func(g *guard) { g.org = f }
 }
 
-// URLParam reads a chi route parameter: OrganizationFrom(URLParam("organization_id"))
-// for routes under /orgs/{organization_id}.
-func URLParam(name string) func(*http.Request) string {
-	return func(r *http.Request) string { return chi.URLParam(r, name) }
-}
-
-// PathValue reads a net/http ServeMux wildcard (Go 1.22 patterns).
+// PathValue reads a route parameter through http.Request.PathValue:
+// OrganizationFrom(PathValue("organization_id")) for routes under
+// /orgs/{organization_id}, on net/http's ServeMux (Go 1.22 patterns) and on
+// chi, which sets path values for its route parameters since v5.0.12. authz
+// does not import chi.
 func PathValue(name string) func(*http.Request) string {
 	return func(r *http.Request) string { return r.PathValue(name) }
 }
+
+// URLParam is PathValue, under the name chi users know.
+func URLParam(name string) func(*http.Request) string { return PathValue(name) }
 
 // Require returns a middleware that lets a request through only when the
 // session in its context may perform action on resource. No session: 401. A

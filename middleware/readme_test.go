@@ -14,9 +14,10 @@ import (
 var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```")
 
 // TestREADMECodeIsCompiled holds every Go block of the README equal to the
-// body of an Example function of this package's tests or of redisstore's
-// (its own module, compiled by its own go test), which the Go tool compiles
-// (and, where it has an Output comment, runs).
+// body of an Example function of this package's tests, or of redisstore's
+// or conformance's (modules of their own, which compile their examples in
+// their own go test), which the Go tool compiles (and, where it has an
+// Output comment, runs).
 func TestREADMECodeIsCompiled(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -36,26 +37,26 @@ func TestREADMECodeIsCompiled(t *testing.T) {
 			}
 		}
 		if !found {
-			t.Errorf("README block is not an Example body in middleware/ or redisstore/*example_test.go:\n%s", block)
+			t.Errorf("README block is not an Example body in middleware/, redisstore/ or conformance/:\n%s", block)
 		}
 	}
 }
 
 // exampleBodies returns the bodies of the Example functions in this
-// directory's and redisstore's example test files, without their braces and
-// one level of indentation.
+// directory's, redisstore's and conformance's example and chi test files,
+// without their braces and one level of indentation.
 func exampleBodies(t *testing.T) []string {
 	t.Helper()
 	fset := token.NewFileSet()
 	var out []string
 	var names []string
-	for _, dir := range []string{".", "../redisstore"} {
+	for _, dir := range []string{".", "../redisstore", "../conformance"} {
 		files, err := os.ReadDir(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, f := range files {
-			if strings.HasSuffix(f.Name(), "example_test.go") {
+			if strings.HasSuffix(f.Name(), "example_test.go") || f.Name() == "chi_test.go" {
 				names = append(names, filepath.Join(dir, f.Name()))
 			}
 		}

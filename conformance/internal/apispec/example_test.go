@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/stytchguard/stytchguard/internal/apispec"
+	"github.com/stytchguard/stytchguard/conformance/internal/apispec"
 )
 
 func ExampleValidator_Check() {

@@ -1,4 +1,4 @@
-package stytchtest_test
+package conformance_test
 
 import (
 	"bytes"

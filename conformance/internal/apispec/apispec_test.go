@@ -10,7 +10,7 @@ import (
 )
 
 func TestEmbeddedCopyMatchesShared(t *testing.T) {
-	shared := filepath.Join("..", "..", "..", "shared", "stytch", "openapi-sessions.yml")
+	shared := filepath.Join("..", "..", "..", "..", "shared", "stytch", "openapi-sessions.yml")
 	want, err := os.ReadFile(shared)
 	if os.IsNotExist(err) {
 		t.Skip("../shared is not beside this checkout")
@@ -19,7 +19,7 @@ func TestEmbeddedCopyMatchesShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(want, Spec()) {
-		t.Fatalf("internal/apispec/openapi-sessions.yml differs from %s: copy it again", shared)
+		t.Fatalf("conformance/internal/apispec/openapi-sessions.yml differs from %s: copy it again", shared)
 	}
 }
 

@@ -1,4 +1,4 @@
-package session_test
+package conformance_test
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/oasdiff/yaml"
 
-	"github.com/stytchguard/stytchguard/internal/apispec"
+	"github.com/stytchguard/stytchguard/conformance/internal/apispec"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
@@ -112,26 +112,64 @@ func asAPIError(err error, target **session.APIError) bool {
 
 func rawCall(t *testing.T, srv *stytchtest.Server, hc *http.Client, method, path string, payload any) (int, map[string]any) {
 	t.Helper()
+	status, body := send(t, srv, hc, method, path, payload, true)
+	out := map[string]any{}
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return status, out
+}
+
+// send sends an API request, with the project's credentials when auth is
+// set, and returns the status and the body unparsed.
+func send(t *testing.T, srv *stytchtest.Server, hc *http.Client, method, path string, payload any, auth bool) (int, []byte) {
+	t.Helper()
 	var body io.Reader
 	if payload != nil {
-		b, _ := json.Marshal(payload)
+		b, err := json.Marshal(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
 		body = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, srv.URL+path, body)
+	req, err := http.NewRequest(method, srv.URL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.SetBasicAuth(srv.ProjectID(), srv.Secret())
+	if auth {
+		req.SetBasicAuth(srv.ProjectID(), srv.Secret())
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	out := map[string]any{}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return resp.StatusCode, out
+}
+
+// env is an emulator whose every exchange through http is validated
+// against Stytch's OpenAPI document, for the shape tests.
+type env struct {
+	*stytchtest.Server
+	http *http.Client
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	srv, hc := validatedServer(t)
+	return &env{Server: srv, http: hc}
+}
+
+func (e *env) raw(t *testing.T, method, path string, body any, auth bool) (int, []byte) {
+	t.Helper()
+	return send(t, e.Server, e.http, method, path, body, auth)
 }
 
 // arazzo is the part of an Arazzo 1.0 document this runner understands.
