@@ -3,6 +3,8 @@ package authz_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 
 	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/session"
@@ -41,4 +43,27 @@ func ExampleAuthorizer_Require() {
 	v, err := a.Authorize(context.Background(), authz.Check{Roles: []string{"stytch_user", "editor"}, ResourceID: "documents", Action: "write"})
 	fmt.Println(v.GrantingRoles, err)
 	// Output: [editor] <nil>
+}
+
+// Routes under /orgs/{organization_id} that need no permission still belong
+// to one organization: RequireOrganization refuses a member of another.
+func ExampleRequireOrganization() {
+	me := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m, _ := session.MemberFromContext(r.Context())
+		fmt.Fprintln(w, m.Session.MemberID)
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /orgs/{organization_id}/me", authz.RequireOrganization(authz.PathValue("organization_id"))(me))
+
+	m := &session.MemberAuth{Session: session.MemberSession{MemberID: "member-test-1", OrganizationID: "organization-test-a"}}
+	for _, org := range []string{"organization-test-a", "organization-test-b"} {
+		req := httptest.NewRequest("GET", "/orgs/"+org+"/me", nil)
+		req = req.WithContext(session.NewMemberContext(req.Context(), m))
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		fmt.Println(org, rec.Code)
+	}
+	// Output:
+	// organization-test-a 200
+	// organization-test-b 403
 }

@@ -105,3 +105,29 @@ func writeError(w http.ResponseWriter, status int, errorType, message string) {
 	}
 	httperr.Write(w, status, errorType, message)
 }
+
+// RequireOrganization returns a middleware that lets a request through only
+// when the member session in its context belongs to the organization that
+// from reads from the request (a route parameter, say PathValue
+// ("organization_id")): the tenancy check of Require, alone, for routes
+// under /orgs/{organization_id} that need no permission (the member's own
+// profile, sessions, logout). No member session: 401. Another organization,
+// or none named (/orgs//me): 403 session_authorization_tenancy_error. It
+// needs no policy, so it never answers 503.
+func RequireOrganization(from func(*http.Request) string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			m, ok := session.MemberFromContext(r.Context())
+			switch org := from(r); {
+			case !ok:
+				writeError(w, http.StatusUnauthorized, "unauthenticated", "A member session is required.")
+			case org == "":
+				writeError(w, http.StatusForbidden, session.ErrorTypeSessionAuthorizationTenancy, "The request names no organization.")
+			case org != m.Session.OrganizationID:
+				writeError(w, http.StatusForbidden, session.ErrorTypeSessionAuthorizationTenancy, "The session belongs to another organization.")
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+}

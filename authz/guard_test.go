@@ -192,3 +192,43 @@ func TestConsumerGuardAndPolicyOutage(t *testing.T) {
 		t.Fatalf("%d %v", rec.Code, body)
 	}
 }
+
+func TestRequireOrganization(t *testing.T) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	acme := srv.CreateOrganization(stytchtest.OrganizationParams{Name: "Acme"})
+	other := srv.CreateOrganization(stytchtest.OrganizationParams{Name: "Other"})
+	m, _ := srv.CreateMember(acme.OrganizationID, stytchtest.MemberParams{Email: "m@example.com"})
+	tok, _ := srv.StartMemberSession(m.MemberID, stytchtest.SessionParams{})
+	mux := http.NewServeMux()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.Handle("GET /orgs/{organization_id}/me", authz.RequireOrganization(authz.PathValue("organization_id"))(ok))
+	h := withMember(srv.Client())(mux)
+	none := withMember(srv.Client())(authz.RequireOrganization(func(*http.Request) string { return "" })(ok))
+	tests := []struct {
+		name  string
+		h     http.Handler
+		path  string
+		token string
+		want  int
+		body  string
+	}{
+		{"own organization", h, "/orgs/" + acme.OrganizationID + "/me", tok.SessionToken, 204, ""},
+		{"another organization", h, "/orgs/" + other.OrganizationID + "/me", tok.SessionToken, 403, session.ErrorTypeSessionAuthorizationTenancy},
+		{"no organization named", none, "/me", tok.SessionToken, 403, session.ErrorTypeSessionAuthorizationTenancy},
+		{"no session", h, "/orgs/" + acme.OrganizationID + "/me", "", 401, "unauthenticated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", tt.path, nil)
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			rec := httptest.NewRecorder()
+			tt.h.ServeHTTP(rec, req)
+			if rec.Code != tt.want || !strings.Contains(rec.Body.String(), tt.body) {
+				t.Fatalf("%d %s, want %d %s", rec.Code, rec.Body, tt.want, tt.body)
+			}
+		})
+	}
+}
