@@ -111,10 +111,13 @@ func (a *app) routes() http.Handler {
 	r.Post("/demo/login", a.be.LoginHandler(true))
 	org := authz.OrganizationFrom(authz.URLParam("organization_id"))
 	r.Route("/orgs/{organization_id}", func(r chi.Router) {
-		r.With(a.mw.Require).Get("/api/me", me)
+		// Every route here belongs to the organization in the URL: a
+		// member of another one is refused before any handler runs.
+		r.Use(a.mw.Require, authz.RequireOrganization(authz.URLParam("organization_id")))
+		r.Get("/api/me", me)
 		r.Method(http.MethodGet, "/api/sessions", a.mw.SessionsHandler())
-		r.With(a.mw.Require, a.az.Require("documents", "read", org)).Get("/api/documents", a.docs.ListHandler)
-		r.With(a.mw.Require, a.az.Require("documents", "write", org)).Post("/api/documents", a.docs.AddHandler(author))
+		r.With(a.az.Require("documents", "read", org)).Get("/api/documents", a.docs.ListHandler(demo.SessionOrganization))
+		r.With(a.az.Require("documents", "write", org)).Post("/api/documents", a.docs.AddHandler(demo.SessionOrganization, author))
 		r.Method(http.MethodPost, "/logout", a.mw.LogoutHandler())
 		r.Method(http.MethodPost, "/logout-all", a.mw.LogoutAllHandler())
 	})

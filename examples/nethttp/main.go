@@ -103,8 +103,8 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("POST /demo/login", a.be.LoginHandler(false))
 	mux.Handle("GET /api/me", a.mw.Require(http.HandlerFunc(me)))
 	mux.Handle("GET /api/sessions", a.mw.SessionsHandler())
-	mux.Handle("GET /api/documents", a.mw.Require(a.az.Require("documents", "read")(http.HandlerFunc(a.docs.ListHandler))))
-	mux.Handle("POST /api/documents", a.mw.Require(a.az.Require("documents", "write")(a.docs.AddHandler(author))))
+	mux.Handle("GET /api/documents", a.mw.Require(a.az.Require("documents", "read")(a.docs.ListHandler(demo.Shared))))
+	mux.Handle("POST /api/documents", a.mw.Require(a.az.Require("documents", "write")(a.docs.AddHandler(demo.Shared, author))))
 	mux.Handle("POST /logout", a.mw.LogoutHandler())
 	mux.Handle("POST /logout-all", a.mw.LogoutAllHandler())
 	// Every state-changing route acts on a cookie session: refuse

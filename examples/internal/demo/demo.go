@@ -163,50 +163,71 @@ type Document struct {
 	Author string `json:"author"`
 }
 
-// Documents is the demo's in-memory document store.
+// Documents is a demo document store, one list per space: an
+// organization's id for B2B, so that no organization sees another's
+// documents, or "" for a consumer app's one shared list.
 type Documents struct {
 	mu    sync.Mutex
-	items []Document
+	items map[string][]Document
 }
 
-// List returns the documents.
-func (d *Documents) List() []Document {
+// List returns the documents of space.
+func (d *Documents) List(space string) []Document {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return append([]Document{{ID: 0, Title: "Welcome", Author: "stytchguard"}}, d.items...)
+	return append([]Document{{ID: 0, Title: "Welcome", Author: "stytchguard"}}, d.items[space]...)
 }
 
-// Add stores a document and returns it.
-func (d *Documents) Add(title, author string) Document {
+// Add stores a document in space and returns it.
+func (d *Documents) Add(space, title, author string) Document {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	doc := Document{ID: len(d.items) + 1, Title: title, Author: author}
-	d.items = append(d.items, doc)
+	if d.items == nil {
+		d.items = map[string][]Document{}
+	}
+	doc := Document{ID: len(d.items[space]) + 1, Title: title, Author: author}
+	d.items[space] = append(d.items[space], doc)
 	return doc
 }
 
-// ListHandler answers the documents and the roles that granted reading
-// them (the verdict a guard put in the context).
-func (d *Documents) ListHandler(w http.ResponseWriter, r *http.Request) {
-	v, _ := authz.VerdictFromContext(r.Context())
-	var granting []string
-	if v != nil {
-		granting = v.GrantingRoles
+// ListHandler answers the documents of the space the request is in, and
+// the roles that granted reading them (the verdict a guard put in the
+// context).
+func (d *Documents) ListHandler(space func(*http.Request) string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, _ := authz.VerdictFromContext(r.Context())
+		var granting []string
+		if v != nil {
+			granting = v.GrantingRoles
+		}
+		WriteJSON(w, http.StatusOK, map[string]any{"documents": d.List(space(r)), "granted_by": granting})
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"documents": d.List(), "granted_by": granting})
 }
 
-// AddHandler stores a document titled by the form value title, written by
-// the id author reads from the request.
-func (d *Documents) AddHandler(author func(*http.Request) string) http.HandlerFunc {
+// AddHandler stores a document titled by the form value title in the space
+// the request is in, written by the id author reads from the request.
+func (d *Documents) AddHandler(space, author func(*http.Request) string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		title := r.FormValue("title")
 		if title == "" {
 			title = "Untitled"
 		}
-		WriteJSON(w, http.StatusCreated, d.Add(title, author(r)))
+		WriteJSON(w, http.StatusCreated, d.Add(space(r), title, author(r)))
 	}
 }
+
+// SessionOrganization is the space of a B2B request: the organization of
+// the verified member session, never a value the client chose.
+func SessionOrganization(r *http.Request) string {
+	m, _ := session.MemberFromContext(r.Context())
+	if m == nil {
+		return ""
+	}
+	return m.Session.OrganizationID
+}
+
+// Shared is the space of a consumer app: one list for everyone.
+func Shared(*http.Request) string { return "" }
 
 // LoginHandler serves POST /demo/login (emulator mode): it signs the person
 // named by the form values email and role in, sets both session cookies as
