@@ -29,8 +29,25 @@ func Write(w http.ResponseWriter, status int, errorType, message string) {
 		RequestID:    RequestID(),
 		ErrorType:    errorType,
 		ErrorMessage: message,
-		ErrorURL:     "https://stytch.com/docs/api/errors/" + strconv.Itoa(status),
+		ErrorURL:     URL(errorType, status),
 	})
+}
+
+// DocsURL is where stytchguard's own error types are described, one anchor
+// each.
+const DocsURL = "https://github.com/stytchguard/stytchguard/blob/main/docs/errors.md#"
+
+// URL returns the error_url of an answer: Stytch's error page for the error
+// types Stytch itself answers with (which authz passes on), this project's
+// docs for the ones stytchguard adds (unauthenticated, invalid_token, ...).
+func URL(errorType string, status int) string {
+	switch errorType {
+	case "session_authorization_error", "session_authorization_tenancy_error", "consumer_session_authorization_error",
+		"session_not_found", "unauthorized_credentials", "too_many_requests", "too_few_tokens_authenticated",
+		"internal_server_error":
+		return "https://stytch.com/docs/api/errors/" + strconv.Itoa(status)
+	}
+	return DocsURL + errorType
 }
 
 // RequestID returns a new id for an answer made here rather than by Stytch.
