@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stytchguard/stytchguard/session"
+	"github.com/stytchguard/stytchguard/webhook"
 )
 
 // AdminPrefix is where the emulator's own API lives: a path Stytch does not
@@ -49,6 +50,11 @@ func (e *Emulator) adminRoutes(handle func(pattern string, h apiHandler)) {
 	handle("POST "+AdminPrefix+"migration_tokens", e.adminMigrationToken)
 	handle("POST "+AdminPrefix+"trusted_auth_tokens", e.adminTrustedAuthToken)
 	handle("PUT "+AdminPrefix+"rate_limit", e.adminSetRateLimit)
+	handle("PUT "+AdminPrefix+"webhooks", e.adminSetWebhooks)
+	handle("PUT "+AdminPrefix+"users/{user_id}", e.adminUpdateRoles(false))
+	handle("PUT "+AdminPrefix+"members/{member_id}", e.adminUpdateRoles(true))
+	handle("DELETE "+AdminPrefix+"users/{user_id}", e.adminDelete(false))
+	handle("DELETE "+AdminPrefix+"members/{member_id}", e.adminDelete(true))
 	handle("GET "+AdminPrefix+"calls", e.adminCalls)
 	handle("POST "+AdminPrefix+"faults", e.adminInjectFault)
 	handle("DELETE "+AdminPrefix+"faults", e.adminClearFaults)
@@ -390,4 +396,67 @@ func (e *Emulator) adminSetRateLimit(r *http.Request, reqID string) (any, *sessi
 	}
 	e.SetRateLimit(RateLimit{PerSecond: p.PerSecond, Burst: p.Burst, FailedShare: p.FailedShare, MinCalls: p.MinCalls, Window: time.Duration(p.WindowSeconds) * time.Second})
 	return adminOK(reqID, map[string]any{}), nil
+}
+
+// adminSetWebhooks configures webhook deliveries (SetWebhooks).
+func (e *Emulator) adminSetWebhooks(r *http.Request, reqID string) (any, *session.APIError) {
+	var p struct {
+		Secret string   `json:"secret"`
+		URLs   []string `json:"urls"`
+		Fault  struct {
+			BadSignature   bool `json:"bad_signature"`
+			StaleTimestamp bool `json:"stale_timestamp"`
+			Duplicate      bool `json:"duplicate"`
+		} `json:"fault"`
+	}
+	if err := decode(r, &p); err != nil {
+		return nil, err
+	}
+	if len(p.URLs) > 0 {
+		if _, err := webhook.Sign(p.Secret, "msg_check", time.Now(), nil); err != nil {
+			return nil, apiError(http.StatusBadRequest, "bad_request", "secret must be whsec_ and base64.")
+		}
+	}
+	e.SetWebhooks(WebhookConfig{Secret: p.Secret, URLs: p.URLs, Fault: WebhookFault(p.Fault)})
+	return adminOK(reqID, map[string]any{}), nil
+}
+
+// adminUpdateRoles replaces a user's or member's roles, as the dashboard
+// does, and sends the update webhook.
+func (e *Emulator) adminUpdateRoles(b2b bool) apiHandler {
+	return func(r *http.Request, reqID string) (any, *session.APIError) {
+		var p struct {
+			Roles []string `json:"roles"`
+		}
+		if err := decode(r, &p); err != nil {
+			return nil, err
+		}
+		var err error
+		if b2b {
+			err = e.SetMemberRoles(r.PathValue("member_id"), p.Roles)
+		} else {
+			err = e.SetUserRoles(r.PathValue("user_id"), p.Roles)
+		}
+		if err != nil {
+			return nil, adminErr(err)
+		}
+		return adminOK(reqID, map[string]any{}), nil
+	}
+}
+
+// adminDelete deletes a user or member, ending its sessions, and sends the
+// delete webhook.
+func (e *Emulator) adminDelete(b2b bool) apiHandler {
+	return func(r *http.Request, reqID string) (any, *session.APIError) {
+		var err error
+		if b2b {
+			err = e.DeleteMember(r.PathValue("member_id"))
+		} else {
+			err = e.DeleteUser(r.PathValue("user_id"))
+		}
+		if err != nil {
+			return nil, adminErr(err)
+		}
+		return adminOK(reqID, map[string]any{}), nil
+	}
 }

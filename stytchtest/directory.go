@@ -103,6 +103,7 @@ func (e *Emulator) CreateUser(p UserParams) session.User {
 		u.phoneID = e.id("phone-number")
 	}
 	e.users[u.id] = u
+	e.userEvent("CREATE", u)
 	return e.userModel(u)
 }
 
@@ -116,6 +117,7 @@ func (e *Emulator) SetUserRoles(userID string, roles []string) error {
 		return fmt.Errorf("user %s: %w", userID, ErrNotFound)
 	}
 	u.roles = slices.Clone(roles)
+	e.userEvent("UPDATE", u)
 	return nil
 }
 
@@ -228,6 +230,7 @@ func (e *Emulator) CreateMember(orgID string, p MemberParams) (session.Member, e
 		createdAt: e.now(),
 	}
 	e.members[m.id] = m
+	e.memberEvent("CREATE", m)
 	return e.memberModel(m), nil
 }
 
@@ -240,6 +243,7 @@ func (e *Emulator) SetMemberRoles(memberID string, roles []string) error {
 		return fmt.Errorf("member %s: %w", memberID, ErrNotFound)
 	}
 	m.roles = slices.Clone(roles)
+	e.memberEvent("UPDATE", m)
 	return nil
 }
 

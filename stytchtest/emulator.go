@@ -47,6 +47,10 @@ type Emulator struct {
 	faults      map[Endpoint][]*faultState
 	calls       map[Endpoint]int
 	limits      *limiter // nil: no rate limiting
+	webhooks    WebhookConfig
+	hookQueue   chan delivery // nil until SetWebhooks
+	hooksOnce   sync.Once
+	hookStats   WebhookStats
 }
 
 // subjectRef names a user (consumer) or a member (B2B).
@@ -67,6 +71,7 @@ type options struct {
 	seed      uint64
 	seeded    bool
 	rateLimit RateLimit
+	webhooks  *WebhookConfig
 }
 
 // WithProjectID sets the project id. The default is a fresh
@@ -151,6 +156,9 @@ func New(opts ...Option) *Emulator {
 		e.offset = time.Until(o.start)
 	}
 	e.SetRateLimit(o.rateLimit)
+	if o.webhooks != nil {
+		e.SetWebhooks(*o.webhooks)
+	}
 	e.keys = append(e.keys, e.newSigningKey())
 	e.handler = e.routes()
 	return e
