@@ -28,6 +28,11 @@ const (
 	// CodeMethodNotAllowed: a handler that takes only POST got another method
 	// (405).
 	CodeMethodNotAllowed = "method_not_allowed"
+	// CodeInvalidSignature: a webhook delivery whose Svix signature or
+	// timestamp is not valid (401).
+	CodeInvalidSignature = "invalid_signature"
+	// CodeReplay: a webhook delivery whose id was accepted before (409).
+	CodeReplay = "replayed_delivery"
 )
 
 // Error is a request the middleware refuses. Its Message is safe to show and

@@ -168,6 +168,9 @@ type Middleware struct {
 	// revocationTTL is how long a logout is remembered: as long as a JWT of
 	// the session, or an answer about it, could still be taken as valid.
 	revocationTTL time.Duration
+	// expiry is Revocations when it can tell an entry's end: then it also
+	// holds the marks of users and members changed elsewhere.
+	expiry RevocationExpiry
 	// Log lines that a flood could repeat are written at most this often.
 	shedLog, credentialsLog rate.Sometimes
 }
@@ -248,6 +251,7 @@ func New(cfg Config) (*Middleware, error) {
 		m.verifier, m.ownsVerifier = v, true
 	}
 	m.revocationTTL = jwtLifetime + m.verifier.ClockTolerance() + cfg.RemoteTTL
+	m.expiry, _ = cfg.Revocations.(RevocationExpiry)
 	return m, nil
 }
 
@@ -266,6 +270,25 @@ type auth struct {
 	expires   time.Time
 	// jwt and token are fresh credentials from Stytch, to write back.
 	jwt, token string
+}
+
+// subject is the session's user id (B2B: member id).
+func (a *auth) subject() string {
+	if a.member != nil {
+		return a.member.Session.MemberID
+	}
+	return a.consumer.Session.UserID
+}
+
+// changedSince reports whether the user or member subject was marked
+// changed (WebhookHandler) at or after t: what was known of them at t may no
+// longer hold.
+func (m *Middleware) changedSince(ctx context.Context, subject string, t time.Time) bool {
+	if m.expiry == nil {
+		return false
+	}
+	until, ok := m.expiry.RevokedUntil(ctx, subject)
+	return ok && !t.After(until.Add(-m.revocationTTL))
 }
 
 func (a *auth) context(ctx context.Context) context.Context {
@@ -380,6 +403,13 @@ func (m *Middleware) resolve(r *http.Request) (Credential, *auth, *Error) {
 		}
 		switch jwtlocal.OutcomeOf(err) {
 		case jwtlocal.Valid:
+			if m.changedSince(ctx, v.Subject, v.IssuedAt) {
+				// The person changed after this JWT was issued (deleted,
+				// deactivated, new roles): ask, and do not fall back on
+				// the JWT's old claims if Stytch cannot answer.
+				spends = false
+				break
+			}
 			local = m.localAuth(v)
 			if !m.dueForRefresh(v) {
 				if m.cfg.Hooks.Local != nil {
@@ -448,7 +478,7 @@ func (m *Middleware) remote(r *http.Request, cred Credential, spends bool) (*aut
 		if e.Gone {
 			return nil, errGone("")
 		}
-		if a := m.reuse(e); a != nil {
+		if a := m.reuse(e); a != nil && !m.changedSince(ctx, a.subject(), e.At) {
 			if m.cfg.Hooks.Reused != nil {
 				m.cfg.Hooks.Reused()
 			}
@@ -540,6 +570,7 @@ func errGone(requestID string) *Error {
 // ask makes one call to Stytch's authenticate, within the concurrency bound
 // and the breaker, and records the answer.
 func (m *Middleware) ask(ctx context.Context, key string, p session.AuthenticateParams) (*auth, error) {
+	asked := m.cfg.Now() // an answer is as old as its question
 	var a *auth
 	err := m.gated(ctx, func(ctx context.Context) (err error) {
 		a, err = m.authenticate(ctx, p)
@@ -563,7 +594,7 @@ func (m *Middleware) ask(ctx context.Context, key string, p session.Authenticate
 	if a.expires.Before(until) {
 		until = a.expires
 	}
-	m.cfg.RemoteCache.Set(ctx, key, &RemoteEntry{Until: until, Consumer: a.consumer, Member: a.member})
+	m.cfg.RemoteCache.Set(ctx, key, &RemoteEntry{Until: until, At: asked, Consumer: a.consumer, Member: a.member})
 	return a, nil
 }
 

@@ -34,11 +34,25 @@ type RevocationList interface {
 	IsRevoked(ctx context.Context, sessionID string) bool
 }
 
+// RevocationExpiry is implemented by a RevocationList that can tell until
+// when an entry holds. With it, the list also keeps the marks of users and
+// members changed elsewhere (WebhookHandler), under their user or member id
+// (never a session id, so the two cannot collide), shared the same way as
+// logouts. MemoryRevocationList and redisstore implement it.
+type RevocationExpiry interface {
+	// RevokedUntil returns the end of the entry for key, if one is held and
+	// has not ended.
+	RevokedUntil(ctx context.Context, key string) (time.Time, bool)
+}
+
 // RemoteEntry is one of Stytch's answers kept for reuse: a session, or the
 // news that the credential's session is gone.
 type RemoteEntry struct {
 	// Until is when the entry stops being usable.
 	Until time.Time `json:"until"`
+	// At is when Stytch gave the answer: a user or member changed after it
+	// (WebhookHandler) makes it unusable.
+	At time.Time `json:"at,omitzero"`
 	// Gone records that Stytch said the session is gone.
 	Gone bool `json:"gone,omitempty"`
 	// Consumer or Member holds the session Stytch returned.
@@ -242,16 +256,28 @@ func (l *MemoryRevocationList) evict() {
 }
 
 // IsRevoked implements RevocationList.
-func (l *MemoryRevocationList) IsRevoked(_ context.Context, sessionID string) bool {
-	s := l.shard(sessionID)
+func (l *MemoryRevocationList) IsRevoked(ctx context.Context, sessionID string) bool {
+	_, ok := l.RevokedUntil(ctx, sessionID)
+	return ok
+}
+
+// RevokedUntil implements RevocationExpiry.
+func (l *MemoryRevocationList) RevokedUntil(_ context.Context, key string) (time.Time, bool) {
+	if l.n.Load() == 0 {
+		return time.Time{}, false // the common case of a quiet list: no hash, no lock
+	}
+	s := l.shard(key)
 	s.mu.RLock()
-	r, ok := s.ends[sessionID]
+	r, ok := s.ends[key]
 	var end time.Time
 	if ok {
 		end = r.until
 	}
 	s.mu.RUnlock()
-	return ok && end.After(l.now())
+	if !ok || !end.After(l.now()) {
+		return time.Time{}, false
+	}
+	return end, true
 }
 
 // Len returns how many sessions the list holds, expired ones included until

@@ -225,6 +225,13 @@ func (s *Store) IsRevoked(ctx context.Context, sessionID string) bool {
 	return s.mirror.IsRevoked(ctx, sessionID)
 }
 
+// RevokedUntil implements middleware.RevocationExpiry from the local mirror,
+// so that the marks WebhookHandler records (user and member ids) are shared
+// like logouts.
+func (s *Store) RevokedUntil(ctx context.Context, key string) (time.Time, bool) {
+	return s.mirror.RevokedUntil(ctx, key)
+}
+
 // queue keeps a revocation for Redis, dropping expired ones, and the one
 // that expires soonest when Size are waiting.
 func (s *Store) queue(sessionID string, until time.Time) {

@@ -381,3 +381,55 @@ func TestRevocationErrorsNameNoSecret(t *testing.T) {
 		t.Fatal("a store outage reads as a sign-out")
 	}
 }
+
+// TestWebhookMarksReachEveryInstance delivers Stytch's webhook for a deleted
+// user to instance A only: B, sharing Redis, refuses the user's still-fresh
+// JWT at once.
+func TestWebhookMarksReachEveryInstance(t *testing.T) {
+	const secret = "whsec_c3R5dGNoZ3VhcmQtd2ViaG9vay10ZXN0LXNlY3JldA=="
+	_, srv, a, b := twoInstances(t)
+	wh, err := a.mw.WebhookHandler(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivered := make(chan int, 10)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		rec := httptest.NewRecorder()
+		wh.ServeHTTP(rec, req)
+		w.WriteHeader(rec.Code)
+		delivered <- rec.Code
+	}))
+	t.Cleanup(ts.Close)
+	srv.SetWebhooks(stytchtest.WebhookConfig{Secret: secret, URLs: []string{ts.URL}})
+	tok := newSession(t, srv)
+	if b.get(tok.SessionJWT, "") != 200 {
+		t.Fatal("fresh JWT refused")
+	}
+	srv.CreateUser(stytchtest.UserParams{Email: "other@example.com"}) // a create: accepted, changes nothing
+	if code := <-delivered; code != http.StatusNoContent {
+		t.Fatalf("create delivery: %d", code)
+	}
+	uid := subjectOf(t, srv, tok)
+	if err := srv.DeleteUser(uid); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-delivered:
+		if code != http.StatusNoContent {
+			t.Fatalf("delete delivery: %d", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no delivery")
+	}
+	refusedWithin(t, b, tok.SessionJWT, 50*time.Millisecond)
+}
+
+// subjectOf returns the user id of a session.
+func subjectOf(t *testing.T, srv *stytchtest.Server, tok stytchtest.Tokens) string {
+	t.Helper()
+	res, err := srv.Client().Consumer.Authenticate(context.Background(), session.AuthenticateParams{SessionToken: tok.SessionToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.User.UserID
+}
