@@ -58,6 +58,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer a.close()
 	fmt.Fprintf(stdout, "revocations and Stytch's answers: %s\n", stores.Where)
+	if secret := be.WebhookSecret(getenv); secret != "" {
+		if a.webhook, err = a.mw.WebhookHandler(secret); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "Stytch webhooks: POST /webhooks/stytch")
+	}
 	if be.Warning != nil {
 		fmt.Fprintf(stdout, "warning: %v\n", be.Warning)
 	}
@@ -65,7 +71,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		fmt.Fprintf(stdout, "No STYTCH_PROJECT_ID/STYTCH_SECRET: using the Stytch emulator at %s (project %s)\n", be.Emulator.URL, be.Emulator.ProjectID())
 		fmt.Fprintf(stdout, "demo organization %s (%s)\n", be.Organization.OrganizationID, be.Organization.OrganizationName)
 	}
-	return demo.Serve(ctx, *addr, a.routes(), func(url string) { fmt.Fprintf(stdout, "listening on %s\n", url) })
+	return demo.Serve(ctx, *addr, a.routes(), func(url string) {
+		if a.webhook != nil {
+			be.WireWebhooks(url+"/webhooks/stytch", getenv) // emulator mode: its dashboard changes arrive here
+		}
+		fmt.Fprintf(stdout, "listening on %s\n", url)
+	})
 }
 
 type app struct {
@@ -73,6 +84,8 @@ type app struct {
 	mw   *middleware.Middleware
 	az   *authz.Authorizer
 	docs demo.Documents
+	// webhook receives Stytch's webhooks; nil without a secret.
+	webhook http.Handler
 }
 
 func newApp(be *demo.Backend, stores *demo.Stores, logger *slog.Logger) (*app, error) {
@@ -109,6 +122,10 @@ func (a *app) routes() http.Handler {
 	r.Use(a.mw.Protect)
 	r.With(a.mw.Authenticate).Get("/", a.page)
 	r.Post("/demo/login", a.be.LoginHandler(true))
+	r.Post("/demo/admin", a.be.AdminHandler(true))
+	if a.webhook != nil {
+		r.Method(http.MethodPost, "/webhooks/stytch", a.webhook) // its signature is its credential
+	}
 	org := authz.OrganizationFrom(authz.URLParam("organization_id"))
 	r.Route("/orgs/{organization_id}", func(r chi.Router) {
 		// Every route here belongs to the organization in the URL: a
@@ -194,6 +211,13 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <label>Email <input id="email" name="email" type="email" value="grace@example.com"></label>
 <label>Role <select id="role" name="role"><option>viewer</option><option>editor</option></select></label>
 <button id="sign-in">Sign in</button>
+</form>
+<h2>Demo administration (as in Stytch's dashboard)</h2>
+<p>Changes reach every device of that member on its next request, through Stytch's webhook.</p>
+<form method="post" action="/demo/admin">
+<label>Email <input id="admin-email" name="email" type="email" value="grace@example.com"></label>
+<button id="demote" name="action" value="demote">Demote to viewer</button>
+<button id="remove" name="action" value="remove">Remove member</button>
 </form>
 {{end}}
 </body></html>

@@ -3,9 +3,11 @@ package main
 import (
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stytchguard/stytchguard/examples/internal/demo"
 	"github.com/stytchguard/stytchguard/session"
@@ -88,4 +90,74 @@ func TestOrganizationsStayApart(t *testing.T) {
 	if c, _ := call("GET", "/orgs/"+globex.org+"/api/me", globex.jwt, nil); c != 200 {
 		t.Fatalf("Globex's member lost their session to the refusals: %d", c)
 	}
+}
+
+// TestDashboardChangesReachTheOtherDevice: a member signed in as an editor on
+// one device is demoted, then removed, from another (the demo's stand-in for
+// Stytch's dashboard); the emulator's webhook reaches the app and the first
+// device's very next request reflects each change, although its JWT is
+// still fresh.
+func TestDashboardChangesReachTheOtherDevice(t *testing.T) {
+	app := demo.StartApp(t, run)
+	org := ""
+	for _, l := range app.Lines {
+		if rest, ok := strings.CutPrefix(l, "demo organization "); ok {
+			org, _, _ = strings.Cut(rest, " ")
+		}
+	}
+	device := func() *http.Client {
+		jar, _ := cookiejar.New(nil)
+		return &http.Client{Jar: jar}
+	}
+	editor, admin := device(), device()
+	post := func(c *http.Client, path string, form url.Values) int {
+		t.Helper()
+		resp, err := c.PostForm(app.URL+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	get := func(c *http.Client, path string) int {
+		t.Helper()
+		resp, err := c.Get(app.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if c := post(editor, "/demo/login", url.Values{"email": {"grace@example.com"}, "role": {"editor"}}); c != 200 {
+		t.Fatalf("sign-in: %d", c)
+	}
+	docs := "/orgs/" + org + "/api/documents"
+	if c := post(editor, docs, url.Values{"title": {"before"}}); c != http.StatusCreated {
+		t.Fatalf("an editor's write: %d", c)
+	}
+	within := func(what string, want int, req func() int) {
+		t.Helper()
+		start := time.Now()
+		for {
+			if got := req(); got == want {
+				t.Logf("%s: %d after %v", what, want, time.Since(start))
+				return
+			}
+			if time.Since(start) > time.Second {
+				t.Fatalf("%s: not %d within a second", what, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if c := post(admin, "/demo/admin", url.Values{"email": {"grace@example.com"}, "action": {"demote"}}); c != 200 {
+		t.Fatalf("demote: %d", c)
+	}
+	within("write after the demotion", http.StatusForbidden, func() int { return post(editor, docs, url.Values{"title": {"after"}}) })
+	if c := get(editor, docs); c != 200 {
+		t.Fatalf("a viewer's read: %d", c)
+	}
+	if c := post(admin, "/demo/admin", url.Values{"email": {"grace@example.com"}, "action": {"remove"}}); c != 200 {
+		t.Fatalf("remove: %d", c)
+	}
+	within("request after the removal", http.StatusUnauthorized, func() int { return get(editor, "/orgs/"+org+"/api/me") })
 }

@@ -55,13 +55,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer a.close()
 	fmt.Fprintf(stdout, "revocations and Stytch's answers: %s\n", stores.Where)
+	if secret := be.WebhookSecret(getenv); secret != "" {
+		if a.webhook, err = a.mw.WebhookHandler(secret); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "Stytch webhooks: POST /webhooks/stytch")
+	}
 	if be.Warning != nil {
 		fmt.Fprintf(stdout, "warning: %v\n", be.Warning)
 	}
 	if be.Emulator != nil {
 		fmt.Fprintf(stdout, "No STYTCH_PROJECT_ID/STYTCH_SECRET: using the Stytch emulator at %s (project %s)\n", be.Emulator.URL, be.Emulator.ProjectID())
 	}
-	return demo.Serve(ctx, *addr, a.routes(), func(url string) { fmt.Fprintf(stdout, "listening on %s\n", url) })
+	return demo.Serve(ctx, *addr, a.routes(), func(url string) {
+		if a.webhook != nil {
+			be.WireWebhooks(url+"/webhooks/stytch", getenv) // emulator mode: its dashboard changes arrive here
+		}
+		fmt.Fprintf(stdout, "listening on %s\n", url)
+	})
 }
 
 type app struct {
@@ -69,6 +80,8 @@ type app struct {
 	mw   *middleware.Middleware
 	az   *authz.Authorizer
 	docs demo.Documents
+	// webhook receives Stytch's webhooks; nil without a secret.
+	webhook http.Handler
 }
 
 func newApp(be *demo.Backend, stores *demo.Stores, logger *slog.Logger) (*app, error) {
@@ -101,6 +114,10 @@ func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", a.mw.Authenticate(http.HandlerFunc(a.page)))
 	mux.HandleFunc("POST /demo/login", a.be.LoginHandler(false))
+	mux.Handle("POST /demo/admin", a.mw.Protect(a.be.AdminHandler(false)))
+	if a.webhook != nil {
+		mux.Handle("POST /webhooks/stytch", a.webhook) // its signature is its credential
+	}
 	mux.Handle("GET /api/me", a.mw.Require(http.HandlerFunc(me)))
 	mux.Handle("GET /api/sessions", a.mw.SessionsHandler())
 	mux.Handle("GET /api/documents", a.mw.Require(a.az.Require("documents", "read")(a.docs.ListHandler(demo.Shared))))

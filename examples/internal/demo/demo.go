@@ -2,6 +2,8 @@ package demo
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,8 +36,9 @@ type Backend struct {
 	// unreachable), nil when they were; the app starts anyway.
 	Warning error
 
-	mu    sync.Mutex
-	users map[string]string // email -> user or member id, for demo logins
+	mu            sync.Mutex
+	users         map[string]string // email -> user or member id, for demo logins
+	webhookSecret string            // emulator mode: the secret the emulator signs with
 }
 
 // Roles the demo policy defines.
@@ -274,4 +277,77 @@ func Serve(ctx context.Context, addr string, h http.Handler, ready func(url stri
 	}
 	<-served
 	return nil
+}
+
+// WebhookSecret is the signing secret of the app's webhook endpoint:
+// STYTCH_WEBHOOK_SECRET (from the Stytch dashboard's webhook settings), or,
+// in emulator mode, a fresh one the emulator will sign with. Empty means no
+// webhooks: against a real project without the variable.
+func (b *Backend) WebhookSecret(getenv func(string) string) string {
+	if s := getenv("STYTCH_WEBHOOK_SECRET"); s != "" {
+		return s
+	}
+	if b.Emulator == nil {
+		return ""
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.webhookSecret == "" {
+		key := make([]byte, 24)
+		_, _ = rand.Read(key)
+		b.webhookSecret = "whsec_" + base64.StdEncoding.EncodeToString(key)
+	}
+	return b.webhookSecret
+}
+
+// WireWebhooks points the in-process emulator's webhooks at the app's
+// endpoint (emulator mode; a no-op otherwise), as registering the endpoint in
+// Stytch's dashboard does.
+func (b *Backend) WireWebhooks(url string, getenv func(string) string) {
+	if b.Emulator == nil {
+		return
+	}
+	b.Emulator.SetWebhooks(stytchtest.WebhookConfig{Secret: b.WebhookSecret(getenv), URLs: []string{url}})
+}
+
+// AdminHandler serves POST /demo/admin (emulator mode): what an admin would
+// do in Stytch's dashboard to the person with the form's email: action
+// "demote" leaves them a viewer, "remove" deletes them. The emulator then
+// sends the webhook, and the change reaches every signed-in device of that
+// person on its next request.
+func (b *Backend) AdminHandler(b2b bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if b.Emulator == nil {
+			http.Error(w, "demo administration exists in emulator mode only", http.StatusNotFound)
+			return
+		}
+		b.mu.Lock()
+		id, ok := b.users[r.FormValue("email")]
+		if ok && r.FormValue("action") == "remove" {
+			delete(b.users, r.FormValue("email"))
+		}
+		b.mu.Unlock()
+		if !ok {
+			http.Error(w, "no demo person with that email", http.StatusNotFound)
+			return
+		}
+		var err error
+		switch action := r.FormValue("action"); {
+		case action == "demote" && b2b:
+			err = b.Emulator.SetMemberRoles(id, []string{RoleViewer})
+		case action == "demote":
+			err = b.Emulator.SetUserRoles(id, []string{RoleViewer})
+		case action == "remove" && b2b:
+			err = b.Emulator.DeleteMember(id)
+		case action == "remove":
+			err = b.Emulator.DeleteUser(id)
+		default:
+			err = errors.New("action must be demote or remove")
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	}
 }
