@@ -2,8 +2,10 @@ package middleware_test
 
 import (
 	"fmt"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
@@ -46,4 +48,23 @@ func Example() {
 	// Output:
 	// true local
 	// 204 401
+}
+
+// Stytch's webhooks, verified with the endpoint's signing secret, make
+// changes made in the dashboard take effect on the changed person's next
+// request.
+func ExampleMiddleware_WebhookHandler() {
+	client, err := session.New(session.Config{ProjectID: os.Getenv("STYTCH_PROJECT_ID"), Secret: os.Getenv("STYTCH_SECRET")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mw, err := middleware.New(middleware.Config{Client: client})
+	if err != nil {
+		log.Fatal(err)
+	}
+	hooks, err := mw.WebhookHandler(os.Getenv("STYTCH_WEBHOOK_SECRET")) // whsec_..., from the dashboard
+	if err != nil {
+		log.Fatal(err)
+	}
+	http.Handle("POST /webhooks/stytch", hooks)
 }

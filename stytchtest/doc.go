@@ -43,7 +43,8 @@
 // custom claims and a duration (StartSession, StartMemberSession), sets RBAC
 // policies (SetPolicy, SetB2BPolicy, SetOrgPolicy), rotates signing keys with
 // an overlap (RotateKey), moves the clock (Advance, SetNow), locks users and
-// members (LockUser, LockMember), mints grants (IssueAccessToken,
+// members (LockUser, LockMember), deletes them (DeleteUser, DeleteMember),
+// sends Stytch's webhooks for these changes (SetWebhooks), mints grants (IssueAccessToken,
 // AddMigrationToken, AddTrustedAuthToken), limits the project (SetRateLimit),
 // injects faults per endpoint (InjectFault: a status, latency, a dropped
 // connection, a malformed or custom body, for the next N calls or a fraction
@@ -76,6 +77,10 @@
 //	POST /_emulator/migration_tokens {user_id | member_id, session_token} → {session_token}
 //	POST /_emulator/trusted_auth_tokens {user_id | member_id, profile_id, token} → {profile_id, token}
 //	PUT  /_emulator/rate_limit       {per_second, burst, failed_share, min_calls, window_seconds}
+//	PUT  /_emulator/webhooks         {secret, urls, fault: {bad_signature, stale_timestamp, duplicate}}
+//	PUT  /_emulator/users/{user_id}  {roles} (sends user.update)
+//	PUT  /_emulator/members/{member_id}  {roles} (sends member.update)
+//	DELETE /_emulator/users/{user_id}, /_emulator/members/{member_id} (end their sessions; send *.delete)
 //	GET  /_emulator/calls            → {calls: {endpoint: count}}
 //	POST /_emulator/faults           {endpoint, status, retry_after_ms, latency_ms, drop, malformed, body, times, fraction}
 //	DELETE /_emulator/faults

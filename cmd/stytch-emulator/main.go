@@ -7,6 +7,11 @@
 //	stytch-emulator [-addr 127.0.0.1:9010] [-project-id project-test-...] [-secret ...]
 //	                [-issuer https://login.example.com]
 //	                [-rate-limit 100] [-rate-burst 0] [-failed-auth-share 0.5] [-failed-auth-min 100]
+//	                [-webhook-url http://127.0.0.1:8080/webhooks/stytch -webhook-secret whsec_...]
+//
+// -webhook-url (repeatable) and -webhook-secret make it deliver Stytch's
+// webhooks, signed as Svix signs them, for the user and member changes its
+// admin API makes: what Stytch sends for changes made in its dashboard.
 //
 // -issuer makes the emulator mint JWTs as a project with a custom domain
 // does, with that URL as iss; stytchguard then needs it in Issuers to verify
@@ -36,10 +41,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/stytchguard/stytchguard/stytchtest"
+	"github.com/stytchguard/stytchguard/webhook"
 )
 
 func main() {
@@ -88,6 +95,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	burst := fs.Int("rate-burst", 0, "calls that may come at once above -rate-limit (0: the rate)")
 	failedShare := fs.Float64("failed-auth-share", 0.5, "refuse authenticate with 429 too_few_tokens_authenticated while more than this share of recent calls failed (0: off)")
 	failedMin := fs.Int("failed-auth-min", 100, "authenticate calls in the last 10 s before -failed-auth-share applies")
+	var hookURLs urlList
+	fs.Var(&hookURLs, "webhook-url", "deliver Stytch's webhooks for user and member changes here (repeatable)")
+	hookSecret := fs.String("webhook-secret", "", "sign webhooks with this endpoint secret (whsec_...); required with -webhook-url")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -101,12 +111,20 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if *perSecond < 0 || *burst < 0 || *failedShare < 0 || *failedShare > 1 || *failedMin < 0 {
 		return errors.New("rates and counts must not be negative, and -failed-auth-share is at most 1")
 	}
+	if len(hookURLs) > 0 {
+		if _, err := webhook.New(webhook.Config{Secret: *hookSecret}); err != nil {
+			return fmt.Errorf("-webhook-secret: %w", err)
+		}
+	}
 	opts := []stytchtest.Option{
 		stytchtest.WithProjectID(*projectID), stytchtest.WithSecret(*secret),
 		stytchtest.WithRateLimit(stytchtest.RateLimit{PerSecond: *perSecond, Burst: *burst, FailedShare: *failedShare, MinCalls: *failedMin}),
 	}
 	if *issuer != "" {
 		opts = append(opts, stytchtest.WithIssuer(*issuer))
+	}
+	if len(hookURLs) > 0 {
+		opts = append(opts, stytchtest.WithWebhooks(stytchtest.WebhookConfig{Secret: *hookSecret, URLs: hookURLs}))
 	}
 	emu := stytchtest.New(opts...)
 	defer emu.Close()
@@ -145,6 +163,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	return nil
+}
+
+// urlList is a repeatable flag.
+type urlList []string
+
+func (u *urlList) String() string { return strings.Join(*u, ",") }
+
+func (u *urlList) Set(v string) error {
+	*u = append(*u, v)
 	return nil
 }
 

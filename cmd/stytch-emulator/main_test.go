@@ -7,11 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stytchguard/stytchguard/session"
+	"github.com/stytchguard/stytchguard/webhook"
 )
 
 func TestServesAndShutsDown(t *testing.T) {
@@ -122,6 +126,8 @@ func TestFlagsHelpAndErrors(t *testing.T) {
 		{"an unknown flag is an error", []string{"-nope"}, true, ""},
 		{"a negative rate is an error", []string{"-rate-limit", "-1"}, true, ""},
 		{"a share above 1 is an error", []string{"-failed-auth-share", "1.5"}, true, ""},
+		{"a webhook URL without a secret is an error", []string{"-webhook-url", "http://127.0.0.1:1/hooks"}, true, ""},
+		{"a secret that is not Svix's is an error", []string{"-webhook-url", "http://127.0.0.1:1/hooks", "-webhook-secret", "hunter2"}, true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,6 +171,69 @@ func TestRateLimitFlags(t *testing.T) {
 	}
 	if _, err := c.Consumer.JWKS(ctx); err != nil {
 		t.Fatalf("JWKS is not limited: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWebhookFlags: with -webhook-url and -webhook-secret, a role change made
+// through the admin API reaches the endpoint as a signed user.update.
+func TestWebhookFlags(t *testing.T) {
+	const secret = "whsec_c3R5dGNoZ3VhcmQtd2ViaG9vay10ZXN0LXNlY3JldA=="
+	v, err := webhook.New(webhook.Config{Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := v.Verify(r.Header, body); err != nil {
+			got <- "refused: " + err.Error()
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		e, _ := webhook.Parse(body)
+		got <- e.Type() + " " + e.ID
+	}))
+	defer hook.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-webhook-url", hook.URL, "-webhook-secret", secret}, pw)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b banner
+	if err := json.Unmarshal([]byte(line), &b); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("PUT", b.BaseURL+"/_emulator/users/"+b.Demo.Consumer.UserID, strings.NewReader(`{"roles":["editor"]}`))
+	req.SetBasicAuth(b.ProjectID, b.Secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("PUT roles: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	// Three events, in no promised order: the demo user's and member's
+	// creation at start, and the update.
+	var received []string
+	for range 3 {
+		select {
+		case s := <-got:
+			received = append(received, s)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("webhooks received: %v", received)
+		}
+	}
+	if !slices.Contains(received, "dashboard.user.update "+b.Demo.Consumer.UserID) || !slices.Contains(received, "dashboard.member.create "+b.Demo.B2B.MemberID) {
+		t.Fatalf("webhooks received: %v", received)
 	}
 	cancel()
 	if err := <-done; err != nil {
