@@ -128,7 +128,11 @@ func (e *Emulator) event(objectType, action, id string, object any) {
 }
 
 func (e *Emulator) deliverLoop() {
-	client := &http.Client{Timeout: 5 * time.Second}
+	// A connection per attempt, closed after it, as a webhook sender's
+	// would be: no idle connection is left in the receiver, and no spare
+	// one dialled by a race between workers (which would hold up the
+	// receiving server's graceful shutdown).
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for {
 		select {
 		case <-e.done:
