@@ -213,29 +213,31 @@ func (e *Emulator) post(client *http.Client, d delivery, url string) bool {
 
 // DeleteUser deletes a user and ends its sessions, as the dashboard does,
 // and sends user.delete.
-func (e *Emulator) DeleteUser(userID string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, ok := e.users[userID]; !ok {
-		return fmt.Errorf("user %s: %w", userID, ErrNotFound)
-	}
-	delete(e.users, userID)
-	e.endSessionsOf(userID)
-	e.event("user", "DELETE", userID, nil)
-	return nil
-}
+func (e *Emulator) DeleteUser(userID string) error { return e.deleteSubject(userID, false) }
 
 // DeleteMember deletes a member and ends its sessions, and sends
 // member.delete.
-func (e *Emulator) DeleteMember(memberID string) error {
+func (e *Emulator) DeleteMember(memberID string) error { return e.deleteSubject(memberID, true) }
+
+// deleteSubject deletes the user (or, for b2b, the member) id.
+func (e *Emulator) deleteSubject(id string, b2b bool) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, ok := e.members[memberID]; !ok {
-		return fmt.Errorf("member %s: %w", memberID, ErrNotFound)
+	kind := "user"
+	if b2b {
+		kind = "member"
+		if _, ok := e.members[id]; !ok {
+			return fmt.Errorf("member %s: %w", id, ErrNotFound)
+		}
+		delete(e.members, id)
+	} else {
+		if _, ok := e.users[id]; !ok {
+			return fmt.Errorf("user %s: %w", id, ErrNotFound)
+		}
+		delete(e.users, id)
 	}
-	delete(e.members, memberID)
-	e.endSessionsOf(memberID)
-	e.event("member", "DELETE", memberID, nil)
+	e.endSessionsOf(id)
+	e.event(kind, "DELETE", id, nil)
 	return nil
 }
 

@@ -141,22 +141,8 @@ func TestFlagsHelpAndErrors(t *testing.T) {
 }
 
 func TestRateLimitFlags(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-rate-limit", "0.5", "-rate-burst", "1"}, pw)
-		pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b banner
-	if err := json.Unmarshal([]byte(line), &b); err != nil {
-		t.Fatal(err)
-	}
+	ctx := context.Background()
+	b := startEmulator(t, "-rate-limit", "0.5", "-rate-burst", "1")
 	c, err := session.New(session.Config{ProjectID: b.ProjectID, Secret: b.Secret, BaseURL: b.BaseURL, Retry: &session.RetryPolicy{MaxAttempts: 1}})
 	if err != nil {
 		t.Fatal(err)
@@ -172,10 +158,36 @@ func TestRateLimitFlags(t *testing.T) {
 	if _, err := c.Consumer.JWKS(ctx); err != nil {
 		t.Fatalf("JWKS is not limited: %v", err)
 	}
-	cancel()
-	if err := <-done; err != nil {
+}
+
+// startEmulator runs the command with args (on a free port) until the test
+// ends, which must find it shutting down cleanly, and returns its banner.
+func startEmulator(t *testing.T, args ...string) banner {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), pw)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
+	var b banner
+	if err := json.Unmarshal([]byte(line), &b); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	return b
 }
 
 // TestWebhookFlags: with -webhook-url and -webhook-secret, a role change made
@@ -198,22 +210,7 @@ func TestWebhookFlags(t *testing.T) {
 		got <- e.Type() + " " + e.ID
 	}))
 	defer hook.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-webhook-url", hook.URL, "-webhook-secret", secret}, pw)
-		pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b banner
-	if err := json.Unmarshal([]byte(line), &b); err != nil {
-		t.Fatal(err)
-	}
+	b := startEmulator(t, "-webhook-url", hook.URL, "-webhook-secret", secret)
 	req, _ := http.NewRequest("PUT", b.BaseURL+"/_emulator/users/"+b.Demo.Consumer.UserID, strings.NewReader(`{"roles":["editor"]}`))
 	req.SetBasicAuth(b.ProjectID, b.Secret)
 	resp, err := http.DefaultClient.Do(req)
@@ -234,9 +231,5 @@ func TestWebhookFlags(t *testing.T) {
 	}
 	if !slices.Contains(received, "dashboard.user.update "+b.Demo.Consumer.UserID) || !slices.Contains(received, "dashboard.member.create "+b.Demo.B2B.MemberID) {
 		t.Fatalf("webhooks received: %v", received)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
 	}
 }
