@@ -21,19 +21,23 @@ func (m *Middleware) setCookie(w http.ResponseWriter, name, value string, expire
 
 // clearCookies expires both session cookies.
 func (m *Middleware) clearCookies(w http.ResponseWriter) {
-	for _, name := range []string{m.cfg.JWTCookie, m.cfg.TokenCookie} {
-		http.SetCookie(w, &http.Cookie{
-			Name:     name,
-			Value:    "",
-			Path:     "/",
-			Domain:   m.cfg.CookieDomain,
-			MaxAge:   -1,
-			Expires:  time.Unix(0, 0),
-			Secure:   !m.cfg.InsecureCookies,
-			HttpOnly: m.cfg.HTTPOnlyCookies,
-			SameSite: http.SameSiteLaxMode,
-		})
-	}
+	m.expireCookie(w, m.cfg.JWTCookie)
+	m.expireCookie(w, m.cfg.TokenCookie)
+}
+
+// expireCookie expires one cookie, with the attributes it was set with.
+func (m *Middleware) expireCookie(w http.ResponseWriter, name string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     name,
+		Value:    "",
+		Path:     "/",
+		Domain:   m.cfg.CookieDomain,
+		MaxAge:   -1,
+		Expires:  time.Unix(0, 0),
+		Secure:   !m.cfg.InsecureCookies,
+		HttpOnly: m.cfg.HTTPOnlyCookies,
+		SameSite: http.SameSiteLaxMode,
+	})
 }
 
 // writeBack refreshes the cookies a credential came from with what Stytch

@@ -68,3 +68,43 @@ func ExampleMiddleware_WebhookHandler() {
 	}
 	http.Handle("POST /webhooks/stytch", hooks)
 }
+
+// An app's own sign-in endpoint (a magic link, OAuth or SSO callback that
+// calls Stytch's authenticate) hands the session to the browser with the
+// cookies the middleware reads.
+func ExampleMiddleware_SetSessionCookies() {
+	srv := stytchtest.NewServer() // stands in for Stytch
+	defer srv.Close()
+	user := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
+	tokens, _ := srv.StartSession(user.UserID, stytchtest.SessionParams{}) // what the login returned
+
+	mw, err := middleware.New(middleware.Config{Client: srv.Client()})
+	if err != nil {
+		panic(err)
+	}
+	defer mw.Close()
+	rec := httptest.NewRecorder()
+	mw.SetSessionCookies(rec, middleware.SignedIn{SessionToken: tokens.SessionToken, SessionJWT: tokens.SessionJWT, ExpiresAt: tokens.ExpiresAt})
+	for _, c := range rec.Result().Cookies() {
+		fmt.Println(c.Name, c.Path, c.Secure, c.SameSite == http.SameSiteLaxMode, c.Value != "")
+	}
+	// Output:
+	// stytch_session_jwt / true true true
+	// stytch_session / true true true
+	// stytch_intermediate_session_token / true true false
+}
+
+// Pages get a readable refusal, API clients the same JSON as before.
+func ExampleHTMLErrorHandler() {
+	refusal := &middleware.Error{Status: http.StatusForbidden, Code: middleware.CodeForbidden, Message: "cross-origin request refused"}
+	for _, accept := range []string{"text/html", "application/json"} {
+		r := httptest.NewRequest("GET", "/documents", nil)
+		r.Header.Set("Accept", accept)
+		rec := httptest.NewRecorder()
+		middleware.HTMLErrorHandler(rec, r, refusal)
+		fmt.Println(rec.Code, rec.Header().Get("Content-Type"))
+	}
+	// Output:
+	// 403 text/html; charset=utf-8
+	// 403 application/json
+}

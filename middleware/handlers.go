@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/stytchguard/stytchguard/session"
 )
@@ -95,15 +96,22 @@ func (m *Middleware) ExchangeHandler() http.Handler {
 			MemberID:                 res.MemberID,
 			IntermediateSessionToken: res.IntermediateSessionToken,
 		}
-		if res.MemberAuthenticated && res.MemberSession != nil {
+		switch {
+		case res.MemberAuthenticated && res.MemberSession != nil:
 			out.MemberSessionID = res.MemberSession.MemberSessionID
 			if cred.From == FromCookie {
-				exp := res.MemberSession.ExpiresAt.Time
-				m.setCookie(w, m.cfg.JWTCookie, res.SessionJWT, exp)
-				m.setCookie(w, m.cfg.TokenCookie, res.SessionToken, exp)
+				m.SetSessionCookies(w, SignedIn{SessionToken: res.SessionToken, SessionJWT: res.SessionJWT, ExpiresAt: res.MemberSession.ExpiresAt.Time})
 			} else {
 				out.SessionToken, out.SessionJWT = res.SessionToken, res.SessionJWT
 			}
+		case res.IntermediateSessionToken != "" && cred.From == FromCookie:
+			// MFA pending: keep the token where Stytch's frontend SDK
+			// looks for it, for the MFA step, until it expires.
+			exp := res.IntermediateSessionTokenExpiresAt.Time
+			if exp.IsZero() {
+				exp = m.cfg.Now().Add(10 * time.Minute)
+			}
+			m.setCookie(w, m.cfg.IntermediateCookie, res.IntermediateSessionToken, exp)
 		}
 		writeJSON(w, http.StatusOK, out)
 	}))

@@ -21,6 +21,9 @@ import (
 const (
 	DefaultJWTCookie             = "stytch_session_jwt"
 	DefaultTokenCookie           = "stytch_session"
+	// DefaultIntermediateCookie names the B2B intermediate session token's
+	// cookie, as Stytch's frontend SDKs do.
+	DefaultIntermediateCookie = "stytch_intermediate_session_token"
 	DefaultRemoteTTL             = time.Minute
 	DefaultGoneTTL               = 30 * time.Second
 	DefaultUnavailableRetryAfter = 5 * time.Second
@@ -57,6 +60,16 @@ type Config struct {
 	// DefaultJWTCookie ("stytch_session_jwt") and DefaultTokenCookie
 	// ("stytch_session"), the names Stytch's frontend SDKs use.
 	JWTCookie, TokenCookie string
+	// IntermediateCookie names the cookie ExchangeHandler keeps the
+	// intermediate session token in while an organization's MFA is pending
+	// (B2B). Empty means DefaultIntermediateCookie.
+	IntermediateCookie string
+	// SignInURL, when set, makes a refused navigation of a signed-out person
+	// (a GET or HEAD that accepts text/html, without a credential or with
+	// one that is no longer good) a 303 to it, with the page asked for as
+	// the return_to query parameter: always a path on this site, never an
+	// absolute or scheme-relative URL. API clients keep the JSON 401.
+	SignInURL string
 	// Extractor finds the credential. Nil means: "Authorization: Bearer",
 	// then the JWT cookie, then the token cookie.
 	Extractor Extractor
@@ -197,6 +210,9 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.IntermediateCookie == "" {
+		cfg.IntermediateCookie = DefaultIntermediateCookie
 	}
 	if cfg.JWTCookie == "" {
 		cfg.JWTCookie = DefaultJWTCookie
@@ -369,6 +385,10 @@ func (m *Middleware) authenticated(w http.ResponseWriter, r *http.Request) (Cred
 func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
 	if m.cfg.Hooks.Refused != nil {
 		m.cfg.Hooks.Refused(e.Code)
+	}
+	if e.Status == http.StatusUnauthorized && m.cfg.SignInURL != "" && Navigation(r) {
+		http.Redirect(w, r, signInTarget(m.cfg.SignInURL, r), http.StatusSeeOther)
+		return
 	}
 	if e.Status >= 500 && !e.loggedApart {
 		m.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "stytchguard: Stytch unavailable",

@@ -1,0 +1,110 @@
+package middleware
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SignedIn is what a sign-in returned (Stytch's authenticate of a magic link,
+// an OAuth or SSO callback, a password, an exchange...): the credentials a
+// browser keeps, and when the session ends.
+type SignedIn struct {
+	SessionToken string
+	SessionJWT   string
+	ExpiresAt    time.Time
+}
+
+// SetSessionCookies writes the session cookies after a sign-in the app's
+// own endpoint completed, with the names and attributes the middleware reads
+// and refreshes (Path /, SameSite Lax, Secure unless InsecureCookies,
+// HttpOnly with HTTPOnlyCookies, Domain CookieDomain), expiring with the
+// session. An empty credential is not written. Any intermediate session
+// token cookie is cleared: the sign-in is complete.
+func (m *Middleware) SetSessionCookies(w http.ResponseWriter, s SignedIn) {
+	if s.SessionJWT != "" {
+		m.setCookie(w, m.cfg.JWTCookie, s.SessionJWT, s.ExpiresAt)
+	}
+	if s.SessionToken != "" {
+		m.setCookie(w, m.cfg.TokenCookie, s.SessionToken, s.ExpiresAt)
+	}
+	m.expireCookie(w, m.cfg.IntermediateCookie)
+}
+
+// ClearSessionCookies expires the session cookies and the intermediate
+// session token cookie, as a logout does.
+func (m *Middleware) ClearSessionCookies(w http.ResponseWriter) {
+	m.clearCookies(w)
+	m.expireCookie(w, m.cfg.IntermediateCookie)
+}
+
+// Navigation reports whether r is a browser navigating to a page: a GET or
+// HEAD that accepts text/html. Refusals of navigations can be pages (and
+// redirects to sign in); other requests keep JSON.
+func Navigation(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// ReturnPath is the page r asked for, as a path on this site to come back
+// to after signing in: r's path and query, or "/" when the path, as sent or
+// decoded, could be read as another site ("//evil.example",
+// "/%2F%2Fevil.example", "/\evil.example") or is not a path.
+func ReturnPath(r *http.Request) string {
+	p := r.URL.EscapedPath()
+	for _, form := range []string{p, r.URL.Path} { // as sent, and decoded
+		if form == "" || form[0] != '/' || strings.HasPrefix(form, "//") || strings.ContainsRune(form, '\\') {
+			return "/"
+		}
+	}
+	if r.URL.RawQuery != "" {
+		p += "?" + r.URL.RawQuery
+	}
+	return p
+}
+
+// signInTarget is SignInURL with return_to set to the page asked for.
+func signInTarget(signIn string, r *http.Request) string {
+	u, err := url.Parse(signIn)
+	if err != nil {
+		return signIn
+	}
+	q := u.Query()
+	q.Set("return_to", ReturnPath(r))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// HTMLErrorHandler is an ErrorHandler for apps that serve pages: a refused
+// navigation (Navigation) gets a small HTML page with the refusal's status,
+// title and message, and Retry-After on a 503; every other request gets
+// WriteError's JSON, so API clients see no difference.
+func HTMLErrorHandler(w http.ResponseWriter, r *http.Request, e *Error) {
+	if !Navigation(r) {
+		WriteError(w, r, e)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	if e.Status == http.StatusServiceUnavailable {
+		retry := e.RetryAfter
+		if retry <= 0 {
+			retry = DefaultUnavailableRetryAfter
+		}
+		h.Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
+	}
+	w.WriteHeader(e.Status)
+	_ = refusalPage.Execute(w, map[string]any{"Status": e.Status, "Title": http.StatusText(e.Status), "Message": e.Message})
+}
+
+var refusalPage = template.Must(template.New("refusal").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Status}} {{.Title}}</title>
+<style>body{font:16px system-ui,sans-serif;margin:4rem auto;max-width:32rem;padding:0 1rem;color:#222}h1{font-size:1.4rem}p{line-height:1.5}a{color:#0b5cad}</style></head>
+<body><h1>{{.Title}}</h1><p>{{.Message}}.</p><p><a href="/">Back to the start page</a></p></body></html>
+`))
