@@ -121,7 +121,7 @@ func (a *app) routes() http.Handler {
 	// cross-origin POSTs before any of them runs.
 	r.Use(a.mw.Protect)
 	r.With(a.mw.Authenticate).Get("/", a.page)
-	r.Post("/demo/login", a.be.LoginHandler(true))
+	r.Post("/demo/login", a.be.LoginHandler(true, a.mw.SetSessionCookies))
 	r.Post("/demo/admin", a.be.AdminHandler(true))
 	if a.webhook != nil {
 		r.Method(http.MethodPost, "/webhooks/stytch", a.webhook) // its signature is its credential

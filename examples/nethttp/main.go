@@ -113,7 +113,7 @@ func (a *app) close() {
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", a.mw.Authenticate(http.HandlerFunc(a.page)))
-	mux.HandleFunc("POST /demo/login", a.be.LoginHandler(false))
+	mux.HandleFunc("POST /demo/login", a.be.LoginHandler(false, a.mw.SetSessionCookies))
 	mux.Handle("POST /demo/admin", a.mw.Protect(a.be.AdminHandler(false)))
 	if a.webhook != nil {
 		mux.Handle("POST /webhooks/stytch", a.webhook) // its signature is its credential

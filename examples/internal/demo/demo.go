@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stytchguard/stytchguard/authz"
+	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
@@ -151,14 +152,6 @@ func (b *Backend) Login(email, role string, b2b bool) (stytchtest.Tokens, error)
 	return emu.StartSession(id, p)
 }
 
-// SetSessionCookies writes the two session cookies the way Stytch's frontend
-// SDK does after a login. Secure is left off for plain-http local demos.
-func SetSessionCookies(w http.ResponseWriter, t stytchtest.Tokens, secure bool) {
-	for name, value := range map[string]string{"stytch_session": t.SessionToken, "stytch_session_jwt": t.SessionJWT} {
-		http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", Expires: t.ExpiresAt, Secure: secure, SameSite: http.SameSiteLaxMode})
-	}
-}
-
 // Document is one item of the demo's protected resource.
 type Document struct {
 	ID     int    `json:"id"`
@@ -233,16 +226,17 @@ func SessionOrganization(r *http.Request) string {
 func Shared(*http.Request) string { return "" }
 
 // LoginHandler serves POST /demo/login (emulator mode): it signs the person
-// named by the form values email and role in, sets both session cookies as
-// Stytch's frontend SDK would, and redirects to /.
-func (b *Backend) LoginHandler(b2b bool) http.HandlerFunc {
+// named by the form values email and role in, hands the session to the
+// browser with signIn (the middleware's SetSessionCookies: the cookies it
+// reads, with its attributes), and redirects to /.
+func (b *Backend) LoginHandler(b2b bool, signIn func(http.ResponseWriter, middleware.SignedIn)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok, err := b.Login(r.FormValue("email"), r.FormValue("role"), b2b)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		SetSessionCookies(w, tok, false)
+		signIn(w, middleware.SignedIn{SessionToken: tok.SessionToken, SessionJWT: tok.SessionJWT, ExpiresAt: tok.ExpiresAt})
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	}
 }
