@@ -19,11 +19,11 @@ import (
 
 // Defaults for the zero fields of Config.
 const (
-	DefaultJWTCookie             = "stytch_session_jwt"
-	DefaultTokenCookie           = "stytch_session"
+	DefaultJWTCookie   = "stytch_session_jwt"
+	DefaultTokenCookie = "stytch_session"
 	// DefaultIntermediateCookie names the B2B intermediate session token's
 	// cookie, as Stytch's frontend SDKs do.
-	DefaultIntermediateCookie = "stytch_intermediate_session_token"
+	DefaultIntermediateCookie    = "stytch_intermediate_session_token"
 	DefaultRemoteTTL             = time.Minute
 	DefaultGoneTTL               = 30 * time.Second
 	DefaultUnavailableRetryAfter = 5 * time.Second
