@@ -33,6 +33,9 @@ const (
 	CodeInvalidSignature = "invalid_signature"
 	// CodeReplay: a webhook delivery whose id was accepted before (409).
 	CodeReplay = "replayed_delivery"
+	// CodeUnknownSession: EndSessionHandler was asked to end a session that
+	// is not one of the caller's (404).
+	CodeUnknownSession = "unknown_session"
 )
 
 // Error is a request the middleware refuses. Its Message is safe to show and

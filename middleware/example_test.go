@@ -108,3 +108,29 @@ func ExampleHTMLErrorHandler() {
 	// 403 text/html; charset=utf-8
 	// 403 application/json
 }
+
+// "Sign out that device" and "sign out my other devices", next to the list
+// of the caller's sessions.
+func ExampleMiddleware_EndSessionHandler() {
+	srv := stytchtest.NewServer() // stands in for Stytch
+	defer srv.Close()
+	mw, err := middleware.New(middleware.Config{Client: srv.Client()})
+	if err != nil {
+		panic(err)
+	}
+	defer mw.Close()
+	mux := http.NewServeMux()
+	mux.Handle("GET /sessions", mw.SessionsHandler())
+	mux.Handle("POST /sessions/end", mw.EndSessionHandler())       // form value session_id
+	mux.Handle("POST /sessions/others", mw.SignOutOthersHandler()) // all but this one
+
+	user := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
+	here, _ := srv.StartSession(user.UserID, stytchtest.SessionParams{})
+	phone, _ := srv.StartSession(user.UserID, stytchtest.SessionParams{})
+	r := httptest.NewRequest("POST", "/sessions/end?session_id="+phone.SessionID, nil)
+	r.Header.Set("Authorization", "Bearer "+here.SessionJWT)
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, r)
+	fmt.Println(rec.Code, srv.SessionAlive(phone.SessionID), srv.SessionAlive(here.SessionID))
+	// Output: 204 false true
+}

@@ -133,6 +133,8 @@ func (a *app) routes() http.Handler {
 		r.Use(a.mw.Require, authz.RequireOrganization(authz.URLParam("organization_id")))
 		r.Get("/api/me", me)
 		r.Method(http.MethodGet, "/api/sessions", a.mw.SessionsHandler())
+		r.Method(http.MethodPost, "/api/sessions/end", a.mw.EndSessionHandler())
+		r.Method(http.MethodPost, "/api/sessions/others", a.mw.SignOutOthersHandler())
 		r.With(a.az.Require("documents", "read", org)).Get("/api/documents", a.docs.ListHandler(demo.SessionOrganization))
 		r.With(a.az.Require("documents", "write", org)).Post("/api/documents", a.docs.AddHandler(demo.SessionOrganization, author))
 		r.Method(http.MethodPost, "/logout", a.mw.LogoutHandler())

@@ -120,6 +120,8 @@ func (a *app) routes() http.Handler {
 	}
 	mux.Handle("GET /api/me", a.mw.Require(http.HandlerFunc(me)))
 	mux.Handle("GET /api/sessions", a.mw.SessionsHandler())
+	mux.Handle("POST /api/sessions/end", a.mw.EndSessionHandler())       // form value session_id
+	mux.Handle("POST /api/sessions/others", a.mw.SignOutOthersHandler()) // sign out my other devices
 	mux.Handle("GET /api/documents", a.mw.Require(a.az.Require("documents", "read")(a.docs.ListHandler(demo.Shared))))
 	mux.Handle("POST /api/documents", a.mw.Require(a.az.Require("documents", "write")(a.docs.AddHandler(demo.Shared, author))))
 	mux.Handle("POST /logout", a.mw.LogoutHandler())

@@ -1,0 +1,111 @@
+package middleware
+
+import (
+	"context"
+	"net/http"
+	"slices"
+)
+
+// EndSessionHandler ends one of the caller's own sessions, the one named by
+// the form value session_id (a consumer session_id or a B2B
+// member_session_id, as SessionsHandler lists them): "sign out that
+// device". It is revoked at Stytch and refused here, and on every instance
+// sharing the revocation list, at once. An id that is not one of the
+// caller's live sessions is a 404 unknown_session, and nothing is ended.
+// Ending the session making the request is a logout: its cookies are
+// cleared. It takes POST only and refuses cross-origin requests, as
+// LogoutHandler does; success is 204 (or LogoutRedirect for a logout).
+func (m *Middleware) EndSessionHandler() http.Handler {
+	return m.protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target := r.FormValue("session_id")
+		if target == "" {
+			m.refuse(w, r, badRequest("session_id is required"))
+			return
+		}
+		cred, a, ok := m.authenticated(w, r)
+		if !ok {
+			return
+		}
+		mine, e := m.sessionsOf(r.Context(), a)
+		if e != nil {
+			m.refuse(w, r, e)
+			return
+		}
+		if !slices.Contains(mine, target) {
+			m.refuse(w, r, &Error{Status: http.StatusNotFound, Code: CodeUnknownSession, Message: "no session of yours has that id"})
+			return
+		}
+		if e := m.revoke(r.Context(), target, Credential{}); e != nil {
+			m.refuse(w, r, e)
+			return
+		}
+		if e := m.record(r, target); e != nil {
+			m.refuse(w, r, e)
+			return
+		}
+		if target == a.sessionID {
+			m.forget(r.Context(), cred)
+			m.loggedOut(w, r)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+}
+
+// SignOutOthersHandler ends every session of the caller's but the one
+// making the request: "sign out my other devices". They are revoked at
+// Stytch and refused here, and on every instance sharing the revocation
+// list, at once; the caller stays signed in and keeps its cookies. A
+// partial failure is a 503, and repeating the call completes it. POST
+// only, cross-origin refused; success is 204.
+func (m *Middleware) SignOutOthersHandler() http.Handler {
+	return m.protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, a, ok := m.authenticated(w, r)
+		if !ok {
+			return
+		}
+		mine, e := m.sessionsOf(r.Context(), a)
+		if e != nil {
+			m.refuse(w, r, e)
+			return
+		}
+		others := slices.DeleteFunc(mine, func(id string) bool { return id == a.sessionID })
+		recorded := m.record(r, others...)
+		if e := m.revokeEach(r.Context(), others); e != nil {
+			m.refuse(w, r, e)
+			return
+		}
+		if recorded != nil {
+			m.refuse(w, r, recorded)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+}
+
+// sessionsOf lists the ids of the live sessions of a's user or member.
+func (m *Middleware) sessionsOf(ctx context.Context, a *auth) ([]string, *Error) {
+	var ids []string
+	e := m.call(ctx, func(ctx context.Context) error {
+		if m.cfg.B2B {
+			s := a.member.Session
+			list, err := m.cfg.Client.B2B.List(ctx, s.OrganizationID, s.MemberID)
+			if err != nil {
+				return err
+			}
+			for _, ms := range list.MemberSessions {
+				ids = append(ids, ms.MemberSessionID)
+			}
+			return nil
+		}
+		list, err := m.cfg.Client.Consumer.List(ctx, a.consumer.Session.UserID)
+		if err != nil {
+			return err
+		}
+		for _, s := range list.Sessions {
+			ids = append(ids, s.SessionID)
+		}
+		return nil
+	})
+	return ids, e
+}
