@@ -67,3 +67,16 @@ func ExampleRequireOrganization() {
 	// organization-test-a 200
 	// organization-test-b 403
 }
+
+// A route that editors and auditors may both open.
+func ExampleAuthorizer_RequireAny() {
+	srv := stytchtest.NewServer() // stands in for Stytch
+	defer srv.Close()
+	a, err := authz.New(authz.Config{Client: srv.Client()})
+	if err != nil {
+		panic(err)
+	}
+	defer a.Close()
+	guard := a.RequireAny([]authz.Permission{{ResourceID: "documents", Action: "write"}, {ResourceID: "logs", Action: "read"}})
+	_ = guard // mux.Handle("GET /history", mw.Require(guard(history)))
+}

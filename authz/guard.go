@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/stytchguard/stytchguard/internal/httperr"
 	"github.com/stytchguard/stytchguard/session"
@@ -47,13 +48,28 @@ func URLParam(name string) func(*http.Request) string { return PathValue(name) }
 // session.NewConsumerContext / session.NewMemberContext) put in the context,
 // whichever way it was verified.
 func (a *Authorizer) Require(resource, action string, opts ...GuardOption) func(http.Handler) http.Handler {
+	return a.RequireAny([]Permission{{ResourceID: resource, Action: action}}, opts...)
+}
+
+// Permission is one action on one resource, for RequireAny.
+type Permission struct {
+	ResourceID, Action string
+}
+
+// RequireAny is Require for routes that several permissions open: the
+// request goes through when the session holds any of perms (checked in
+// order; the verdict is the first that allows). Refused when none does:
+// 403 with the first refusal's error type (for B2B, a tenancy refusal comes
+// first, as it does not depend on the permission).
+func (a *Authorizer) RequireAny(perms []Permission, opts ...GuardOption) func(http.Handler) http.Handler {
 	g := guard{}
 	for _, o := range opts {
 		o(&g)
 	}
+	perms = slices.Clone(perms)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c := Check{ResourceID: resource, Action: action}
+			var c Check
 			if a.cfg.B2B {
 				m, ok := session.MemberFromContext(r.Context())
 				if !ok {
@@ -75,17 +91,32 @@ func (a *Authorizer) Require(resource, action string, opts ...GuardOption) func(
 				}
 				c.Roles = u.Session.Roles
 			}
-			verdict, err := a.Authorize(r.Context(), c)
-			var denied *Denied
-			switch {
-			case errors.As(err, &denied):
-				writeError(w, http.StatusForbidden, denied.ErrorType, denied.Message)
-			case err != nil:
-				w.Header().Set("Retry-After", "5")
-				writeError(w, http.StatusServiceUnavailable, "policy_unavailable", "The RBAC policy cannot be loaded from Stytch right now.")
-			default:
+			var first *Denied
+			for _, p := range perms {
+				c.ResourceID, c.Action = p.ResourceID, p.Action
+				verdict, err := a.Authorize(r.Context(), c)
+				var denied *Denied
+				switch {
+				case errors.As(err, &denied):
+					if first == nil {
+						first = denied
+					}
+					continue
+				case err != nil:
+					w.Header().Set("Retry-After", "5")
+					writeError(w, http.StatusServiceUnavailable, "policy_unavailable", "The RBAC policy cannot be loaded from Stytch right now.")
+					return
+				}
 				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), verdictKey{}, verdict)))
+				return
 			}
+			if first == nil { // no permission named: nothing opens the route
+				first = &Denied{ErrorType: session.ErrorTypeConsumerAuthorization, Message: "The route names no permission."}
+				if a.cfg.B2B {
+					first.ErrorType = session.ErrorTypeSessionAuthorization
+				}
+			}
+			writeError(w, http.StatusForbidden, first.ErrorType, first.Message)
 		})
 	}
 }

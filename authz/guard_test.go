@@ -232,3 +232,52 @@ func TestRequireOrganization(t *testing.T) {
 		})
 	}
 }
+
+func TestRequireAny(t *testing.T) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	srv.SetPolicy(session.Policy{Roles: []session.Role{
+		role("stytch_user"),
+		role("viewer", perm("documents", "read")),
+		role("editor", perm("documents", "read", "write")),
+		role("auditor", perm("logs", "read")),
+	}})
+	a := newAuthorizer(t, srv, false, &clock{now: time.Now()})
+	h := withConsumer(srv.Client())(a.RequireAny([]authz.Permission{{ResourceID: "documents", Action: "write"}, {ResourceID: "logs", Action: "read"}})(verdictHandler))
+	none := withConsumer(srv.Client())(a.RequireAny(nil)(verdictHandler))
+	tests := []struct {
+		name     string
+		h        http.Handler
+		roles    []string
+		status   int
+		granting []string
+	}{
+		{"the first permission", h, []string{"editor"}, 200, []string{"editor"}},
+		{"the second permission", h, []string{"auditor"}, 200, []string{"auditor"}},
+		{"neither", h, []string{"viewer"}, 403, nil},
+		{"no permission named", none, []string{"editor"}, 403, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := srv.CreateUser(stytchtest.UserParams{Email: "a@example.com", Roles: tt.roles})
+			tok, _ := srv.StartSession(u.UserID, stytchtest.SessionParams{})
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Header.Set("Authorization", "Bearer "+tok.SessionToken)
+			rec := httptest.NewRecorder()
+			tt.h.ServeHTTP(rec, req)
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
+			}
+			if tt.status == 403 && !strings.Contains(rec.Body.String(), session.ErrorTypeConsumerAuthorization) {
+				t.Fatalf("body %s", rec.Body)
+			}
+			if tt.status == 200 {
+				var got []string
+				_ = json.Unmarshal(rec.Body.Bytes(), &got)
+				if !slices.Equal(got, tt.granting) {
+					t.Fatalf("granting %v, want %v", got, tt.granting)
+				}
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package middleware
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stytchguard/stytchguard/internal/httperr"
@@ -36,6 +37,9 @@ const (
 	// CodeUnknownSession: EndSessionHandler was asked to end a session that
 	// is not one of the caller's (404).
 	CodeUnknownSession = "unknown_session"
+	// CodeStepUpRequired: RequireFactor found no accepted factor
+	// authenticated recently enough (403); Error.Factors lists what would do.
+	CodeStepUpRequired = "step_up_required"
 )
 
 // Error is a request the middleware refuses. Its Message is safe to show and
@@ -57,6 +61,11 @@ type Error struct {
 	RequestID string
 	// Err is the underlying cause, if any, for logs.
 	Err error
+	// Factors are, for CodeStepUpRequired, the factor types (and delivery
+	// methods, "otp/sms") that would satisfy the route, and MaxAge how
+	// recently one must have been authenticated.
+	Factors []string
+	MaxAge  time.Duration
 
 	// loggedApart: the cause was logged where it arose (a request shed
 	// without asking Stytch, a revocation list that could not record), so
@@ -96,6 +105,10 @@ func WriteError(w http.ResponseWriter, _ *http.Request, e *Error) {
 		h.Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	case e.Status == http.StatusMethodNotAllowed:
 		h.Set("Allow", http.MethodPost)
+	case e.Code == CodeStepUpRequired:
+		// RFC 9470's step-up challenge, with the factors this route takes.
+		h.Set("WWW-Authenticate", `Bearer realm="stytchguard", error="insufficient_user_authentication", error_description="`+e.Message+
+			`", max_age="`+strconv.Itoa(int(e.MaxAge/time.Second))+`", factors="`+strings.Join(e.Factors, " ")+`"`)
 	}
-	httperr.Write(w, e.Status, e.Code, e.Message)
+	httperr.WriteBody(w, httperr.Body{StatusCode: e.Status, ErrorType: e.Code, ErrorMessage: e.Message, Factors: e.Factors})
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"time"
 
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
@@ -133,4 +134,27 @@ func ExampleMiddleware_EndSessionHandler() {
 	mux.ServeHTTP(rec, r)
 	fmt.Println(rec.Code, srv.SessionAlive(phone.SessionID), srv.SessionAlive(here.SessionID))
 	// Output: 204 false true
+}
+
+// A route that moves money needs a second factor from the last ten
+// minutes, on top of a session.
+func ExampleMiddleware_RequireFactor() {
+	srv := stytchtest.NewServer() // stands in for Stytch
+	defer srv.Close()
+	mw, err := middleware.New(middleware.Config{Client: srv.Client()})
+	if err != nil {
+		panic(err)
+	}
+	defer mw.Close()
+	transfer := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "sent") })
+	h := mw.Require(mw.RequireFactor(10*time.Minute, middleware.Factor{Type: "totp"}, middleware.Factor{Type: "webauthn"})(transfer))
+
+	user := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
+	tokens, _ := srv.StartSession(user.UserID, stytchtest.SessionParams{}) // an email magic link only
+	r := httptest.NewRequest("POST", "/transfer", nil)
+	r.Header.Set("Authorization", "Bearer "+tokens.SessionJWT)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
+	// Output: 403 Bearer realm="stytchguard", error="insufficient_user_authentication", error_description="this needs a recent second factor", max_age="600", factors="totp webauthn"
 }

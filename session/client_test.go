@@ -193,3 +193,25 @@ func TestCheckTellsAWrongSecretFromAnOutage(t *testing.T) {
 		})
 	}
 }
+
+func TestImpersonator(t *testing.T) {
+	imp := &session.ImpersonatedFactor{ImpersonatorID: "dashboard-user-1", ImpersonatorEmailAddress: "support@example.com"}
+	tests := []struct {
+		name    string
+		factors []session.AuthenticationFactor
+		want    *session.ImpersonatedFactor
+	}{
+		{"the owner", []session.AuthenticationFactor{{Type: session.FactorMagicLink, DeliveryMethod: "email"}}, nil},
+		{"impersonated", []session.AuthenticationFactor{{Type: session.FactorImpersonated, DeliveryMethod: "impersonation", ImpersonatedFactor: imp}}, imp},
+	}
+	for _, tt := range tests {
+		s := session.Session{AuthenticationFactors: tt.factors}
+		m := session.MemberSession{AuthenticationFactors: tt.factors}
+		if got := s.Impersonator(); got != tt.want {
+			t.Errorf("%s: consumer %v", tt.name, got)
+		}
+		if got := m.Impersonator(); got != tt.want {
+			t.Errorf("%s: member %v", tt.name, got)
+		}
+	}
+}

@@ -42,3 +42,17 @@ func ExampleClassify() {
 	fmt.Println(session.Classify(err))
 	// Output: session_gone
 }
+
+// A support agent impersonating a user from Stytch's dashboard shows in the
+// session's factors; an app can show a banner, or refuse what only the
+// owner may do.
+func ExampleSession_Impersonator() {
+	s := session.Session{AuthenticationFactors: []session.AuthenticationFactor{{
+		Type: session.FactorImpersonated, DeliveryMethod: "impersonation",
+		ImpersonatedFactor: &session.ImpersonatedFactor{ImpersonatorID: "dashboard-user-1", ImpersonatorEmailAddress: "support@example.com"},
+	}}}
+	if who := s.Impersonator(); who != nil {
+		fmt.Println("impersonated by", who.ImpersonatorEmailAddress)
+	}
+	// Output: impersonated by support@example.com
+}

@@ -155,3 +155,23 @@ type OAuthAccessTokenExchangeFactor struct {
 type TrustedAuthTokenFactor struct {
 	TokenID string `json:"token_id"`
 }
+
+// Impersonator returns who is acting as the session's owner when a Stytch
+// dashboard user impersonates them (the impersonated factor), or nil for a
+// session the owner started.
+func (s *Session) Impersonator() *ImpersonatedFactor { return impersonator(s.AuthenticationFactors) }
+
+// Impersonator returns who is acting as the member when a Stytch dashboard
+// user impersonates them, or nil.
+func (s *MemberSession) Impersonator() *ImpersonatedFactor {
+	return impersonator(s.AuthenticationFactors)
+}
+
+func impersonator(factors []AuthenticationFactor) *ImpersonatedFactor {
+	for _, f := range factors {
+		if f.Type == FactorImpersonated && f.ImpersonatedFactor != nil {
+			return f.ImpersonatedFactor
+		}
+	}
+	return nil
+}

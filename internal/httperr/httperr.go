@@ -15,22 +15,26 @@ type Body struct {
 	ErrorType    string `json:"error_type"`
 	ErrorMessage string `json:"error_message"`
 	ErrorURL     string `json:"error_url"`
+	// Factors are the factor types a step_up_required refusal accepts.
+	Factors []string `json:"factors,omitempty"`
 }
 
 // Write answers status with a JSON Body. The message must never hold a
 // token, a cookie value or a secret. Answers are not cacheable.
 func Write(w http.ResponseWriter, status int, errorType, message string) {
+	WriteBody(w, Body{StatusCode: status, ErrorType: errorType, ErrorMessage: message})
+}
+
+// WriteBody answers b.StatusCode with b, filling in its request id and
+// error_url.
+func WriteBody(w http.ResponseWriter, b Body) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(Body{
-		StatusCode:   status,
-		RequestID:    RequestID(),
-		ErrorType:    errorType,
-		ErrorMessage: message,
-		ErrorURL:     URL(errorType, status),
-	})
+	w.WriteHeader(b.StatusCode)
+	b.RequestID = RequestID()
+	b.ErrorURL = URL(b.ErrorType, b.StatusCode)
+	_ = json.NewEncoder(w).Encode(b)
 }
 
 // DocsURL is where stytchguard's own error types are described, one anchor

@@ -35,7 +35,7 @@ func TestOwnTypesAreDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, typ := range []string{"unauthenticated", "invalid_token", "invalid_request", "stytch_unavailable", "forbidden", "method_not_allowed", "policy_unavailable", "invalid_signature", "replayed_delivery", "unknown_session"} {
+	for _, typ := range []string{"unauthenticated", "invalid_token", "invalid_request", "stytch_unavailable", "forbidden", "method_not_allowed", "policy_unavailable", "invalid_signature", "replayed_delivery", "unknown_session", "step_up_required"} {
 		if !strings.Contains(string(doc), "\n## "+typ+"\n") {
 			t.Errorf("docs/errors.md has no section ## %s", typ)
 		}
