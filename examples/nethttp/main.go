@@ -93,6 +93,8 @@ func newApp(be *demo.Backend, stores *demo.Stores, logger *slog.Logger) (*app, e
 		Logger:          logger,
 		InsecureCookies: true, // served over plain http on this machine; drop behind TLS
 		LogoutRedirect:  "/",
+		SignInURL:       "/",                         // a signed-out page view goes to the sign-in form
+		ErrorHandler:    middleware.HTMLErrorHandler, // refused page views read as pages; API calls keep JSON
 	})
 	if err != nil {
 		return nil, err
