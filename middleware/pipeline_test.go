@@ -551,7 +551,7 @@ func TestStytchsOwnLimitsAreAnOutageNotASignOut(t *testing.T) {
 	}
 	// Past the breaker's cooldown and with the budget refilled on the app's
 	// (frozen) clock, the token does reach Stytch, whose failed-token window
-	// (on the wall clock) still holds the flood.
+	// (10 s, on the same clock) still holds the flood.
 	a.srv.Advance(3 * time.Second)
 	before := a.srv.Calls(stytchtest.Authenticate)
 	rec := a.do(req("GET", "/me", "token:"+late.SessionToken))

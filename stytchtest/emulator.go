@@ -215,7 +215,13 @@ func (e *Emulator) base() time.Time {
 // now is Now for callers that hold e.mu. Timestamps have second precision,
 // as Stytch's do.
 func (e *Emulator) now() time.Time {
-	return e.base().Add(e.offset).UTC().Truncate(time.Second)
+	return e.clock().UTC().Truncate(time.Second)
+}
+
+// clock is the emulator's time at full precision, for what counts time
+// finer than Stytch's timestamps (the rate limits). The caller holds e.mu.
+func (e *Emulator) clock() time.Time {
+	return e.base().Add(e.offset)
 }
 
 // id returns a new Stytch-shaped id such as "user-test-<uuid>".

@@ -65,7 +65,7 @@ func (e *Emulator) endpoint(ep Endpoint, auth bool, h apiHandler) http.Handler {
 			return
 		}
 		e.mu.Lock()
-		refusal := e.limits.refuse(ep, time.Now())
+		refusal := e.limits.refuse(ep, e.clock())
 		e.mu.Unlock()
 		if refusal != nil {
 			e.writeError(w, refusal)
@@ -75,7 +75,7 @@ func (e *Emulator) endpoint(ep Endpoint, auth bool, h apiHandler) http.Handler {
 		body, apiErr := h(r, reqID)
 		if isAuthenticate(ep) {
 			e.mu.Lock()
-			e.limits.record(ep, time.Now(), apiErr)
+			e.limits.record(ep, e.clock(), apiErr)
 			e.mu.Unlock()
 		}
 		if apiErr != nil {

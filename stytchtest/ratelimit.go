@@ -19,8 +19,8 @@ import (
 // shape here (a per-project rate of about 100 calls a second, 429
 // too_many_requests with Retry-After, and 429 too_few_tokens_authenticated
 // once too many tokens fail to authenticate) follows its docs and error
-// catalogue. Both run on the wall clock, not the emulator's: a frozen clock
-// would never let a limit recover.
+// catalogue. Both run on the emulator's clock: with WithFrozenClock a limit
+// recovers only as Advance moves time, so tests need not sleep.
 type RateLimit struct {
 	// PerSecond is the project's sustained rate of API calls, every
 	// endpoint counted but the JWKS ones and the admin API. Zero: no limit.
@@ -50,7 +50,7 @@ func (e *Emulator) SetRateLimit(l RateLimit) {
 	defer e.mu.Unlock()
 	e.limits = nil
 	if l != (RateLimit{}) {
-		e.limits = newLimiter(l)
+		e.limits = newLimiter(l, e.clock())
 	}
 }
 
@@ -59,7 +59,7 @@ type limiter struct {
 	RateLimit
 	bucket  *rate.Limiter // nil: no rate limit
 	slots   []authSlot    // one per second of Window, a ring
-	started time.Time     // the wall clock at slot 0
+	started time.Time     // the emulator's clock at slot 0
 }
 
 // authSlot counts one second's authenticate calls.
@@ -68,8 +68,8 @@ type authSlot struct {
 	total, failed int
 }
 
-func newLimiter(l RateLimit) *limiter {
-	out := &limiter{RateLimit: l, started: time.Now()}
+func newLimiter(l RateLimit, now time.Time) *limiter {
+	out := &limiter{RateLimit: l, started: now}
 	if l.PerSecond > 0 {
 		burst := l.Burst
 		if burst <= 0 {
@@ -137,7 +137,7 @@ func (l *limiter) record(ep Endpoint, now time.Time, apiErr *session.APIError) {
 // slot returns the ring slot of now's second, emptied if it held an older
 // second.
 func (l *limiter) slot(now time.Time) *authSlot {
-	sec := int64(now.Sub(l.started) / time.Second)
+	sec := l.second(now)
 	s := &l.slots[sec%int64(len(l.slots))]
 	if s.second != sec {
 		*s = authSlot{second: sec}
@@ -147,7 +147,7 @@ func (l *limiter) slot(now time.Time) *authSlot {
 
 // window sums the slots within Window of now.
 func (l *limiter) window(now time.Time) (total, failed int) {
-	sec := int64(now.Sub(l.started) / time.Second)
+	sec := l.second(now)
 	for _, s := range l.slots {
 		if sec-s.second < int64(len(l.slots)) {
 			total += s.total
@@ -155,4 +155,10 @@ func (l *limiter) window(now time.Time) (total, failed int) {
 		}
 	}
 	return total, failed
+}
+
+// second numbers now's second since the limiter started; a clock set back
+// before the start counts as the start.
+func (l *limiter) second(now time.Time) int64 {
+	return max(int64(now.Sub(l.started)/time.Second), 0)
 }

@@ -32,7 +32,7 @@ func TestRateLimitAnswers429WithRetryAfter(t *testing.T) {
 	if got := e.Calls(stytchtest.Authenticate); got != 6 {
 		t.Fatalf("%d calls counted, want 6: a refused call still reached Stytch", got)
 	}
-	time.Sleep(550 * time.Millisecond)
+	e.Advance(500 * time.Millisecond) // the limits run on the emulator's clock
 	if _, err := e.client.Consumer.Authenticate(ctx(t), session.AuthenticateParams{SessionToken: tok.SessionToken}); err != nil {
 		t.Fatalf("after the rate refilled: %v", err)
 	}
