@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 
 	"github.com/stytchguard/stytchguard/jwtlocal"
@@ -224,44 +225,18 @@ func (m *Middleware) logoutAll(w http.ResponseWriter, r *http.Request) {
 	// The caller's own session is ended last, and only once all the others
 	// are, so that after a partial failure it can repeat the call.
 	ctx := r.Context()
-	var failed, recorded *Error
-	if m.cfg.B2B {
-		s := a.member.Session
-		var list *session.B2BListResponse
-		failed = m.call(ctx, func(ctx context.Context) (err error) {
-			list, err = m.cfg.Client.B2B.List(ctx, s.OrganizationID, s.MemberID)
-			return err
-		})
-		if failed == nil && list != nil {
-			var others []string
-			for _, ms := range list.MemberSessions {
-				if ms.MemberSessionID != a.sessionID {
-					others = append(others, ms.MemberSessionID)
-				}
-			}
-			recorded = m.record(r, others...)
+	var recorded *Error
+	mine, failed := m.sessionsOf(ctx, a)
+	if failed == nil {
+		others := slices.DeleteFunc(mine, func(id string) bool { return id == a.sessionID })
+		recorded = m.record(r, others...)
+		if m.cfg.B2B {
 			failed = m.call(ctx, func(ctx context.Context) error {
-				_, err := m.cfg.Client.B2B.Revoke(ctx, session.B2BRevokeParams{MemberID: s.MemberID})
+				_, err := m.cfg.Client.B2B.Revoke(ctx, session.B2BRevokeParams{MemberID: a.member.Session.MemberID})
 				return err
 			})
-		}
-	} else {
-		var list *session.ListResponse
-		failed = m.call(ctx, func(ctx context.Context) (err error) {
-			list, err = m.cfg.Client.Consumer.List(ctx, a.consumer.Session.UserID)
-			return err
-		})
-		if failed == nil && list != nil {
-			var others []string
-			for _, s := range list.Sessions {
-				if s.SessionID != a.sessionID {
-					others = append(others, s.SessionID)
-				}
-			}
-			recorded = m.record(r, others...)
-			if failed = m.revokeEach(ctx, others); failed == nil {
-				failed = m.revoke(ctx, a.sessionID, cred)
-			}
+		} else if failed = m.revokeEach(ctx, others); failed == nil {
+			failed = m.revoke(ctx, a.sessionID, cred)
 		}
 	}
 	if failed == nil {

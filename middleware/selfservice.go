@@ -22,13 +22,8 @@ func (m *Middleware) EndSessionHandler() http.Handler {
 			m.refuse(w, r, badRequest("session_id is required"))
 			return
 		}
-		cred, a, ok := m.authenticated(w, r)
+		cred, a, mine, ok := m.callerSessions(w, r)
 		if !ok {
-			return
-		}
-		mine, e := m.sessionsOf(r.Context(), a)
-		if e != nil {
-			m.refuse(w, r, e)
 			return
 		}
 		if !slices.Contains(mine, target) {
@@ -60,13 +55,8 @@ func (m *Middleware) EndSessionHandler() http.Handler {
 // only, cross-origin refused; success is 204.
 func (m *Middleware) SignOutOthersHandler() http.Handler {
 	return m.protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, a, ok := m.authenticated(w, r)
+		_, a, mine, ok := m.callerSessions(w, r)
 		if !ok {
-			return
-		}
-		mine, e := m.sessionsOf(r.Context(), a)
-		if e != nil {
-			m.refuse(w, r, e)
 			return
 		}
 		others := slices.DeleteFunc(mine, func(id string) bool { return id == a.sessionID })
@@ -81,6 +71,21 @@ func (m *Middleware) SignOutOthersHandler() http.Handler {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
+}
+
+// callerSessions authenticates the request and lists the ids of its
+// person's live sessions; on a refusal it has answered and ok is false.
+func (m *Middleware) callerSessions(w http.ResponseWriter, r *http.Request) (Credential, *auth, []string, bool) {
+	cred, a, ok := m.authenticated(w, r)
+	if !ok {
+		return cred, nil, nil, false
+	}
+	ids, e := m.sessionsOf(r.Context(), a)
+	if e != nil {
+		m.refuse(w, r, e)
+		return cred, nil, nil, false
+	}
+	return cred, a, ids, true
 }
 
 // sessionsOf lists the ids of the live sessions of a's user or member.
