@@ -4,7 +4,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -93,11 +92,7 @@ func HTMLErrorHandler(w http.ResponseWriter, r *http.Request, e *Error) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	if e.Status == http.StatusServiceUnavailable {
-		retry := e.RetryAfter
-		if retry <= 0 {
-			retry = DefaultUnavailableRetryAfter
-		}
-		h.Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
+		setRetryAfter(h, e.RetryAfter)
 	}
 	w.WriteHeader(e.Status)
 	_ = refusalPage.Execute(w, map[string]any{"Status": e.Status, "Title": http.StatusText(e.Status), "Message": e.Message})

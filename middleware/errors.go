@@ -101,8 +101,7 @@ func WriteError(w http.ResponseWriter, _ *http.Request, e *Error) {
 	case e.Status == http.StatusBadRequest:
 		h.Set("WWW-Authenticate", `Bearer realm="stytchguard", error="invalid_request", error_description="`+e.Message+`"`)
 	case e.Status == http.StatusServiceUnavailable:
-		secs := int((e.RetryAfter + time.Second - 1) / time.Second)
-		h.Set("Retry-After", strconv.Itoa(max(secs, 1)))
+		setRetryAfter(h, e.RetryAfter)
 	case e.Status == http.StatusMethodNotAllowed:
 		h.Set("Allow", http.MethodPost)
 	case e.Code == CodeStepUpRequired:
@@ -111,4 +110,11 @@ func WriteError(w http.ResponseWriter, _ *http.Request, e *Error) {
 			`", max_age="`+strconv.Itoa(int(e.MaxAge/time.Second))+`", factors="`+strings.Join(e.Factors, " ")+`"`)
 	}
 	httperr.WriteBody(w, httperr.Body{StatusCode: e.Status, ErrorType: e.Code, ErrorMessage: e.Message, Factors: e.Factors})
+}
+
+// setRetryAfter sets Retry-After to d in whole seconds, rounded up, at
+// least 1.
+func setRetryAfter(h http.Header, d time.Duration) {
+	secs := int((d + time.Second - 1) / time.Second)
+	h.Set("Retry-After", strconv.Itoa(max(secs, 1)))
 }
