@@ -1,6 +1,7 @@
 package stytchtest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -25,8 +26,8 @@ type Emulator struct {
 	env       string // "test" or "live": the middle of every id
 	issuer    string
 	handler   http.Handler
-	done      chan struct{}
-	closeOnce sync.Once
+	ctx       context.Context // ended by Close: held requests and webhook deliveries stop
+	stop      context.CancelFunc
 
 	mu          sync.Mutex
 	offset      time.Duration // added to the clock's base: Advance and SetNow move it
@@ -133,7 +134,6 @@ func New(opts ...Option) *Emulator {
 		secret:      o.secret,
 		env:         env,
 		issuer:      o.issuer,
-		done:        make(chan struct{}),
 		rng:         mrand.New(mrand.NewPCG(o.seed, o.seed^0x9e3779b97f4a7c15)),
 		users:       map[string]*user{},
 		orgs:        map[string]*organization{},
@@ -149,6 +149,7 @@ func New(opts ...Option) *Emulator {
 		policy:      defaultConsumerPolicy(),
 		b2bPolicy:   defaultB2BPolicy(),
 	}
+	e.ctx, e.stop = context.WithCancel(context.Background())
 	switch {
 	case o.frozen:
 		e.frozenAt = o.start
@@ -180,7 +181,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.handler
 // Close wakes every request held by an injected latency so that a server
 // serving the emulator can shut down at once. The emulator's state stays
 // readable.
-func (e *Emulator) Close() { e.closeOnce.Do(func() { close(e.done) }) }
+func (e *Emulator) Close() { e.stop() }
 
 // Now returns the emulator's current time.
 func (e *Emulator) Now() time.Time {

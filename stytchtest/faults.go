@@ -136,7 +136,7 @@ func (e *Emulator) serveFault(w http.ResponseWriter, r *http.Request, f Fault) b
 		case <-r.Context().Done():
 			t.Stop()
 			return true
-		case <-e.done:
+		case <-e.ctx.Done():
 			t.Stop()
 			return true
 		}

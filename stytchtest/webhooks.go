@@ -2,7 +2,6 @@ package stytchtest
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -135,7 +134,7 @@ func (e *Emulator) deliverLoop() {
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for {
 		select {
-		case <-e.done:
+		case <-e.ctx.Done():
 			return
 		case d := <-e.hookQueue:
 			for _, url := range d.cfg.URLs {
@@ -158,7 +157,7 @@ func (e *Emulator) deliver(client *http.Client, d delivery, url string) {
 		t := time.NewTimer(d.cfg.Retries[attempt])
 		select {
 		case <-t.C:
-		case <-e.done:
+		case <-e.ctx.Done():
 			t.Stop()
 			return
 		}
@@ -179,16 +178,7 @@ func (e *Emulator) post(client *http.Client, d delivery, url string) bool {
 	if err != nil {
 		return false
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-e.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(d.body))
+	req, err := http.NewRequestWithContext(e.ctx, http.MethodPost, url, bytes.NewReader(d.body))
 	if err != nil {
 		return false
 	}
