@@ -178,9 +178,9 @@ func (e *Emulator) Issuer() string { return e.issuer }
 // under /_emulator/.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.handler.ServeHTTP(w, r) }
 
-// Close wakes every request held by an injected latency so that a server
-// serving the emulator can shut down at once. The emulator's state stays
-// readable.
+// Close wakes every request held by an injected latency, so that a server
+// serving the emulator can shut down at once, and stops webhook
+// deliveries. The emulator's state stays readable.
 func (e *Emulator) Close() { e.stop() }
 
 // Now returns the emulator's current time.
