@@ -58,11 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer a.close()
 	fmt.Fprintf(stdout, "revocations and Stytch's answers: %s\n", stores.Where)
-	if secret := be.WebhookSecret(getenv); secret != "" {
-		if a.webhook, err = a.mw.WebhookHandler(secret); err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout, "Stytch webhooks: POST /webhooks/stytch")
+	if a.webhook, err = be.Webhooks(getenv, a.mw, stdout); err != nil {
+		return err
 	}
 	if be.Warning != nil {
 		fmt.Fprintf(stdout, "warning: %v\n", be.Warning)
@@ -71,12 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		fmt.Fprintf(stdout, "No STYTCH_PROJECT_ID/STYTCH_SECRET: using the Stytch emulator at %s (project %s)\n", be.Emulator.URL, be.Emulator.ProjectID())
 		fmt.Fprintf(stdout, "demo organization %s (%s)\n", be.Organization.OrganizationID, be.Organization.OrganizationName)
 	}
-	return demo.Serve(ctx, *addr, a.routes(), func(url string) {
-		if a.webhook != nil {
-			be.WireWebhooks(url+"/webhooks/stytch", getenv) // emulator mode: its dashboard changes arrive here
-		}
-		fmt.Fprintf(stdout, "listening on %s\n", url)
-	})
+	return demo.Serve(ctx, *addr, a.routes(), be.Listening(getenv, a.webhook != nil, stdout))
 }
 
 type app struct {

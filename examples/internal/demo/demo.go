@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -302,6 +303,34 @@ func (b *Backend) WireWebhooks(url string, getenv func(string) string) {
 		return
 	}
 	b.Emulator.SetWebhooks(stytchtest.WebhookConfig{Secret: b.WebhookSecret(getenv), URLs: []string{url}})
+}
+
+// Webhooks returns the app's handler for POST /webhooks/stytch, built by
+// mw with WebhookSecret, and says so on stdout; nil when there is no
+// secret.
+func (b *Backend) Webhooks(getenv func(string) string, mw *middleware.Middleware, stdout io.Writer) (http.Handler, error) {
+	secret := b.WebhookSecret(getenv)
+	if secret == "" {
+		return nil, nil
+	}
+	h, err := mw.WebhookHandler(secret)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(stdout, "Stytch webhooks: POST /webhooks/stytch")
+	return h, nil
+}
+
+// Listening is Serve's ready function for the examples: it points the
+// emulator's webhooks at the app when it has a webhook handler (emulator
+// mode: its dashboard changes arrive there), and prints the URL.
+func (b *Backend) Listening(getenv func(string) string, webhooks bool, stdout io.Writer) func(url string) {
+	return func(url string) {
+		if webhooks {
+			b.WireWebhooks(url+"/webhooks/stytch", getenv)
+		}
+		fmt.Fprintf(stdout, "listening on %s\n", url)
+	}
 }
 
 // AdminHandler serves POST /demo/admin (emulator mode): what an admin would
