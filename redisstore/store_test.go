@@ -278,15 +278,26 @@ func TestProjectsAndPrefixesDoNotMix(t *testing.T) {
 	mine := newStore(t, r.Client(), srv, nil)
 	theirs := newStore(t, r.Client(), other, nil)
 	prefixed := newStore(t, r.Client(), srv, func(c *redisstore.Config) { c.Prefix = "staging:" })
+	same := newStore(t, r.Client(), srv, nil) // subscribed like the others, in mine's namespace
 	if err := mine.Revoke(ctx, "session-test-1", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // time enough for a message that should not come
+	// Redis sends a message to every subscriber of its channel as it is
+	// published: once the same namespace's store has it, no other wait
+	// would bring it to the others.
+	if !waitFor(func() bool { return same.IsRevoked(ctx, "session-test-1") }, 5*time.Second) {
+		t.Fatal("the same project and prefix did not hear of it")
+	}
 	if theirs.IsRevoked(ctx, "session-test-1") || prefixed.IsRevoked(ctx, "session-test-1") {
-		t.Fatal("a revocation crossed into another project or prefix")
+		t.Fatal("a revocation crossed into another project or prefix by pub/sub")
+	}
+	// Nor through the sorted set: stores loading afresh.
+	if newStore(t, r.Client(), other, nil).IsRevoked(ctx, "session-test-1") ||
+		newStore(t, r.Client(), srv, func(c *redisstore.Config) { c.Prefix = "staging:" }).IsRevoked(ctx, "session-test-1") {
+		t.Fatal("a revocation crossed into another project or prefix by load")
 	}
 	if !newStore(t, r.Client(), srv, nil).IsRevoked(ctx, "session-test-1") {
-		t.Fatal("the same project and prefix did not see it")
+		t.Fatal("a store of the same project and prefix, loading afresh, did not see it")
 	}
 }
 

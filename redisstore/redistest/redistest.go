@@ -2,7 +2,6 @@ package redistest
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -105,6 +104,3 @@ func (r *Server) Client() *redis.Client {
 	r.t.Cleanup(func() { c.Close() })
 	return c
 }
-
-// String names the server.
-func (r *Server) String() string { return fmt.Sprintf("redis-server on %s", r.Addr()) }
