@@ -66,11 +66,6 @@ type Error struct {
 	// recently one must have been authenticated.
 	Factors []string
 	MaxAge  time.Duration
-
-	// loggedApart: the cause was logged where it arose (a request shed
-	// without asking Stytch, a revocation list that could not record), so
-	// refuse does not report it as Stytch being unavailable.
-	loggedApart bool
 }
 
 // Error returns the code and message.

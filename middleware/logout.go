@@ -83,7 +83,7 @@ func (m *Middleware) record(r *http.Request, sessionIDs ...string) *Error {
 	}
 	m.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "stytchguard: a logout could not be recorded in the revocation list; answering 503 so that it is repeated",
 		slog.Int("sessions", len(sessionIDs)), slog.Any("error", failed))
-	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the logout could not be recorded; repeat it", RetryAfter: m.cfg.UnavailableRetryAfter, Err: failed, loggedApart: true}
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the logout could not be recorded; repeat it", RetryAfter: m.cfg.UnavailableRetryAfter, Err: failed}
 }
 
 func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {

@@ -390,10 +390,6 @@ func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
 		http.Redirect(w, r, signInTarget(m.cfg.SignInURL, r), http.StatusSeeOther)
 		return
 	}
-	if e.Status >= 500 && !e.loggedApart {
-		m.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "stytchguard: Stytch unavailable",
-			slog.String("path", r.URL.Path), slog.String("stytch_request_id", e.RequestID), slog.Any("error", e.Err))
-	}
 	m.cfg.ErrorHandler(w, r, e)
 }
 
@@ -549,7 +545,7 @@ func (m *Middleware) shed(ctx context.Context, reason shedError) *Error {
 	if open, until := m.gate.open(); open {
 		retry = max(retry, until.Sub(m.cfg.Now()))
 	}
-	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "authentication is busy; try again shortly", RetryAfter: retry, loggedApart: true}
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "authentication is busy; try again shortly", RetryAfter: retry}
 }
 
 // gated makes one call to Stytch within the slots and the breaker: f runs
@@ -639,6 +635,11 @@ func (m *Middleware) upstreamError(ctx context.Context, err error) *Error {
 				"(the same environment, a secret not rotated away)",
 				slog.String("project_id", m.cfg.Client.ProjectID()), slog.String("stytch_request_id", requestID))
 		})
+	default:
+		// Logged here, where a failed call becomes an answer: once per call
+		// to Stytch, however many requests shared it.
+		m.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "stytchguard: Stytch unavailable",
+			slog.String("stytch_request_id", requestID), slog.Any("error", err))
 	}
 	retry := session.RetryAfter(err)
 	if retry <= 0 {

@@ -70,7 +70,7 @@ func (m *Middleware) WebhookHandler(secret string) (http.Handler, error) {
 			return
 		}
 		if err := m.apply(r, ev); err != nil {
-			m.refuse(w, r, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the change could not be recorded; deliver it again", RetryAfter: m.cfg.UnavailableRetryAfter, Err: err, loggedApart: true})
+			m.refuse(w, r, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the change could not be recorded; deliver it again", RetryAfter: m.cfg.UnavailableRetryAfter, Err: err})
 			return
 		}
 		v.Accept(r.Header)
