@@ -97,6 +97,9 @@ type Client struct {
 	Consumer *ConsumerClient
 	// B2B holds the B2B Sessions and RBAC endpoints.
 	B2B *B2BClient
+	// M2M holds the machine-to-machine endpoints: M2M clients and the
+	// OAuth2 token endpoint.
+	M2M *M2MClient
 
 	t *transport
 }
@@ -160,7 +163,7 @@ func New(cfg Config) (*Client, error) {
 	if t.maxResponse <= 0 {
 		t.maxResponse = DefaultMaxResponseBytes
 	}
-	return &Client{Consumer: &ConsumerClient{t: t}, B2B: &B2BClient{t: t}, t: t}, nil
+	return &Client{Consumer: &ConsumerClient{t: t}, B2B: &B2BClient{t: t}, M2M: &M2MClient{t: t}, t: t}, nil
 }
 
 // ProjectID returns the project the client speaks for.
@@ -213,6 +216,7 @@ type call struct {
 	path       string
 	query      url.Values
 	body       any
+	form       url.Values // sent form-encoded instead of body (OAuth2's token endpoint)
 	idempotent bool
 	noAuth     bool
 }
@@ -222,7 +226,9 @@ func (c call) op() string { return c.method + " " + c.path }
 // do runs c with retries and decodes a success into out.
 func (t *transport) do(ctx context.Context, c call, out any) error {
 	var payload []byte
-	if c.body != nil {
+	if c.form != nil {
+		payload = []byte(c.form.Encode())
+	} else if c.body != nil {
 		var err error
 		if payload, err = json.Marshal(c.body); err != nil {
 			return fmt.Errorf("session: encoding %s request: %w", c.op(), err)
@@ -332,7 +338,10 @@ func (t *transport) attempt(ctx context.Context, c call, target string, payload 
 	if err != nil {
 		return 0, 0, fmt.Errorf("session: building %s request: %w", c.op(), err)
 	}
-	if payload != nil {
+	switch {
+	case c.form != nil:
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	case payload != nil:
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
@@ -362,8 +371,8 @@ func (t *transport) attempt(ctx context.Context, c call, target string, payload 
 		}
 		return resp.StatusCode, 0, nil
 	}
-	api := &APIError{}
-	if err := json.Unmarshal(raw, api); err != nil || api.ErrorType == "" {
+	api, err := decodeAPIError(raw)
+	if err != nil || api.ErrorType == "" {
 		// Not Stytch's error JSON (a proxy's page, an empty body): it says
 		// nothing about the session, whatever the status.
 		return resp.StatusCode, retryAfter, fmt.Errorf("status %d without a Stytch error body", resp.StatusCode)
@@ -371,6 +380,26 @@ func (t *transport) attempt(ctx context.Context, c call, target string, payload 
 	api.StatusCode = resp.StatusCode
 	api.RetryAfter = retryAfter
 	return resp.StatusCode, retryAfter, api
+}
+
+// decodeAPIError reads Stytch's error JSON, or the OAuth2 shape its token
+// endpoint answers in (error, error_description, error_uri), into an
+// APIError: callers match one type whichever endpoint failed.
+func decodeAPIError(raw []byte) (*APIError, error) {
+	var body struct {
+		APIError
+		OAuthError       string `json:"error"`
+		OAuthDescription string `json:"error_description"`
+		OAuthURI         string `json:"error_uri"`
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return nil, err
+	}
+	api := body.APIError
+	if api.ErrorType == "" {
+		api.ErrorType, api.ErrorMessage, api.ErrorURL = body.OAuthError, body.OAuthDescription, body.OAuthURI
+	}
+	return &api, nil
 }
 
 // stripURL removes the request URL from a *url.Error: the URL carries no

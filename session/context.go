@@ -35,6 +35,10 @@ type ConsumerAuth struct {
 	User *User
 	// Source tells how the session was verified.
 	Source Source
+	// Claims are Session.CustomClaims decoded into the type configured
+	// with ClaimsOf, nil when none was configured or they did not decode.
+	// Read them with Claims.
+	Claims any
 }
 
 // MemberAuth is an authenticated B2B member session as the middleware puts it
@@ -48,6 +52,10 @@ type MemberAuth struct {
 	Organization *Organization
 	// Source tells how the session was verified.
 	Source Source
+	// Claims are Session.CustomClaims decoded into the type configured
+	// with ClaimsOf, nil when none was configured or they did not decode.
+	// Read them with Claims.
+	Claims any
 }
 
 type contextKey int
@@ -55,6 +63,7 @@ type contextKey int
 const (
 	consumerKey contextKey = iota
 	memberKey
+	machineKey
 )
 
 // NewConsumerContext returns a copy of ctx carrying a.

@@ -43,10 +43,22 @@
 // deadline. Calls that are not idempotent are retried on 429 only. Response
 // bodies are read up to Config.MaxResponseBytes.
 //
+// # Machine-to-machine
+//
+// Client.M2M holds Stytch's M2M clients API (CreateClient, GetClient,
+// UpdateClient, SearchClients) and its OAuth2 token endpoint (Token: the
+// client-credentials grant, authenticated by the M2M client's own id and
+// secret). The token endpoint's OAuth2-shaped errors come back as *APIError
+// too. ScopesGrant is Stytch's scope rule ("read:*" grants "read:reports").
+//
 // # Context
 //
 // NewConsumerContext and ConsumerFromContext, NewMemberContext and
-// MemberFromContext carry an authenticated session through a request. They
+// MemberFromContext carry an authenticated session through a request;
+// NewMachineContext and MachineFromContext a verified M2M access token. They
 // live here, beside the types they carry, so that route guards read the
-// session without importing the middleware.
+// session without importing the middleware. Claims[T] decodes the custom
+// claims of whichever is there into the app's type, or returns the value
+// decoded once with the token when the middleware was configured with
+// ClaimsOf[T].
 package session

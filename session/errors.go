@@ -81,7 +81,10 @@ const (
 	ErrorTypeConsumerAuthorization         = "consumer_session_authorization_error"
 	ErrorTypeSessionAuthorization          = "session_authorization_error"
 	ErrorTypeSessionAuthorizationTenancy   = "session_authorization_tenancy_error"
-	ErrorTypeTooManyRequests               = "too_many_requests"
+	// ErrorTypeM2MAuthorization is Stytch's refusal of an M2M client's
+	// scopes for a permission.
+	ErrorTypeM2MAuthorization = "m2m_authorization_error"
+	ErrorTypeTooManyRequests  = "too_many_requests"
 	// ErrorTypeTooFewTokensAuthenticated is Stytch's 429 for a project whose
 	// recent authenticate calls carried too many tokens that failed.
 	ErrorTypeTooFewTokensAuthenticated = "too_few_tokens_authenticated"

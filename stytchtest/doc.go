@@ -32,6 +32,13 @@
 //     factors; into an organization that requires MFA it answers
 //     member_authenticated false with an intermediate_session_token and its
 //     expiry;
+//   - M2M clients (/v1/m2m/clients: create, get, update, search) keep their
+//     secret as a digest; the OAuth2 token endpoint
+//     (/v1/public/<project_id>/oauth2/token, client-credentials grant, form
+//     or JSON) issues RS256 access tokens signed with the session keys (sub
+//     the client id, scope, exp = iat + 3600, the custom claims template's
+//     claims), and refuses in OAuth2's shape: 400 invalid_client,
+//     invalid_scope, unsupported_grant_type, invalid_request;
 //   - with WithRateLimit, the project is limited as Stytch limits it: 429
 //     too_many_requests with Retry-After over a rate, and 429
 //     too_few_tokens_authenticated while too many recent tokens failed.

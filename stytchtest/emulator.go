@@ -45,6 +45,9 @@ type Emulator struct {
 	accessToks  map[string]subjectRef // Connected Apps access token -> subject
 	migrations  map[string]subjectRef // external session token -> subject
 	trusted     map[string]subjectRef // profile id + "\x00" + token -> subject
+	m2m         map[string]*m2mClient // M2M clients by id
+	m2mOrder    []string              // M2M client ids in creation order, for search
+	m2mTemplate map[string]any        // custom claims template of M2M access tokens
 	faults      map[Endpoint][]*faultState
 	calls       map[Endpoint]int
 	limits      *limiter // nil: no rate limiting
@@ -144,6 +147,7 @@ func New(opts ...Option) *Emulator {
 		accessToks:  map[string]subjectRef{},
 		migrations:  map[string]subjectRef{},
 		trusted:     map[string]subjectRef{},
+		m2m:         map[string]*m2mClient{},
 		faults:      map[Endpoint][]*faultState{},
 		calls:       map[Endpoint]int{},
 		policy:      defaultConsumerPolicy(),

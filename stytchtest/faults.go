@@ -32,6 +32,9 @@ const (
 	B2BPolicy              Endpoint = "b2b.rbac.policy"
 	B2BOrgPolicy           Endpoint = "b2b.rbac.org_policy"
 
+	M2MClients Endpoint = "m2m.clients" // create, get, update and search
+	M2MToken   Endpoint = "m2m.token"
+
 	// Admin is every request to the emulator's own /_emulator/ API.
 	Admin Endpoint = "emulator.admin"
 )

@@ -20,10 +20,23 @@ const maxRequestBytes = 1 << 20
 // whose request_id and status_code it has set from reqID, or an error.
 type apiHandler func(r *http.Request, reqID string) (any, *session.APIError)
 
+// How an endpoint authenticates its caller, and the shape of its errors.
+type access int
+
+const (
+	projectAuth access = iota // the project's Basic credentials; Stytch's error JSON
+	public                    // no credentials; Stytch's error JSON
+	oauthClient               // an M2M client's credentials in the body; OAuth2's error JSON
+)
+
 func (e *Emulator) routes() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(pattern string, ep Endpoint, auth bool, h apiHandler) {
-		mux.Handle(pattern, e.endpoint(ep, auth, h))
+		a := public
+		if auth {
+			a = projectAuth
+		}
+		mux.Handle(pattern, e.endpoint(ep, a, h))
 	}
 	handle("POST /v1/sessions/authenticate", Authenticate, true, e.handleAuthenticate)
 	handle("GET /v1/sessions", List, true, e.handleList)
@@ -45,6 +58,12 @@ func (e *Emulator) routes() http.Handler {
 	handle("GET /v1/b2b/rbac/policy", B2BPolicy, true, e.handleB2BPolicy)
 	handle("GET /v1/b2b/rbac/organizations/{organization_id}", B2BOrgPolicy, true, e.handleB2BOrgPolicy)
 
+	handle("POST /v1/m2m/clients", M2MClients, true, e.handleM2MCreate)
+	handle("GET /v1/m2m/clients/{client_id}", M2MClients, true, e.handleM2MGet)
+	handle("PUT /v1/m2m/clients/{client_id}", M2MClients, true, e.handleM2MUpdate)
+	handle("POST /v1/m2m/clients/search", M2MClients, true, e.handleM2MSearch)
+	mux.Handle("POST /v1/public/{project_id}/oauth2/token", e.endpoint(M2MToken, oauthClient, e.handleM2MToken))
+
 	e.adminRoutes(func(pattern string, h apiHandler) { handle(pattern, Admin, true, h) })
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -55,12 +74,12 @@ func (e *Emulator) routes() http.Handler {
 
 // endpoint wraps h with what every endpoint does first: count the call, play
 // any injected fault, check Basic credentials.
-func (e *Emulator) endpoint(ep Endpoint, auth bool, h apiHandler) http.Handler {
+func (e *Emulator) endpoint(ep Endpoint, auth access, h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if f, ok := e.admit(ep); ok && e.serveFault(w, r, f) {
 			return
 		}
-		if auth && !e.authorized(r) {
+		if auth == projectAuth && !e.authorized(r) {
 			e.writeError(w, apiError(http.StatusUnauthorized, session.ErrorTypeUnauthorizedCredentials, "Unauthorized credentials."))
 			return
 		}
@@ -78,7 +97,12 @@ func (e *Emulator) endpoint(ep Endpoint, auth bool, h apiHandler) http.Handler {
 			e.limits.record(ep, e.clock(), apiErr)
 			e.mu.Unlock()
 		}
-		if apiErr != nil {
+		switch {
+		case apiErr != nil && auth == oauthClient:
+			apiErr.RequestID = reqID
+			writeJSON(w, apiErr.StatusCode, oauthError(apiErr))
+			return
+		case apiErr != nil:
 			apiErr.RequestID = reqID
 			e.writeError(w, apiErr)
 			return

@@ -24,9 +24,14 @@
 // it off). PUT /_emulator/rate_limit changes both at run time. -h prints the
 // flags and exits.
 //
+// It serves Stytch's M2M API too: M2M clients under /v1/m2m/clients (the
+// project's credentials) and the OAuth2 token endpoint
+// /v1/public/<project-id>/oauth2/token (a client's own id and secret).
+//
 // Once listening it prints one JSON line to stdout: the base URL, the project
-// id and secret, and a demo consumer session and B2B member session (each
-// living 60 minutes) ready to use. It serves until SIGINT or SIGTERM, then
+// id and secret, a demo consumer session and B2B member session (each
+// living 60 minutes) ready to use, and a demo M2M client (scopes
+// read:reports and write:reports) with its secret. It serves until SIGINT or SIGTERM, then
 // shuts down cleanly.
 package main
 
@@ -45,6 +50,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 	"github.com/stytchguard/stytchguard/webhook"
 )
@@ -66,7 +72,14 @@ type banner struct {
 	Demo      struct {
 		Consumer consumerDemo `json:"consumer"`
 		B2B      b2bDemo      `json:"b2b"`
+		M2M      m2mDemo      `json:"m2m"`
 	} `json:"demo"`
+}
+
+type m2mDemo struct {
+	ClientID     string   `json:"client_id"`
+	ClientSecret string   `json:"client_secret"`
+	Scopes       []string `json:"scopes"`
 }
 
 type consumerDemo struct {
@@ -209,5 +222,11 @@ func demo(emu *stytchtest.Emulator) (banner, error) {
 		return b, err
 	}
 	b.Demo.B2B = b2bDemo{OrganizationID: org.OrganizationID, MemberID: m.MemberID, MemberSessionID: mt.SessionID, SessionToken: mt.SessionToken, SessionJWT: mt.SessionJWT}
+
+	mc, err := emu.CreateM2MClient(session.CreateMachineClientParams{ClientName: "Demo client", Scopes: []string{"read:reports", "write:reports"}})
+	if err != nil {
+		return b, err
+	}
+	b.Demo.M2M = m2mDemo{ClientID: mc.ClientID, ClientSecret: mc.ClientSecret, Scopes: mc.Scopes}
 	return b, nil
 }

@@ -73,6 +73,10 @@ func TestServesAndShutsDown(t *testing.T) {
 			if err != nil || mres.MemberSession.MemberSessionID != b.Demo.B2B.MemberSessionID || mres.Organization.OrganizationID != b.Demo.B2B.OrganizationID || mres.Member.MemberID != b.Demo.B2B.MemberID {
 				t.Fatalf("demo member session: %v", err)
 			}
+			tok, err := c.M2M.Token(ctx, session.M2MTokenParams{ClientID: b.Demo.M2M.ClientID, ClientSecret: b.Demo.M2M.ClientSecret, Scopes: []string{"read:reports"}})
+			if err != nil || jwtClaims(t, tok.AccessToken)["scope"] != "read:reports" || jwtClaims(t, tok.AccessToken)["iss"] != wantIss {
+				t.Fatalf("demo M2M client: %+v, %v", tok, err)
+			}
 
 			cancel()
 			select {
