@@ -79,10 +79,13 @@ type Config struct {
 type Authorizer struct {
 	cfg     Config
 	project *entry
-	orgs    *lru.Cache[string, *entry]
-	wg      sync.WaitGroup
-	ctx     context.Context
-	cancel  context.CancelFunc
+	// scopes is the project policy's scopes, each compiled as a role named
+	// by the scope, for M2M access tokens; fetched only when one comes.
+	scopes *entry
+	orgs   *lru.Cache[string, *entry]
+	wg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // New checks cfg and returns an Authorizer. It fetches nothing yet: the
@@ -121,6 +124,7 @@ func New(cfg Config) (*Authorizer, error) {
 	}
 	a.orgs = orgs
 	a.project = &entry{name: "project policy", fetch: a.fetchProject}
+	a.scopes = &entry{name: "project policy scopes", fetch: a.fetchScopes}
 	return a, nil
 }
 
@@ -130,7 +134,7 @@ func (a *Authorizer) Close() {
 	a.wg.Wait()
 }
 
-func (a *Authorizer) fetchProject(ctx context.Context) ([]session.Role, error) {
+func (a *Authorizer) fetchPolicy(ctx context.Context) (*session.Policy, error) {
 	var res *session.PolicyResponse
 	var err error
 	if a.cfg.B2B {
@@ -144,7 +148,29 @@ func (a *Authorizer) fetchProject(ctx context.Context) ([]session.Role, error) {
 	if res.Policy == nil {
 		return nil, errors.New("authz: policy response without a policy")
 	}
-	return res.Policy.Roles, nil
+	return res.Policy, nil
+}
+
+func (a *Authorizer) fetchProject(ctx context.Context) ([]session.Role, error) {
+	p, err := a.fetchPolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Roles, nil
+}
+
+// fetchScopes returns the policy's scopes as roles named by the scope, so
+// that the same Index decides for them.
+func (a *Authorizer) fetchScopes(ctx context.Context) ([]session.Role, error) {
+	p, err := a.fetchPolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	roles := make([]session.Role, len(p.Scopes))
+	for i, sc := range p.Scopes {
+		roles[i] = session.Role{RoleID: sc.Scope, Description: sc.Description, Permissions: sc.Permissions}
+	}
+	return roles, nil
 }
 
 func (a *Authorizer) orgEntry(orgID string) *entry {
@@ -211,6 +237,25 @@ func (a *Authorizer) Authorize(ctx context.Context, c Check) (*session.Verdict, 
 		if len(granting) == 0 {
 			return nil, &Denied{ErrorType: session.ErrorTypeConsumerAuthorization, Message: "The user is not authorized to perform the requested action."}
 		}
+	}
+	return &session.Verdict{Authorized: true, GrantingRoles: granting}, nil
+}
+
+// AuthorizeMachine decides whether an M2M access token's scopes grant
+// action on resource through the project policy's scopes, as Stytch's RBAC
+// does: a scope of the policy grants the permissions listed under it. The
+// verdict's GrantingRoles are the granting scopes. Refused: a *Denied with
+// Stytch's m2m_authorization_error. Machine tokens belong to no
+// organization, so there is no tenancy to check: the guards refuse them on
+// routes bound to one.
+func (a *Authorizer) AuthorizeMachine(ctx context.Context, scopes []string, resource, action string) (*session.Verdict, error) {
+	ix, _, err := a.scopes.index(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	granting := ix.Decide(scopes, resource, action, nil)
+	if len(granting) == 0 {
+		return nil, &Denied{ErrorType: session.ErrorTypeM2MAuthorization, Message: "The client is not authorized to perform the requested action on that resource."}
 	}
 	return &session.Verdict{Authorized: true, GrantingRoles: granting}, nil
 }

@@ -69,6 +69,10 @@ func (a *Authorizer) RequireAny(perms []Permission, opts ...GuardOption) func(ht
 	perms = slices.Clone(perms)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if mach, ok := session.MachineFromContext(r.Context()); ok {
+				a.serveMachine(w, r, next, mach, perms, g)
+				return
+			}
 			var c Check
 			if a.cfg.B2B {
 				m, ok := session.MemberFromContext(r.Context())
@@ -103,8 +107,7 @@ func (a *Authorizer) RequireAny(perms []Permission, opts ...GuardOption) func(ht
 					}
 					continue
 				case err != nil:
-					w.Header().Set("Retry-After", "5")
-					writeError(w, http.StatusServiceUnavailable, "policy_unavailable", "The RBAC policy cannot be loaded from Stytch right now.")
+					writePolicyUnavailable(w)
 					return
 				}
 				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), verdictKey{}, verdict)))
@@ -121,6 +124,29 @@ func (a *Authorizer) RequireAny(perms []Permission, opts ...GuardOption) func(ht
 	}
 }
 
+// serveMachine is RequireAny for an M2M access token: its scopes, through
+// the policy's scopes, must grant one of perms. A route bound to an
+// organization refuses machine tokens, which belong to none.
+func (a *Authorizer) serveMachine(w http.ResponseWriter, r *http.Request, next http.Handler, m *session.MachineAuth, perms []Permission, g guard) {
+	if g.org != nil {
+		writeError(w, http.StatusForbidden, session.ErrorTypeSessionAuthorizationTenancy, "An M2M access token belongs to no organization.")
+		return
+	}
+	for _, p := range perms {
+		verdict, err := a.AuthorizeMachine(r.Context(), m.Scopes, p.ResourceID, p.Action)
+		switch {
+		case errors.Is(err, ErrDenied):
+			continue
+		case err != nil:
+			writePolicyUnavailable(w)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), verdictKey{}, verdict)))
+		return
+	}
+	writeError(w, http.StatusForbidden, session.ErrorTypeM2MAuthorization, "The client is not authorized to perform the requested action on that resource.")
+}
+
 type verdictKey struct{}
 
 // VerdictFromContext returns the verdict a Require guard put in the context:
@@ -128,6 +154,11 @@ type verdictKey struct{}
 func VerdictFromContext(ctx context.Context) (*session.Verdict, bool) {
 	v, ok := ctx.Value(verdictKey{}).(*session.Verdict)
 	return v, ok
+}
+
+func writePolicyUnavailable(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "5")
+	writeError(w, http.StatusServiceUnavailable, "policy_unavailable", "The RBAC policy cannot be loaded from Stytch right now.")
 }
 
 func writeError(w http.ResponseWriter, status int, errorType, message string) {

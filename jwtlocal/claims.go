@@ -24,8 +24,15 @@ type claims struct {
 	IssuedAt     *float64           `json:"iat"`
 	Session      *sessionClaim      `json:"https://stytch.com/session"`
 	Organization *organizationClaim `json:"https://stytch.com/organization"`
-	Custom       map[string]any     `json:"-"`
+	// Scope is an M2M access token's space-separated scopes; nil in a
+	// session JWT.
+	Scope  *string        `json:"scope"`
+	Custom map[string]any `json:"-"`
 }
+
+// machine reports whether the payload is an M2M access token's: a scope
+// claim and no session claim.
+func (c *claims) machine() bool { return c.Session == nil && c.Scope != nil }
 
 type sessionClaim struct {
 	ID                    string                         `json:"id"`
@@ -53,7 +60,7 @@ func (c *claims) decode(b []byte) error {
 		case "iss", "sub", "aud", "exp", "nbf", "iat", "jti":
 			return nil
 		}
-		if strings.HasPrefix(key, "https://stytch.com/") {
+		if strings.HasPrefix(key, "https://stytch.com/") || key == "scope" && c.machine() {
 			return nil // Stytch's own, not the app's
 		}
 		var v any
@@ -188,9 +195,13 @@ type Verified struct {
 	// session.NewMemberContext without a copy per request.
 	ConsumerAuth *session.ConsumerAuth
 	MemberAuth   *session.MemberAuth
-	// SessionID is the session id (B2B: member_session_id).
+	// Machine is the M2M access token VerifyMachine or VerifyAny verified;
+	// nil for a session JWT. Consumer and Member are nil when it is set.
+	Machine *session.MachineAuth
+	// SessionID is the session id (B2B: member_session_id); "" for a
+	// machine token.
 	SessionID string
-	// Subject is the user id (B2B: member id).
+	// Subject is the user id (B2B: member id; machine token: client id).
 	Subject string
 	// IssuedAt, NotBefore and Expiry are the JWT's own times; the session's
 	// end is the session's ExpiresAt.
@@ -198,10 +209,26 @@ type Verified struct {
 }
 
 // toVerified maps checked claims to the session package's types, the same a
-// call to Stytch's authenticate would return.
-func (c *claims) toVerified(b2b bool) *Verified {
-	sc := c.Session
+// call to Stytch's authenticate would return, and decodes the custom claims
+// with decode when it is set.
+func (c *claims) toVerified(b2b bool, decode session.ClaimsDecoder) *Verified {
 	exp := unixTime(*c.ExpiresAt)
+	var typed any
+	if decode != nil {
+		typed, _ = decode(c.Custom) // a misfit is told by session.Claims, which decodes again
+	}
+	if c.machine() {
+		custom := c.Custom
+		if custom == nil {
+			custom = map[string]any{}
+		}
+		m := &session.MachineAuth{
+			ClientID: c.Subject, Scopes: session.ParseScopes(*c.Scope), CustomClaims: custom, Claims: typed,
+			IssuedAt: unixTime(*c.IssuedAt), ExpiresAt: exp, Source: session.SourceLocal,
+		}
+		return &Verified{Machine: m, Subject: c.Subject, IssuedAt: m.IssuedAt, NotBefore: unixTime(*c.NotBefore), Expiry: exp}
+	}
+	sc := c.Session
 	expires := sc.ExpiresAt
 	if expires.IsZero() {
 		expires = session.NewTime(exp)
@@ -233,7 +260,7 @@ func (c *claims) toVerified(b2b bool) *Verified {
 			OrganizationSlug:      c.Organization.Slug,
 			Roles:                 roles,
 			CustomClaims:          c.Custom,
-		}}
+		}, Claims: typed}
 		v.Member = &v.MemberAuth.Session
 		return v
 	}
@@ -247,7 +274,7 @@ func (c *claims) toVerified(b2b bool) *Verified {
 		ExpiresAt:             expires,
 		Attributes:            sc.Attributes,
 		CustomClaims:          c.Custom,
-	}}
+	}, Claims: typed}
 	v.Consumer = &v.ConsumerAuth.Session
 	return v
 }

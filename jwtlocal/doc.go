@@ -22,6 +22,19 @@
 // caller (the middleware) checks it in one place for every way a session is
 // verified.
 //
+// # Machine tokens
+//
+// Stytch's M2M access tokens are signed with the same key set. VerifyMachine
+// checks them with the same rules (length, RS256, signature, audience,
+// issuer, iat, nbf and exp with ClockTolerance), an optional
+// MachineMaxTokenAge instead of MaxTokenAge, and the same cache; the result's
+// Machine holds the client id, the scopes and the custom claims. A token is
+// an M2M one when it has a scope claim and no session claim: Verify refuses
+// it as Invalid, and VerifyMachine refuses a session JWT the same way.
+// VerifyAny takes either. Stytch cannot be asked about an M2M token, so the
+// caller refuses a Stale or IssuerUnknown one; a KeyUnknown Error says, in
+// Machine, whether the unverified payload looks like one.
+//
 // # Outcomes
 //
 // Verify returns the session in the session package's own types (Session or

@@ -81,6 +81,15 @@ type Config struct {
 	// for its audience whose issuer is in neither list is IssuerUnknown, and
 	// a warning names the issuer once. Empty means none.
 	Issuers []string
+	// MachineMaxTokenAge is how long after its iat an M2M access token is
+	// accepted (VerifyMachine, VerifyAny); older ones are Stale. Zero means
+	// no bound but the token's own exp (an hour by Stytch's default), as in
+	// Stytch's SDKs.
+	MachineMaxTokenAge time.Duration
+	// Claims, when set (session.ClaimsOf[T]()), decodes every verified
+	// token's custom claims once, kept with it in the cache for
+	// session.Claims[T]. Nil means session.Claims decodes on each call.
+	Claims session.ClaimsDecoder
 	// Logger receives JWKS refresh failures (never a token). Nil means none.
 	Logger *slog.Logger
 }
@@ -117,7 +126,7 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.Client == nil {
 		return nil, errors.New("jwtlocal: Config.Client is required")
 	}
-	if cfg.ClockTolerance < 0 || cfg.MaxTokenAge < 0 || cfg.MaxTokenBytes < 0 || cfg.InitialFetchWait < 0 ||
+	if cfg.ClockTolerance < 0 || cfg.MaxTokenAge < 0 || cfg.MachineMaxTokenAge < 0 || cfg.MaxTokenBytes < 0 || cfg.InitialFetchWait < 0 ||
 		cfg.UnknownKIDRefreshInterval < 0 || cfg.UnknownKIDWait < 0 || cfg.RefreshInterval < 0 || cfg.FetchTimeout < 0 {
 		return nil, errors.New("jwtlocal: Config durations and sizes must not be negative")
 	}
@@ -191,8 +200,46 @@ func (v *Verifier) Close() {
 // signature was good, so the Verified returned with it is Stytch's word,
 // only old or from an unexpected issuer. A token seen before costs a cache
 // lookup: its exp, nbf, max age and session end are checked again, its
-// signature is not. Revocation is the caller's to check, on SessionID.
+// signature is not. Revocation is the caller's to check, on SessionID. An
+// M2M access token is Invalid here (VerifyMachine takes it).
 func (v *Verifier) Verify(ctx context.Context, token string) (*Verified, error) {
+	got, err := v.verify(ctx, token)
+	if got != nil && got.Machine != nil {
+		return nil, invalid("an M2M access token, not a session JWT", nil)
+	}
+	return result(got, err)
+}
+
+// VerifyMachine checks an M2M access token (Stytch's client-credentials
+// token, signed with the same key set) with the same rules as Verify:
+// audience, issuer, exp and nbf with ClockTolerance, MachineMaxTokenAge, and
+// the cache. A session JWT is Invalid here. Stytch has no endpoint to ask
+// about an M2M token, so a Stale or IssuerUnknown one cannot be settled
+// remotely: the caller refuses it.
+func (v *Verifier) VerifyMachine(ctx context.Context, token string) (*Verified, error) {
+	got, err := v.verify(ctx, token)
+	if got != nil && got.Machine == nil {
+		return nil, invalid("a session JWT, not an M2M access token", nil)
+	}
+	return result(got, err)
+}
+
+// VerifyAny is Verify for routes that take a person's session JWT or an M2M
+// access token: Verified.Machine tells which it was.
+func (v *Verifier) VerifyAny(ctx context.Context, token string) (*Verified, error) {
+	return result(v.verify(ctx, token))
+}
+
+// result turns verify's typed error into an error, nil when there is none.
+func result(got *Verified, err *Error) (*Verified, error) {
+	if err != nil {
+		return got, err
+	}
+	return got, nil
+}
+
+// verify checks a session JWT or an M2M access token, by the cache first.
+func (v *Verifier) verify(ctx context.Context, token string) (*Verified, *Error) {
 	if len(token) > v.cfg.MaxTokenBytes {
 		return nil, invalid("token longer than MaxTokenBytes", nil)
 	}
@@ -202,13 +249,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Verified, error) 
 		var hit *Verified
 		var ok bool
 		if hit, h, ok = v.cache.get(token); ok {
-			if later, err := v.check(hit, now); err != nil {
-				if !later {
-					v.cache.remove(h) // it will not get fresher
-				}
-				return hit, err
+			later, err := v.check(hit, now)
+			if err != nil && !later {
+				v.cache.remove(h) // it will not get fresher
 			}
-			return hit, nil
+			return hit, err
 		}
 	}
 	c, perr := v.parse(ctx, token, now)
@@ -220,9 +265,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Verified, error) 
 			return nil, err
 		}
 		v.warnIssuer(c.Issuer)
-		return c.toVerified(v.cfg.B2B), err
+		return c.toVerified(v.cfg.B2B, v.cfg.Claims), err
 	}
-	verified := c.toVerified(v.cfg.B2B)
+	verified := c.toVerified(v.cfg.B2B, v.cfg.Claims)
 	if _, err := v.check(verified, now); err != nil {
 		return verified, err
 	}
@@ -281,7 +326,7 @@ func (v *Verifier) parse(ctx context.Context, token string, now time.Time) (*cla
 	case errors.Is(err, jwkset.ErrKeyNotFound) && v.keysCurrent(now):
 		return nil, invalid("kid not in the key set", nil)
 	case errors.Is(err, jwkset.ErrKeyNotFound):
-		return nil, &Error{Outcome: KeyUnknown, Reason: "no current key set"}
+		return nil, &Error{Outcome: KeyUnknown, Reason: "no current key set", Machine: machineShaped(token[dot1+1 : dot2])}
 	case err != nil:
 		return nil, invalid("key", err)
 	}
@@ -303,22 +348,43 @@ func (v *Verifier) parse(ctx context.Context, token string, now time.Time) (*cla
 	return c, nil
 }
 
+// machineShaped reports whether an unverified payload looks like an M2M
+// access token's: a scope claim and no session claim.
+func machineShaped(payload string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return false
+	}
+	var shape struct {
+		Scope   *string         `json:"scope"`
+		Session json.RawMessage `json:"https://stytch.com/session"`
+	}
+	return json.Unmarshal(b, &shape) == nil && shape.Scope != nil && shape.Session == nil
+}
+
 // checkClaims checks what does not change with time: audience, the required
-// claims, the product line, and last the issuer, the one failure that is
-// inconclusive.
+// claims, the kind of token (a session JWT of the product line, or an M2M
+// access token), and last the issuer, the one failure that is inconclusive.
 func (v *Verifier) checkClaims(c *claims) *Error {
 	switch {
 	case !slices.Contains(c.audience(), v.project):
 		return invalid("audience", nil)
 	case c.IssuedAt == nil || c.ExpiresAt == nil || c.NotBefore == nil:
 		return invalid("iat, exp or nbf missing", nil)
-	case c.Subject == "" || c.Session == nil || c.Session.ID == "":
+	case c.Subject == "":
+		return invalid("sub missing", nil)
+	case c.machine():
+		if c.Organization != nil {
+			return invalid("an M2M access token with an organization claim", nil)
+		}
+	case c.Session == nil || c.Session.ID == "":
 		return invalid("session claim missing", nil)
 	case v.cfg.B2B && (c.Organization == nil || c.Organization.OrganizationID == ""):
 		return invalid("not a B2B session JWT", nil)
 	case !v.cfg.B2B && c.Organization != nil:
 		return invalid("a B2B session JWT", nil)
-	case !slices.Contains(v.issuers, c.Issuer):
+	}
+	if !slices.Contains(v.issuers, c.Issuer) {
 		return &Error{Outcome: IssuerUnknown, Reason: "issuer not configured"}
 	}
 	return nil
@@ -329,13 +395,17 @@ func (v *Verifier) checkClaims(c *claims) *Error {
 // not valid yet by this clock), which a cache keeps.
 func (v *Verifier) check(s *Verified, now time.Time) (later bool, err *Error) {
 	tol := v.cfg.ClockTolerance
+	maxAge := v.cfg.MaxTokenAge
+	if s.Machine != nil {
+		maxAge = v.cfg.MachineMaxTokenAge
+	}
 	switch {
 	case !now.Before(s.Expiry.Add(tol)):
 		return false, stale("expired")
 	case now.Add(tol).Before(s.NotBefore), now.Add(tol).Before(s.IssuedAt):
 		return true, stale("not yet valid")
-	case now.After(s.IssuedAt.Add(v.cfg.MaxTokenAge + tol)):
-		return false, stale("older than MaxTokenAge")
+	case maxAge > 0 && now.After(s.IssuedAt.Add(maxAge+tol)):
+		return false, stale("older than the max token age")
 	case v.sessionEnded(s, now):
 		return false, stale("session expired")
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stytchguard/stytchguard/jwtlocal"
 	"github.com/stytchguard/stytchguard/middleware"
+	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
@@ -119,4 +120,69 @@ func BenchmarkRevocationList(b *testing.B) {
 // sessionID is a Stytch-shaped session id, as long as a real one.
 func sessionID(i int) string {
 	return fmt.Sprintf("session-live-%08x-0000-4000-8000-000000000000", i)
+}
+
+// BenchmarkClaims runs a request with a JWT seen before through Require
+// into a handler that reads typed custom claims with session.Claims: with
+// Config.Claims set (decoded once, with the verified token) and without
+// (decoded on every call). cached-m2m is the same request with an M2M
+// access token through RequireMachine.
+func BenchmarkClaims(b *testing.B) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	u := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
+	tok, err := srv.StartSession(u.UserID, stytchtest.SessionParams{CustomClaims: map[string]any{"plan": "team", "seats": 12, "region": "eu-west-1"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	type appClaims struct {
+		Plan   string `json:"plan"`
+		Seats  int    `json:"seats"`
+		Region string `json:"region"`
+	}
+	read := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := session.Claims[appClaims](r.Context()); err != nil || c.Seats != 12 {
+			w.WriteHeader(500)
+		}
+	})
+	run := func(b *testing.B, decoder session.ClaimsDecoder, guard func(*middleware.Middleware) func(http.Handler) http.Handler, r *http.Request) {
+		mw, err := middleware.New(middleware.Config{Client: srv.Client(), Claims: decoder})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer mw.Close()
+		h := guard(mw)(read)
+		w := httptest.NewRecorder()
+		b.ReportAllocs()
+		for b.Loop() {
+			h.ServeHTTP(w, r)
+		}
+		if w.Code != 200 {
+			b.Fatalf("status %d", w.Code)
+		}
+	}
+	cookie := httptest.NewRequest("GET", "/", nil)
+	cookie.AddCookie(&http.Cookie{Name: "stytch_session_jwt", Value: tok.SessionJWT})
+	require := func(m *middleware.Middleware) func(http.Handler) http.Handler { return m.Require }
+	b.Run("configured", func(b *testing.B) { run(b, session.ClaimsOf[appClaims](), require, cookie) })
+	b.Run("per-call", func(b *testing.B) { run(b, nil, require, cookie) })
+
+	if err := srv.SetM2MClaimsTemplate(map[string]any{"plan": "team", "seats": 12, "region": "eu-west-1"}); err != nil {
+		b.Fatal(err)
+	}
+	mc, err := srv.CreateM2MClient(session.CreateMachineClientParams{Scopes: []string{"read:reports"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	access, err := srv.IssueM2MToken(mc.ClientID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bearer := httptest.NewRequest("GET", "/", nil)
+	bearer.Header.Set("Authorization", "Bearer "+access)
+	b.Run("cached-m2m", func(b *testing.B) {
+		run(b, session.ClaimsOf[appClaims](), func(m *middleware.Middleware) func(http.Handler) http.Handler {
+			return m.RequireMachine("read:reports")
+		}, bearer)
+	})
 }

@@ -48,6 +48,18 @@
 //     or member and organization when Stytch answered, and how it was
 //     verified (session.SourceLocal or session.SourceStytch).
 //
+// # Machine clients
+//
+// An M2M access token (Stytch's client-credentials token, as "Authorization:
+// Bearer") is verified in step 2 like a session JWT, with the same key set
+// and cache, and never sent to Stytch: Stytch cannot be asked about one, so a
+// token that does not verify locally is a 401 (a 503 while no key set is
+// held). RequireMachine and RequireMachineAny let only such tokens through,
+// with their scopes (403 insufficient_scope, with RFC 6750's scope=, for a
+// person's session or missing scopes); RequireSessionOrMachine takes either;
+// Require and the session handlers refuse a machine token with 403
+// session_required. Authenticate passes it on in session.MachineFromContext.
+//
 // Authenticate lets anonymous requests through, and also requests whose
 // session cookie is dead (the cookies are cleared), so that pages that work
 // signed out keep working; a bad Bearer credential is still a 401. Require

@@ -40,6 +40,13 @@ const (
 	// CodeStepUpRequired: RequireFactor found no accepted factor
 	// authenticated recently enough (403); Error.Factors lists what would do.
 	CodeStepUpRequired = "step_up_required"
+	// CodeInsufficientScope: a route behind RequireMachine got a person's
+	// session, or an M2M access token without the scopes it needs (403);
+	// Error.Scopes lists them.
+	CodeInsufficientScope = "insufficient_scope"
+	// CodeSessionRequired: a route that needs a person's session (Require,
+	// the logout and session handlers) got an M2M access token (403).
+	CodeSessionRequired = "session_required"
 )
 
 // Error is a request the middleware refuses. Its Message is safe to show and
@@ -66,6 +73,8 @@ type Error struct {
 	// recently one must have been authenticated.
 	Factors []string
 	MaxAge  time.Duration
+	// Scopes are, for CodeInsufficientScope, the scopes the route asks for.
+	Scopes []string
 }
 
 // Error returns the code and message.
@@ -99,12 +108,15 @@ func WriteError(w http.ResponseWriter, _ *http.Request, e *Error) {
 		setRetryAfter(h, e.RetryAfter)
 	case e.Status == http.StatusMethodNotAllowed:
 		h.Set("Allow", http.MethodPost)
+	case e.Code == CodeInsufficientScope:
+		h.Set("WWW-Authenticate", `Bearer realm="stytchguard", error="insufficient_scope", error_description="`+e.Message+
+			`", scope="`+strings.Join(e.Scopes, " ")+`"`)
 	case e.Code == CodeStepUpRequired:
 		// RFC 9470's step-up challenge, with the factors this route takes.
 		h.Set("WWW-Authenticate", `Bearer realm="stytchguard", error="insufficient_user_authentication", error_description="`+e.Message+
 			`", max_age="`+strconv.Itoa(int(e.MaxAge/time.Second))+`", factors="`+strings.Join(e.Factors, " ")+`"`)
 	}
-	httperr.WriteBody(w, httperr.Body{StatusCode: e.Status, ErrorType: e.Code, ErrorMessage: e.Message, Factors: e.Factors})
+	httperr.WriteBody(w, httperr.Body{StatusCode: e.Status, ErrorType: e.Code, ErrorMessage: e.Message, Factors: e.Factors, Scopes: e.Scopes})
 }
 
 // setRetryAfter sets Retry-After to d in whole seconds, rounded up, at

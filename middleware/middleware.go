@@ -55,6 +55,16 @@ type Config struct {
 	// when Verifier is nil (a Verifier's own counts otherwise). Zero means
 	// none.
 	ClockTolerance time.Duration
+	// MachineMaxTokenAge bounds how long after its iat an M2M access token
+	// is accepted. Used only when Verifier is nil; see
+	// jwtlocal.Config.MachineMaxTokenAge. Zero means the token's own exp.
+	MachineMaxTokenAge time.Duration
+	// Claims, when set (session.ClaimsOf[T]()), decodes the custom claims of
+	// every verified JWT, Stytch answer and machine token once, kept with
+	// it, so that session.Claims[T] in a handler is a type assertion. Used
+	// for the Verifier too when Verifier is nil. Nil means session.Claims
+	// decodes on each call.
+	Claims session.ClaimsDecoder
 
 	// JWTCookie and TokenCookie name the session cookies. Empty means
 	// DefaultJWTCookie ("stytch_session_jwt") and DefaultTokenCookie
@@ -197,7 +207,7 @@ func New(cfg Config) (*Middleware, error) {
 	if d := cfg.SessionDurationMinutes; d != 0 && (d < 5 || d > 527040) {
 		return nil, fmt.Errorf("middleware: SessionDurationMinutes %d is outside 5..527040", d)
 	}
-	if cfg.RefreshAfter < 0 || cfg.RemoteTTL < 0 || cfg.GoneTTL < 0 || cfg.UnavailableRetryAfter < 0 || cfg.LogoutAllConcurrency < 0 ||
+	if cfg.RefreshAfter < 0 || cfg.MachineMaxTokenAge < 0 || cfg.RemoteTTL < 0 || cfg.GoneTTL < 0 || cfg.UnavailableRetryAfter < 0 || cfg.LogoutAllConcurrency < 0 ||
 		cfg.ClockTolerance < 0 || cfg.Upstream.Burst < 0 || cfg.Upstream.ClientRate < 0 || cfg.Upstream.ClientBurst < 0 ||
 		cfg.Upstream.MaxClients < 0 || cfg.Upstream.MaxInFlight < 0 || cfg.Upstream.SlotWait < 0 || cfg.Upstream.BreakerCooldown < 0 {
 		return nil, errors.New("middleware: Config durations and counts must not be negative")
@@ -260,7 +270,10 @@ func New(cfg Config) (*Middleware, error) {
 		m.extract = extractor(cfg.JWTCookie, cfg.TokenCookie)
 	}
 	if m.verifier == nil {
-		v, err := jwtlocal.New(jwtlocal.Config{Client: cfg.Client, B2B: cfg.B2B, Issuers: cfg.Issuers, ClockTolerance: cfg.ClockTolerance, Now: cfg.Now, Logger: cfg.Logger})
+		v, err := jwtlocal.New(jwtlocal.Config{
+			Client: cfg.Client, B2B: cfg.B2B, Issuers: cfg.Issuers, ClockTolerance: cfg.ClockTolerance,
+			MachineMaxTokenAge: cfg.MachineMaxTokenAge, Claims: cfg.Claims, Now: cfg.Now, Logger: cfg.Logger,
+		})
 		if err != nil {
 			return nil, fmt.Errorf("middleware: %w", err)
 		}
@@ -278,10 +291,12 @@ func (m *Middleware) Close() {
 	}
 }
 
-// auth is an authenticated session, however it was verified.
+// auth is an authenticated session, however it was verified, or a machine
+// token: exactly one of consumer, member and machine is set.
 type auth struct {
 	consumer  *session.ConsumerAuth
 	member    *session.MemberAuth
+	machine   *session.MachineAuth
 	sessionID string
 	expires   time.Time
 	// jwt and token are fresh credentials from Stytch, to write back.
@@ -308,8 +323,11 @@ func (m *Middleware) changedSince(ctx context.Context, subject string, t time.Ti
 }
 
 func (a *auth) context(ctx context.Context) context.Context {
-	if a.member != nil {
+	switch {
+	case a.member != nil:
 		return session.NewMemberContext(ctx, a.member)
+	case a.machine != nil:
+		return session.NewMachineContext(ctx, a.machine)
 	}
 	return session.NewConsumerContext(ctx, a.consumer)
 }
@@ -319,30 +337,52 @@ func (a *auth) context(ctx context.Context) context.Context {
 // A request without a credential goes on anonymous. A cookie whose session
 // is gone or invalid is cleared and the request goes on anonymous; a Bearer
 // credential that is not valid is refused with 401. An outage at Stytch is a
-// 503, whatever the credential.
+// 503, whatever the credential. A valid M2M access token (Bearer) goes on
+// too, in session.MachineFromContext, for the guards that take one
+// (RequireMachine, RequireSessionOrMachine).
 func (m *Middleware) Authenticate(next http.Handler) http.Handler {
-	return m.handler(next, false)
+	return m.handler(next, false, nil)
 }
 
 // Require is Authenticate, but a request without a valid session is refused
-// with 401. A CORS preflight goes through to next unless RefusePreflights.
+// with 401, and one with a machine token instead of a person's session with
+// 403 session_required. A CORS preflight goes through to next unless
+// RefusePreflights.
 func (m *Middleware) Require(next http.Handler) http.Handler {
-	return m.handler(next, true)
+	return m.handler(next, true, personOnly)
 }
 
-func (m *Middleware) handler(next http.Handler, required bool) http.Handler {
+// handler serves next with the request's session in its context, after
+// admit, when set, accepted it.
+func (m *Middleware) handler(next http.Handler, required bool, admit func(*auth) *Error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if required && !m.cfg.RefusePreflights && isPreflight(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if _, a, ok := m.serve(w, r, required); ok {
-			if a != nil {
-				r = r.WithContext(a.context(r.Context()))
-			}
-			next.ServeHTTP(w, r)
+		_, a, ok := m.serve(w, r, required)
+		if !ok {
+			return
 		}
+		if a != nil {
+			if admit != nil {
+				if e := admit(a); e != nil {
+					m.refuse(w, r, e)
+					return
+				}
+			}
+			r = r.WithContext(a.context(r.Context()))
+		}
+		next.ServeHTTP(w, r)
 	})
+}
+
+// personOnly refuses a machine token where a person's session is needed.
+func personOnly(a *auth) *Error {
+	if a.machine != nil {
+		return &Error{Status: http.StatusForbidden, Code: CodeSessionRequired, Message: "a person's session is required; an M2M access token is not one"}
+	}
+	return nil
 }
 
 // isPreflight reports whether r is a CORS preflight: browsers send those
@@ -377,9 +417,16 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, required bool
 	return cred, a, true
 }
 
-// authenticated is serve for handlers that need a session.
+// authenticated is serve for handlers that need a person's session.
 func (m *Middleware) authenticated(w http.ResponseWriter, r *http.Request) (Credential, *auth, bool) {
-	return m.serve(w, r, true)
+	cred, a, ok := m.serve(w, r, true)
+	if ok {
+		if e := personOnly(a); e != nil {
+			m.refuse(w, r, e)
+			return cred, nil, false
+		}
+	}
+	return cred, a, ok
 }
 
 func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
@@ -410,7 +457,11 @@ func (m *Middleware) resolve(r *http.Request) (Credential, *auth, *Error) {
 	var local *auth // a session the JWT alone proves
 	var checked string
 	if cred.JWT != "" {
-		v, err := m.verifier.Verify(ctx, cred.JWT)
+		v, err := m.verifier.VerifyAny(ctx, cred.JWT)
+		if v != nil && v.Machine != nil {
+			a, e := m.machine(cred, v, err)
+			return cred, a, e
+		}
 		if v != nil {
 			// 3. Revoked here, or on an instance sharing the list?
 			if checked = v.SessionID; m.cfg.Revocations.IsRevoked(ctx, checked) {
@@ -436,12 +487,21 @@ func (m *Middleware) resolve(r *http.Request) (Credential, *auth, *Error) {
 			spends = false
 		case jwtlocal.Stale:
 			spends = false // the project's signature: Stytch's word, only old
-		case jwtlocal.IssuerUnknown, jwtlocal.KeyUnknown:
-			// Inconclusive, and not tied to the project by a checked key
-			// and issuer: ask, within the budget.
+		case jwtlocal.KeyUnknown:
+			var je *jwtlocal.Error
+			if errors.As(err, &je) && je.Machine {
+				// Only the key set can settle an M2M token: wait for it.
+				return cred, nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+					Message: "the access token cannot be verified yet; try again shortly", RetryAfter: m.cfg.UnavailableRetryAfter, Err: err}
+			}
+			// Inconclusive, and not tied to the project by a checked key:
+			// ask, within the budget.
+		case jwtlocal.IssuerUnknown:
+			// Inconclusive, and not tied to the project by a checked
+			// issuer: ask, within the budget.
 		case jwtlocal.Invalid:
 			if cred.Token == "" {
-				return cred, nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the session JWT is not valid", TokenPresented: true, Err: err}
+				return cred, nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the JWT is not valid", TokenPresented: true, Err: err}
 			}
 			ask.JWT = "" // the token alone may still be good
 		}
@@ -658,7 +718,8 @@ func (m *Middleware) authenticate(ctx context.Context, p session.AuthenticatePar
 			return nil, err
 		}
 		return &auth{
-			member:    &session.MemberAuth{Session: res.MemberSession, Member: &res.Member, Organization: &res.Organization, Source: session.SourceStytch},
+			member: &session.MemberAuth{Session: res.MemberSession, Member: &res.Member, Organization: &res.Organization, Source: session.SourceStytch,
+				Claims: m.decodeClaims(res.MemberSession.CustomClaims)},
 			sessionID: res.MemberSession.MemberSessionID, expires: res.MemberSession.ExpiresAt.Time,
 			jwt: res.SessionJWT, token: res.SessionToken,
 		}, nil
@@ -668,10 +729,24 @@ func (m *Middleware) authenticate(ctx context.Context, p session.AuthenticatePar
 		return nil, err
 	}
 	return &auth{
-		consumer:  &session.ConsumerAuth{Session: res.Session, User: &res.User, Source: session.SourceStytch},
+		consumer: &session.ConsumerAuth{Session: res.Session, User: &res.User, Source: session.SourceStytch,
+			Claims: m.decodeClaims(res.Session.CustomClaims)},
 		sessionID: res.Session.SessionID, expires: res.Session.ExpiresAt.Time,
 		jwt: res.SessionJWT, token: res.SessionToken,
 	}, nil
+}
+
+// decodeClaims decodes an answer's custom claims with Config.Claims, once,
+// nil when none is set or they do not fit (session.Claims then tells why).
+func (m *Middleware) decodeClaims(custom map[string]any) any {
+	if m.cfg.Claims == nil {
+		return nil
+	}
+	v, err := m.cfg.Claims(custom)
+	if err != nil {
+		return nil
+	}
+	return v
 }
 
 // cacheKey is the RemoteCache key of a credential: a digest, so that no

@@ -17,6 +17,8 @@ type Body struct {
 	ErrorURL     string `json:"error_url"`
 	// Factors are the factor types a step_up_required refusal accepts.
 	Factors []string `json:"factors,omitempty"`
+	// Scopes are the scopes an insufficient_scope refusal asks for.
+	Scopes []string `json:"scopes,omitempty"`
 }
 
 // Write answers status with a JSON Body. The message must never hold a
@@ -46,7 +48,7 @@ const DocsURL = "https://github.com/stytchguard/stytchguard/blob/main/docs/error
 // docs for the ones stytchguard adds (unauthenticated, invalid_token, ...).
 func URL(errorType string, status int) string {
 	switch errorType {
-	case "session_authorization_error", "session_authorization_tenancy_error", "consumer_session_authorization_error",
+	case "session_authorization_error", "session_authorization_tenancy_error", "consumer_session_authorization_error", "m2m_authorization_error",
 		"session_not_found", "unauthorized_credentials", "too_many_requests", "too_few_tokens_authenticated",
 		"internal_server_error":
 		return "https://stytch.com/docs/api/errors/" + strconv.Itoa(status)
