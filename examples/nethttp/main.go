@@ -61,10 +61,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if be.Warning != nil {
 		fmt.Fprintf(stdout, "warning: %v\n", be.Warning)
 	}
+	listening := be.Listening(getenv, a.webhook != nil, stdout)
 	if be.Emulator != nil {
 		fmt.Fprintf(stdout, "No STYTCH_PROJECT_ID/STYTCH_SECRET: using the Stytch emulator at %s (project %s)\n", be.Emulator.URL, be.Emulator.ProjectID())
+		client, err := be.Emulator.CreateM2MClient(session.CreateMachineClientParams{ClientName: "Demo reports job", Scopes: []string{"read:reports"}})
+		if err != nil {
+			return err
+		}
+		ready := listening
+		listening = func(url string) {
+			printMachineDemo(stdout, be.Emulator.URL, be.Emulator.ProjectID(), client, url)
+			ready(url)
+		}
 	}
-	return demo.Serve(ctx, *addr, a.routes(), be.Listening(getenv, a.webhook != nil, stdout))
+	return demo.Serve(ctx, *addr, a.routes(), listening)
+}
+
+// printMachineDemo prints the demo M2M client and one curl line that gets
+// it a token from the emulator and calls GET /api/reports with it.
+func printMachineDemo(w io.Writer, stytchURL, projectID string, c session.MachineClient, appURL string) {
+	fmt.Fprintf(w, "Demo M2M client (scope read:reports): client_id %s, client_secret %s\n", c.ClientID, c.ClientSecret)
+	token := fmt.Sprintf("curl -s -d grant_type=client_credentials -d client_id=%s -d client_secret=%s %s/v1/public/%s/oauth2/token", c.ClientID, c.ClientSecret, stytchURL, projectID)
+	fmt.Fprintf(w, "Try it: curl -s -H \"Authorization: Bearer $(%s | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\" %s/api/reports\n", token, appURL)
 }
 
 type app struct {
@@ -113,6 +131,8 @@ func (a *app) routes() http.Handler {
 		mux.Handle("POST /webhooks/stytch", a.webhook) // its signature is its credential
 	}
 	mux.Handle("GET /api/me", a.mw.Require(http.HandlerFunc(me)))
+	// For other services, not people: an M2M access token with read:reports.
+	mux.Handle("GET /api/reports", a.mw.RequireMachine("read:reports")(http.HandlerFunc(reports)))
 	mux.Handle("GET /api/sessions", a.mw.SessionsHandler())
 	mux.Handle("POST /api/sessions/end", a.mw.EndSessionHandler())       // form value session_id
 	mux.Handle("POST /api/sessions/others", a.mw.SignOutOthersHandler()) // sign out my other devices
@@ -134,6 +154,16 @@ func me(w http.ResponseWriter, r *http.Request) {
 		"roles":      s.Session.Roles,
 		"expires_at": s.Session.ExpiresAt,
 		"verified":   s.Source.String(),
+	})
+}
+
+// reports answers a machine client: which one asked, and a report.
+func reports(w http.ResponseWriter, r *http.Request) {
+	m, _ := session.MachineFromContext(r.Context())
+	demo.WriteJSON(w, http.StatusOK, map[string]any{
+		"client_id": m.ClientID,
+		"scopes":    m.Scopes,
+		"report":    map[string]any{"title": "Sign-ins this week", "sign_ins": 42},
 	})
 }
 

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +93,43 @@ func TestTwoInstancesShareLogoutsThroughRedis(t *testing.T) {
 	restarted := demo.StartAppWith(t, run, env)
 	if c := call("GET", restarted.URL+"/api/me", "stytch_session_jwt", tok.SessionJWT); c != http.StatusUnauthorized {
 		t.Fatalf("an instance started after the logout accepted the session: %d", c)
+	}
+}
+
+// TestMachineDemo runs the curl line the app prints at start, as printed:
+// it gets a token from the emulator and calls /api/reports with it. A
+// person's session is refused there.
+func TestMachineDemo(t *testing.T) {
+	app := demo.StartApp(t, run)
+	var line string
+	for _, l := range app.Lines {
+		if c, ok := strings.CutPrefix(l, "Try it: "); ok {
+			line = c
+		}
+	}
+	if line == "" || !strings.Contains(line, app.URL+"/api/reports") {
+		t.Fatalf("no curl line for /api/reports in %v", app.Lines)
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Fatal("curl is needed to run the printed line (Debian's curl package)")
+	}
+	out, err := exec.Command("sh", "-c", line).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	var got struct {
+		ClientID string   `json:"client_id"`
+		Scopes   []string `json:"scopes"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil || !strings.HasPrefix(got.ClientID, "m2m-client-test-") || len(got.Scopes) != 1 || got.Scopes[0] != "read:reports" {
+		t.Fatalf("the printed curl line answered %s (%v)", out, err)
+	}
+	resp, err := http.Get(app.URL + "/api/reports")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/api/reports without a token: %d", resp.StatusCode)
 	}
 }
