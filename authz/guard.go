@@ -95,31 +95,14 @@ func (a *Authorizer) RequireAny(perms []Permission, opts ...GuardOption) func(ht
 				}
 				c.Roles = u.Session.Roles
 			}
-			var first *Denied
-			for _, p := range perms {
+			nobody := &Denied{ErrorType: session.ErrorTypeConsumerAuthorization, Message: "The route names no permission."}
+			if a.cfg.B2B {
+				nobody.ErrorType = session.ErrorTypeSessionAuthorization
+			}
+			answer(w, r, next, perms, nobody, func(p Permission) (*session.Verdict, error) {
 				c.ResourceID, c.Action = p.ResourceID, p.Action
-				verdict, err := a.Authorize(r.Context(), c)
-				var denied *Denied
-				switch {
-				case errors.As(err, &denied):
-					if first == nil {
-						first = denied
-					}
-					continue
-				case err != nil:
-					writePolicyUnavailable(w)
-					return
-				}
-				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), verdictKey{}, verdict)))
-				return
-			}
-			if first == nil { // no permission named: nothing opens the route
-				first = &Denied{ErrorType: session.ErrorTypeConsumerAuthorization, Message: "The route names no permission."}
-				if a.cfg.B2B {
-					first.ErrorType = session.ErrorTypeSessionAuthorization
-				}
-			}
-			writeError(w, http.StatusForbidden, first.ErrorType, first.Message)
+				return a.Authorize(r.Context(), c)
+			})
 		})
 	}
 }
@@ -132,19 +115,38 @@ func (a *Authorizer) serveMachine(w http.ResponseWriter, r *http.Request, next h
 		writeError(w, http.StatusForbidden, session.ErrorTypeSessionAuthorizationTenancy, "An M2M access token belongs to no organization.")
 		return
 	}
+	nobody := &Denied{ErrorType: session.ErrorTypeM2MAuthorization, Message: "The route names no permission."}
+	answer(w, r, next, perms, nobody, func(p Permission) (*session.Verdict, error) {
+		return a.AuthorizeMachine(r.Context(), m.Scopes, p.ResourceID, p.Action)
+	})
+}
+
+// answer decides perms in order and serves next with the first verdict
+// that allows; otherwise it answers the first refusal (nobody when perms is
+// empty), or 503 when no policy could be had.
+func answer(w http.ResponseWriter, r *http.Request, next http.Handler, perms []Permission, nobody *Denied, decide func(Permission) (*session.Verdict, error)) {
+	var first *Denied
 	for _, p := range perms {
-		verdict, err := a.AuthorizeMachine(r.Context(), m.Scopes, p.ResourceID, p.Action)
+		verdict, err := decide(p)
+		var denied *Denied
 		switch {
-		case errors.Is(err, ErrDenied):
+		case errors.As(err, &denied):
+			if first == nil {
+				first = denied
+			}
 			continue
 		case err != nil:
-			writePolicyUnavailable(w)
+			w.Header().Set("Retry-After", "5")
+			writeError(w, http.StatusServiceUnavailable, "policy_unavailable", "The RBAC policy cannot be loaded from Stytch right now.")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), verdictKey{}, verdict)))
 		return
 	}
-	writeError(w, http.StatusForbidden, session.ErrorTypeM2MAuthorization, "The client is not authorized to perform the requested action on that resource.")
+	if first == nil { // no permission named: nothing opens the route
+		first = nobody
+	}
+	writeError(w, http.StatusForbidden, first.ErrorType, first.Message)
 }
 
 type verdictKey struct{}
@@ -154,11 +156,6 @@ type verdictKey struct{}
 func VerdictFromContext(ctx context.Context) (*session.Verdict, bool) {
 	v, ok := ctx.Value(verdictKey{}).(*session.Verdict)
 	return v, ok
-}
-
-func writePolicyUnavailable(w http.ResponseWriter) {
-	w.Header().Set("Retry-After", "5")
-	writeError(w, http.StatusServiceUnavailable, "policy_unavailable", "The RBAC policy cannot be loaded from Stytch right now.")
 }
 
 func writeError(w http.ResponseWriter, status int, errorType, message string) {

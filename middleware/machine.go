@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -41,7 +42,8 @@ func (m *Middleware) machine(cred Credential, v *jwtlocal.Verified, err error) (
 // token: 401 invalid_token; a person's session, or a token without the
 // scopes: 403 insufficient_scope, whose challenge names the scopes (RFC 6750
 // scope=) as does the JSON (scopes). With no scopes, any valid M2M token
-// will do.
+// will do. It never asks Stytch: an opaque token here is refused as a
+// person's session would be, without spending the upstream budget.
 func (m *Middleware) RequireMachine(scopes ...string) func(http.Handler) http.Handler {
 	return m.machineGuard(scopes, true, false)
 }
@@ -85,5 +87,52 @@ func (m *Middleware) machineGuard(scopes []string, all, people bool) func(http.H
 		}
 		return refusal
 	}
-	return func(next http.Handler) http.Handler { return m.handler(next, true, admit) }
+	if people {
+		return func(next http.Handler) http.Handler { return m.handler(next, true, admit) }
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !m.cfg.RefusePreflights && isPreflight(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			a, e := m.resolveMachine(r, refusal)
+			if e == nil {
+				e = admit(a)
+			}
+			if e != nil {
+				m.refuse(w, r, e)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(a.context(r.Context())))
+		})
+	}
+}
+
+// resolveMachine is resolve for routes only machines may use, and never
+// asks Stytch: whatever is not an M2M access token is refused, a person's
+// session (an opaque token, a session JWT, the cookies) with refusal, at no
+// cost to the upstream budget; a JWT that is definitely bad with 401.
+func (m *Middleware) resolveMachine(r *http.Request, refusal *Error) (*auth, *Error) {
+	cred, e := m.extract(r)
+	switch {
+	case e != nil:
+		return nil, e
+	case cred.Empty():
+		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "an M2M access token is required"}
+	case cred.JWT == "":
+		return nil, refusal // an opaque token: a person's session, or nothing
+	}
+	v, err := m.verifier.VerifyAny(r.Context(), cred.JWT)
+	var je *jwtlocal.Error
+	switch {
+	case v != nil && v.Machine != nil:
+		return m.machine(cred, v, err)
+	case jwtlocal.OutcomeOf(err) == jwtlocal.Invalid:
+		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the JWT is not valid", TokenPresented: true, Err: err}
+	case errors.As(err, &je) && je.Machine:
+		return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+			Message: "the access token cannot be verified yet; try again shortly", RetryAfter: m.cfg.UnavailableRetryAfter, Err: err}
+	}
+	return nil, refusal // a person's session JWT
 }

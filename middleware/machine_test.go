@@ -83,6 +83,8 @@ func TestMachineRoutes(t *testing.T) {
 		{"machine without the scope", "/reports", []string{"bearer:" + writeTok}, 403, middleware.CodeInsufficientScope, "read:reports"},
 		{"no credential", "/reports", nil, 401, middleware.CodeUnauthenticated, ""},
 		{"a person's JWT instead", "/reports", []string{"bearer:" + person.SessionJWT}, 403, middleware.CodeInsufficientScope, "read:reports"},
+		{"a person's opaque token instead", "/reports", []string{"bearer:" + person.SessionToken}, 403, middleware.CodeInsufficientScope, "read:reports"},
+		{"a random opaque token", "/reports", []string{"bearer:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, 403, middleware.CodeInsufficientScope, "read:reports"},
 		{"a person's cookies instead", "/reports", []string{"jwt:" + person.SessionJWT, "token:" + person.SessionToken}, 403, middleware.CodeInsufficientScope, "read:reports"},
 		{"an expired machine token", "/reports", []string{"bearer:" + expired}, 401, middleware.CodeInvalidToken, ""},
 		{"a forged machine token", "/reports", []string{"bearer:" + readTok[:len(readTok)-6] + "AAAAAA"}, 401, middleware.CodeInvalidToken, ""},
@@ -117,7 +119,7 @@ func TestMachineRoutes(t *testing.T) {
 		})
 	}
 	if n := a.srv.Calls(stytchtest.Authenticate); n != 0 {
-		t.Fatalf("%d calls to authenticate: machine tokens and garbage must cost none", n)
+		t.Fatalf("%d calls to authenticate: a route only machines may use asks Stytch nothing", n)
 	}
 	// A logout with a machine token ends no session, as one with no
 	// session at all, and asks Stytch nothing.
