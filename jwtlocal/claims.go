@@ -213,10 +213,7 @@ type Verified struct {
 // with decode when it is set.
 func (c *claims) toVerified(b2b bool, decode session.ClaimsDecoder) *Verified {
 	exp := unixTime(*c.ExpiresAt)
-	var typed any
-	if decode != nil {
-		typed, _ = decode(c.Custom) // a misfit is told by session.Claims, which decodes again
-	}
+	typed := decode.Decode(c.Custom)
 	if c.machine() {
 		custom := c.Custom
 		if custom == nil {

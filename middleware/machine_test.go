@@ -192,4 +192,17 @@ func TestTypedClaims(t *testing.T) {
 	if n := decodes.Load(); n != 2 {
 		t.Fatalf("claims decoded %d times for 10 requests with one JWT and one token, want 2", n)
 	}
+
+	// Claims that do not fit the type are an error in the handler, never
+	// a zero value, whichever way the session was verified.
+	misfit, err := a.srv.StartSession(u.UserID, stytchtest.SessionParams{CustomClaims: map[string]any{"plan": 7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.remember(misfit)
+	for _, creds := range [][]string{{"jwt:" + misfit.SessionJWT}, {"token:" + misfit.SessionToken}} {
+		if rec := a.do(req("GET", "/plan", creds...)); rec.Code != 500 || !strings.Contains(rec.Body.String(), "decoding custom claims") {
+			t.Fatalf("misfit claims via %s: %d %q", creds[0][:3], rec.Code, rec.Body)
+		}
+	}
 }

@@ -719,7 +719,7 @@ func (m *Middleware) authenticate(ctx context.Context, p session.AuthenticatePar
 		}
 		return &auth{
 			member: &session.MemberAuth{Session: res.MemberSession, Member: &res.Member, Organization: &res.Organization, Source: session.SourceStytch,
-				Claims: m.decodeClaims(res.MemberSession.CustomClaims)},
+				Claims: m.cfg.Claims.Decode(res.MemberSession.CustomClaims)},
 			sessionID: res.MemberSession.MemberSessionID, expires: res.MemberSession.ExpiresAt.Time,
 			jwt: res.SessionJWT, token: res.SessionToken,
 		}, nil
@@ -730,23 +730,10 @@ func (m *Middleware) authenticate(ctx context.Context, p session.AuthenticatePar
 	}
 	return &auth{
 		consumer: &session.ConsumerAuth{Session: res.Session, User: &res.User, Source: session.SourceStytch,
-			Claims: m.decodeClaims(res.Session.CustomClaims)},
+			Claims: m.cfg.Claims.Decode(res.Session.CustomClaims)},
 		sessionID: res.Session.SessionID, expires: res.Session.ExpiresAt.Time,
 		jwt: res.SessionJWT, token: res.SessionToken,
 	}, nil
-}
-
-// decodeClaims decodes an answer's custom claims with Config.Claims, once,
-// nil when none is set or they do not fit (session.Claims then tells why).
-func (m *Middleware) decodeClaims(custom map[string]any) any {
-	if m.cfg.Claims == nil {
-		return nil
-	}
-	v, err := m.cfg.Claims(custom)
-	if err != nil {
-		return nil
-	}
-	return v
 }
 
 // cacheKey is the RemoteCache key of a credential: a digest, so that no

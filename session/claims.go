@@ -19,6 +19,21 @@ func ClaimsOf[T any]() ClaimsDecoder {
 	return func(custom map[string]any) (any, error) { return decodeClaims[T](custom) }
 }
 
+// Decode runs d on custom and returns what it decoded, or nil when d is nil
+// or the claims do not fit (Claims then decodes again and reports why): the
+// value to keep in ConsumerAuth.Claims, MemberAuth.Claims or
+// MachineAuth.Claims.
+func (d ClaimsDecoder) Decode(custom map[string]any) any {
+	if d == nil {
+		return nil
+	}
+	v, err := d(custom)
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
 // ErrNoClaims is returned by Claims when the context holds no session and no
 // machine token.
 var ErrNoClaims = errors.New("session: no session or machine token in the context")
