@@ -33,7 +33,7 @@
 // it as Invalid, and VerifyMachine refuses a session JWT the same way.
 // VerifyAny takes either. Stytch cannot be asked about an M2M token, so the
 // caller refuses a Stale or IssuerUnknown one; a KeyUnknown Error says, in
-// Machine, whether the unverified payload looks like one.
+// MachineShaped, whether the unverified payload looks like one.
 //
 // # Outcomes
 //

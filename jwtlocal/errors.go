@@ -69,11 +69,11 @@ type Error struct {
 	Reason string
 	// Err is the underlying cause, if any.
 	Err error
-	// Machine, for KeyUnknown only, reports that the token's payload
+	// MachineShaped, for KeyUnknown only, reports that the token's payload
 	// (unverified) has an M2M access token's shape: a scope claim and no
 	// session claim. Stytch's session endpoints cannot settle such a token,
 	// so a caller waits for the key set rather than ask them.
-	Machine bool
+	MachineShaped bool
 }
 
 // Error returns "jwtlocal: <outcome>: <reason>".

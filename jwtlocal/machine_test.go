@@ -131,10 +131,10 @@ func TestMachineTokenWithoutKeys(t *testing.T) {
 	}
 	defer v.Close()
 	var je *jwtlocal.Error
-	if _, err := v.VerifyAny(bg(), tok); !errors.As(err, &je) || je.Outcome != jwtlocal.KeyUnknown || !je.Machine {
+	if _, err := v.VerifyAny(bg(), tok); !errors.As(err, &je) || je.Outcome != jwtlocal.KeyUnknown || !je.MachineShaped {
 		t.Fatalf("M2M token without keys: %v", err)
 	}
-	if _, err := v.VerifyAny(bg(), st.SessionJWT); !errors.As(err, &je) || je.Outcome != jwtlocal.KeyUnknown || je.Machine {
+	if _, err := v.VerifyAny(bg(), st.SessionJWT); !errors.As(err, &je) || je.Outcome != jwtlocal.KeyUnknown || je.MachineShaped {
 		t.Fatalf("session JWT without keys: %v", err)
 	}
 }

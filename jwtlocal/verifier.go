@@ -326,7 +326,7 @@ func (v *Verifier) parse(ctx context.Context, token string, now time.Time) (*cla
 	case errors.Is(err, jwkset.ErrKeyNotFound) && v.keysCurrent(now):
 		return nil, invalid("kid not in the key set", nil)
 	case errors.Is(err, jwkset.ErrKeyNotFound):
-		return nil, &Error{Outcome: KeyUnknown, Reason: "no current key set", Machine: machineShaped(token[dot1+1 : dot2])}
+		return nil, &Error{Outcome: KeyUnknown, Reason: "no current key set", MachineShaped: machineShaped(token[dot1+1 : dot2])}
 	case err != nil:
 		return nil, invalid("key", err)
 	}

@@ -124,15 +124,31 @@ func (m *Middleware) resolveMachine(r *http.Request, refusal *Error) (*auth, *Er
 		return nil, refusal // an opaque token: a person's session, or nothing
 	}
 	v, err := m.verifier.VerifyAny(r.Context(), cred.JWT)
-	var je *jwtlocal.Error
 	switch {
 	case v != nil && v.Machine != nil:
 		return m.machine(cred, v, err)
 	case jwtlocal.OutcomeOf(err) == jwtlocal.Invalid:
-		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the JWT is not valid", TokenPresented: true, Err: err}
-	case errors.As(err, &je) && je.Machine:
-		return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
-			Message: "the access token cannot be verified yet; try again shortly", RetryAfter: m.cfg.UnavailableRetryAfter, Err: err}
+		return nil, errInvalidJWT(err)
+	case machineShaped(err):
+		return nil, m.errNoKeys(err)
 	}
 	return nil, refusal // a person's session JWT
+}
+
+// machineShaped reports whether err is KeyUnknown for a token shaped as an
+// M2M access token.
+func machineShaped(err error) bool {
+	var je *jwtlocal.Error
+	return errors.As(err, &je) && je.Outcome == jwtlocal.KeyUnknown && je.MachineShaped
+}
+
+// errNoKeys answers an M2M token while no key set is held: only the key
+// set can settle it, and Stytch cannot be asked.
+func (m *Middleware) errNoKeys(err error) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+		Message: "the access token cannot be verified yet; try again shortly", RetryAfter: m.cfg.UnavailableRetryAfter, Err: err}
+}
+
+func errInvalidJWT(err error) *Error {
+	return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the JWT is not valid", TokenPresented: true, Err: err}
 }

@@ -488,11 +488,9 @@ func (m *Middleware) resolve(r *http.Request) (Credential, *auth, *Error) {
 		case jwtlocal.Stale:
 			spends = false // the project's signature: Stytch's word, only old
 		case jwtlocal.KeyUnknown:
-			var je *jwtlocal.Error
-			if errors.As(err, &je) && je.Machine {
+			if machineShaped(err) {
 				// Only the key set can settle an M2M token: wait for it.
-				return cred, nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
-					Message: "the access token cannot be verified yet; try again shortly", RetryAfter: m.cfg.UnavailableRetryAfter, Err: err}
+				return cred, nil, m.errNoKeys(err)
 			}
 			// Inconclusive, and not tied to the project by a checked key:
 			// ask, within the budget.
@@ -501,7 +499,7 @@ func (m *Middleware) resolve(r *http.Request) (Credential, *auth, *Error) {
 			// issuer: ask, within the budget.
 		case jwtlocal.Invalid:
 			if cred.Token == "" {
-				return cred, nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the JWT is not valid", TokenPresented: true, Err: err}
+				return cred, nil, errInvalidJWT(err)
 			}
 			ask.JWT = "" // the token alone may still be good
 		}

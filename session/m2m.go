@@ -48,8 +48,8 @@ type CreateMachineClientParams struct {
 }
 
 // UpdateMachineClientParams is the body of PUT /v1/m2m/clients/{client_id}:
-// the fields set are changed, the others kept. A nil Scopes keeps the scopes;
-// an empty non-nil one removes them all.
+// the fields set are changed, the others kept, Scopes included: an empty
+// Scopes keeps the client's scopes.
 type UpdateMachineClientParams struct {
 	ClientID          string         `json:"-"`
 	ClientName        string         `json:"client_name,omitempty"`

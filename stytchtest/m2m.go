@@ -58,33 +58,29 @@ func (c *m2mClient) model() session.MachineClient {
 // returns it with its secret (the only time it is shown). Empty ClientID and
 // ClientSecret are generated; a given secret must be at least 8 characters.
 func (e *Emulator) CreateM2MClient(p session.CreateMachineClientParams) (session.MachineClient, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	c, secret, apiErr := e.createM2MClientLocked(p)
+	m, apiErr := e.createM2MClient(p)
 	if apiErr != nil {
-		return session.MachineClient{}, apiErr
+		return m, apiErr
 	}
-	out := c.model()
-	out.ClientSecret = secret
-	return out, nil
+	return m, nil
 }
 
-func (e *Emulator) createM2MClientLocked(p session.CreateMachineClientParams) (*m2mClient, string, *session.APIError) {
-	if p.ClientID == "" {
-		p.ClientID = e.id("m2m-client")
-	}
-	if _, dup := e.m2m[p.ClientID]; dup {
-		return nil, "", apiError(http.StatusBadRequest, "m2m_client_id_already_exists", "An M2M client with this client_id already exists.")
+func (e *Emulator) createM2MClient(p session.CreateMachineClientParams) (session.MachineClient, *session.APIError) {
+	if apiErr := checkScopes(p.Scopes); apiErr != nil {
+		return session.MachineClient{}, apiErr
 	}
 	if p.ClientSecret == "" {
 		p.ClientSecret = randomToken(33)
 	} else if len(p.ClientSecret) < 8 {
-		return nil, "", apiError(http.StatusBadRequest, "invalid_client_secret", "client_secret must be at least 8 characters long.")
+		return session.MachineClient{}, apiError(http.StatusBadRequest, "invalid_client_secret", "client_secret must be at least 8 characters long.")
 	}
-	for _, s := range p.Scopes {
-		if !validScope(s) {
-			return nil, "", apiError(http.StatusBadRequest, "invalid_scope", fmt.Sprintf("Scope %q is not valid: scopes are non-empty and hold no whitespace.", s))
-		}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p.ClientID == "" {
+		p.ClientID = e.id("m2m-client")
+	}
+	if _, dup := e.m2m[p.ClientID]; dup {
+		return session.MachineClient{}, apiError(http.StatusBadRequest, "m2m_client_id_already_exists", "An M2M client with this client_id already exists.")
 	}
 	c := &m2mClient{
 		id: p.ClientID, name: p.ClientName, description: p.ClientDescription, status: session.MachineClientActive,
@@ -96,10 +92,21 @@ func (e *Emulator) createM2MClientLocked(p session.CreateMachineClientParams) (*
 	}
 	e.m2m[c.id] = c
 	e.m2mOrder = append(e.m2mOrder, c.id)
-	return c, p.ClientSecret, nil
+	m := c.model()
+	m.ClientSecret = p.ClientSecret
+	return m, nil
 }
 
-func validScope(s string) bool { return s != "" && !strings.ContainsAny(s, " \t\r\n") }
+// checkScopes refuses a scope that is empty or holds whitespace: a token's
+// scope claim is space-separated.
+func checkScopes(scopes []string) *session.APIError {
+	for _, s := range scopes {
+		if s == "" || strings.ContainsAny(s, " \t\r\n") {
+			return apiError(http.StatusBadRequest, "invalid_scope", fmt.Sprintf("Scope %q is not valid: scopes are non-empty and hold no whitespace.", s))
+		}
+	}
+	return nil
+}
 
 // SetM2MClientStatus makes an M2M client active or inactive: an inactive
 // client gets no new tokens, but those it holds stay valid until they
@@ -221,14 +228,7 @@ func (e *Emulator) handleM2MCreate(r *http.Request, reqID string) (any, *session
 	if err := decode(r, &p); err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	c, secret, apiErr := e.createM2MClientLocked(p)
-	var m session.MachineClient
-	if apiErr == nil {
-		m = c.model()
-		m.ClientSecret = secret
-	}
-	e.mu.Unlock()
+	m, apiErr := e.createM2MClient(p)
 	if apiErr != nil {
 		return nil, apiErr
 	}
@@ -257,10 +257,8 @@ func (e *Emulator) handleM2MUpdate(r *http.Request, reqID string) (any, *session
 	if p.Status != "" && p.Status != session.MachineClientActive && p.Status != session.MachineClientInactive {
 		return nil, apiError(http.StatusBadRequest, "invalid_status", "status must be active or inactive.")
 	}
-	for _, s := range p.Scopes {
-		if !validScope(s) {
-			return nil, apiError(http.StatusBadRequest, "invalid_scope", fmt.Sprintf("Scope %q is not valid.", s))
-		}
+	if apiErr := checkScopes(p.Scopes); apiErr != nil {
+		return nil, apiErr
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
