@@ -55,6 +55,7 @@ func (e *Emulator) adminRoutes(handle func(pattern string, h apiHandler)) {
 	handle("PUT "+AdminPrefix+"members/{member_id}", e.adminUpdateRoles(true))
 	handle("DELETE "+AdminPrefix+"users/{user_id}", e.adminDelete(false))
 	handle("DELETE "+AdminPrefix+"members/{member_id}", e.adminDelete(true))
+	handle("GET "+AdminPrefix+"otps/sms/{member_id}", e.adminSMSCode)
 	handle("GET "+AdminPrefix+"calls", e.adminCalls)
 	handle("POST "+AdminPrefix+"faults", e.adminInjectFault)
 	handle("DELETE "+AdminPrefix+"faults", e.adminClearFaults)
@@ -265,6 +266,16 @@ func (e *Emulator) adminClearFaults(_ *http.Request, reqID string) (any, *sessio
 // verify JWTs by it (see docs/emulator.md, "Clock").
 func (e *Emulator) adminClock(_ *http.Request, reqID string) (any, *session.APIError) {
 	return adminOK(reqID, map[string]any{"now": session.NewTime(e.Now())}), nil
+}
+
+// adminSMSCode answers the SMS OTP last sent to a member: what their phone
+// would show.
+func (e *Emulator) adminSMSCode(r *http.Request, reqID string) (any, *session.APIError) {
+	code, ok := e.SMSCode(r.PathValue("member_id"))
+	if !ok {
+		return nil, apiError(http.StatusNotFound, "not_found", "No code is outstanding for that member.")
+	}
+	return adminOK(reqID, map[string]any{"code": code}), nil
 }
 
 // subjectArgs names a user or a member, exactly one.

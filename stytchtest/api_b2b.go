@@ -153,8 +153,14 @@ func (e *Emulator) handleB2BExchange(r *http.Request, reqID string) (any, *sessi
 		Organization: e.orgModel(org),
 		StatusCode:   http.StatusOK,
 	}
-	if org.mfaRequired {
-		out.IntermediateSessionToken = randomToken(33)
+	var factors []session.AuthenticationFactor
+	for _, f := range src.factors {
+		if transferable(f) {
+			factors = append(factors, f)
+		}
+	}
+	if org.mfaRequired && len(factors) > 0 {
+		out.IntermediateSessionToken = e.pendMFA(target, factors, p.grantArgs)
 		out.IntermediateSessionTokenExpiresAt = session.NewTime(e.now().Add(IntermediateSessionLifetime))
 		out.MFARequired = &session.MFARequired{}
 		if target.phone != "" {
@@ -162,12 +168,6 @@ func (e *Emulator) handleB2BExchange(r *http.Request, reqID string) (any, *sessi
 		}
 		e.mu.Unlock()
 		return out, nil
-	}
-	var factors []session.AuthenticationFactor
-	for _, f := range src.factors {
-		if transferable(f) {
-			factors = append(factors, f)
-		}
 	}
 	if len(factors) == 0 {
 		e.mu.Unlock()

@@ -31,7 +31,11 @@
 //     (same email) belongs to, carrying email magic link, OAuth and SMS OTP
 //     factors; into an organization that requires MFA it answers
 //     member_authenticated false with an intermediate_session_token and its
-//     expiry;
+//     expiry; B2B SMS OTPs (/v1/b2b/otps/sms/send and authenticate)
+//     complete that MFA step (a new session with the factors carried over
+//     plus otp/sms) or step a session up: codes are 6 digits, good for
+//     SMSOTPLifetime and SMSOTPAttempts wrong tries, and SMSCode (admin:
+//     GET /_emulator/otps/sms/{member_id}) shows the last one sent;
 //   - M2M clients (/v1/m2m/clients: create, get, update, search) keep their
 //     secret as a digest; the OAuth2 token endpoint
 //     (/v1/public/<project_id>/oauth2/token, client-credentials grant, form
@@ -88,6 +92,7 @@
 //	PUT  /_emulator/users/{user_id}  {roles} (sends user.update)
 //	PUT  /_emulator/members/{member_id}  {roles} (sends member.update)
 //	DELETE /_emulator/users/{user_id}, /_emulator/members/{member_id} (end their sessions; send *.delete)
+//	GET  /_emulator/otps/sms/{member_id} → {code}
 //	GET  /_emulator/calls            → {calls: {endpoint: count}}
 //	POST /_emulator/faults           {endpoint, status, retry_after_ms, latency_ms, drop, malformed, body, times, fraction}
 //	DELETE /_emulator/faults

@@ -42,12 +42,14 @@ type Emulator struct {
 	policy      session.Policy
 	b2bPolicy   session.Policy
 	orgPolicies map[string][]session.Role
-	accessToks  map[string]subjectRef // Connected Apps access token -> subject
-	migrations  map[string]subjectRef // external session token -> subject
-	trusted     map[string]subjectRef // profile id + "\x00" + token -> subject
-	m2m         map[string]*m2mClient // M2M clients by id
-	m2mOrder    []string              // M2M client ids in creation order, for search
-	m2mTemplate map[string]any        // custom claims template of M2M access tokens
+	accessToks  map[string]subjectRef  // Connected Apps access token -> subject
+	migrations  map[string]subjectRef  // external session token -> subject
+	trusted     map[string]subjectRef  // profile id + "\x00" + token -> subject
+	m2m         map[string]*m2mClient  // M2M clients by id
+	m2mOrder    []string               // M2M client ids in creation order, for search
+	m2mTemplate map[string]any         // custom claims template of M2M access tokens
+	pendingMFA  map[string]*pendingMFA // intermediate session token -> the exchange awaiting MFA
+	smsCodes    map[string]*smsCode    // member id -> the SMS OTP last sent to them
 	faults      map[Endpoint][]*faultState
 	calls       map[Endpoint]int
 	limits      *limiter // nil: no rate limiting
@@ -148,6 +150,8 @@ func New(opts ...Option) *Emulator {
 		migrations:  map[string]subjectRef{},
 		trusted:     map[string]subjectRef{},
 		m2m:         map[string]*m2mClient{},
+		pendingMFA:  map[string]*pendingMFA{},
+		smsCodes:    map[string]*smsCode{},
 		faults:      map[Endpoint][]*faultState{},
 		calls:       map[Endpoint]int{},
 		policy:      defaultConsumerPolicy(),

@@ -31,6 +31,8 @@ const (
 	B2BAttest              Endpoint = "b2b.sessions.attest"
 	B2BPolicy              Endpoint = "b2b.rbac.policy"
 	B2BOrgPolicy           Endpoint = "b2b.rbac.org_policy"
+	B2BSMSSend             Endpoint = "b2b.otps.sms.send"
+	B2BSMSAuthenticate     Endpoint = "b2b.otps.sms.authenticate"
 
 	M2MClients Endpoint = "m2m.clients" // create, get, update and search
 	M2MToken   Endpoint = "m2m.token"

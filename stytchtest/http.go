@@ -57,6 +57,8 @@ func (e *Emulator) routes() http.Handler {
 	handle("POST /v1/b2b/sessions/attest", B2BAttest, true, e.handleB2BAttest)
 	handle("GET /v1/b2b/rbac/policy", B2BPolicy, true, e.handleB2BPolicy)
 	handle("GET /v1/b2b/rbac/organizations/{organization_id}", B2BOrgPolicy, true, e.handleB2BOrgPolicy)
+	handle("POST /v1/b2b/otps/sms/send", B2BSMSSend, true, e.handleSMSSend)
+	handle("POST /v1/b2b/otps/sms/authenticate", B2BSMSAuthenticate, true, e.handleSMSAuthenticate)
 
 	handle("POST /v1/m2m/clients", M2MClients, true, e.handleM2MCreate)
 	handle("GET /v1/m2m/clients/{client_id}", M2MClients, true, e.handleM2MGet)
