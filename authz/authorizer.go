@@ -70,6 +70,9 @@ type Config struct {
 	// Logger receives refresh failures and decisions made on a stale policy.
 	// Nil means none.
 	Logger *slog.Logger
+	// ErrorHandler answers the requests the guards refuse; a guard's
+	// WithErrorHandler overrides it. Nil means WriteError (JSON).
+	ErrorHandler ErrorHandler
 }
 
 // Authorizer answers "may this session do this here?" locally, exactly as

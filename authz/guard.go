@@ -14,7 +14,62 @@ import (
 type GuardOption func(*guard)
 
 type guard struct {
-	org func(*http.Request) string
+	org    func(*http.Request) string
+	refuse ErrorHandler
+}
+
+// Refusal is a request a guard refused, as its answer will say it.
+type Refusal struct {
+	// Status is 401 (no session), 403 (denied) or 503 (no policy).
+	Status int
+	// ErrorType is Stytch's error type for the refusal
+	// (session_authorization_error, session_authorization_tenancy_error,
+	// consumer_session_authorization_error, m2m_authorization_error), or
+	// unauthenticated or policy_unavailable.
+	ErrorType string
+	// Message says why, for people. It never holds a token or a secret.
+	Message string
+}
+
+// ErrorHandler answers a request a guard refused. Headers the answer needs
+// (WWW-Authenticate on a 401, Retry-After on a 503) are already set; it must
+// write the status and a body.
+type ErrorHandler func(w http.ResponseWriter, r *http.Request, rf *Refusal)
+
+// WriteError is the default ErrorHandler: JSON in Stytch's error shape, with
+// a request id and an error_url.
+func WriteError(w http.ResponseWriter, _ *http.Request, rf *Refusal) {
+	httperr.Write(w, rf.Status, rf.ErrorType, rf.Message)
+}
+
+// WithErrorHandler makes a guard answer its refusals with h instead of the
+// Authorizer's Config.ErrorHandler (or, for RequireOrganization, instead of
+// WriteError): an app that serves pages renders them as pages.
+func WithErrorHandler(h ErrorHandler) GuardOption {
+	return func(g *guard) { g.refuse = h }
+}
+
+// newGuard applies opts over the defaults: refusals answered by h.
+func newGuard(h ErrorHandler, opts []GuardOption) guard {
+	g := guard{refuse: h}
+	for _, o := range opts {
+		o(&g)
+	}
+	if g.refuse == nil {
+		g.refuse = WriteError
+	}
+	return g
+}
+
+// fail answers a refusal with g's handler, setting the headers it needs.
+func (g guard) fail(w http.ResponseWriter, r *http.Request, status int, errorType, message string) {
+	switch status {
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="stytchguard"`)
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "5")
+	}
+	g.refuse(w, r, &Refusal{Status: status, ErrorType: errorType, Message: message})
 }
 
 // OrganizationFrom names the organization a B2B route acts in, read from the
@@ -62,10 +117,7 @@ type Permission struct {
 // 403 with the first refusal's error type (for B2B, a tenancy refusal comes
 // first, as it does not depend on the permission).
 func (a *Authorizer) RequireAny(perms []Permission, opts ...GuardOption) func(http.Handler) http.Handler {
-	g := guard{}
-	for _, o := range opts {
-		o(&g)
-	}
+	g := newGuard(a.cfg.ErrorHandler, opts)
 	perms = slices.Clone(perms)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -77,20 +129,20 @@ func (a *Authorizer) RequireAny(perms []Permission, opts ...GuardOption) func(ht
 			if a.cfg.B2B {
 				m, ok := session.MemberFromContext(r.Context())
 				if !ok {
-					writeError(w, http.StatusUnauthorized, "unauthenticated", "A member session is required.")
+					g.fail(w, r, http.StatusUnauthorized, "unauthenticated", "A member session is required.")
 					return
 				}
 				c.Roles, c.SessionOrganizationID = m.Session.Roles, m.Session.OrganizationID
 				if g.org != nil {
 					if c.OrganizationID = g.org(r); c.OrganizationID == "" {
-						writeError(w, http.StatusForbidden, session.ErrorTypeSessionAuthorizationTenancy, "The request names no organization.")
+						g.fail(w, r, http.StatusForbidden, session.ErrorTypeSessionAuthorizationTenancy, "The request names no organization.")
 						return
 					}
 				}
 			} else {
 				u, ok := session.ConsumerFromContext(r.Context())
 				if !ok {
-					writeError(w, http.StatusUnauthorized, "unauthenticated", "A session is required.")
+					g.fail(w, r, http.StatusUnauthorized, "unauthenticated", "A session is required.")
 					return
 				}
 				c.Roles = u.Session.Roles
@@ -99,7 +151,7 @@ func (a *Authorizer) RequireAny(perms []Permission, opts ...GuardOption) func(ht
 			if a.cfg.B2B {
 				nobody.ErrorType = session.ErrorTypeSessionAuthorization
 			}
-			answer(w, r, next, perms, nobody, func(p Permission) (*session.Verdict, error) {
+			g.answer(w, r, next, perms, nobody, func(p Permission) (*session.Verdict, error) {
 				c.ResourceID, c.Action = p.ResourceID, p.Action
 				return a.Authorize(r.Context(), c)
 			})
@@ -112,11 +164,11 @@ func (a *Authorizer) RequireAny(perms []Permission, opts ...GuardOption) func(ht
 // organization refuses machine tokens, which belong to none.
 func (a *Authorizer) serveMachine(w http.ResponseWriter, r *http.Request, next http.Handler, m *session.MachineAuth, perms []Permission, g guard) {
 	if g.org != nil {
-		writeError(w, http.StatusForbidden, session.ErrorTypeSessionAuthorizationTenancy, "An M2M access token belongs to no organization.")
+		g.fail(w, r, http.StatusForbidden, session.ErrorTypeSessionAuthorizationTenancy, "An M2M access token belongs to no organization.")
 		return
 	}
 	nobody := &Denied{ErrorType: session.ErrorTypeM2MAuthorization, Message: "The route names no permission."}
-	answer(w, r, next, perms, nobody, func(p Permission) (*session.Verdict, error) {
+	g.answer(w, r, next, perms, nobody, func(p Permission) (*session.Verdict, error) {
 		return a.AuthorizeMachine(r.Context(), m.Scopes, p.ResourceID, p.Action)
 	})
 }
@@ -124,7 +176,7 @@ func (a *Authorizer) serveMachine(w http.ResponseWriter, r *http.Request, next h
 // answer decides perms in order and serves next with the first verdict
 // that allows; otherwise it answers the first refusal (nobody when perms is
 // empty), or 503 when no policy could be had.
-func answer(w http.ResponseWriter, r *http.Request, next http.Handler, perms []Permission, nobody *Denied, decide func(Permission) (*session.Verdict, error)) {
+func (g guard) answer(w http.ResponseWriter, r *http.Request, next http.Handler, perms []Permission, nobody *Denied, decide func(Permission) (*session.Verdict, error)) {
 	var first *Denied
 	for _, p := range perms {
 		verdict, err := decide(p)
@@ -136,8 +188,7 @@ func answer(w http.ResponseWriter, r *http.Request, next http.Handler, perms []P
 			}
 			continue
 		case err != nil:
-			w.Header().Set("Retry-After", "5")
-			writeError(w, http.StatusServiceUnavailable, "policy_unavailable", "The RBAC policy cannot be loaded from Stytch right now.")
+			g.fail(w, r, http.StatusServiceUnavailable, "policy_unavailable", "The RBAC policy cannot be loaded from Stytch right now.")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), verdictKey{}, verdict)))
@@ -146,7 +197,7 @@ func answer(w http.ResponseWriter, r *http.Request, next http.Handler, perms []P
 	if first == nil { // no permission named: nothing opens the route
 		first = nobody
 	}
-	writeError(w, http.StatusForbidden, first.ErrorType, first.Message)
+	g.fail(w, r, http.StatusForbidden, first.ErrorType, first.Message)
 }
 
 type verdictKey struct{}
@@ -158,13 +209,6 @@ func VerdictFromContext(ctx context.Context) (*session.Verdict, bool) {
 	return v, ok
 }
 
-func writeError(w http.ResponseWriter, status int, errorType, message string) {
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="stytchguard"`)
-	}
-	httperr.Write(w, status, errorType, message)
-}
-
 // RequireOrganization returns a middleware that lets a request through only
 // when the member session in its context belongs to the organization that
 // from reads from the request (a route parameter, say PathValue
@@ -172,18 +216,20 @@ func writeError(w http.ResponseWriter, status int, errorType, message string) {
 // under /orgs/{organization_id} that need no permission (the member's own
 // profile, sessions, logout). No member session: 401. Another organization,
 // or none named (/orgs//me): 403 session_authorization_tenancy_error. It
-// needs no policy, so it never answers 503.
-func RequireOrganization(from func(*http.Request) string) func(http.Handler) http.Handler {
+// needs no policy, so it never answers 503. Of opts, WithErrorHandler
+// applies.
+func RequireOrganization(from func(*http.Request) string, opts ...GuardOption) func(http.Handler) http.Handler {
+	g := newGuard(nil, opts)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			m, ok := session.MemberFromContext(r.Context())
 			switch org := from(r); {
 			case !ok:
-				writeError(w, http.StatusUnauthorized, "unauthenticated", "A member session is required.")
+				g.fail(w, r, http.StatusUnauthorized, "unauthenticated", "A member session is required.")
 			case org == "":
-				writeError(w, http.StatusForbidden, session.ErrorTypeSessionAuthorizationTenancy, "The request names no organization.")
+				g.fail(w, r, http.StatusForbidden, session.ErrorTypeSessionAuthorizationTenancy, "The request names no organization.")
 			case org != m.Session.OrganizationID:
-				writeError(w, http.StatusForbidden, session.ErrorTypeSessionAuthorizationTenancy, "The session belongs to another organization.")
+				g.fail(w, r, http.StatusForbidden, session.ErrorTypeSessionAuthorizationTenancy, "The session belongs to another organization.")
 			default:
 				next.ServeHTTP(w, r)
 			}

@@ -281,3 +281,59 @@ func TestRequireAny(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorHandler: refusals go to the Authorizer's ErrorHandler, a guard's
+// WithErrorHandler overrides it, RequireOrganization takes one too, and the
+// headers a refusal needs are set before the handler writes.
+func TestErrorHandler(t *testing.T) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	srv.SetB2BPolicy(session.Policy{Roles: []session.Role{{RoleID: "stytch_member", Permissions: []session.Permission{}}}})
+	acme := srv.CreateOrganization(stytchtest.OrganizationParams{Name: "Acme"})
+	m, _ := srv.CreateMember(acme.OrganizationID, stytchtest.MemberParams{Email: "m@example.com"})
+	tok, _ := srv.StartMemberSession(m.MemberID, stytchtest.SessionParams{})
+	page := func(name string) authz.ErrorHandler {
+		return func(w http.ResponseWriter, _ *http.Request, rf *authz.Refusal) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(rf.Status)
+			_, _ = w.Write([]byte("<p>" + name + ": " + rf.ErrorType + ": " + rf.Message + "</p>"))
+		}
+	}
+	az, err := authz.New(authz.Config{Client: srv.Client(), B2B: true, ErrorHandler: page("config")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer az.Close()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	org := authz.PathValue("organization_id")
+	mux := http.NewServeMux()
+	mux.Handle("GET /orgs/{organization_id}/config", az.Require("documents", "write", authz.OrganizationFrom(org))(ok))
+	mux.Handle("GET /orgs/{organization_id}/guard", az.Require("documents", "write", authz.OrganizationFrom(org), authz.WithErrorHandler(page("guard")))(ok))
+	mux.Handle("GET /orgs/{organization_id}/tenancy", authz.RequireOrganization(org, authz.WithErrorHandler(page("tenancy")))(ok))
+	mux.Handle("GET /orgs/{organization_id}/json", authz.RequireOrganization(org)(ok))
+	h := withMember(srv.Client())(mux)
+	tests := []struct {
+		name, path, token string
+		want              int
+		body, challenge   string
+	}{
+		{"denied, the config's handler", "/orgs/" + acme.OrganizationID + "/config", tok.SessionToken, 403, "<p>config: session_authorization_error", ""},
+		{"denied, the guard's handler", "/orgs/" + acme.OrganizationID + "/guard", tok.SessionToken, 403, "<p>guard: session_authorization_error", ""},
+		{"no session, with the challenge", "/orgs/" + acme.OrganizationID + "/config", "", 401, "<p>config: unauthenticated", `Bearer realm="stytchguard"`},
+		{"tenancy, its handler", "/orgs/other/tenancy", tok.SessionToken, 403, "<p>tenancy: session_authorization_tenancy_error", ""},
+		{"tenancy, JSON by default", "/orgs/other/json", tok.SessionToken, 403, `"error_type":"session_authorization_tenancy_error"`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", tt.path, nil)
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.want || !strings.Contains(rec.Body.String(), tt.body) || rec.Header().Get("WWW-Authenticate") != tt.challenge {
+				t.Fatalf("%d %q %q, want %d %q %q", rec.Code, rec.Body, rec.Header().Get("WWW-Authenticate"), tt.want, tt.body, tt.challenge)
+			}
+		})
+	}
+}

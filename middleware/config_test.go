@@ -45,6 +45,16 @@ func TestCookieOptionsExtractorAndRedirect(t *testing.T) {
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/signed-out" || len(cookies(rec)) != 2 {
 		t.Fatalf("logout: %d %v", rec.Code, rec.Header())
 	}
+	// Logout everywhere goes where LogoutRedirect says, until
+	// LogoutAllRedirect says otherwise.
+	for _, tt := range []struct{ all, want string }{{"", "/signed-out"}, {"/signed-out?everywhere=1", "/signed-out?everywhere=1"}} {
+		c := newApp(t, func(c *middleware.Config) { c.LogoutRedirect, c.LogoutAllRedirect = "/signed-out", tt.all })
+		_, ctok := c.user(t)
+		rec := c.do(req("POST", "/logout-all", "bearer:"+ctok.SessionJWT))
+		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != tt.want {
+			t.Fatalf("logout-all with LogoutAllRedirect %q: %d %v", tt.all, rec.Code, rec.Header())
+		}
+	}
 
 	// A custom extractor: a header of the app's own.
 	b := newApp(t, func(c *middleware.Config) {

@@ -93,7 +93,7 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if cred.Empty() {
-		m.loggedOut(w, r)
+		m.loggedOut(w, r, m.cfg.LogoutRedirect)
 		return
 	}
 	ctx := r.Context()
@@ -120,7 +120,7 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 			sessionID = a.sessionID
 		case e.Status == http.StatusUnauthorized:
 			m.forget(ctx, cred)
-			m.loggedOut(w, r) // already gone
+			m.loggedOut(w, r, m.cfg.LogoutRedirect) // already gone
 			return
 		default:
 			m.refuse(w, r, e)
@@ -128,7 +128,7 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if sessionID == "" && ask.Empty() {
-		m.loggedOut(w, r) // nothing that could be a session: just clear
+		m.loggedOut(w, r, m.cfg.LogoutRedirect) // nothing that could be a session: just clear
 		return
 	}
 	var recorded *Error
@@ -147,7 +147,7 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.forget(ctx, cred)
-	m.loggedOut(w, r)
+	m.loggedOut(w, r, m.cfg.LogoutRedirect)
 }
 
 // revoke ends a session at Stytch, by id when known, else by credential. A
@@ -208,10 +208,10 @@ func (m *Middleware) forget(ctx context.Context, cred Credential) {
 	}
 }
 
-func (m *Middleware) loggedOut(w http.ResponseWriter, r *http.Request) {
+func (m *Middleware) loggedOut(w http.ResponseWriter, r *http.Request, redirect string) {
 	m.clearCookies(w)
-	if m.cfg.LogoutRedirect != "" {
-		http.Redirect(w, r, m.cfg.LogoutRedirect, http.StatusSeeOther)
+	if redirect != "" {
+		http.Redirect(w, r, redirect, http.StatusSeeOther)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -251,7 +251,11 @@ func (m *Middleware) logoutAll(w http.ResponseWriter, r *http.Request) {
 		m.refuse(w, r, recorded)
 	default:
 		m.forget(ctx, cred)
-		m.loggedOut(w, r)
+		to := m.cfg.LogoutAllRedirect
+		if to == "" {
+			to = m.cfg.LogoutRedirect
+		}
+		m.loggedOut(w, r, to)
 	}
 }
 

@@ -140,6 +140,10 @@ type Config struct {
 	// LogoutRedirect, when set, makes the logout handlers answer 303 to it
 	// instead of 204.
 	LogoutRedirect string
+	// LogoutAllRedirect, when set, is where LogoutAllHandler redirects
+	// instead, so that the page can say "signed out everywhere". Empty means
+	// LogoutRedirect.
+	LogoutAllRedirect string
 	// TrustedOrigins are other origins ("https://app.example.com") allowed to
 	// POST to the logout and exchange handlers and to routes behind Protect.
 	// Same-origin requests always are.

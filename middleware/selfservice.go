@@ -40,7 +40,7 @@ func (m *Middleware) EndSessionHandler() http.Handler {
 		}
 		if target == a.sessionID {
 			m.forget(r.Context(), cred)
-			m.loggedOut(w, r)
+			m.loggedOut(w, r, m.cfg.LogoutRedirect)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
