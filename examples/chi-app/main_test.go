@@ -16,12 +16,7 @@ import (
 
 func TestStory(t *testing.T) {
 	app := demo.StartApp(t, run)
-	org := ""
-	for _, l := range app.Lines {
-		if rest, ok := strings.CutPrefix(l, "demo organization "); ok {
-			org, _, _ = strings.Cut(rest, " ")
-		}
-	}
+	org := app.Organization()
 	if !strings.HasPrefix(org, "organization-test-") {
 		t.Fatalf("no demo organization printed: %v", app.Lines)
 	}
@@ -99,12 +94,7 @@ func TestOrganizationsStayApart(t *testing.T) {
 // still fresh.
 func TestDashboardChangesReachTheOtherDevice(t *testing.T) {
 	app := demo.StartApp(t, run)
-	org := ""
-	for _, l := range app.Lines {
-		if rest, ok := strings.CutPrefix(l, "demo organization "); ok {
-			org, _, _ = strings.Cut(rest, " ")
-		}
-	}
+	org := app.Organization()
 	device := func() *http.Client {
 		jar, _ := cookiejar.New(nil)
 		return &http.Client{Jar: jar}

@@ -9,7 +9,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
@@ -90,31 +89,40 @@ type app struct {
 	mw   *middleware.Middleware
 	az   *authz.Authorizer
 	docs demo.Documents
+	site *demo.Site
 	// webhook receives Stytch's webhooks; nil without a secret.
 	webhook http.Handler
 }
 
 func newApp(be *demo.Backend, stores *demo.Stores, logger *slog.Logger) (*app, error) {
+	a := &app{be: be}
+	a.site = demo.NewSite("Notes", be, &a.docs, false)
 	mw, err := middleware.New(middleware.Config{
-		Client:          be.Client,
-		Revocations:     stores.Revocations,
-		RemoteCache:     stores.Remote,
-		Issuers:         be.Issuers,
-		Logger:          logger,
-		InsecureCookies: true, // served over plain http on this machine; drop behind TLS
-		LogoutRedirect:  "/",
-		SignInURL:       "/",                         // a signed-out page view goes to the sign-in form
-		ErrorHandler:    middleware.HTMLErrorHandler, // refused page views read as pages; API calls keep JSON
+		Client:      be.Client,
+		Revocations: stores.Revocations,
+		RemoteCache: stores.Remote,
+		Issuers:     be.Issuers,
+		Logger:      logger,
+		// Served over plain http on this machine: drop behind TLS.
+		InsecureCookies: true,
+		// No script of this app reads the session cookies (it uses no
+		// Stytch frontend SDK), so none may: see README, "Cookies".
+		HTTPOnlyCookies:   true,
+		LogoutRedirect:    "/?signed_out=device",
+		LogoutAllRedirect: "/?signed_out=everywhere",
+		SignInURL:         "/",              // a signed-out page view goes to the sign-in page
+		ErrorHandler:      a.site.ErrorPage, // refused page views read as pages; API calls keep JSON
 	})
 	if err != nil {
 		return nil, err
 	}
-	az, err := authz.New(authz.Config{Client: be.Client})
+	az, err := authz.New(authz.Config{Client: be.Client, Logger: logger, ErrorHandler: a.site.Refused})
 	if err != nil {
 		mw.Close()
 		return nil, err
 	}
-	return &app{be: be, mw: mw, az: az}, nil
+	a.mw, a.az = mw, az
+	return a, nil
 }
 
 func (a *app) close() {
@@ -124,12 +132,17 @@ func (a *app) close() {
 
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", a.mw.Authenticate(http.HandlerFunc(a.page)))
+	mux.Handle("GET /static/", demo.Static())
+	mux.Handle("GET /{$}", a.mw.Authenticate(http.HandlerFunc(a.site.Start)))
+	mux.Handle("GET /documents", a.mw.Require(a.az.Require("documents", "read")(a.site.DocumentsPage(a.az, demo.Shared))))
 	mux.HandleFunc("POST /demo/login", a.be.LoginHandler(false, a.mw.SetSessionCookies))
-	mux.Handle("POST /demo/admin", a.mw.Protect(a.be.AdminHandler(false)))
+	mux.HandleFunc("POST /demo/admin", a.be.AdminHandler(false))
 	if a.webhook != nil {
 		mux.Handle("POST /webhooks/stytch", a.webhook) // its signature is its credential
 	}
+	mux.Handle("POST /logout", a.mw.LogoutHandler())
+	mux.Handle("POST /logout-all", a.mw.LogoutAllHandler())
+
 	mux.Handle("GET /api/me", a.mw.Require(http.HandlerFunc(me)))
 	// For other services, not people: an M2M access token with read:reports.
 	mux.Handle("GET /api/reports", a.mw.RequireMachine("read:reports")(http.HandlerFunc(reports)))
@@ -137,11 +150,9 @@ func (a *app) routes() http.Handler {
 	mux.Handle("POST /api/sessions/end", a.mw.EndSessionHandler())       // form value session_id
 	mux.Handle("POST /api/sessions/others", a.mw.SignOutOthersHandler()) // sign out my other devices
 	mux.Handle("GET /api/documents", a.mw.Require(a.az.Require("documents", "read")(a.docs.ListHandler(demo.Shared))))
-	mux.Handle("POST /api/documents", a.mw.Require(a.az.Require("documents", "write")(a.docs.AddHandler(demo.Shared, author))))
-	mux.Handle("POST /logout", a.mw.LogoutHandler())
-	mux.Handle("POST /logout-all", a.mw.LogoutAllHandler())
-	// Every state-changing route acts on a cookie session: refuse
-	// cross-origin POSTs before any of them runs.
+	mux.Handle("POST /api/documents", a.mw.Require(a.az.Require("documents", "write")(a.docs.AddHandler(demo.Shared))))
+	// Every POST acts on a cookie session: refuse cross-origin ones before
+	// any handler runs.
 	return a.mw.Protect(mux)
 }
 
@@ -166,60 +177,3 @@ func reports(w http.ResponseWriter, r *http.Request) {
 		"report":    map[string]any{"title": "Sign-ins this week", "sign_ins": 42},
 	})
 }
-
-// author is the id documents are written by.
-func author(r *http.Request) string {
-	s, _ := session.ConsumerFromContext(r.Context())
-	return s.Session.UserID
-}
-
-type pageData struct {
-	Emulator bool
-	Signed   bool
-	UserID   string
-	Session  session.Session
-	Source   string
-	Sessions []session.Session
-	Error    string
-}
-
-func (a *app) page(w http.ResponseWriter, r *http.Request) {
-	d := pageData{Emulator: a.be.Emulator != nil}
-	if s, ok := session.ConsumerFromContext(r.Context()); ok {
-		d.Signed, d.UserID, d.Session, d.Source = true, s.Session.UserID, s.Session, s.Source.String()
-		if list, err := a.be.Client.Consumer.List(r.Context(), s.Session.UserID); err == nil {
-			d.Sessions = list.Sessions
-		} else {
-			d.Error = "Sessions cannot be listed right now."
-		}
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = pageTemplate.Execute(w, d)
-}
-
-var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>stytchguard · net/http demo</title>
-<style>body{font:16px system-ui;margin:2rem auto;max-width:44rem}code{font-size:.85em}</style></head>
-<body>
-<h1>stytchguard · net/http demo</h1>
-{{if .Signed}}
-<p id="who">Signed in as user <code id="user-id">{{.UserID}}</code>, roles {{range .Session.Roles}}<code>{{.}}</code> {{end}}(verified {{.Source}}).</p>
-<h2>Your sessions</h2>
-<ul id="sessions">{{range .Sessions}}<li><code>{{.SessionID}}</code>{{if eq .SessionID $.Session.SessionID}} (this one){{end}}, until {{.ExpiresAt.Format "2006-01-02 15:04"}} UTC</li>{{end}}</ul>
-{{with .Error}}<p>{{.}}</p>{{end}}
-<form method="post" action="/logout"><button id="logout">Log out</button></form>
-<form method="post" action="/logout-all"><button id="logout-all">Log out everywhere</button></form>
-{{else}}
-<p id="signed-out">You are signed out.</p>
-{{end}}
-{{if .Emulator}}
-<h2>Demo sign-in (emulator)</h2>
-<form method="post" action="/demo/login">
-<label>Email <input id="email" name="email" type="email" value="ada@example.com"></label>
-<label>Role <select id="role" name="role"><option>viewer</option><option>editor</option></select></label>
-<button id="sign-in">Sign in</button>
-</form>
-{{end}}
-<p>API: <a href="/api/me">/api/me</a> · <a href="/api/sessions">/api/sessions</a> · <a href="/api/documents">/api/documents</a></p>
-</body></html>
-`))

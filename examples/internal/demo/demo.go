@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -31,6 +32,10 @@ type Backend struct {
 	Emulator *stytchtest.Server
 	// Organization is the demo organization (B2B, emulator mode only).
 	Organization session.Organization
+	// Organizations are the demo's organizations (B2B, emulator mode
+	// only): Organization first, then one that requires MFA. Every demo
+	// person is a member of each.
+	Organizations []Org
 	// Issuers are the JWT issuers of a project with a custom domain, from
 	// STYTCH_ISSUERS (comma-separated), for middleware.Config.Issuers.
 	Issuers []string
@@ -39,8 +44,8 @@ type Backend struct {
 	Warning error
 
 	mu            sync.Mutex
-	users         map[string]string // email -> user or member id, for demo logins
-	webhookSecret string            // emulator mode: the secret the emulator signs with
+	people        map[string]*person // email -> the demo person
+	webhookSecret string             // emulator mode: the secret the emulator signs with
 }
 
 // Roles the demo policy defines.
@@ -96,10 +101,17 @@ func NewBackend(getenv func(string) string, b2b bool) (*Backend, error) {
 		return b, nil
 	}
 	emu := stytchtest.NewServer()
-	b := &Backend{Client: emu.Client(), Emulator: emu, users: map[string]string{}}
+	b := &Backend{Client: emu.Client(), Emulator: emu, people: map[string]*person{}}
 	if b2b {
 		emu.SetB2BPolicy(Policy(session.RoleStytchMember, session.RoleStytchAdmin))
-		b.Organization = emu.CreateOrganization(stytchtest.OrganizationParams{Name: "Demo Organization", Slug: "demo"})
+		for _, p := range []stytchtest.OrganizationParams{
+			{Name: "Acme Corp", Slug: "acme"},
+			{Name: "Globex", Slug: "globex", MFARequired: true},
+		} {
+			o := emu.CreateOrganization(p)
+			b.Organizations = append(b.Organizations, Org{ID: o.OrganizationID, Name: o.OrganizationName, Slug: o.OrganizationSlug, MFA: p.MFARequired})
+		}
+		b.Organization = session.Organization{OrganizationID: b.Organizations[0].ID, OrganizationName: b.Organizations[0].Name, OrganizationSlug: b.Organizations[0].Slug}
 	} else {
 		emu.SetPolicy(Policy(session.RoleStytchUser))
 	}
@@ -113,10 +125,29 @@ func (b *Backend) Close() {
 	}
 }
 
+// Org is a demo organization.
+type Org struct {
+	ID, Name, Slug string
+	// MFA: the organization requires a second factor (SMS OTP) to enter.
+	MFA bool
+}
+
+// person is a demo person: their name, and their user id (consumer) or
+// their member id in each demo organization (B2B).
+type person struct {
+	name    string
+	userID  string
+	members map[string]string // organization id -> member id
+}
+
+// DemoPhone is the MFA phone number of every demo member.
+const DemoPhone = "+15555550100"
+
 // Login signs a demo person in (emulator mode): the user (or, for B2B, the
-// member of the demo organization) with this email, created on first use,
-// with the one role given, and a new 60-minute session.
-func (b *Backend) Login(email, role string, b2b bool) (stytchtest.Tokens, error) {
+// member of every demo organization) with this email, created on first use,
+// with the one role given, and a new 60-minute session (B2B: in the first
+// demo organization).
+func (b *Backend) Login(email, name, role string, b2b bool) (stytchtest.Tokens, error) {
 	if b.Emulator == nil {
 		return stytchtest.Tokens{}, errors.New("demo logins exist in emulator mode only")
 	}
@@ -130,60 +161,105 @@ func (b *Backend) Login(email, role string, b2b bool) (stytchtest.Tokens, error)
 	defer b.mu.Unlock()
 	emu, roles := b.Emulator, []string{role}
 	p := stytchtest.SessionParams{Duration: time.Hour}
-	id, known := b.users[email]
+	who := b.people[email]
+	if who == nil {
+		who = &person{members: map[string]string{}}
+		b.people[email] = who
+	}
+	if name != "" {
+		who.name = name
+	}
 	if b2b {
-		if !known {
-			m, err := emu.CreateMember(b.Organization.OrganizationID, stytchtest.MemberParams{Email: email, Name: email, Roles: roles})
-			if err != nil {
+		for _, o := range b.Organizations {
+			id, known := who.members[o.ID]
+			if !known {
+				m, err := emu.CreateMember(o.ID, stytchtest.MemberParams{Email: email, Name: who.name, Roles: roles, MFAPhoneNumber: DemoPhone})
+				if err != nil {
+					return stytchtest.Tokens{}, err
+				}
+				who.members[o.ID] = m.MemberID
+			} else if err := emu.SetMemberRoles(id, roles); err != nil {
 				return stytchtest.Tokens{}, err
 			}
-			id = m.MemberID
-		} else if err := emu.SetMemberRoles(id, roles); err != nil {
-			return stytchtest.Tokens{}, err
 		}
-		b.users[email] = id
-		return emu.StartMemberSession(id, p)
+		return emu.StartMemberSession(who.members[b.Organizations[0].ID], p)
 	}
-	if !known {
-		id = emu.CreateUser(stytchtest.UserParams{Email: email, Roles: roles}).UserID
-	} else if err := emu.SetUserRoles(id, roles); err != nil {
+	if who.userID == "" {
+		who.userID = emu.CreateUser(stytchtest.UserParams{Email: email, Name: session.Name{FirstName: who.name}, Roles: roles}).UserID
+	} else if err := emu.SetUserRoles(who.userID, roles); err != nil {
 		return stytchtest.Tokens{}, err
 	}
-	b.users[email] = id
-	return emu.StartSession(id, p)
+	return emu.StartSession(who.userID, p)
+}
+
+// Name returns the name a demo person signed in with, "" when unknown (and
+// always against a real project, where the page shows what Stytch says).
+func (b *Backend) Name(email string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p := b.people[email]; p != nil {
+		return p.name
+	}
+	return ""
+}
+
+// Org returns the demo organization id, if it is one.
+func (b *Backend) Org(id string) (Org, bool) {
+	for _, o := range b.Organizations {
+		if o.ID == id {
+			return o, true
+		}
+	}
+	return Org{}, false
 }
 
 // Document is one item of the demo's protected resource.
 type Document struct {
-	ID     int    `json:"id"`
-	Title  string `json:"title"`
-	Author string `json:"author"`
+	ID         int       `json:"id"`
+	Title      string    `json:"title"`
+	Author     string    `json:"author"`
+	AuthorName string    `json:"author_name"`
+	WrittenAt  time.Time `json:"written_at"`
 }
 
 // Documents is a demo document store, one list per space: an
 // organization's id for B2B, so that no organization sees another's
-// documents, or "" for a consumer app's one shared list.
+// documents, or "" for a consumer app's one shared list. Each space holds
+// at most MaxDocuments, the newest.
 type Documents struct {
 	mu    sync.Mutex
 	items map[string][]Document
 }
 
-// List returns the documents of space.
+// MaxDocuments bounds each space's list.
+const MaxDocuments = 200
+
+// List returns the documents of space, newest first.
 func (d *Documents) List(space string) []Document {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return append([]Document{{ID: 0, Title: "Welcome", Author: "stytchguard"}}, d.items[space]...)
+	out := slices.Clone(d.items[space])
+	slices.Reverse(out)
+	return out
 }
 
 // Add stores a document in space and returns it.
-func (d *Documents) Add(space, title, author string) Document {
+func (d *Documents) Add(space, title string, author Person) Document {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.items == nil {
 		d.items = map[string][]Document{}
 	}
-	doc := Document{ID: len(d.items[space]) + 1, Title: title, Author: author}
-	d.items[space] = append(d.items[space], doc)
+	list := d.items[space]
+	id := 1
+	if len(list) > 0 {
+		id = list[len(list)-1].ID + 1
+	}
+	doc := Document{ID: id, Title: title, Author: author.ID, AuthorName: author.Display(), WrittenAt: time.Now()}
+	if len(list) >= MaxDocuments {
+		list = slices.Delete(list, 0, 1)
+	}
+	d.items[space] = append(list, doc)
 	return doc
 }
 
@@ -202,14 +278,25 @@ func (d *Documents) ListHandler(space func(*http.Request) string) http.HandlerFu
 }
 
 // AddHandler stores a document titled by the form value title in the space
-// the request is in, written by the id author reads from the request.
-func (d *Documents) AddHandler(space, author func(*http.Request) string) http.HandlerFunc {
+// the request is in, written by the person signed in. A form a page
+// submitted is answered with the documents page (303); an API call with
+// the document as JSON (201).
+func (d *Documents) AddHandler(space func(*http.Request) string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		title := r.FormValue("title")
+		title := strings.TrimSpace(r.FormValue("title"))
 		if title == "" {
 			title = "Untitled"
 		}
-		WriteJSON(w, http.StatusCreated, d.Add(space(r), title, author(r)))
+		if len(title) > 120 {
+			title = title[:120]
+		}
+		p, _ := PersonFrom(r, nil)
+		doc := d.Add(space(r), title, p)
+		if PageRequest(r) {
+			http.Redirect(w, r, p.Prefix()+"/documents?added="+url.QueryEscape(doc.Title), http.StatusSeeOther)
+			return
+		}
+		WriteJSON(w, http.StatusCreated, doc)
 	}
 }
 
@@ -227,19 +314,29 @@ func SessionOrganization(r *http.Request) string {
 func Shared(*http.Request) string { return "" }
 
 // LoginHandler serves POST /demo/login (emulator mode): it signs the person
-// named by the form values email and role in, hands the session to the
-// browser with signIn (the middleware's SetSessionCookies: the cookies it
-// reads, with its attributes), and redirects to /.
+// named by the form values email, name and role in, hands the session to
+// the browser with signIn (the middleware's SetSessionCookies: the cookies
+// it reads, with its attributes), and redirects to the form's return_to, a
+// path on this site, or /.
 func (b *Backend) LoginHandler(b2b bool, signIn func(http.ResponseWriter, middleware.SignedIn)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		tok, err := b.Login(r.FormValue("email"), r.FormValue("role"), b2b)
+		tok, err := b.Login(strings.TrimSpace(r.FormValue("email")), strings.TrimSpace(r.FormValue("name")), r.FormValue("role"), b2b)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		signIn(w, middleware.SignedIn{SessionToken: tok.SessionToken, SessionJWT: tok.SessionJWT, ExpiresAt: tok.ExpiresAt})
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		http.Redirect(w, r, LocalPath(r.FormValue("return_to")), http.StatusSeeOther)
 	}
+}
+
+// LocalPath is p when it is a path on this site, else "/": never another
+// site ("//evil.example", "/\evil.example", "https://...").
+func LocalPath(p string) string {
+	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+		return "/"
+	}
+	return p
 }
 
 // WriteJSON answers v as JSON.
@@ -344,33 +441,45 @@ func (b *Backend) AdminHandler(b2b bool) http.HandlerFunc {
 			http.Error(w, "demo administration exists in emulator mode only", http.StatusNotFound)
 			return
 		}
+		action := r.FormValue("action")
+		if action != "demote" && action != "remove" {
+			http.Error(w, "action must be demote or remove", http.StatusBadRequest)
+			return
+		}
 		b.mu.Lock()
-		id, ok := b.users[r.FormValue("email")]
-		if ok && r.FormValue("action") == "remove" {
-			delete(b.users, r.FormValue("email"))
+		who := b.people[r.FormValue("email")]
+		if who != nil && action == "remove" {
+			delete(b.people, r.FormValue("email"))
 		}
 		b.mu.Unlock()
-		if !ok {
+		if who == nil {
 			http.Error(w, "no demo person with that email", http.StatusNotFound)
 			return
 		}
-		var err error
-		switch action := r.FormValue("action"); {
-		case action == "demote" && b2b:
-			err = b.Emulator.SetMemberRoles(id, []string{RoleViewer})
-		case action == "demote":
-			err = b.Emulator.SetUserRoles(id, []string{RoleViewer})
-		case action == "remove" && b2b:
-			err = b.Emulator.DeleteMember(id)
-		case action == "remove":
-			err = b.Emulator.DeleteUser(id)
-		default:
-			err = errors.New("action must be demote or remove")
+		ids := []string{who.userID}
+		if b2b {
+			ids = ids[:0]
+			for _, id := range who.members {
+				ids = append(ids, id)
+			}
 		}
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
+		for _, id := range ids {
+			var err error
+			switch {
+			case action == "demote" && b2b:
+				err = b.Emulator.SetMemberRoles(id, []string{RoleViewer})
+			case action == "demote":
+				err = b.Emulator.SetUserRoles(id, []string{RoleViewer})
+			case b2b:
+				err = b.Emulator.DeleteMember(id)
+			default:
+				err = b.Emulator.DeleteUser(id)
+			}
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
 		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		http.Redirect(w, r, "/?admin="+action, http.StatusSeeOther)
 	}
 }

@@ -70,6 +70,28 @@ func StartAppWith(t testing.TB, run RunFunc, env map[string]string) *Started {
 	return s
 }
 
+// Organization is the first demo organization the app printed (B2B), ""
+// when it printed none.
+func (s *Started) Organization() string {
+	if orgs := s.Organizations(); len(orgs) > 0 {
+		return orgs[0]
+	}
+	return ""
+}
+
+// Organizations are the ids of the demo organizations the app printed, in
+// order (B2B).
+func (s *Started) Organizations() []string {
+	var out []string
+	for _, l := range s.Lines {
+		if rest, ok := strings.CutPrefix(l, "demo organization "); ok {
+			id, _, _ := strings.Cut(rest, " ")
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // Stop shuts the app down, as SIGTERM would, and returns what its run
 // function returned. Later calls return the same.
 func (s *Started) Stop() error {

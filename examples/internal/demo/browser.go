@@ -1,0 +1,328 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// ChromiumPath is where the browser tests find Chromium (Debian's package).
+const ChromiumPath = "/usr/bin/chromium"
+
+// device is one browser context of a headless Chromium: its own cookies,
+// like one person's laptop or phone.
+type device struct {
+	t    *testing.T
+	name string
+	ctx  context.Context
+	app  *Started
+	dir  string
+	shot *int
+}
+
+// run runs actions, failing the test with what was being done.
+func (d *device) run(what string, actions ...chromedp.Action) {
+	d.t.Helper()
+	if err := chromedp.Run(d.ctx, actions...); err != nil {
+		d.t.Fatalf("%s, %s: %v", d.name, what, err)
+	}
+}
+
+// screenshot saves the whole page as the story's next numbered PNG.
+func (d *device) screenshot(step string) {
+	d.t.Helper()
+	var png []byte
+	d.run("screenshot "+step, chromedp.FullScreenshot(&png, 100)) // quality 100: PNG
+	*d.shot++
+	path := filepath.Join(d.dir, fmt.Sprintf("%02d-%s-%s.png", *d.shot, d.name, step))
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+// text returns the text of the first element sel matches.
+func (d *device) text(sel string) string {
+	d.t.Helper()
+	var s string
+	d.run("read "+sel, chromedp.Text(sel, &s, chromedp.ByQuery))
+	return strings.TrimSpace(s)
+}
+
+// sessionCookies returns the names of the session cookies the device holds
+// for the app.
+func (d *device) sessionCookies() []string {
+	d.t.Helper()
+	var cookies []*network.Cookie
+	d.run("read cookies", chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		cookies, err = network.GetCookies().WithURLs([]string{d.app.URL}).Do(ctx)
+		return err
+	}))
+	var names []string
+	for _, c := range cookies {
+		if strings.HasPrefix(c.Name, "stytch_session") {
+			if !c.HTTPOnly {
+				d.t.Errorf("%s: cookie %s is readable by scripts", d.name, c.Name)
+			}
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}
+
+// signIn signs the demo person in through the page's form.
+func (d *device) signIn(email, name, role string) {
+	d.t.Helper()
+	d.run("sign in as "+role,
+		chromedp.Navigate(d.app.URL+"/"),
+		chromedp.WaitVisible("#sign-in", chromedp.ByQuery),
+		chromedp.SetValue("#email", email, chromedp.ByQuery),
+		chromedp.SetValue("#name", name, chromedp.ByQuery),
+		chromedp.SetValue("#role", role, chromedp.ByQuery),
+		chromedp.Click("#sign-in", chromedp.ByQuery),
+		chromedp.WaitVisible("#who", chromedp.ByQuery),
+	)
+}
+
+// RunBrowserStory walks an example through its story in headless Chromium,
+// with two browser contexts as one person's two devices, saving a
+// screenshot of each step to $ARTIFACTS/<example> (default: a temporary
+// directory): on the laptop, sign in as a viewer, read, see the form
+// disabled with its reason, see a write refused in words, see another
+// site's form refused; on the phone, sign in as an editor and write; (B2B)
+// switch organization through the MFA step, see the documents stay with
+// their organization; sign out on the phone, sign out everywhere from the
+// laptop; both end signed out.
+func RunBrowserStory(t *testing.T, run RunFunc, example string, b2b bool) {
+	if _, err := os.Stat(ChromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("Chromium is not installed at %s; .ci/run installs it", ChromiumPath)
+		}
+		t.Skipf("Chromium is not installed at %s (apt-get install chromium)", ChromiumPath)
+	}
+	app := StartApp(t, run)
+	dir := os.Getenv("ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	dir = filepath.Join(dir, example)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	prefix := ""
+	if b2b {
+		prefix = "/orgs/" + app.Organization()
+	}
+	// Another origin (another port) whose page posts a form to the app's
+	// logout, as a hostile site would with the visitor's cookies.
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><form id="f" method="post" action="%s%s/logout"></form><script>document.getElementById("f").submit()</script>`, app.URL, prefix)
+	}))
+	defer evil.Close()
+
+	shot := 0
+	// Each device is its own Chromium, with its own profile: cookies are
+	// never shared.
+	newDevice := func(name string) *device {
+		return &device{t: t, name: name, ctx: startChromium(t), app: app, dir: dir, shot: &shot}
+	}
+	laptop, phone := newDevice("laptop"), newDevice("phone")
+	const email = "ada@example.com"
+
+	// The laptop: sign in as a viewer.
+	laptop.run("open the app", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible("#sign-in", chromedp.ByQuery))
+	laptop.screenshot("sign-in")
+	laptop.signIn(email, "Ada Lovelace", RoleViewer)
+	if got := laptop.text("#person-name"); got != "Ada Lovelace" {
+		t.Fatalf("the page names %q", got)
+	}
+	if names := laptop.sessionCookies(); len(names) != 2 {
+		t.Fatalf("session cookies after sign-in: %v", names)
+	}
+	laptop.screenshot("home-viewer")
+
+	// Read, and see why the form is disabled.
+	laptop.run("open the documents", chromedp.Navigate(app.URL+prefix+"/documents"), chromedp.WaitVisible("#write-reason", chromedp.ByQuery))
+	if reason := laptop.text("#write-reason"); !strings.Contains(reason, "editor role") {
+		t.Fatalf("the viewer's form says %q", reason)
+	}
+	var disabled bool
+	laptop.run("check the form", chromedp.Evaluate(`document.querySelector("#write fieldset").disabled`, &disabled))
+	if !disabled {
+		t.Fatal("the viewer's form is enabled")
+	}
+	laptop.screenshot("documents-viewer")
+
+	// A write from a page that enabled the form anyway (an old tab, a
+	// curious person with devtools) is refused by the server, in words.
+	laptop.run("write as a viewer",
+		chromedp.Evaluate(`document.querySelector("#write fieldset").disabled = false`, nil),
+		chromedp.SetValue("#title", "A viewer's note", chromedp.ByQuery),
+		chromedp.Click("#save", chromedp.ByQuery),
+		chromedp.WaitVisible("#refused", chromedp.ByQuery),
+	)
+	if got := laptop.text("#refused"); got != "Your role does not allow this" {
+		t.Fatalf("the refused write reads %q", got)
+	}
+	laptop.screenshot("write-refused")
+
+	// Another site's form posting to logout is refused, in words, and
+	// ends nothing.
+	laptop.run("visit a hostile site", chromedp.Navigate(evil.URL), chromedp.WaitVisible("#refused", chromedp.ByQuery))
+	if got := laptop.text("#refused"); !strings.Contains(got, "another site") {
+		t.Fatalf("the cross-site logout reads %q", got)
+	}
+	laptop.screenshot("cross-site-refused")
+	laptop.run("come back", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible("#who", chromedp.ByQuery))
+
+	// The phone: the same person signs in as an editor and writes.
+	phone.signIn(email, "Ada Lovelace", RoleEditor)
+	var devices int
+	phone.run("count sessions", chromedp.Evaluate(`document.querySelectorAll("#sessions li").length`, &devices))
+	if devices != 2 || !strings.Contains(phone.text("#sessions li:first-child"), "this device") {
+		t.Fatalf("the phone lists %d sessions: %q", devices, phone.text("#sessions"))
+	}
+	phone.screenshot("home-editor")
+	phone.run("write as an editor",
+		chromedp.Navigate(app.URL+prefix+"/documents"),
+		chromedp.WaitVisible("#title", chromedp.ByQuery),
+		chromedp.SetValue("#title", "Quarterly plan", chromedp.ByQuery),
+		chromedp.Click("#save", chromedp.ByQuery),
+		chromedp.WaitVisible("#notice", chromedp.ByQuery),
+	)
+	if got := phone.text("#documents"); !strings.Contains(got, "Quarterly plan") || !strings.Contains(got, "Ada Lovelace") {
+		t.Fatalf("the documents after the write: %q", got)
+	}
+	phone.screenshot("wrote")
+
+	if b2b {
+		// A page of another organization is refused in words.
+		other := app.Organizations()[1]
+		laptop.run("open another organization", chromedp.Navigate(app.URL+"/orgs/"+other+"/documents"), chromedp.WaitVisible("#refused", chromedp.ByQuery))
+		if got := laptop.text("#refused"); got != "That belongs to another organization" {
+			t.Fatalf("another organization's page reads %q", got)
+		}
+		laptop.screenshot("other-organization-refused")
+
+		// Switch to Globex, which requires MFA: the code the emulator
+		// texted completes the switch.
+		phone.run("switch organization",
+			chromedp.Navigate(app.URL+prefix+"/"),
+			chromedp.WaitVisible("#switch-globex", chromedp.ByQuery),
+			chromedp.Click("#switch-globex", chromedp.ByQuery),
+			chromedp.WaitVisible("#send-code", chromedp.ByQuery),
+		)
+		phone.screenshot("mfa")
+		phone.run("ask for a code", chromedp.Click("#send-code", chromedp.ByQuery), chromedp.WaitVisible("#demo-code", chromedp.ByQuery))
+		code := phone.text("#demo-code .code")
+		phone.run("type a wrong code",
+			chromedp.SetValue("#code", wrongCode(code), chromedp.ByQuery),
+			chromedp.Click("#verify", chromedp.ByQuery),
+			chromedp.WaitVisible("#alert", chromedp.ByQuery),
+		)
+		if got := phone.text("#alert"); !strings.Contains(got, "not right") {
+			t.Fatalf("a wrong code reads %q", got)
+		}
+		phone.screenshot("mfa-wrong-code")
+		phone.run("type the code",
+			chromedp.SetValue("#code", code, chromedp.ByQuery),
+			chromedp.Click("#verify", chromedp.ByQuery),
+			chromedp.WaitVisible("#notice", chromedp.ByQuery),
+		)
+		if got := phone.text("#org-name"); got != "Globex" {
+			t.Fatalf("after the switch the page is in %q", got)
+		}
+		phone.screenshot("switched")
+		phone.run("open Globex's documents", chromedp.Click(`nav a[href$="/documents"]`, chromedp.ByQuery), chromedp.WaitVisible("#write", chromedp.ByQuery))
+		if got := phone.text("#documents"); strings.Contains(got, "Quarterly plan") {
+			t.Fatalf("Acme's document shows in Globex: %q", got)
+		}
+	}
+
+	// Sign out here on the phone.
+	phone.run("sign out", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible("#logout", chromedp.ByQuery),
+		chromedp.Click("#logout", chromedp.ByQuery), chromedp.WaitVisible("#signed-out", chromedp.ByQuery))
+	if got := phone.text("#notice"); !strings.Contains(got, "this device") {
+		t.Fatalf("after signing out the phone reads %q", got)
+	}
+	phone.screenshot("signed-out")
+
+	// Sign out everywhere from the laptop.
+	laptop.run("sign out everywhere", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible("#logout-all", chromedp.ByQuery))
+	laptop.screenshot("before-signing-out-everywhere")
+	laptop.run("sign out everywhere", chromedp.Click("#logout-all", chromedp.ByQuery), chromedp.WaitVisible("#signed-out", chromedp.ByQuery))
+	if got := laptop.text("#notice"); !strings.Contains(got, "everywhere") {
+		t.Fatalf("after signing out everywhere the laptop reads %q", got)
+	}
+	laptop.screenshot("signed-out-everywhere")
+
+	// Both end signed out: no session cookies, and a page behind the
+	// session sends them to sign in.
+	for _, d := range []*device{laptop, phone} {
+		if names := d.sessionCookies(); len(names) != 0 {
+			t.Fatalf("%s keeps session cookies %v", d.name, names)
+		}
+		d.run("open the documents signed out", chromedp.Navigate(app.URL+prefix+"/documents"), chromedp.WaitVisible("#signed-out", chromedp.ByQuery))
+	}
+	laptop.screenshot("documents-signed-out")
+	t.Logf("screenshots: %s", dir)
+}
+
+// startChromium starts a headless Chromium with a fresh profile, stopped
+// when the test ends, and returns the context its tab runs in.
+func startChromium(t *testing.T) context.Context {
+	t.Helper()
+	// Chromium's helper processes may still write to its profile for a
+	// moment after it is stopped: remove it best-effort rather than with
+	// t.TempDir.
+	profile, err := os.MkdirTemp("", "stytchguard-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 20 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(ChromiumPath),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1100, 800),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-sync", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 150*time.Second)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelTab()
+		cancelAlloc()
+	})
+	if err := chromedp.Run(ctx); err != nil { // starts the browser
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+// wrongCode is a 6-digit code other than code.
+func wrongCode(code string) string {
+	if code == "000000" {
+		return "111111"
+	}
+	return "000000"
+}

@@ -1,0 +1,22 @@
+// The demos' one script: the organization switcher posts to the
+// middleware's ExchangeHandler, which answers JSON, and goes where the
+// answer says: into the organization, or to the MFA step it requires.
+document.addEventListener("submit", async (ev) => {
+  const form = ev.target;
+  if (!form.matches("form[data-exchange]")) return;
+  ev.preventDefault();
+  const alert = document.getElementById("switch-alert");
+  alert.hidden = true;
+  const res = await fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin" });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    alert.textContent = body.error_message || "The switch failed (" + res.status + ").";
+    alert.hidden = false;
+    return;
+  }
+  if (body.member_authenticated) {
+    location.assign("/orgs/" + encodeURIComponent(body.organization_id) + "/?switched=1");
+  } else {
+    location.assign("/mfa?organization_id=" + encodeURIComponent(body.organization_id) + "&member_id=" + encodeURIComponent(body.member_id));
+  }
+});
