@@ -104,12 +104,10 @@
 //
 // # Cost
 //
-// BenchmarkMiddleware, a full request with a JWT cookie through Require into
-// a no-op handler, on a shared 2-core machine (medians of 5, 2026-11-22): a
-// JWT seen before, 0.75 µs and 4 allocations (0.71 µs before the upstream
-// budget and breaker, measured in the same run: they cost the hot path
-// nothing it can measure); a JWT not seen before, 58 µs, the RSA
-// verification's cost. BenchmarkRevocationList: IsRevoked on a full list
-// 0.05 µs, 0 allocations; a Revoke that must evict 1.7 µs (the list it
-// replaced scanned a shard under its lock, about 1.3 ms); 157 bytes an entry.
+// BenchmarkMiddleware measures a full request with a JWT cookie through
+// Require into a no-op handler: a JWT seen before (a cache lookup, no RSA) and
+// a JWT not seen before (the RSA verification's cost). BenchmarkRevocationList
+// measures IsRevoked on a full list, a Revoke that must evict, and the bytes
+// an entry holds. bench/RESULTS.md has their figures from one run, beside the
+// peers'.
 package middleware

@@ -96,6 +96,56 @@ func ExampleMiddleware_SetSessionCookies() {
 	// stytch_intermediate_session_token / true true false
 }
 
+// A complete sign-in endpoint of the app's own: the magic link's callback
+// trades the link's token for a session at Stytch (here the emulator stands
+// in for the Go SDK's MagicLinks.Authenticate), and hands it to the browser
+// with the cookies the middleware reads. A Stytch outage is a 503 the person
+// can retry, never "the link is invalid".
+func ExampleMiddleware_SetSessionCookies_signInEndpoint() {
+	srv := stytchtest.NewServer() // stands in for Stytch
+	defer srv.Close()
+	user := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
+	mw, err := middleware.New(middleware.Config{Client: srv.Client(), HTTPOnlyCookies: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer mw.Close()
+
+	// authenticate is the app's call to Stytch's magic link authenticate
+	// (stytch-go: MagicLinks.Authenticate with the token and a
+	// SessionDurationMinutes), returning the session it started.
+	authenticate := func(ctx context.Context, token string) (middleware.SignedIn, error) {
+		if token != "link-token-from-the-email" {
+			return middleware.SignedIn{}, &session.APIError{StatusCode: 404, ErrorType: "magic_link_not_found"}
+		}
+		t, err := srv.StartSession(user.UserID, stytchtest.SessionParams{Duration: time.Hour})
+		return middleware.SignedIn{SessionToken: t.SessionToken, SessionJWT: t.SessionJWT, ExpiresAt: t.ExpiresAt}, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /authenticate", func(w http.ResponseWriter, r *http.Request) {
+		signedIn, err := authenticate(r.Context(), r.URL.Query().Get("token"))
+		switch {
+		case session.Classify(err) == session.KindUnavailable:
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "Stytch cannot be reached right now: open the link again in a moment.", http.StatusServiceUnavailable)
+		case err != nil:
+			http.Redirect(w, r, "/sign-in?link=expired", http.StatusSeeOther)
+		default:
+			mw.SetSessionCookies(w, signedIn)
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+		}
+	})
+
+	for _, token := range []string{"link-token-from-the-email", "a-spent-link"} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", "/authenticate?token="+token, nil))
+		fmt.Println(rec.Code, rec.Header().Get("Location"), len(rec.Result().Cookies()))
+	}
+	// Output:
+	// 303 / 3
+	// 303 /sign-in?link=expired 0
+}
+
 // Pages get a readable refusal, API clients the same JSON as before.
 func ExampleHTMLErrorHandler() {
 	refusal := &middleware.Error{Status: http.StatusForbidden, Code: middleware.CodeForbidden, Message: "cross-origin request refused"}

@@ -49,16 +49,12 @@
 //
 // # Figures
 //
-// Measured with bench.sh on a shared 2-core machine, redis-server 7.0 on
-// loopback, medians of 6 interleaved runs, one process each:
-//
-//   - a request with a cached JWT through Require: 665 ns with the in-memory
-//     list, 676 ns with this store (1.02x), 472 B and 4 allocations both;
-//   - a logout's way from Revoke on one instance to IsRevoked on another:
-//     p50 0.41 ms, p99 1.6 to 2.4 ms over 1,000 logouts (three runs);
-//   - New with 10,000 revocations in Redis: 8 to 12 ms, and a mirror of
-//     1.67 MiB (175 bytes an entry): at that rate, not measured, the default
-//     bound of 100,000 would hold about 17 MiB.
+// BenchmarkMiddleware compares a cached-JWT request with this store and with
+// the in-memory list; BenchmarkPropagation times a logout's way from Revoke on
+// one instance to IsRevoked on another; BenchmarkStartupLoad times New with
+// 10,000 revocations in Redis and the mirror's heap. bench/RESULTS.md has
+// their figures (bench/run.sh runs them where redis-server is installed);
+// bench.sh here runs them alone.
 //
 // Redis itself must keep its data across a restart (append-only file or
 // snapshots) for an instance started afterwards to know earlier logouts;

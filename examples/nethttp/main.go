@@ -106,7 +106,7 @@ func newApp(be *demo.Backend, stores *demo.Stores, logger *slog.Logger) (*app, e
 		// Served over plain http on this machine: drop behind TLS.
 		InsecureCookies: true,
 		// No script of this app reads the session cookies (it uses no
-		// Stytch frontend SDK), so none may: see README, "Cookies".
+		// Stytch frontend SDK), so none may: see README, "Using it with your Stytch project".
 		HTTPOnlyCookies:   true,
 		LogoutRedirect:    "/?signed_out=device",
 		LogoutAllRedirect: "/?signed_out=everywhere",

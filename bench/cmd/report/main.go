@@ -20,11 +20,27 @@ func main() {
 	raw := flag.String("raw", "raw.txt", "go test -bench output")
 	stat := flag.String("benchstat", "benchstat.txt", "benchstat output to include")
 	out := flag.String("out", "RESULTS.md", "file to write")
+	var pkgs pkgFlags
+	flag.Var(&pkgs, "pkg", "name=path: a library package's go test -bench output, tabled as is (repeatable)")
 	flag.Parse()
-	if err := run(*raw, *stat, *out); err != nil {
+	if err := run(*raw, *stat, *out, pkgs); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
 	}
+}
+
+// pkgFlags are the -pkg flags, in order.
+type pkgFlags []string
+
+func (p *pkgFlags) String() string { return strings.Join(*p, ",") }
+
+// Set adds one name=path.
+func (p *pkgFlags) Set(v string) error {
+	if !strings.Contains(v, "=") {
+		return fmt.Errorf("-pkg %q: want name=path", v)
+	}
+	*p = append(*p, v)
+	return nil
 }
 
 // samples holds every value of every metric per benchmark name.
@@ -93,7 +109,7 @@ func cpuModel(fallback string) string {
 	return fallback
 }
 
-func run(rawPath, statPath, outPath string) error {
+func run(rawPath, statPath, outPath string, pkgs []string) error {
 	s, cpu, err := parse(rawPath)
 	if err != nil {
 		return err
@@ -161,10 +177,61 @@ func run(rawPath, statPath, outPath string) error {
 	c := s.med("Opaque/stytchguard", "upstream-calls/op")
 	check("100 concurrent opaque-token requests: exactly 1 upstream call", c, "%.0f", c == 1)
 
+	if len(pkgs) > 0 {
+		w("\n## The library's own benchmarks\n\n")
+		w("The packages' benchmarks, run by `bench/run.sh` in the same session (`go test -bench` in each package; the Redis store's only where `redis-server` is installed). Their package docs say what each measures; the figures live here.\n")
+	}
+	for _, pkg := range pkgs {
+		name, path, _ := strings.Cut(pkg, "=")
+		ps, _, err := parse(path)
+		if err != nil {
+			return fmt.Errorf("-pkg %s: %w", name, err)
+		}
+		if len(ps) == 0 {
+			continue
+		}
+		writePackage(w, name, ps)
+	}
+
 	if stat, err := os.ReadFile(statPath); err == nil {
 		w("\n## benchstat\n\n```\n%s```\n", stat)
 	}
 	return os.WriteFile(outPath, []byte(b.String()), 0o644)
+}
+
+// writePackage tables one package's benchmarks: every metric's median.
+func writePackage(w func(string, ...any), pkg string, s samples) {
+	names := make([]string, 0, len(s))
+	for n := range s {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	w("\n### %s\n\n| benchmark | median of each metric |\n|---|---|\n", pkg)
+	for _, n := range names {
+		units := make([]string, 0, len(s[n]))
+		for u := range s[n] {
+			units = append(units, u)
+		}
+		slices.SortFunc(units, func(a, b string) int { return unitOrder(a) - unitOrder(b) })
+		var cells []string
+		for _, u := range units {
+			cells = append(cells, strconv.FormatFloat(median(s[n][u]), 'f', -1, 64)+" "+u)
+		}
+		w("| %s | %s |\n", n, strings.Join(cells, ", "))
+	}
+}
+
+// unitOrder puts go test's own units first, then the benchmarks' own.
+func unitOrder(u string) int {
+	switch u {
+	case "ns/op":
+		return 0
+	case "B/op":
+		return 1
+	case "allocs/op":
+		return 2
+	}
+	return 3
 }
 
 // stytchguardFor names the stytchguard benchmark a peer's is compared with.
