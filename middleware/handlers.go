@@ -49,8 +49,13 @@ type ExchangeResult struct {
 	// that authenticated with a header; cookie callers get new cookies.
 	SessionToken string `json:"session_token,omitempty"`
 	SessionJWT   string `json:"session_jwt,omitempty"`
-	// IntermediateSessionToken is set when the organization requires MFA:
-	// no session is started until the member completes it.
+	// MFARequired: the organization requires MFA, and no session is
+	// started until the member completes it.
+	MFARequired bool `json:"mfa_required"`
+	// IntermediateSessionToken is the token for that MFA step, given in
+	// the body only to callers that authenticated with a header; cookie
+	// callers get it in the intermediate cookie, where no script reads it
+	// when HTTPOnlyCookies is set.
 	IntermediateSessionToken string `json:"intermediate_session_token,omitempty"`
 }
 
@@ -91,10 +96,13 @@ func (m *Middleware) ExchangeHandler() http.Handler {
 			return
 		}
 		out := ExchangeResult{
-			MemberAuthenticated:      res.MemberAuthenticated,
-			OrganizationID:           res.Organization.OrganizationID,
-			MemberID:                 res.MemberID,
-			IntermediateSessionToken: res.IntermediateSessionToken,
+			MemberAuthenticated: res.MemberAuthenticated,
+			OrganizationID:      res.Organization.OrganizationID,
+			MemberID:            res.MemberID,
+			MFARequired:         res.IntermediateSessionToken != "",
+		}
+		if cred.From != FromCookie {
+			out.IntermediateSessionToken = res.IntermediateSessionToken
 		}
 		switch {
 		case res.MemberAuthenticated && res.MemberSession != nil:

@@ -476,9 +476,14 @@ func TestB2BExchange(t *testing.T) {
 	rec = a.do(req("POST", "/exchange?organization_id="+strict.OrganizationID, creds...))
 	b = body(t, rec)
 	ist := cookies(rec)[middleware.DefaultIntermediateCookie]
-	if rec.Code != 200 || b["member_authenticated"] != false || b["intermediate_session_token"] == "" || len(rec.Result().Cookies()) != 1 ||
-		ist == nil || ist.Value != b["intermediate_session_token"] || !ist.Expires.After(time.Now()) {
+	if rec.Code != 200 || b["member_authenticated"] != false || b["mfa_required"] != true || b["intermediate_session_token"] != nil || len(rec.Result().Cookies()) != 1 ||
+		ist == nil || ist.Value == "" || !ist.Expires.After(time.Now()) {
 		t.Fatalf("MFA exchange: the intermediate token in its cookie only: %d %v %v", rec.Code, b, rec.Header()["Set-Cookie"])
+	}
+	// A header caller has no cookie jar: the token comes in the body.
+	rec = a.do(req("POST", "/exchange?organization_id="+strict.OrganizationID, "bearer:"+tok.SessionJWT))
+	if b = body(t, rec); rec.Code != 200 || b["mfa_required"] != true || b["intermediate_session_token"] == nil || len(rec.Result().Cookies()) != 0 {
+		t.Fatalf("MFA exchange with a header: %d %v %v", rec.Code, b, rec.Header()["Set-Cookie"])
 	}
 	if rec := a.do(req("POST", "/exchange?organization_id="+stranger.OrganizationID, creds...)); rec.Code != 403 {
 		t.Fatalf("not a member there: %d %v", rec.Code, body(t, rec))

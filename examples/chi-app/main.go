@@ -131,9 +131,10 @@ func (a *app) routes() http.Handler {
 	r.Post("/demo/admin", a.be.AdminHandler(true))
 	// The MFA step of a switch into an organization that requires it: the
 	// intermediate session token ExchangeHandler kept is its credential.
-	// The header still shows who is signed in, in the organization left.
+	// Only a signed-in member switches, so that requests with made-up
+	// intermediate tokens are refused here, without a call to Stytch.
 	r.Group(func(r chi.Router) {
-		r.Use(a.mw.Authenticate)
+		r.Use(a.mw.Require)
 		r.Get("/mfa", a.site.MFAPage)
 		r.Post("/mfa/send", a.site.SendCode)
 		r.Post("/mfa", a.site.CheckCode(a.mw.SetSessionCookies))
