@@ -215,10 +215,19 @@ func writePackage(w func(string, ...any), pkg string, s samples) {
 		slices.SortFunc(units, func(a, b string) int { return unitOrder(a) - unitOrder(b) })
 		var cells []string
 		for _, u := range units {
-			cells = append(cells, strconv.FormatFloat(median(s[n][u]), 'f', -1, 64)+" "+u)
+			cells = append(cells, number(median(s[n][u]))+" "+u)
 		}
 		w("| %s | %s |\n", n, strings.Join(cells, ", "))
 	}
+}
+
+// number writes v with the digits a reader can use: whole above 100, three
+// significant digits below.
+func number(v float64) string {
+	if v >= 100 || v == 0 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
 // unitOrder puts go test's own units first, then the benchmarks' own.
