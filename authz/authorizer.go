@@ -214,7 +214,7 @@ type Check struct {
 // (tenancy), then the roles. It returns the verdict with the granting roles,
 // a *Denied (ErrDenied), or ErrPolicyUnavailable.
 func (a *Authorizer) Authorize(ctx context.Context, c Check) (*session.Verdict, error) {
-	var granting []string
+	var v *session.Verdict
 	if a.cfg.B2B {
 		org := c.OrganizationID
 		if org == "" {
@@ -227,8 +227,7 @@ func (a *Authorizer) Authorize(ctx context.Context, c Check) (*session.Verdict, 
 		if err != nil {
 			return nil, err
 		}
-		granting = ix.Decide(c.Roles, c.ResourceID, c.Action, nil)
-		if len(granting) == 0 {
+		if v = ix.verdict(c.Roles, c.ResourceID, c.Action); v == nil {
 			return nil, &Denied{ErrorType: session.ErrorTypeSessionAuthorization, Message: "The member is not authorized to perform the requested action."}
 		}
 	} else {
@@ -236,12 +235,11 @@ func (a *Authorizer) Authorize(ctx context.Context, c Check) (*session.Verdict, 
 		if err != nil {
 			return nil, err
 		}
-		granting = ix.Decide(c.Roles, c.ResourceID, c.Action, nil)
-		if len(granting) == 0 {
+		if v = ix.verdict(c.Roles, c.ResourceID, c.Action); v == nil {
 			return nil, &Denied{ErrorType: session.ErrorTypeConsumerAuthorization, Message: "The user is not authorized to perform the requested action."}
 		}
 	}
-	return &session.Verdict{Authorized: true, GrantingRoles: granting}, nil
+	return v, nil
 }
 
 // AuthorizeMachine decides whether an M2M access token's scopes grant
@@ -256,11 +254,11 @@ func (a *Authorizer) AuthorizeMachine(ctx context.Context, scopes []string, reso
 	if err != nil {
 		return nil, err
 	}
-	granting := ix.Decide(scopes, resource, action, nil)
-	if len(granting) == 0 {
+	v := ix.verdict(scopes, resource, action)
+	if v == nil {
 		return nil, &Denied{ErrorType: session.ErrorTypeM2MAuthorization, Message: "The client is not authorized to perform the requested action on that resource."}
 	}
-	return &session.Verdict{Authorized: true, GrantingRoles: granting}, nil
+	return v, nil
 }
 
 // orgIndex returns the project roles merged with the organization's own,

@@ -2,7 +2,6 @@ package authz
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 
@@ -180,9 +179,9 @@ func (g guard) answer(w http.ResponseWriter, r *http.Request, next http.Handler,
 	var first *Denied
 	for _, p := range perms {
 		verdict, err := decide(p)
-		var denied *Denied
+		denied, isDenied := err.(*Denied) // Authorize's own: no errors.As, which would put denied on the heap
 		switch {
-		case errors.As(err, &denied):
+		case isDenied:
 			if first == nil {
 				first = denied
 			}
@@ -191,7 +190,12 @@ func (g guard) answer(w http.ResponseWriter, r *http.Request, next http.Handler,
 			g.fail(w, r, http.StatusServiceUnavailable, "policy_unavailable", "The RBAC policy cannot be loaded from Stytch right now.")
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), verdictKey{}, verdict)))
+		// The verdict joins the session in the request's one auth value: no
+		// request copy, no context value of its own.
+		if ctx := session.WithVerdict(r.Context(), verdict); ctx != r.Context() {
+			r = r.WithContext(ctx)
+		}
+		next.ServeHTTP(w, r)
 		return
 	}
 	if first == nil { // no permission named: nothing opens the route
@@ -200,13 +204,11 @@ func (g guard) answer(w http.ResponseWriter, r *http.Request, next http.Handler,
 	g.fail(w, r, http.StatusForbidden, first.ErrorType, first.Message)
 }
 
-type verdictKey struct{}
-
 // VerdictFromContext returns the verdict a Require guard put in the context:
-// which of the session's roles granted the permission.
+// which of the session's roles granted the permission. It is
+// session.VerdictFromContext.
 func VerdictFromContext(ctx context.Context) (*session.Verdict, bool) {
-	v, ok := ctx.Value(verdictKey{}).(*session.Verdict)
-	return v, ok
+	return session.VerdictFromContext(ctx)
 }
 
 // RequireOrganization returns a middleware that lets a request through only

@@ -14,6 +14,9 @@ const Wildcard = "*"
 type Index struct {
 	grants  map[permKey]map[string]struct{}
 	rolePos map[string]int // a role's place in the policy, its first one
+	// alone is, for each role, the verdict it grants by itself: the common
+	// case, answered with no allocation.
+	alone map[string]*session.Verdict
 }
 
 type permKey struct{ resource, action string }
@@ -21,11 +24,12 @@ type permKey struct{ resource, action string }
 // Compile builds an Index from roles, in order: for B2B pass the project's
 // roles, then the organization's custom roles.
 func Compile(roleSets ...[]session.Role) *Index {
-	ix := &Index{grants: map[permKey]map[string]struct{}{}, rolePos: map[string]int{}}
+	ix := &Index{grants: map[permKey]map[string]struct{}{}, rolePos: map[string]int{}, alone: map[string]*session.Verdict{}}
 	for _, roles := range roleSets {
 		for _, r := range roles {
 			if _, seen := ix.rolePos[r.RoleID]; !seen {
 				ix.rolePos[r.RoleID] = len(ix.rolePos)
+				ix.alone[r.RoleID] = &session.Verdict{Authorized: true, GrantingRoles: []string{r.RoleID}}
 			}
 			for _, p := range r.Permissions {
 				for _, a := range p.Actions {
@@ -39,6 +43,20 @@ func Compile(roleSets ...[]session.Role) *Index {
 		}
 	}
 	return ix
+}
+
+// verdict decides like Decide and returns the verdict, nil when denied. A
+// verdict granted by one role is shared: verdicts are read-only.
+func (ix *Index) verdict(held []string, resource, action string) *session.Verdict {
+	var buf [4]string
+	granting := ix.Decide(held, resource, action, buf[:0])
+	switch len(granting) {
+	case 0:
+		return nil
+	case 1:
+		return ix.alone[granting[0]]
+	}
+	return &session.Verdict{Authorized: true, GrantingRoles: append([]string(nil), granting...)}
 }
 
 // Decide appends to dst the roles among held that grant action on resource

@@ -105,10 +105,13 @@ func (e *Error) Is(target error) bool {
 
 // OutcomeOf returns the Outcome of an error Verify returned: Valid for nil.
 func OutcomeOf(err error) Outcome {
-	var e *Error
 	if err == nil {
-		return Valid
+		return Valid // first, and with nothing on the heap: every verified request asks
 	}
+	if e, ok := err.(*Error); ok {
+		return e.Outcome
+	}
+	var e *Error
 	if errors.As(err, &e) {
 		return e.Outcome
 	}

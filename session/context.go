@@ -58,32 +58,91 @@ type MemberAuth struct {
 	Claims any
 }
 
-type contextKey int
+// requestKey is the context key of a request's authValue.
+type requestKey struct{}
 
-const (
-	consumerKey contextKey = iota
-	memberKey
-	machineKey
-)
+// authValue is what a request's context says of its caller: the session
+// (consumer or member) or machine token the middleware verified, and the
+// verdict of the guard that let it through. It is the context itself, so
+// that a request carries all of it in one allocation and one Value lookup.
+type authValue struct {
+	context.Context
+	consumer *ConsumerAuth
+	member   *MemberAuth
+	machine  *MachineAuth
+	verdict  *Verdict
+}
+
+// Value answers this request's authValue for requestKey, the parent's
+// values for any other key.
+func (c *authValue) Value(key any) any {
+	if key == (requestKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// with returns a copy of ctx whose authValue is set by f, starting from the
+// one ctx already carries (a consumer and a machine token may both be set).
+func with(ctx context.Context, f func(*authValue)) context.Context {
+	c := &authValue{Context: ctx}
+	if p := from(ctx); p != nil {
+		c.consumer, c.member, c.machine, c.verdict = p.consumer, p.member, p.machine, p.verdict
+	}
+	f(c)
+	return c
+}
+
+func from(ctx context.Context) *authValue {
+	c, _ := ctx.Value(requestKey{}).(*authValue)
+	return c
+}
 
 // NewConsumerContext returns a copy of ctx carrying a.
 func NewConsumerContext(ctx context.Context, a *ConsumerAuth) context.Context {
-	return context.WithValue(ctx, consumerKey, a)
+	return with(ctx, func(c *authValue) { c.consumer = a })
 }
 
 // ConsumerFromContext returns the consumer session in ctx, if there is one.
 func ConsumerFromContext(ctx context.Context) (*ConsumerAuth, bool) {
-	a, ok := ctx.Value(consumerKey).(*ConsumerAuth)
-	return a, ok && a != nil
+	if c := from(ctx); c != nil && c.consumer != nil {
+		return c.consumer, true
+	}
+	return nil, false
 }
 
 // NewMemberContext returns a copy of ctx carrying a.
 func NewMemberContext(ctx context.Context, a *MemberAuth) context.Context {
-	return context.WithValue(ctx, memberKey, a)
+	return with(ctx, func(c *authValue) { c.member = a })
 }
 
 // MemberFromContext returns the B2B member session in ctx, if there is one.
 func MemberFromContext(ctx context.Context) (*MemberAuth, bool) {
-	a, ok := ctx.Value(memberKey).(*MemberAuth)
-	return a, ok && a != nil
+	if c := from(ctx); c != nil && c.member != nil {
+		return c.member, true
+	}
+	return nil, false
+}
+
+// WithVerdict records v, the verdict of the guard that let the request
+// through, for VerdictFromContext. When ctx carries a session or machine
+// token (NewConsumerContext, NewMemberContext, NewMachineContext), v is
+// kept beside it, in place, and ctx is returned as is: a guard then costs
+// the request no copy. Otherwise the result is a copy of ctx carrying v.
+// Guards call it before they call the next handler, on the request's own
+// goroutine.
+func WithVerdict(ctx context.Context, v *Verdict) context.Context {
+	if c := from(ctx); c != nil {
+		c.verdict = v
+		return ctx
+	}
+	return with(ctx, func(c *authValue) { c.verdict = v })
+}
+
+// VerdictFromContext returns the verdict WithVerdict recorded in ctx.
+func VerdictFromContext(ctx context.Context) (*Verdict, bool) {
+	if c := from(ctx); c != nil && c.verdict != nil {
+		return c.verdict, true
+	}
+	return nil, false
 }

@@ -81,12 +81,14 @@ func ParseScopes(claim string) []string {
 
 // NewMachineContext returns a copy of ctx carrying a.
 func NewMachineContext(ctx context.Context, a *MachineAuth) context.Context {
-	return context.WithValue(ctx, machineKey, a)
+	return with(ctx, func(c *authValue) { c.machine = a })
 }
 
 // MachineFromContext returns the machine token in ctx, if the request was
 // authenticated by one rather than by a person's session.
 func MachineFromContext(ctx context.Context) (*MachineAuth, bool) {
-	a, ok := ctx.Value(machineKey).(*MachineAuth)
-	return a, ok && a != nil
+	if c := from(ctx); c != nil && c.machine != nil {
+		return c.machine, true
+	}
+	return nil, false
 }

@@ -31,7 +31,8 @@ type Attributes struct {
 }
 
 // Verdict is Stytch's answer to an authorization check that passed: which of
-// the session's roles granted the permission.
+// the session's roles granted the permission. A verdict from authz may be
+// shared between requests: read it, never change it.
 type Verdict struct {
 	Authorized    bool     `json:"authorized"`
 	GrantingRoles []string `json:"granting_roles"`
