@@ -156,6 +156,22 @@ func run(rawPath, statPath, outPath string, pkgs []string) error {
 		w("| %s | %.0f | %.1f | %.1f | %.1f |\n", impl, s.med(n, "upstream-calls/op"), s.med(n, "p50-ms"), s.med(n, "p99-ms"), s.med(n, "ns/op")/1e6)
 	}
 
+	if s["HTTP/bare"] != nil {
+		w("\n## End to end: HTTP over loopback\n\n")
+		w("`BenchmarkHTTP`: a real HTTP server in a child process, %d keep-alive connections kept busy by a load generator in the benchmark process, the mix of 1,024 session JWT cookies, a handler that writes the user id. **bare** is net/http with no authentication. ", 16)
+		w("The generator and the server share the machine's cores, so requests per second measure both: read the throughput ratio as what a user would see on a server as loaded as its clients are, and the server's CPU time per request (from /proc) as the cost of each middleware alone; the difference from bare is what the middleware adds. B/op and allocs/op are the generator's.\n\n")
+		w("| server | req/s | ÷ bare | p50 µs | p99 µs | server CPU µs/req | + over bare | generator CPU µs/req |\n|---|---|---|---|---|---|---|---|\n")
+		bare := "HTTP/bare"
+		for _, impl := range []string{"bare", "stytchguard", "stytchguard+authz", "go-jwt-middleware", "hand-rolled"} {
+			n := "HTTP/" + impl
+			if s[n] == nil {
+				continue
+			}
+			w("| %s | %.0f | %.2f× | %.0f | %.0f | %.1f | %+.1f | %.1f |\n", impl, s.med(n, "req/s"), s.med(n, "req/s")/s.med(bare, "req/s"),
+				s.med(n, "p50-µs"), s.med(n, "p99-µs"), s.med(n, "server-cpu-µs/req"), s.med(n, "server-cpu-µs/req")-s.med(bare, "server-cpu-µs/req"), s.med(n, "client-cpu-µs/req"))
+		}
+	}
+
 	w("\n## Targets\n\n| target | measured | met |\n|---|---|---|\n")
 	check := func(target string, measured float64, format string, ok bool) {
 		mark := "yes"
@@ -174,6 +190,12 @@ func run(rawPath, statPath, outPath string, pkgs []string) error {
 	check("NewToken: at most 1.2× the floor", r, "%.2f×", r <= 1.2)
 	r = s.med("Parallel/stytchguard/procs=1", "ns/op") / s.med("Parallel/stytchguard/procs=2", "ns/op")
 	check("Parallel: GOMAXPROCS 2 at least 1.6× the throughput of GOMAXPROCS 1", r, "%.2f×", r >= 1.6)
+	if s["HTTP/bare"] != nil {
+		r = s.med("HTTP/stytchguard", "req/s") / s.med("HTTP/bare", "req/s")
+		check("HTTP: stytchguard at least 0.9× bare net/http's requests per second", r, "%.2f×", r >= 0.9)
+		r = s.med("HTTP/stytchguard+authz", "req/s") / s.med("HTTP/bare", "req/s")
+		check("HTTP: stytchguard + authz.Require at least 0.85× bare net/http's", r, "%.2f×", r >= 0.85)
+	}
 	c := s.med("Opaque/stytchguard", "upstream-calls/op")
 	check("100 concurrent opaque-token requests: exactly 1 upstream call", c, "%.0f", c == 1)
 
