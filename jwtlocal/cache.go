@@ -12,8 +12,15 @@ import (
 const cacheShards = 16
 
 // tokenCache remembers verified tokens. Keys are a per-process seeded 64-bit
-// hash of the token, and each entry keeps the token itself to compare on a
-// hit: a hash collision can cost a verification, never a wrong session.
+// hash of the token's last hashedTail bytes, and each entry keeps the whole
+// token to compare on a hit: a hash collision can cost a verification, never
+// a wrong session.
+//
+// The tail of a JWS is its signature, as random as a hash for any token
+// that could verify, so hashing it alone spreads valid tokens as well as
+// hashing the whole 1-2 KB, at a quarter of the cost. Garbage sharing a live
+// token's tail lands in its bucket but never matches it, and is never added
+// (it does not verify), so it can evict nothing.
 type tokenCache struct {
 	seed   maphash.Seed
 	shards [cacheShards]*lru.Cache[uint64, cacheEntry]
@@ -41,8 +48,19 @@ func (c *tokenCache) shard(h uint64) *lru.Cache[uint64, cacheEntry] {
 	return c.shards[h%cacheShards]
 }
 
+// hashedTail is how much of a token's end the cache hashes: 64 bytes of
+// base64url, 384 bits of its signature.
+const hashedTail = 64
+
+func (c *tokenCache) hash(token string) uint64 {
+	if len(token) > hashedTail {
+		token = token[len(token)-hashedTail:]
+	}
+	return maphash.String(c.seed, token)
+}
+
 func (c *tokenCache) get(token string) (*Verified, uint64, bool) {
-	h := maphash.String(c.seed, token)
+	h := c.hash(token)
 	e, ok := c.shard(h).Get(h)
 	if !ok || e.token != token {
 		return nil, h, false

@@ -37,7 +37,10 @@ type Extractor func(r *http.Request) (Credential, *Error)
 // an empty Bearer, are a malformed request.
 func extractor(jwtCookie, tokenCookie string) Extractor {
 	return func(r *http.Request) (Credential, *Error) {
-		switch auths := r.Header.Values("Authorization"); len(auths) {
+		// The header map's keys are canonical (net/http's server and
+		// Header.Set make them so): indexing skips canonicalizing the key
+		// on every request.
+		switch auths := r.Header["Authorization"]; len(auths) {
 		case 0:
 		case 1:
 			scheme, value, ok := strings.Cut(strings.TrimSpace(auths[0]), " ")
