@@ -187,9 +187,19 @@ func run(rawPath, statPath, outPath string, pkgs []string) error {
 		}
 	}
 	r := s.med("NewToken/stytchguard", "ns/op") / s.med("NewToken/floor", "ns/op")
-	check("NewToken: at most 1.2× the floor", r, "%.2f×", r <= 1.2)
+	check("NewToken: at most 1.05× the floor", r, "%.2f×", r <= 1.05)
 	r = s.med("Parallel/stytchguard/procs=1", "ns/op") / s.med("Parallel/stytchguard/procs=2", "ns/op")
-	check("Parallel: GOMAXPROCS 2 at least 1.6× the throughput of GOMAXPROCS 1", r, "%.2f×", r >= 1.6)
+	check("Parallel: GOMAXPROCS 2 at least 1.8× the throughput of GOMAXPROCS 1", r, "%.2f×", r >= 1.8)
+	for _, t := range []struct {
+		name   string
+		ns     float64
+		allocs float64
+	}{{"SameToken", 500, 3}, {"Guarded", 1000, 4}} {
+		n := t.name + "/stytchguard"
+		ns, allocs := s.med(n, "ns/op"), s.med(n, "allocs/op")
+		check(fmt.Sprintf("%s: stytchguard under %.0f ns", t.name, t.ns), ns, "%.0f ns", ns < t.ns)
+		check(fmt.Sprintf("%s: stytchguard at most %.0f allocations", t.name, t.allocs), allocs, "%.0f", allocs <= t.allocs)
+	}
 	if s["HTTP/bare"] != nil {
 		r = s.med("HTTP/stytchguard", "req/s") / s.med("HTTP/bare", "req/s")
 		check("HTTP: stytchguard at least 0.9× bare net/http's requests per second", r, "%.2f×", r >= 0.9)
