@@ -481,3 +481,35 @@ func TestNewValidatesConfig(t *testing.T) {
 		t.Fatal("negative MaxTokenAge accepted")
 	}
 }
+
+// TestCacheTailCollisionsMatchNothing: the cache hashes a token's last
+// bytes only, so forgeries that share a cached token's tail (its signature)
+// land in its bucket. They must be refused, never added, and must not push
+// the real token out: it is still answered from the cache.
+func TestCacheTailCollisionsMatchNothing(t *testing.T) {
+	f := newFixture(t, nil)
+	real, err := f.v.Verify(bg(), f.tok.SessionJWT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(f.tok.SessionJWT, ".")
+	forgeries := []string{
+		// Another payload under the same signature.
+		parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"user-test-someone-else"}`)) + "." + parts[2],
+		// Junk in front of the same tail.
+		"x" + f.tok.SessionJWT,
+		parts[0] + "." + parts[1] + "x." + parts[2],
+	}
+	for _, tok := range forgeries {
+		if v, err := f.v.Verify(bg(), tok); err == nil || v != nil && v.SessionID != "" {
+			t.Fatalf("a forgery sharing the tail verified: %v %v", v, err)
+		}
+	}
+	if f.v.CacheLen() != 1 {
+		t.Fatalf("cache holds %d tokens after the forgeries, want 1", f.v.CacheLen())
+	}
+	again, err := f.v.Verify(bg(), f.tok.SessionJWT)
+	if err != nil || again != real {
+		t.Fatalf("the real token is no longer a cache hit: %v", err)
+	}
+}

@@ -56,15 +56,30 @@ func Navigation(r *http.Request) bool {
 // "/%2F%2Fevil.example", "/\evil.example") or is not a path.
 func ReturnPath(r *http.Request) string {
 	p := r.URL.EscapedPath()
-	for _, form := range []string{p, r.URL.Path} { // as sent, and decoded
-		if form == "" || form[0] != '/' || strings.HasPrefix(form, "//") || strings.ContainsRune(form, '\\') {
-			return "/"
-		}
+	if !local(p) || !local(r.URL.Path) { // as sent, and decoded
+		return "/"
 	}
 	if r.URL.RawQuery != "" {
 		p += "?" + r.URL.RawQuery
 	}
 	return p
+}
+
+// LocalPath is p, a path to redirect to (a sign-in form's return_to), when
+// it is a path on this site as sent and once decoded; otherwise "/". It is
+// ReturnPath's rule for a value the client sent.
+func LocalPath(p string) string {
+	path, _, _ := strings.Cut(p, "?")
+	decoded, err := url.PathUnescape(path)
+	if err != nil || !local(path) || !local(decoded) || strings.ContainsAny(p, "\r\n") {
+		return "/"
+	}
+	return p
+}
+
+// local reports whether path can only be read as a path on this site.
+func local(path string) bool {
+	return path != "" && path[0] == '/' && !strings.HasPrefix(path, "//") && !strings.ContainsRune(path, '\\')
 }
 
 // signInTarget is SignInURL with return_to set to the page asked for.

@@ -29,3 +29,24 @@ func TestCookieValues(t *testing.T) {
 		t.Fatalf("%v allocations", n)
 	}
 }
+
+func TestLocalPath(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"/orgs/acme/documents", "/orgs/acme/documents"},
+		{"/documents?added=1", "/documents?added=1"},
+		{"", "/"},
+		{"documents", "/"},
+		{"//evil.example", "/"},
+		{"/%2F%2Fevil.example", "/"},
+		{"/\\evil.example", "/"},
+		{"/%5Cevil.example", "/"},
+		{"https://evil.example/", "/"},
+		{"/a\r\nSet-Cookie: x=1", "/"},
+		{"/%zz", "/"},
+	}
+	for _, tt := range tests {
+		if got := LocalPath(tt.in); got != tt.want {
+			t.Errorf("LocalPath(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

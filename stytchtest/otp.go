@@ -37,17 +37,24 @@ type smsCode struct {
 	wrong              int
 }
 
+// prune drops m's expired entries once it holds maxPending, before one more
+// is kept: what a flood of exchanges or sends leaves behind stays bounded.
+func prune[V any](m map[string]V, now time.Time, expires func(V) time.Time) {
+	if len(m) < maxPending {
+		return
+	}
+	for k, v := range m {
+		if !now.Before(expires(v)) {
+			delete(m, k)
+		}
+	}
+}
+
 // pendMFA keeps an intermediate session for m with the factors carried
 // over, and returns its token. The caller holds e.mu.
 func (e *Emulator) pendMFA(m *member, factors []session.AuthenticationFactor, args grantArgs) string {
 	now := e.now()
-	if len(e.pendingMFA) >= maxPending {
-		for tok, p := range e.pendingMFA {
-			if !now.Before(p.expires) {
-				delete(e.pendingMFA, tok)
-			}
-		}
-	}
+	prune(e.pendingMFA, now, func(p *pendingMFA) time.Time { return p.expires })
 	tok := randomToken(33)
 	e.pendingMFA[tok] = &pendingMFA{memberID: m.id, orgID: m.orgID, factors: factors, args: args, expires: now.Add(IntermediateSessionLifetime)}
 	return tok
@@ -131,14 +138,7 @@ func (e *Emulator) handleSMSSend(r *http.Request, reqID string) (any, *session.A
 	case p.MFAPhoneNumber != "" && p.MFAPhoneNumber != phone:
 		return nil, apiError(http.StatusBadRequest, "member_phone_number_already_set", "The member already has another MFA phone number.")
 	}
-	if len(e.smsCodes) >= maxPending {
-		now := e.now()
-		for id, c := range e.smsCodes {
-			if !now.Before(c.expires) {
-				delete(e.smsCodes, id)
-			}
-		}
-	}
+	prune(e.smsCodes, e.now(), func(c *smsCode) time.Time { return c.expires })
 	e.smsCodes[m.id] = &smsCode{code: fmt.Sprintf("%06d", e.rng.IntN(1_000_000)), phone: phone, orgID: m.orgID, expires: e.now().Add(SMSOTPLifetime)}
 	return &session.SMSOTPSendResponse{
 		RequestID:    reqID,

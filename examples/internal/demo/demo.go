@@ -326,17 +326,8 @@ func (b *Backend) LoginHandler(b2b bool, signIn func(http.ResponseWriter, middle
 			return
 		}
 		signIn(w, middleware.SignedIn{SessionToken: tok.SessionToken, SessionJWT: tok.SessionJWT, ExpiresAt: tok.ExpiresAt})
-		http.Redirect(w, r, LocalPath(r.FormValue("return_to")), http.StatusSeeOther)
+		http.Redirect(w, r, middleware.LocalPath(r.FormValue("return_to")), http.StatusSeeOther)
 	}
-}
-
-// LocalPath is p when it is a path on this site, else "/": never another
-// site ("//evil.example", "/\evil.example", "https://...").
-func LocalPath(p string) string {
-	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
-		return "/"
-	}
-	return p
 }
 
 // WriteJSON answers v as JSON.

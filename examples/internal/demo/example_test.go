@@ -14,14 +14,3 @@ func ExamplePolicy() {
 	// viewer [read]
 	// editor [read write]
 }
-
-func ExampleLocalPath() {
-	for _, p := range []string{"/orgs/acme/documents", "//evil.example", "https://evil.example", "/\\evil.example"} {
-		fmt.Println(demo.LocalPath(p))
-	}
-	// Output:
-	// /orgs/acme/documents
-	// /
-	// /
-	// /
-}

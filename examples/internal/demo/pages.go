@@ -247,7 +247,7 @@ func (s *Site) Start(w http.ResponseWriter, r *http.Request) {
 	if q.Get("return_to") != "" {
 		v.Alert = "Sign in to see that page."
 	}
-	v.Return = LocalPath(q.Get("return_to"))
+	v.Return = middleware.LocalPath(q.Get("return_to"))
 	v.DemoEmail, v.DemoName, v.DemoRole = "ada@example.com", "Ada Lovelace", RoleViewer
 	s.render(w, http.StatusOK, v)
 }
