@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stytchguard/stytchguard/session"
@@ -15,11 +16,11 @@ type entry struct {
 	name  string
 	fetch func(context.Context) ([]session.Role, error)
 
+	// held is the last good copy, read without the lock: every guarded
+	// request reads it, on every core. Only a fetch replaces it, under mu.
+	held atomic.Pointer[policy]
+
 	mu       sync.Mutex
-	roles    []session.Role
-	ix       *Index
-	loadedAt time.Time
-	loaded   bool
 	inflight chan struct{} // closed when the fetch under way ends
 	lastErr  error
 
@@ -29,35 +30,40 @@ type entry struct {
 	mergedFrom, mergedOr []session.Role
 }
 
-// index returns the entry's compiled policy and roles: fresh ones at once;
-// past the TTL, the held ones while a background refresh runs; past
-// MaxStale or never loaded, after waiting for a fetch.
+// policy is one fetched copy of a policy, compiled; never changed once held.
+type policy struct {
+	roles    []session.Role
+	ix       *Index
+	loadedAt time.Time
+}
+
+// index returns the entry's compiled policy and roles: fresh ones at once,
+// without a lock; past the TTL, the held ones while a background refresh
+// runs; past MaxStale or never loaded, after waiting for a fetch.
 func (e *entry) index(ctx context.Context, a *Authorizer) (*Index, []session.Role, error) {
-	now := a.cfg.Now()
+	p := e.held.Load()
+	var age time.Duration
+	if p != nil {
+		if age = a.cfg.Now().Sub(p.loadedAt); age < a.cfg.TTL {
+			return p.ix, p.roles, nil
+		}
+	}
 	e.mu.Lock()
-	age := now.Sub(e.loadedAt)
-	if e.loaded && age < a.cfg.TTL {
-		ix, roles := e.ix, e.roles
-		e.mu.Unlock()
-		return ix, roles, nil
-	}
 	done := e.startLocked(a)
-	if e.loaded && age < a.cfg.MaxStale {
-		ix, roles := e.ix, e.roles
-		e.mu.Unlock()
-		return ix, roles, nil // stale-while-revalidate
-	}
 	e.mu.Unlock()
+	if p != nil && age < a.cfg.MaxStale {
+		return p.ix, p.roles, nil // stale-while-revalidate
+	}
 	select {
 	case <-done:
 	case <-ctx.Done():
 		return nil, nil, fmt.Errorf("%w: %s: %w", ErrPolicyUnavailable, e.name, ctx.Err())
 	}
+	if p := e.held.Load(); p != nil && a.cfg.Now().Sub(p.loadedAt) < a.cfg.MaxStale {
+		return p.ix, p.roles, nil
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.loaded && a.cfg.Now().Sub(e.loadedAt) < a.cfg.MaxStale {
-		return e.ix, e.roles, nil
-	}
 	return nil, nil, fmt.Errorf("%w: %s: %w", ErrPolicyUnavailable, e.name, e.lastErr)
 }
 
@@ -79,15 +85,16 @@ func (e *entry) startLocked(a *Authorizer) chan struct{} {
 		e.inflight = nil
 		if err != nil {
 			e.lastErr = err
-			if e.loaded {
+			if p := e.held.Load(); p != nil {
 				a.cfg.Logger.Warn("stytchguard: RBAC policy refresh failed; deciding with the last good one",
-					"policy", e.name, "age", a.cfg.Now().Sub(e.loadedAt).Round(time.Second), "error", err)
+					"policy", e.name, "age", a.cfg.Now().Sub(p.loadedAt).Round(time.Second), "error", err)
 			} else {
 				a.cfg.Logger.Error("stytchguard: RBAC policy fetch failed", "policy", e.name, "error", err)
 			}
 			return
 		}
-		e.roles, e.ix, e.loaded, e.loadedAt, e.lastErr = roles, Compile(roles), true, a.cfg.Now(), nil
+		e.held.Store(&policy{roles: roles, ix: Compile(roles), loadedAt: a.cfg.Now()})
+		e.lastErr = nil
 	}()
 	return done
 }
