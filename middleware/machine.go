@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/stytchguard/stytchguard/jwtlocal"
+	"github.com/stytchguard/stytchguard/session"
 )
 
 // machine admits an M2M access token that verified (Valid) as a Bearer
@@ -76,13 +77,13 @@ func (m *Middleware) machineGuard(scopes []string, all, people bool) func(http.H
 	default:
 		refusal.Message = "an M2M access token with scope " + strings.Join(scopes, " or ") + " is required"
 	}
-	admit := func(a *auth) *Error {
+	admit := func(machine *session.MachineAuth) *Error {
 		switch {
-		case a.machine == nil && people:
+		case machine == nil && people:
 			return nil
-		case a.machine == nil:
+		case machine == nil:
 			return refusal
-		case len(scopes) == 0, all && a.machine.HasScopes(scopes...), !all && a.machine.HasAnyScope(scopes...):
+		case len(scopes) == 0, all && machine.HasScopes(scopes...), !all && machine.HasAnyScope(scopes...):
 			return nil
 		}
 		return refusal
@@ -98,7 +99,7 @@ func (m *Middleware) machineGuard(scopes []string, all, people bool) func(http.H
 			}
 			a, e := m.resolveMachine(r, refusal)
 			if e == nil {
-				e = admit(a)
+				e = admit(a.machine)
 			}
 			if e != nil {
 				m.refuse(w, r, e)

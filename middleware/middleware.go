@@ -358,19 +358,22 @@ func (m *Middleware) Require(next http.Handler) http.Handler {
 
 // handler serves next with the request's session in its context, after
 // admit, when set, accepted it.
-func (m *Middleware) handler(next http.Handler, required bool, admit func(*auth) *Error) http.Handler {
+func (m *Middleware) handler(next http.Handler, required bool, admit func(*session.MachineAuth) *Error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if required && !m.cfg.RefusePreflights && isPreflight(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		_, a, ok := m.serve(w, r, required)
+		// A session the JWT alone proves is written here, on this stack:
+		// the request's one context value is its only copy on the heap.
+		var local auth
+		_, a, ok := m.serve(w, r, required, &local)
 		if !ok {
 			return
 		}
 		if a != nil {
 			if admit != nil {
-				if e := admit(a); e != nil {
+				if e := admit(a.machine); e != nil {
 					m.refuse(w, r, e)
 					return
 				}
@@ -382,8 +385,8 @@ func (m *Middleware) handler(next http.Handler, required bool, admit func(*auth)
 }
 
 // personOnly refuses a machine token where a person's session is needed.
-func personOnly(a *auth) *Error {
-	if a.machine != nil {
+func personOnly(machine *session.MachineAuth) *Error {
+	if machine != nil {
 		return &Error{Status: http.StatusForbidden, Code: CodeSessionRequired, Message: "a person's session is required; an M2M access token is not one"}
 	}
 	return nil
@@ -399,9 +402,10 @@ func isPreflight(r *http.Request) bool {
 // must be refused: a dead session cookie is cleared (and, when no session is
 // required, the request goes on anonymous); any other failure is answered
 // with its status. It reports whether the request goes on, with its session
-// (nil: anonymous), after writing back any cookie Stytch refreshed.
-func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, required bool) (Credential, *auth, bool) {
-	cred, a, e := m.resolve(r)
+// (nil: anonymous), after writing back any cookie Stytch refreshed. A
+// session the JWT alone proves is written to local, and returned.
+func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, required bool, local *auth) (Credential, *auth, bool) {
+	cred, a, e := m.resolve(r, local)
 	if e != nil && e.Status == http.StatusUnauthorized && cred.From == FromCookie {
 		m.clearCookies(w)
 		if !required {
@@ -423,9 +427,9 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, required bool
 
 // authenticated is serve for handlers that need a person's session.
 func (m *Middleware) authenticated(w http.ResponseWriter, r *http.Request) (Credential, *auth, bool) {
-	cred, a, ok := m.serve(w, r, true)
+	cred, a, ok := m.serve(w, r, true, new(auth))
 	if ok {
-		if e := personOnly(a); e != nil {
+		if e := personOnly(a.machine); e != nil {
 			m.refuse(w, r, e)
 			return cred, nil, false
 		}
@@ -446,8 +450,8 @@ func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
 
 // resolve runs the pipeline, steps numbered as in the package doc. It
 // returns the credential, and either the session, an *Error, or neither
-// (anonymous).
-func (m *Middleware) resolve(r *http.Request) (Credential, *auth, *Error) {
+// (anonymous). A session the JWT alone proves is written to dst.
+func (m *Middleware) resolve(r *http.Request, dst *auth) (Credential, *auth, *Error) {
 	// 1. Extract.
 	cred, e := m.extract(r)
 	if e != nil || cred.Empty() {
@@ -481,7 +485,7 @@ func (m *Middleware) resolve(r *http.Request) (Credential, *auth, *Error) {
 				spends = false
 				break
 			}
-			local = m.localAuth(v)
+			local = localAuth(v, dst)
 			if !m.dueForRefresh(v) {
 				if m.cfg.Hooks.Local != nil {
 					m.cfg.Hooks.Local()
@@ -532,11 +536,14 @@ func errSessionEnded() *Error {
 	return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the session has ended", TokenPresented: true}
 }
 
-func (m *Middleware) localAuth(v *jwtlocal.Verified) *auth {
+// localAuth writes to dst the session a verified JWT proves, and returns dst.
+func localAuth(v *jwtlocal.Verified, dst *auth) *auth {
 	if v.MemberAuth != nil {
-		return &auth{member: v.MemberAuth, sessionID: v.SessionID, expires: v.Member.ExpiresAt.Time}
+		*dst = auth{member: v.MemberAuth, sessionID: v.SessionID, expires: v.Member.ExpiresAt.Time}
+	} else {
+		*dst = auth{consumer: v.ConsumerAuth, sessionID: v.SessionID, expires: v.Consumer.ExpiresAt.Time}
 	}
-	return &auth{consumer: v.ConsumerAuth, sessionID: v.SessionID, expires: v.Consumer.ExpiresAt.Time}
+	return dst
 }
 
 // remote asks Stytch about a credential: the opaque token when there is one,
