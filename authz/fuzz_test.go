@@ -23,9 +23,16 @@ func FuzzPolicy(f *testing.F) {
 			return // Stytch refuses a policy that names a role twice
 		}
 		roles := splitComma(held)
-		got := authz.Compile(p.Roles).Decide(roles, resource, action, nil)
-		if want := reference(p.Roles, roles, resource, action); !slices.Equal(got, want) {
+		ix := authz.Compile(p.Roles)
+		want := reference(p.Roles, roles, resource, action)
+		if got := ix.Decide(roles, resource, action, nil); !slices.Equal(got, want) {
 			t.Fatalf("Decide = %v, the rule says %v", got, want)
+		}
+		switch v := ix.VerdictOf(roles, resource, action); {
+		case len(want) == 0 && v != nil:
+			t.Fatalf("verdict %v, the rule denies", v.GrantingRoles)
+		case len(want) > 0 && (v == nil || !v.Authorized || !slices.Equal(v.GrantingRoles, want)):
+			t.Fatalf("verdict %+v, the rule says %v", v, want)
 		}
 	})
 }

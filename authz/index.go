@@ -12,11 +12,12 @@ const Wildcard = "*"
 // granting roles come out in policy order, as Stytch lists them. An Index is
 // immutable and safe for concurrent use.
 type Index struct {
-	grants  map[permKey]map[string]struct{}
+	// grants maps a resource and action to the roles that may act, each with
+	// the verdict it grants alone (the common case, answered with no
+	// allocation). A named action's roles include the resource's wildcard
+	// roles, so that a decision is one lookup and one per role held.
+	grants  map[permKey]map[string]*session.Verdict
 	rolePos map[string]int // a role's place in the policy, its first one
-	// alone is, for each role, the verdict it grants by itself: the common
-	// case, answered with no allocation.
-	alone map[string]*session.Verdict
 }
 
 type permKey struct{ resource, action string }
@@ -24,39 +25,63 @@ type permKey struct{ resource, action string }
 // Compile builds an Index from roles, in order: for B2B pass the project's
 // roles, then the organization's custom roles.
 func Compile(roleSets ...[]session.Role) *Index {
-	ix := &Index{grants: map[permKey]map[string]struct{}{}, rolePos: map[string]int{}, alone: map[string]*session.Verdict{}}
+	ix := &Index{grants: map[permKey]map[string]*session.Verdict{}, rolePos: map[string]int{}}
+	alone := map[string]*session.Verdict{}
+	grant := func(k permKey, role string) {
+		if ix.grants[k] == nil {
+			ix.grants[k] = map[string]*session.Verdict{}
+		}
+		ix.grants[k][role] = alone[role]
+	}
 	for _, roles := range roleSets {
 		for _, r := range roles {
 			if _, seen := ix.rolePos[r.RoleID]; !seen {
 				ix.rolePos[r.RoleID] = len(ix.rolePos)
-				ix.alone[r.RoleID] = &session.Verdict{Authorized: true, GrantingRoles: []string{r.RoleID}}
+				alone[r.RoleID] = &session.Verdict{Authorized: true, GrantingRoles: []string{r.RoleID}}
 			}
 			for _, p := range r.Permissions {
 				for _, a := range p.Actions {
-					k := permKey{p.ResourceID, a}
-					if ix.grants[k] == nil {
-						ix.grants[k] = map[string]struct{}{}
-					}
-					ix.grants[k][r.RoleID] = struct{}{}
+					grant(permKey{p.ResourceID, a}, r.RoleID)
 				}
 			}
+		}
+	}
+	// A wildcard grants the actions named elsewhere too: fold its roles in.
+	for k := range ix.grants {
+		if k.action == Wildcard {
+			continue
+		}
+		for role := range ix.grants[permKey{k.resource, Wildcard}] {
+			grant(k, role)
 		}
 	}
 	return ix
 }
 
+// roles returns the roles that may take action on resource, each with the
+// verdict it grants alone; nil when none may.
+func (ix *Index) roles(resource, action string) map[string]*session.Verdict {
+	if g, ok := ix.grants[permKey{resource, action}]; ok {
+		return g
+	}
+	return ix.grants[permKey{resource, Wildcard}] // an action named nowhere
+}
+
 // verdict decides like Decide and returns the verdict, nil when denied. A
 // verdict granted by one role is shared: verdicts are read-only.
 func (ix *Index) verdict(held []string, resource, action string) *session.Verdict {
-	var buf [4]string
-	granting := ix.Decide(held, resource, action, buf[:0])
-	switch len(granting) {
-	case 0:
-		return nil
-	case 1:
-		return ix.alone[granting[0]]
+	g := ix.roles(resource, action)
+	var first *session.Verdict
+	for _, role := range held {
+		switch v, ok := g[role]; {
+		case !ok || v == first: // not granting, or the same role held twice
+		case first == nil:
+			first = v
+		default: // two roles grant: list them in policy order
+			return &session.Verdict{Authorized: true, GrantingRoles: ix.Decide(held, resource, action, nil)}
+		}
 	}
-	return &session.Verdict{Authorized: true, GrantingRoles: append([]string(nil), granting...)}
+	return first
 }
 
 // Decide appends to dst the roles among held that grant action on resource
@@ -65,20 +90,15 @@ func (ix *Index) verdict(held []string, resource, action string) *session.Verdic
 // result is in policy order, without duplicates; empty means denied. With a
 // dst of enough capacity, Decide does not allocate.
 func (ix *Index) Decide(held []string, resource, action string, dst []string) []string {
-	exact := ix.grants[permKey{resource, action}]
-	wild := ix.grants[permKey{resource, Wildcard}]
-	if exact == nil && wild == nil {
+	g := ix.roles(resource, action)
+	if g == nil {
 		return dst
 	}
 	start := len(dst)
 	for _, role := range held {
-		_, ok := exact[role]
-		if !ok {
-			if _, ok = wild[role]; !ok {
-				continue
-			}
+		if _, ok := g[role]; ok {
+			dst = ix.insert(dst, start, role)
 		}
-		dst = ix.insert(dst, start, role)
 	}
 	return dst
 }
