@@ -2,6 +2,7 @@ package jwtlocal
 
 import (
 	"hash/maphash"
+	"strings"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 )
@@ -68,8 +69,10 @@ func (c *tokenCache) get(token string) (*Verified, uint64, bool) {
 	return e.v, h, true
 }
 
+// add keeps a copy of token: the caller's is often a slice of a whole
+// Cookie header (up to net/http's 1 MB of it), which an entry must not pin.
 func (c *tokenCache) add(h uint64, token string, v *Verified) {
-	c.shard(h).Add(h, cacheEntry{token: token, v: v})
+	c.shard(h).Add(h, cacheEntry{token: strings.Clone(token), v: v})
 }
 
 func (c *tokenCache) remove(h uint64) { c.shard(h).Remove(h) }

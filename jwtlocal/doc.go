@@ -77,11 +77,12 @@
 // # Cache and cost
 //
 // Verified tokens are kept in a bounded LRU (CacheSize, default 10,000),
-// keyed by a per-process seeded hash of the token; each entry keeps the token
-// to compare on a hit, so a hash collision costs a verification, never a
-// wrong session. A hit re-checks exp, nbf, the max age and the session's end
-// against the clock. An entry is the token plus its decoded session
-// (BenchmarkCacheMemory measures its heap), so at most CacheSize ×
+// keyed by a per-process seeded hash of the token; each entry keeps a copy
+// of the token to compare on a hit, so a hash collision costs a
+// verification, never a wrong session. A hit re-checks exp, nbf, the max
+// age and the session's end against the clock. An entry is its own copy of
+// the token (never the Cookie header it was cut from) plus its decoded
+// session (BenchmarkCacheMemory measures both), so at most CacheSize ×
 // (MaxTokenBytes + the decoded session) in any case.
 //
 // BenchmarkVerify compares a first-seen token through the Verifier with the

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -512,4 +513,35 @@ func TestCacheTailCollisionsMatchNothing(t *testing.T) {
 	if err != nil || again != real {
 		t.Fatalf("the real token is no longer a cache hit: %v", err)
 	}
+}
+
+// TestCacheKeepsOnlyTheToken: a token is often a slice of a much larger
+// string (the whole Cookie header). The cache must keep the token, not pin
+// the string around it: else each cached session could hold up to a
+// megabyte of someone's header.
+func TestCacheKeepsOnlyTheToken(t *testing.T) {
+	f := newFixture(t, nil)
+	released := make(chan struct{})
+	func() {
+		var b strings.Builder
+		b.WriteString(strings.Repeat("x", 1<<20))
+		b.WriteString(f.tok.SessionJWT)
+		header := b.String()
+		runtime.AddCleanup(unsafe.StringData(header), func(ch chan struct{}) { close(ch) }, released)
+		if _, err := f.v.Verify(bg(), header[1<<20:]); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	for range 20 {
+		runtime.GC()
+		select {
+		case <-released:
+			if _, err := f.v.Verify(bg(), f.tok.SessionJWT); err != nil || f.v.CacheLen() != 1 {
+				t.Fatalf("the token is no longer cached: %v", err)
+			}
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatal("the cache pins the string its token was sliced from")
 }
