@@ -726,8 +726,11 @@ func (m *Middleware) authenticate(ctx context.Context, p session.AuthenticatePar
 		if err != nil {
 			return nil, err
 		}
+		// Copies, not &res.Member: a pointer into res would keep the whole
+		// answer, its session JWT and token too, in every remembered entry.
+		member, org := res.Member, res.Organization
 		return &auth{
-			member: &session.MemberAuth{Session: res.MemberSession, Member: &res.Member, Organization: &res.Organization, Source: session.SourceStytch,
+			member: &session.MemberAuth{Session: res.MemberSession, Member: &member, Organization: &org, Source: session.SourceStytch,
 				Claims: m.cfg.Claims.Decode(res.MemberSession.CustomClaims)},
 			sessionID: res.MemberSession.MemberSessionID, expires: res.MemberSession.ExpiresAt.Time,
 			jwt: res.SessionJWT, token: res.SessionToken,
@@ -737,8 +740,9 @@ func (m *Middleware) authenticate(ctx context.Context, p session.AuthenticatePar
 	if err != nil {
 		return nil, err
 	}
+	user := res.User // a copy: see above
 	return &auth{
-		consumer: &session.ConsumerAuth{Session: res.Session, User: &res.User, Source: session.SourceStytch,
+		consumer: &session.ConsumerAuth{Session: res.Session, User: &user, Source: session.SourceStytch,
 			Claims: m.cfg.Claims.Decode(res.Session.CustomClaims)},
 		sessionID: res.Session.SessionID, expires: res.Session.ExpiresAt.Time,
 		jwt: res.SessionJWT, token: res.SessionToken,
