@@ -186,3 +186,54 @@ func BenchmarkClaims(b *testing.B) {
 		}, bearer)
 	})
 }
+
+// BenchmarkRemoteCacheMemory reports the heap one remembered answer from
+// Stytch holds in the in-memory RemoteCache: n people, each with an opaque
+// session token, each asked about once through Require. An entry is
+// Stytch's answer decoded (the session and the whole user), the digest it
+// is keyed by, and the LRU's bookkeeping; never the token itself.
+func BenchmarkRemoteCacheMemory(b *testing.B) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	const n = 500
+	reqs := make([]*http.Request, n)
+	for i := range reqs {
+		u := srv.CreateUser(stytchtest.UserParams{Email: fmt.Sprintf("person-%d@example.com", i), Roles: []string{"editor"}})
+		tok, err := srv.StartSession(u.UserID, stytchtest.SessionParams{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		reqs[i] = httptest.NewRequest("GET", "/", nil)
+		reqs[i].AddCookie(&http.Cookie{Name: "stytch_session", Value: tok.SessionToken})
+	}
+	noop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	for b.Loop() {
+		mw, err := middleware.New(middleware.Config{Client: srv.Client(), RemoteCache: middleware.NewMemoryRemoteCache(0, nil),
+			Upstream: middleware.Upstream{Rate: -1}}) // n asks at once: not a flood
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := mw.Require(noop)
+		serve := func(r *http.Request) {
+			// A recorder each: one would keep every answer's cookies.
+			w := httptest.NewRecorder()
+			if h.ServeHTTP(w, r); w.Code != 200 {
+				b.Fatalf("status %d", w.Code)
+			}
+		}
+		serve(reqs[0]) // connections, pools: not an entry's
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for _, r := range reqs[1:] {
+			serve(r)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if calls := srv.Calls(stytchtest.Authenticate); calls < n {
+			b.Fatalf("%d calls to Stytch for %d sessions", calls, n)
+		}
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(n-1), "heap-B/entry")
+		mw.Close()
+	}
+}
