@@ -3,6 +3,7 @@ package jwtlocal
 import (
 	"hash/maphash"
 	"strings"
+	"sync/atomic"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 )
@@ -24,29 +25,44 @@ const cacheShards = 16
 // (it does not verify), so it can evict nothing.
 type tokenCache struct {
 	seed   maphash.Seed
-	shards [cacheShards]*lru.Cache[uint64, cacheEntry]
+	shards [cacheShards]cacheShard
+}
+
+// cacheShard is one LRU of the cache. A hit moves its entry to the front
+// only when the entry has fallen out of the shard's newest quarter: moving
+// an entry that is near the front anyway would change no eviction, and
+// costs a write to three entries and the list on every request. With a
+// shard of fewer than four entries, every hit moves it, as a plain LRU's.
+type cacheShard struct {
+	lru *lru.Cache[uint64, *cacheEntry]
+	// gen counts the shard's additions and moves; an entry records the
+	// count at its own last one, so gen - entry.gen is how many entries
+	// went in front of it since.
+	gen   atomic.Uint64
+	fresh uint64 // a quarter of the shard's size
 }
 
 type cacheEntry struct {
 	token string
 	v     *Verified
+	gen   atomic.Uint64
 }
 
 func newTokenCache(size int) *tokenCache {
 	c := &tokenCache{seed: maphash.MakeSeed()}
 	per := max(1, (size+cacheShards-1)/cacheShards)
 	for i := range c.shards {
-		s, err := lru.New[uint64, cacheEntry](per)
+		s, err := lru.New[uint64, *cacheEntry](per)
 		if err != nil {
 			panic("jwtlocal: " + err.Error()) // per > 0
 		}
-		c.shards[i] = s
+		c.shards[i] = cacheShard{lru: s, fresh: uint64(per / 4)}
 	}
 	return c
 }
 
-func (c *tokenCache) shard(h uint64) *lru.Cache[uint64, cacheEntry] {
-	return c.shards[h%cacheShards]
+func (c *tokenCache) shard(h uint64) *cacheShard {
+	return &c.shards[h%cacheShards]
 }
 
 // hashedTail is how much of a token's end the cache hashes: 64 bytes of
@@ -62,9 +78,14 @@ func (c *tokenCache) hash(token string) uint64 {
 
 func (c *tokenCache) get(token string) (*Verified, uint64, bool) {
 	h := c.hash(token)
-	e, ok := c.shard(h).Get(h)
+	s := c.shard(h)
+	e, ok := s.lru.Peek(h)
 	if !ok || e.token != token {
 		return nil, h, false
+	}
+	if s.gen.Load()-e.gen.Load() > s.fresh {
+		e.gen.Store(s.gen.Add(1))
+		s.lru.Get(h) // to the front
 	}
 	return e.v, h, true
 }
@@ -72,21 +93,24 @@ func (c *tokenCache) get(token string) (*Verified, uint64, bool) {
 // add keeps a copy of token: the caller's is often a slice of a whole
 // Cookie header (up to net/http's 1 MB of it), which an entry must not pin.
 func (c *tokenCache) add(h uint64, token string, v *Verified) {
-	c.shard(h).Add(h, cacheEntry{token: strings.Clone(token), v: v})
+	s := c.shard(h)
+	e := &cacheEntry{token: strings.Clone(token), v: v}
+	e.gen.Store(s.gen.Add(1))
+	s.lru.Add(h, e)
 }
 
-func (c *tokenCache) remove(h uint64) { c.shard(h).Remove(h) }
+func (c *tokenCache) remove(h uint64) { c.shard(h).lru.Remove(h) }
 
 func (c *tokenCache) len() int {
 	n := 0
-	for _, s := range c.shards {
-		n += s.Len()
+	for i := range c.shards {
+		n += c.shards[i].lru.Len()
 	}
 	return n
 }
 
 func (c *tokenCache) purge() {
-	for _, s := range c.shards {
-		s.Purge()
+	for i := range c.shards {
+		c.shards[i].lru.Purge()
 	}
 }

@@ -545,3 +545,28 @@ func TestCacheKeepsOnlyTheToken(t *testing.T) {
 	}
 	t.Fatal("the cache pins the string its token was sliced from")
 }
+
+// TestCacheKeepsATokenInUse: a hit moves its entry to the front only once
+// it has fallen out of its shard's newest quarter. A token presented
+// between each of ten cache-fulls of new tokens must still never be
+// evicted: each of its hits returns the one Verified its first check made.
+func TestCacheKeepsATokenInUse(t *testing.T) {
+	const size = 64
+	f := newFixture(t, func(c *jwtlocal.Config) { c.CacheSize = size })
+	hot, err := f.v.Verify(bg(), f.tok.SessionJWT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 * size {
+		tok := f.resign(t, func(c jwt.MapClaims) { c["n"] = i })
+		if _, err := f.v.Verify(bg(), tok); err != nil {
+			t.Fatal(err)
+		}
+		if again, err := f.v.Verify(bg(), f.tok.SessionJWT); err != nil || again != hot {
+			t.Fatalf("after %d new tokens, the token in use was evicted (err %v)", i+1, err)
+		}
+	}
+	if n := f.v.CacheLen(); n > size {
+		t.Fatalf("cache holds %d tokens, bound %d", n, size)
+	}
+}
