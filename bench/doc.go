@@ -5,6 +5,8 @@
 // parse and RS256 verify with a static key). It is its own module, so the
 // peers' dependencies never enter the library's go.mod.
 //
-// run.sh runs every benchmark with enough counts for benchstat and writes
-// RESULTS.md.
+// run.sh runs every benchmark with enough counts for benchstat, the library
+// packages' own benchmarks, and profile.sh (CPU profile of first-seen tokens;
+// mutex, block and CPU profiles at GOMAXPROCS 1 and 2), and writes
+// RESULTS.md from all of it.
 package bench

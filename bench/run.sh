@@ -22,5 +22,7 @@ if command -v redis-server >/dev/null; then
 	pkgs+=(-pkg "redisstore=pkg-redisstore.txt")
 fi
 
-go run ./cmd/report -raw raw.txt -benchstat benchstat.txt -out RESULTS.md "${pkgs[@]}"
+bash profile.sh
+
+go run ./cmd/report -raw raw.txt -benchstat benchstat.txt -out RESULTS.md -profiles . "${pkgs[@]}"
 echo "wrote $(pwd)/RESULTS.md"

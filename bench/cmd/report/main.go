@@ -22,8 +22,9 @@ func main() {
 	out := flag.String("out", "RESULTS.md", "file to write")
 	var pkgs pkgFlags
 	flag.Var(&pkgs, "pkg", "name=path: a library package's go test -bench output, tabled as is (repeatable)")
+	profiles := flag.String("profiles", "", "directory of profile.sh's profile-*.txt, quoted in a Profiles section")
 	flag.Parse()
-	if err := run(*raw, *stat, *out, pkgs); err != nil {
+	if err := run(*raw, *stat, *out, pkgs, *profiles); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
 	}
@@ -109,7 +110,7 @@ func cpuModel(fallback string) string {
 	return fallback
 }
 
-func run(rawPath, statPath, outPath string, pkgs []string) error {
+func run(rawPath, statPath, outPath string, pkgs []string, profiles string) error {
 	s, cpu, err := parse(rawPath)
 	if err != nil {
 		return err
@@ -241,6 +242,12 @@ func run(rawPath, statPath, outPath string, pkgs []string) error {
 		}
 	}
 
+	if profiles != "" {
+		if err := writeProfiles(w, profiles); err != nil {
+			return err
+		}
+	}
+
 	if stat, err := os.ReadFile(statPath); err == nil {
 		w("\n## benchstat\n\n```\n%s```\n", stat)
 	}
@@ -299,4 +306,32 @@ func stytchguardFor(name string) string {
 	}
 	parts[1] = "stytchguard"
 	return strings.Join(parts, "/")
+}
+
+// profileFiles are profile.sh's outputs, in the order the report quotes
+// them, each with what it answers.
+var profileFiles = []struct{ file, title, what string }{
+	{"profile-newtoken.txt", "NewToken: where a first-seen token's time goes",
+		"CPU profile of `BenchmarkNewToken/stytchguard` (3 s), the requests only (`-focus bench.serve`): RSA verification against everything the library adds around it (base64, the claims decode, the cache)."},
+	{"profile-parallel-runs.txt", "Parallel: the profiled runs",
+		"`BenchmarkParallel/stytchguard` at GOMAXPROCS 1 and 2 (3 s each), with the mutex, block and CPU profiles below."},
+	{"profile-parallel-mutex.txt", "Parallel: mutex contention",
+		"Time goroutines spent waiting for a lock another held, over both runs: what keeps two cores from doubling one's throughput, if a lock does."},
+	{"profile-parallel-block.txt", "Parallel: blocking",
+		"Time goroutines spent blocked (channels, select, WaitGroup): the harness's waits and the key set's idle refresh loop are expected here; a request path is not."},
+	{"profile-parallel-cpu.txt", "Parallel: CPU",
+		"CPU profile of the requests of both runs."},
+}
+
+// writeProfiles quotes the profile tops profile.sh wrote in dir.
+func writeProfiles(w func(string, ...any), dir string) error {
+	w("\n## Profiles\n\nWritten by `bench/profile.sh` in the same session (`go tool pprof -top`, the top 15 entries).\n")
+	for _, p := range profileFiles {
+		b, err := os.ReadFile(dir + "/" + p.file)
+		if err != nil {
+			return fmt.Errorf("-profiles: %w", err)
+		}
+		w("\n### %s\n\n%s\n\n```\n%s```\n", p.title, p.what, b)
+	}
+	return nil
 }
