@@ -147,11 +147,7 @@ func skipValue(b []byte, i int) int {
 	for ; i < len(b); i++ {
 		switch b[i] {
 		case '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
+			i = stringEnd(b, i)
 			if depth == 0 {
 				return i + 1
 			}
@@ -176,6 +172,26 @@ func skipValue(b []byte, i int) int {
 		}
 	}
 	return i
+}
+
+// stringEnd returns the index of the quote that closes the JSON string
+// whose opening quote is at i (len(b) when there is none), jumping from
+// quote to quote: payloads are mostly strings.
+func stringEnd(b []byte, i int) int {
+	for {
+		j := bytes.IndexByte(b[i+1:], '"')
+		if j < 0 {
+			return len(b)
+		}
+		i += 1 + j
+		escapes := 0
+		for k := i - 1; k >= 0 && b[k] == '\\'; k-- {
+			escapes++
+		}
+		if escapes%2 == 0 {
+			return i
+		}
+	}
 }
 
 func unixTime(f float64) time.Time {

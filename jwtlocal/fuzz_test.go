@@ -45,3 +45,27 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStringEnd holds the payload scanner's quote-to-quote jump to the plain
+// reading: from an opening quote, step over each escaped byte until an
+// unescaped quote.
+func FuzzStringEnd(f *testing.F) {
+	for _, s := range []string{`""`, `"abc"`, `"a\"b"`, `"a\\"`, `"a\\\"b"`, `"\\\\"x`, `"unterminated`, `"\`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) == 0 || s[0] != '"' {
+			return
+		}
+		want := 1
+		for ; want < len(s) && s[want] != '"'; want++ {
+			if s[want] == '\\' {
+				want++
+			}
+		}
+		want = min(want, len(s))
+		if got := jwtlocal.StringEnd([]byte(s), 0); got != want {
+			t.Fatalf("StringEnd(%q) = %d, want %d", s, got, want)
+		}
+	})
+}

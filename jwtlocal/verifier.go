@@ -103,6 +103,7 @@ type Verifier struct {
 	keys     keyStore
 	keyfunc  keyfunc.Keyfunc
 	cache    *tokenCache
+	headers  headerCache
 	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -304,16 +305,12 @@ func (v *Verifier) parse(ctx context.Context, token string, now time.Time) (*cla
 	if dot1 <= 0 || dot2 == dot1 || strings.IndexByte(token[dot1+1:dot2], '.') >= 0 {
 		return nil, invalid("malformed: not three segments", nil)
 	}
-	hb, err := base64.RawURLEncoding.DecodeString(token[:dot1])
-	if err != nil {
-		return nil, invalid("malformed header", err)
-	}
-	var hdr struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-	}
-	if err := json.Unmarshal(hb, &hdr); err != nil {
-		return nil, invalid("malformed header", err)
+	hdr, known := v.headers.get(token[:dot1])
+	if !known {
+		var herr *Error
+		if hdr, herr = decodeHeader(token[:dot1]); herr != nil {
+			return nil, herr
+		}
 	}
 	if hdr.Alg != "RS256" {
 		return nil, invalid("algorithm is not RS256", nil)
@@ -336,6 +333,9 @@ func (v *Verifier) parse(ctx context.Context, token string, now time.Time) (*cla
 	}
 	if err := jwt.SigningMethodRS256.Verify(token[:dot2], sig, key); err != nil {
 		return nil, invalid("signature", err)
+	}
+	if !known {
+		v.headers.add(token[:dot1], hdr)
 	}
 	pb, err := base64.RawURLEncoding.DecodeString(token[dot1+1 : dot2])
 	if err != nil {

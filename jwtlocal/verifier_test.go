@@ -570,3 +570,39 @@ func TestCacheKeepsATokenInUse(t *testing.T) {
 		t.Fatalf("cache holds %d tokens, bound %d", n, size)
 	}
 }
+
+// TestHeaderCacheTakesOnlyVerifiedHeaders: decoded headers are remembered
+// only for tokens whose signature verified, so garbage with a new header
+// each time costs its own decode and fills nothing.
+func TestHeaderCacheTakesOnlyVerifiedHeaders(t *testing.T) {
+	f := newFixture(t, nil)
+	parts := strings.Split(f.tok.SessionJWT, ".")
+	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hdr map[string]any
+	if err := json.Unmarshal(hb, &hdr); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		hdr["n"] = i // a header of its own, under the real token's signature
+		b, _ := json.Marshal(hdr)
+		forged := base64.RawURLEncoding.EncodeToString(b) + "." + parts[1] + "." + parts[2]
+		if _, err := f.v.Verify(bg(), forged); jwtlocal.OutcomeOf(err) != jwtlocal.Invalid {
+			t.Fatalf("forged header %d: %v", i, err)
+		}
+	}
+	if n := jwtlocal.HeadersRemembered(f.v); n != 0 {
+		t.Fatalf("%d headers remembered from forgeries", n)
+	}
+	for i := range 3 { // three tokens of one key: one header
+		tok := f.resign(t, func(c jwt.MapClaims) { c["n"] = i })
+		if _, err := f.v.Verify(bg(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := jwtlocal.HeadersRemembered(f.v); n != 1 {
+		t.Fatalf("%d headers remembered after three tokens of one key, want 1", n)
+	}
+}
