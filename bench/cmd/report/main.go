@@ -153,6 +153,13 @@ func run(rawPath, statPath, outPath string, pkgs []string, profiles string) erro
 		}
 	}
 
+	if n := "NewTokenPaired"; s[n] != nil {
+		w("\n## First-seen tokens, in turns with the floor\n\n")
+		w("`BenchmarkNewTokenPaired`: NewToken's stytchguard and the floor take turns, request by request, in one loop, so that both see the same machine. On a shared machine, separate runs a few seconds apart can differ by more than this difference.\n\n")
+		w("| floor ns/request | stytchguard ns/request | stytchguard ÷ floor |\n|---|---|---|\n")
+		w("| %.0f | %.0f | %.3f× |\n", s.med(n, "floor-ns/req"), s.med(n, "stytchguard-ns/req"), s.med(n, "ratio"))
+	}
+
 	w("\n## Opaque tokens: bursts of 100 concurrent requests for one token, Stytch answering in 20 ms\n\n| implementation | upstream calls a burst | p50 ms | p99 ms | burst ms |\n|---|---|---|---|---|\n")
 	for _, impl := range []string{"stytchguard", "hand-rolled"} {
 		n := "Opaque/" + impl
@@ -200,7 +207,14 @@ func run(rawPath, statPath, outPath string, pkgs []string, profiles string) erro
 		}
 	}
 	r := s.med("NewToken/stytchguard", "ns/op") / s.med("NewToken/floor", "ns/op")
-	check("NewToken: at most 1.05× the floor", r, "%.2f×", r <= 1.05)
+	if s["NewTokenPaired"] != nil {
+		// Taken in turns in one loop: the machine's drift between separate
+		// runs does not enter this ratio.
+		r = s.med("NewTokenPaired", "ratio")
+		check("NewToken: at most 1.05× the floor (NewTokenPaired, request by request in turns)", r, "%.3f×", r <= 1.05)
+	} else {
+		check("NewToken: at most 1.05× the floor", r, "%.2f×", r <= 1.05)
+	}
 	r = s.med("Parallel/stytchguard/procs=1", "ns/op") / s.med("Parallel/stytchguard/procs=2", "ns/op")
 	check("Parallel: GOMAXPROCS 2 at least 1.8× the throughput of GOMAXPROCS 1", r, "%.2f×", r >= 1.8)
 	for _, t := range []struct {
