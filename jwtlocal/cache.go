@@ -45,7 +45,11 @@ type cacheShard struct {
 type cacheEntry struct {
 	token string
 	v     *Verified
-	gen   atomic.Uint64
+	// from and until bound, in Unix nanoseconds, the clock readings at which
+	// check would pass v: a hit inside them is two comparisons. Outside,
+	// check itself says why not.
+	from, until int64
+	gen         atomic.Uint64
 }
 
 func newTokenCache(size int) *tokenCache {
@@ -76,7 +80,7 @@ func (c *tokenCache) hash(token string) uint64 {
 	return maphash.String(c.seed, token)
 }
 
-func (c *tokenCache) get(token string) (*Verified, uint64, bool) {
+func (c *tokenCache) get(token string) (*cacheEntry, uint64, bool) {
 	h := c.hash(token)
 	s := c.shard(h)
 	e, ok := s.lru.Peek(h)
@@ -87,14 +91,15 @@ func (c *tokenCache) get(token string) (*Verified, uint64, bool) {
 		e.gen.Store(s.gen.Add(1))
 		s.lru.Get(h) // to the front
 	}
-	return e.v, h, true
+	return e, h, true
 }
 
 // add keeps a copy of token: the caller's is often a slice of a whole
 // Cookie header (up to net/http's 1 MB of it), which an entry must not pin.
-func (c *tokenCache) add(h uint64, token string, v *Verified) {
+// from and until are v's validity window (see cacheEntry).
+func (c *tokenCache) add(h uint64, token string, v *Verified, from, until int64) {
 	s := c.shard(h)
-	e := &cacheEntry{token: strings.Clone(token), v: v}
+	e := &cacheEntry{token: strings.Clone(token), v: v, from: from, until: until}
 	e.gen.Store(s.gen.Add(1))
 	s.lru.Add(h, e)
 }

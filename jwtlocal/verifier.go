@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -247,14 +248,17 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Verified, *Error)
 	now := v.cfg.Now()
 	var h uint64
 	if v.cache != nil {
-		var hit *Verified
+		var hit *cacheEntry
 		var ok bool
 		if hit, h, ok = v.cache.get(token); ok {
-			later, err := v.check(hit, now)
+			if n := now.UnixNano(); n >= hit.from && n < hit.until {
+				return hit.v, nil
+			}
+			later, err := v.check(hit.v, now)
 			if err != nil && !later {
 				v.cache.remove(h) // it will not get fresher
 			}
-			return hit, err
+			return hit.v, err
 		}
 	}
 	c, perr := v.parse(ctx, token, now)
@@ -273,9 +277,53 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Verified, *Error)
 		return verified, err
 	}
 	if v.cache != nil {
-		v.cache.add(h, token, verified)
+		from, until := v.window(verified)
+		v.cache.add(h, token, verified, from, until)
 	}
 	return verified, nil
+}
+
+// window returns, in Unix nanoseconds, the clock readings at which check
+// passes s: from at or after, until before. It is check's rules solved for
+// the clock; TestCacheWindowAgreesWithCheck holds the two together.
+func (v *Verifier) window(s *Verified) (from, until int64) {
+	tol := v.cfg.ClockTolerance
+	maxAge := v.cfg.MaxTokenAge
+	if s.Machine != nil {
+		maxAge = v.cfg.MachineMaxTokenAge
+	}
+	start := s.NotBefore
+	if s.IssuedAt.After(start) {
+		start = s.IssuedAt
+	}
+	end := s.Expiry.Add(tol)
+	if maxAge > 0 {
+		// check refuses after IssuedAt+maxAge+tol: that reading still passes.
+		end = earliest(end, s.IssuedAt.Add(maxAge+tol+time.Nanosecond))
+	}
+	if sessionEnd := sessionEnd(s); !sessionEnd.IsZero() {
+		end = earliest(end, sessionEnd.Add(tol))
+	}
+	return unixNanos(start.Add(-tol)), unixNanos(end)
+}
+
+// unixNanos is t.UnixNano, saturated where that is undefined (before 1678,
+// after 2262): a JWT may claim any time.
+func unixNanos(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // warnIssuer logs, once per issuer, that tokens signed by the project come
@@ -417,13 +465,20 @@ func (v *Verifier) check(s *Verified, now time.Time) (later bool, err *Error) {
 func (v *Verifier) ClockTolerance() time.Duration { return v.cfg.ClockTolerance }
 
 func (v *Verifier) sessionEnded(s *Verified, now time.Time) bool {
-	var end session.Time
-	if s.Consumer != nil {
-		end = s.Consumer.ExpiresAt
-	} else if s.Member != nil {
-		end = s.Member.ExpiresAt
-	}
+	end := sessionEnd(s)
 	return !end.IsZero() && !now.Before(end.Add(v.cfg.ClockTolerance))
+}
+
+// sessionEnd is the end of a verified token's session; zero for a machine
+// token.
+func sessionEnd(s *Verified) time.Time {
+	switch {
+	case s.Consumer != nil:
+		return s.Consumer.ExpiresAt.Time
+	case s.Member != nil:
+		return s.Member.ExpiresAt.Time
+	}
+	return time.Time{}
 }
 
 // CacheLen returns how many verified tokens the cache holds.

@@ -1,6 +1,7 @@
 package jwtlocal_test
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -604,5 +605,66 @@ func TestHeaderCacheTakesOnlyVerifiedHeaders(t *testing.T) {
 	}
 	if n := jwtlocal.HeadersRemembered(f.v); n != 1 {
 		t.Fatalf("%d headers remembered after three tokens of one key, want 1", n)
+	}
+}
+
+// TestCacheWindowAgreesWithCheck: a cache hit inside its entry's validity
+// window skips the full check, so the window must be exactly check's rules
+// solved for the clock. At every boundary of every case, a nanosecond
+// either side, the two must agree.
+func TestCacheWindowAgreesWithCheck(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	consumer := func(end time.Time) *jwtlocal.Verified {
+		return &jwtlocal.Verified{Consumer: &session.Session{ExpiresAt: session.NewTime(end)}}
+	}
+	machine := &jwtlocal.Verified{Machine: &session.MachineAuth{}}
+	cases := []struct {
+		name          string
+		v             *jwtlocal.Verified
+		iat, nbf      time.Duration // from t0
+		exp, end      time.Duration // end 0: no session end
+		tol, maxAge   time.Duration
+		machineMaxAge time.Duration
+	}{
+		{"plain", consumer(time.Time{}), 0, 0, 5 * time.Minute, 0, 0, 0, 0},
+		{"tolerance", consumer(time.Time{}), 0, 0, 5 * time.Minute, 0, 30 * time.Second, 0, 0},
+		{"nbf after iat", consumer(time.Time{}), 0, time.Minute, 5 * time.Minute, 0, 10 * time.Second, 0, 0},
+		{"iat after nbf", consumer(time.Time{}), time.Minute, 0, 5 * time.Minute, 0, 10 * time.Second, 0, 0},
+		{"max age first", consumer(time.Time{}), 0, 0, time.Hour, 0, 5 * time.Second, 2 * time.Minute, 0},
+		{"session ends first", consumer(t0.Add(3 * time.Minute)), 0, 0, 5 * time.Minute, 3 * time.Minute, 5 * time.Second, time.Hour, 0},
+		{"machine max age", machine, 0, 0, time.Hour, 0, 5 * time.Second, time.Minute, 10 * time.Minute},
+		{"machine, none", machine, 0, 0, time.Hour, 0, 0, time.Minute, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t, func(cfg *jwtlocal.Config) {
+				cfg.ClockTolerance, cfg.MaxTokenAge, cfg.MachineMaxTokenAge = c.tol, c.maxAge, c.machineMaxAge
+			})
+			v := *c.v
+			v.IssuedAt, v.NotBefore, v.Expiry = t0.Add(c.iat), t0.Add(c.nbf), t0.Add(c.exp)
+			from, until := f.v.Window(&v)
+			var marks []time.Time
+			for _, d := range []time.Duration{c.iat, c.nbf, c.exp, c.end} {
+				maxAge := cmp.Or(c.maxAge, jwtlocal.DefaultMaxTokenAge) // as New reads it
+				for _, b := range []time.Duration{d - c.tol, d, d + c.tol, d + maxAge + c.tol, d + c.machineMaxAge + c.tol} {
+					for _, e := range []time.Duration{-time.Nanosecond, 0, time.Nanosecond} {
+						marks = append(marks, t0.Add(b+e))
+					}
+				}
+			}
+			passed := 0
+			for _, now := range marks {
+				inside := now.UnixNano() >= from && now.UnixNano() < until
+				if want := f.v.Passes(&v, now); inside != want {
+					t.Fatalf("at t0%+v: window says %v, check says %v", now.Sub(t0), inside, want)
+				}
+				if inside {
+					passed++
+				}
+			}
+			if passed == 0 {
+				t.Fatal("no reading passed: the case tests nothing")
+			}
+		})
 	}
 }
