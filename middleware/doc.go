@@ -108,6 +108,8 @@
 // Require into a no-op handler: a JWT seen before (a cache lookup, no RSA) and
 // a JWT not seen before (the RSA verification's cost). BenchmarkRevocationList
 // measures IsRevoked on a full list, a Revoke that must evict, and the bytes
-// an entry holds. bench/RESULTS.md has their figures from one run, beside the
+// an entry holds. BenchmarkRemoteCacheMemory measures the heap of one
+// remembered answer from Stytch (the session and the whole user, never the
+// token). bench/RESULTS.md has their figures from one run, beside the
 // peers'.
 package middleware
