@@ -93,12 +93,7 @@ func TestGuardsOnServeMux(t *testing.T) {
 	}{{"ServeMux", withMember(client)(mux)}} { // chi: conformance/chi_test.go
 		for _, tt := range tests {
 			t.Run(router.name+"/"+tt.name, func(t *testing.T) {
-				req := httptest.NewRequest(tt.method, tt.path, nil)
-				if tt.token != "" {
-					req.Header.Set("Authorization", "Bearer "+tt.token)
-				}
-				rec := httptest.NewRecorder()
-				router.h.ServeHTTP(rec, req)
+				rec := serveBearer(router.h, tt.method, tt.path, tt.token)
 				if rec.Code != tt.status {
 					t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
 				}
@@ -150,10 +145,7 @@ func TestEmptyOrganizationIsATenancyRefusal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := httptest.NewRequest("GET", tt.path, nil)
-			req.Header.Set("Authorization", "Bearer "+tok.SessionToken)
-			rec := httptest.NewRecorder()
-			tt.h.ServeHTTP(rec, req)
+			rec := serveBearer(tt.h, "GET", tt.path, tok.SessionToken)
 			if rec.Code != tt.want {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tt.want, rec.Body)
 			}
@@ -173,13 +165,7 @@ func TestConsumerGuardAndPolicyOutage(t *testing.T) {
 	client := srv.Client()
 	a := newAuthorizer(t, srv, false, &clock{now: time.Now()})
 	h := withConsumer(client)(a.Require("documents", "write")(verdictHandler))
-	get := func() *httptest.ResponseRecorder {
-		req := httptest.NewRequest("GET", "/", nil)
-		req.Header.Set("Authorization", "Bearer "+tok.SessionToken)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return rec
-	}
+	get := func() *httptest.ResponseRecorder { return serveBearer(h, "GET", "/", tok.SessionToken) }
 	srv.InjectFault(stytchtest.Policy, stytchtest.Fault{Status: 503})
 	if rec := get(); rec.Code != 503 || rec.Header().Get("Retry-After") == "" {
 		t.Fatalf("policy never loaded: %d, want 503 (not 403)", rec.Code)
@@ -220,12 +206,7 @@ func TestRequireOrganization(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := httptest.NewRequest("GET", tt.path, nil)
-			if tt.token != "" {
-				req.Header.Set("Authorization", "Bearer "+tt.token)
-			}
-			rec := httptest.NewRecorder()
-			tt.h.ServeHTTP(rec, req)
+			rec := serveBearer(tt.h, "GET", tt.path, tt.token)
 			if rec.Code != tt.want || !strings.Contains(rec.Body.String(), tt.body) {
 				t.Fatalf("%d %s, want %d %s", rec.Code, rec.Body, tt.want, tt.body)
 			}
@@ -261,10 +242,7 @@ func TestRequireAny(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			u := srv.CreateUser(stytchtest.UserParams{Email: "a@example.com", Roles: tt.roles})
 			tok, _ := srv.StartSession(u.UserID, stytchtest.SessionParams{})
-			req := httptest.NewRequest("GET", "/", nil)
-			req.Header.Set("Authorization", "Bearer "+tok.SessionToken)
-			rec := httptest.NewRecorder()
-			tt.h.ServeHTTP(rec, req)
+			rec := serveBearer(tt.h, "GET", "/", tok.SessionToken)
 			if rec.Code != tt.status {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
 			}
@@ -325,15 +303,22 @@ func TestErrorHandler(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := httptest.NewRequest("GET", tt.path, nil)
-			if tt.token != "" {
-				req.Header.Set("Authorization", "Bearer "+tt.token)
-			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
+			rec := serveBearer(h, "GET", tt.path, tt.token)
 			if rec.Code != tt.want || !strings.Contains(rec.Body.String(), tt.body) || rec.Header().Get("WWW-Authenticate") != tt.challenge {
 				t.Fatalf("%d %q %q, want %d %q %q", rec.Code, rec.Body, rec.Header().Get("WWW-Authenticate"), tt.want, tt.body, tt.challenge)
 			}
 		})
 	}
+}
+
+// serveBearer serves one request to h, with token as its Bearer credential
+// unless it is empty.
+func serveBearer(h http.Handler, method, path, token string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
 }
