@@ -287,11 +287,7 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Verified, *Error)
 // passes s: from at or after, until before. It is check's rules solved for
 // the clock; TestCacheWindowAgreesWithCheck holds the two together.
 func (v *Verifier) window(s *Verified) (from, until int64) {
-	tol := v.cfg.ClockTolerance
-	maxAge := v.cfg.MaxTokenAge
-	if s.Machine != nil {
-		maxAge = v.cfg.MachineMaxTokenAge
-	}
+	tol, maxAge := v.cfg.ClockTolerance, v.maxAge(s)
 	start := s.NotBefore
 	if s.IssuedAt.After(start) {
 		start = s.IssuedAt
@@ -442,11 +438,7 @@ func (v *Verifier) checkClaims(c *claims) *Error {
 // session's own end. later reports a failure that time may cure (a token
 // not valid yet by this clock), which a cache keeps.
 func (v *Verifier) check(s *Verified, now time.Time) (later bool, err *Error) {
-	tol := v.cfg.ClockTolerance
-	maxAge := v.cfg.MaxTokenAge
-	if s.Machine != nil {
-		maxAge = v.cfg.MachineMaxTokenAge
-	}
+	tol, maxAge := v.cfg.ClockTolerance, v.maxAge(s)
 	switch {
 	case !now.Before(s.Expiry.Add(tol)):
 		return false, stale("expired")
@@ -458,6 +450,15 @@ func (v *Verifier) check(s *Verified, now time.Time) (later bool, err *Error) {
 		return false, stale("session expired")
 	}
 	return false, nil
+}
+
+// maxAge is how long after its iat s is taken: MaxTokenAge for a session
+// JWT, MachineMaxTokenAge (zero: no limit) for an M2M access token.
+func (v *Verifier) maxAge(s *Verified) time.Duration {
+	if s.Machine != nil {
+		return v.cfg.MachineMaxTokenAge
+	}
+	return v.cfg.MaxTokenAge
 }
 
 // ClockTolerance returns the leeway this Verifier allows on exp, nbf and
