@@ -21,3 +21,18 @@ func (v *Verifier) Passes(s *Verified, now time.Time) bool {
 
 // Window exposes the cache's validity window of s.
 func (v *Verifier) Window(s *Verified) (from, until int64) { return v.window(s) }
+
+// OnKeyMiss makes v run f between a kid's miss and the test of its key set.
+func OnKeyMiss(v *Verifier, f func()) { v.onKeyMiss = f }
+
+// RefreshNow fetches v's key set (or waits for the fetch running) and
+// returns when it ends.
+func RefreshNow(v *Verifier) {
+	v.mu.Lock()
+	done := v.inflight
+	if done == nil {
+		done = v.startRefreshLocked(false)
+	}
+	v.mu.Unlock()
+	<-done
+}

@@ -115,6 +115,8 @@ type Verifier struct {
 	nextUnknownRefresh time.Time     // by cfg.Now: no refresh for an unknown kid before
 	lastGood           time.Time     // by cfg.Now: when a fetch last brought a usable key set; zero: never
 	warnedIssuers      map[string]bool
+
+	onKeyMiss func() // tests only: runs between a kid's miss and the test of the key set
 }
 
 // maxWarnedIssuers bounds the issuers remembered as warned about: issuers
@@ -364,10 +366,12 @@ func (v *Verifier) parse(ctx context.Context, token string, now time.Time) (*cla
 	}
 	key, err := v.keyfunc.KeyfuncCtx(ctx)(&jwt.Token{Header: map[string]any{"alg": hdr.Alg, "kid": hdr.Kid}, Method: jwt.SigningMethodRS256})
 	switch {
-	case errors.Is(err, jwkset.ErrKeyNotFound) && v.keysCurrent(now):
-		return nil, invalid("kid not in the key set", nil)
 	case errors.Is(err, jwkset.ErrKeyNotFound):
-		return nil, &Error{Outcome: KeyUnknown, Reason: "no current key set", MachineShaped: machineShaped(token[dot1+1 : dot2])}
+		var kerr *Error
+		if key, kerr = v.keyAfterMiss(ctx, hdr.Kid, now); kerr != nil {
+			kerr.MachineShaped = kerr.Outcome == KeyUnknown && machineShaped(token[dot1+1:dot2])
+			return nil, kerr
+		}
 	case err != nil:
 		return nil, invalid("key", err)
 	}
@@ -390,6 +394,24 @@ func (v *Verifier) parse(ctx context.Context, token string, now time.Time) (*cla
 		return nil, invalid("malformed payload", err)
 	}
 	return c, nil
+}
+
+// keyAfterMiss settles a kid the key set did not hold when it was looked
+// up. The miss is the token's fault only if the set is current; and a
+// refresh may have landed between the lookup and that test, so the set that
+// made it current is read once more before the token is called Invalid.
+func (v *Verifier) keyAfterMiss(ctx context.Context, kid string, now time.Time) (any, *Error) {
+	if v.onKeyMiss != nil {
+		v.onKeyMiss()
+	}
+	if !v.keysCurrent(now) {
+		return nil, &Error{Outcome: KeyUnknown, Reason: "no current key set"}
+	}
+	k, err := v.keys.MemoryJWKSet.KeyRead(ctx, kid)
+	if err != nil {
+		return nil, invalid("kid not in the key set", nil)
+	}
+	return k.Key(), nil
 }
 
 // machineShaped reports whether an unverified payload looks like an M2M

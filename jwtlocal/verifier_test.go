@@ -323,6 +323,32 @@ func TestJWKSDownAtConstruction(t *testing.T) {
 	}
 }
 
+// TestKeysLandingDuringAMiss: a key set that loads between a token's key
+// lookup and the test of whether the set is current must not make that
+// token Invalid. The set that made it current holds the kid.
+func TestKeysLandingDuringAMiss(t *testing.T) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	u := srv.CreateUser(stytchtest.UserParams{Email: "a@example.com"})
+	tok, _ := srv.StartSession(u.UserID, stytchtest.SessionParams{})
+	srv.InjectFault(stytchtest.JWKS, stytchtest.Fault{Status: 503})
+	v, err := jwtlocal.New(jwtlocal.Config{Client: srv.Client(), Now: srv.Now, InitialFetchWait: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	var once sync.Once
+	jwtlocal.OnKeyMiss(v, func() {
+		once.Do(func() {
+			srv.ClearFaults()
+			jwtlocal.RefreshNow(v) // the keys land after the lookup missed
+		})
+	})
+	if _, err := v.Verify(bg(), tok.SessionJWT); err != nil {
+		t.Fatalf("keys that landed during the miss: %v", err)
+	}
+}
+
 func TestKIDStorm(t *testing.T) {
 	clk := &clock{now: time.Now()}
 	srv := stytchtest.NewServer()
