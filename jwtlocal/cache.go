@@ -3,14 +3,13 @@ package jwtlocal
 import (
 	"hash/maphash"
 	"strings"
+	"sync"
 	"sync/atomic"
-
-	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // cacheShards splits the verified-token cache so that requests on several
-// cores rarely wait on the same lock: an LRU hit moves the entry, so each
-// lookup takes its shard's lock exclusively.
+// cores rarely wait on the same lock: an addition, an eviction or an aged
+// hit's move takes its shard's lock exclusively.
 const cacheShards = 16
 
 // tokenCache remembers verified tokens. Keys are a per-process seeded 64-bit
@@ -28,13 +27,22 @@ type tokenCache struct {
 	shards [cacheShards]cacheShard
 }
 
-// cacheShard is one LRU of the cache. A hit moves its entry to the front
-// only when the entry has fallen out of the shard's newest quarter: moving
-// an entry that is near the front anyway would change no eviction, and
-// costs a write to three entries and the list on every request. With a
-// shard of fewer than four entries, every hit moves it, as a plain LRU's.
+// cacheShard is one LRU of the cache: a map from hash to entry, and a list
+// threaded through the entries themselves, newest first. A hit moves its
+// entry to the front only when the entry has fallen out of the shard's
+// newest quarter: moving an entry that is near the front anyway would change
+// no eviction, and costs a write lock and writes to three entries on every
+// request. With a shard of fewer than four entries, every hit moves it, as a
+// plain LRU's.
+//
+// The list lives in the entries, not in a list of its own, so that a hit
+// reads one map slot and one entry: the entry is the cache's only object per
+// token besides the token and the session it holds.
 type cacheShard struct {
-	lru *lru.Cache[uint64, *cacheEntry]
+	mu   sync.RWMutex
+	m    map[uint64]*cacheEntry
+	head cacheEntry // the list's sentinel: head.next is the newest, head.prev the oldest
+	size int
 	// gen counts the shard's additions and moves; an entry records the
 	// count at its own last one, so gen - entry.gen is how many entries
 	// went in front of it since.
@@ -50,17 +58,20 @@ type cacheEntry struct {
 	// check itself says why not.
 	from, until int64
 	gen         atomic.Uint64
+	// h is the entry's key; prev and next link it in its shard's list, nil
+	// once it has left the shard. All three change under the shard's lock;
+	// the fields above never change.
+	h          uint64
+	prev, next *cacheEntry
 }
 
 func newTokenCache(size int) *tokenCache {
 	c := &tokenCache{seed: maphash.MakeSeed()}
 	per := max(1, (size+cacheShards-1)/cacheShards)
 	for i := range c.shards {
-		s, err := lru.New[uint64, *cacheEntry](per)
-		if err != nil {
-			panic("jwtlocal: " + err.Error()) // per > 0
-		}
-		c.shards[i] = cacheShard{lru: s, fresh: uint64(per / 4)}
+		s := &c.shards[i]
+		s.size, s.fresh = per, uint64(per/4)
+		s.reset()
 	}
 	return c
 }
@@ -83,39 +94,98 @@ func (c *tokenCache) hash(token string) uint64 {
 func (c *tokenCache) get(token string) (*cacheEntry, uint64, bool) {
 	h := c.hash(token)
 	s := c.shard(h)
-	e, ok := s.lru.Peek(h)
-	if !ok || e.token != token {
+	s.mu.RLock()
+	e := s.m[h]
+	s.mu.RUnlock()
+	// token and v never change once the entry is in the map: read unlocked.
+	if e == nil || e.token != token {
 		return nil, h, false
 	}
 	if s.gen.Load()-e.gen.Load() > s.fresh {
-		e.gen.Store(s.gen.Add(1))
-		s.lru.Get(h) // to the front
+		s.mu.Lock()
+		if e.next != nil { // still in the shard
+			e.unlink()
+			s.pushFront(e)
+		}
+		s.mu.Unlock()
 	}
 	return e, h, true
 }
 
 // add keeps a copy of token: the caller's is often a slice of a whole
 // Cookie header (up to net/http's 1 MB of it), which an entry must not pin.
-// from and until are v's validity window (see cacheEntry).
+// from and until are v's validity window (see cacheEntry). The shard's
+// oldest entry leaves when it is full.
 func (c *tokenCache) add(h uint64, token string, v *Verified, from, until int64) {
 	s := c.shard(h)
-	e := &cacheEntry{token: strings.Clone(token), v: v, from: from, until: until}
-	e.gen.Store(s.gen.Add(1))
-	s.lru.Add(h, e)
+	e := &cacheEntry{token: strings.Clone(token), v: v, from: from, until: until, h: h}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.m[h]; old != nil {
+		old.unlink()
+	} else if len(s.m) >= s.size {
+		oldest := s.head.prev
+		oldest.unlink()
+		delete(s.m, oldest.h)
+	}
+	s.m[h] = e
+	s.pushFront(e)
 }
 
-func (c *tokenCache) remove(h uint64) { c.shard(h).lru.Remove(h) }
+// remove takes e out of the cache, unless another entry has taken its key
+// since.
+func (c *tokenCache) remove(e *cacheEntry) {
+	s := c.shard(e.h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m[e.h] == e {
+		e.unlink()
+		delete(s.m, e.h)
+	}
+}
+
+// pushFront links e as the newest entry and records the shard's count in
+// it. The caller holds s.mu.
+func (s *cacheShard) pushFront(e *cacheEntry) {
+	e.prev, e.next = &s.head, s.head.next
+	s.head.next.prev = e
+	s.head.next = e
+	e.gen.Store(s.gen.Add(1))
+}
+
+// unlink takes e out of its list. The caller holds the shard's lock.
+func (e *cacheEntry) unlink() {
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
+}
+
+// reset empties the shard. The caller holds s.mu, or has s to itself.
+func (s *cacheShard) reset() {
+	s.m = make(map[uint64]*cacheEntry, s.size)
+	s.head.prev, s.head.next = &s.head, &s.head
+}
 
 func (c *tokenCache) len() int {
 	n := 0
 	for i := range c.shards {
-		n += c.shards[i].lru.Len()
+		s := &c.shards[i]
+		s.mu.RLock()
+		n += len(s.m)
+		s.mu.RUnlock()
 	}
 	return n
 }
 
 func (c *tokenCache) purge() {
 	for i := range c.shards {
-		c.shards[i].lru.Purge()
+		s := &c.shards[i]
+		s.mu.Lock()
+		for e := s.head.next; e != &s.head; {
+			next := e.next
+			e.prev, e.next = nil, nil
+			e = next
+		}
+		s.reset()
+		s.mu.Unlock()
 	}
 }

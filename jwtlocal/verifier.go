@@ -258,7 +258,7 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Verified, *Error)
 			}
 			later, err := v.check(hit.v, now)
 			if err != nil && !later {
-				v.cache.remove(h) // it will not get fresher
+				v.cache.remove(hit) // it will not get fresher
 			}
 			return hit.v, err
 		}
