@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -224,6 +225,27 @@ type Verified struct {
 	IssuedAt, NotBefore, Expiry time.Time
 }
 
+// inlineRoles is how many roles a verified session keeps next to itself.
+const inlineRoles = 4
+
+// packRoles returns roles in dst, which has room for inlineRoles, with their
+// text in one allocation; more roles than that are returned as they are. A
+// guard reads every role of the session on each request: kept together,
+// they are one or two cache lines, not one per role and one for the slice.
+// Either way the result has no room beyond its length, so that requests
+// appending to a cached session's roles never write into shared storage.
+func packRoles(dst, roles []string) []string {
+	if len(roles) == 0 || len(roles) > cap(dst) {
+		return slices.Clip(roles)
+	}
+	joined := strings.Join(roles, "")
+	for _, r := range roles {
+		dst = append(dst, joined[:len(r)])
+		joined = joined[len(r):]
+	}
+	return slices.Clip(dst) // an append by a reader must not write into the cached session
+}
+
 // toVerified maps checked claims to the session package's types, the same a
 // call to Stytch's authenticate would return, and decodes the custom claims
 // with decode when it is set.
@@ -246,7 +268,7 @@ func (c *claims) toVerified(b2b bool, decode session.ClaimsDecoder) *Verified {
 	if expires.IsZero() {
 		expires = session.NewTime(exp)
 	}
-	factors := sc.AuthenticationFactors
+	factors := slices.Clip(sc.AuthenticationFactors) // see packRoles
 	if factors == nil {
 		factors = []session.AuthenticationFactor{}
 	}
@@ -254,7 +276,10 @@ func (c *claims) toVerified(b2b bool, decode session.ClaimsDecoder) *Verified {
 	if roles == nil {
 		roles = []string{}
 	}
-	v := &Verified{
+	// The Verified, the session it points to and the session's roles are one
+	// allocation: a guarded cache hit reads all three, and one object is one
+	// place in memory to fetch, not three.
+	base := Verified{
 		SessionID: sc.ID,
 		Subject:   c.Subject,
 		IssuedAt:  unixTime(*c.IssuedAt),
@@ -262,7 +287,13 @@ func (c *claims) toVerified(b2b bool, decode session.ClaimsDecoder) *Verified {
 		Expiry:    exp,
 	}
 	if b2b {
-		v.MemberAuth = &session.MemberAuth{Source: session.SourceLocal, Session: session.MemberSession{
+		b := &struct {
+			v     Verified
+			auth  session.MemberAuth
+			roles [inlineRoles]string
+		}{v: base}
+		roles = packRoles(b.roles[:0], roles)
+		b.auth = session.MemberAuth{Source: session.SourceLocal, Session: session.MemberSession{
 			MemberSessionID:       sc.ID,
 			MemberID:              c.Subject,
 			StartedAt:             sc.StartedAt,
@@ -274,10 +305,16 @@ func (c *claims) toVerified(b2b bool, decode session.ClaimsDecoder) *Verified {
 			Roles:                 roles,
 			CustomClaims:          c.Custom,
 		}, Claims: typed}
-		v.Member = &v.MemberAuth.Session
-		return v
+		b.v.MemberAuth, b.v.Member = &b.auth, &b.auth.Session
+		return &b.v
 	}
-	v.ConsumerAuth = &session.ConsumerAuth{Source: session.SourceLocal, Session: session.Session{
+	b := &struct {
+		v     Verified
+		auth  session.ConsumerAuth
+		roles [inlineRoles]string
+	}{v: base}
+	roles = packRoles(b.roles[:0], roles)
+	b.auth = session.ConsumerAuth{Source: session.SourceLocal, Session: session.Session{
 		SessionID:             sc.ID,
 		UserID:                c.Subject,
 		AuthenticationFactors: factors,
@@ -288,6 +325,6 @@ func (c *claims) toVerified(b2b bool, decode session.ClaimsDecoder) *Verified {
 		Attributes:            sc.Attributes,
 		CustomClaims:          c.Custom,
 	}, Claims: typed}
-	v.Consumer = &v.ConsumerAuth.Session
-	return v
+	b.v.ConsumerAuth, b.v.Consumer = &b.auth, &b.auth.Session
+	return &b.v
 }

@@ -694,3 +694,46 @@ func TestCacheWindowAgreesWithCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestRolesAsTheJWTSaysThem: a verified session's roles are the JWT's, in
+// its order, however many there are; and two requests appending to the
+// cached roles do not write into the same storage.
+func TestRolesAsTheJWTSaysThem(t *testing.T) {
+	tests := []struct {
+		name  string
+		roles []string
+	}{
+		{"none", []string{}},
+		{"one", []string{"stytch_user"}},
+		{"as many as kept inline", []string{"stytch_user", "editor", "viewer", "billing"}},
+		{"more", []string{"stytch_user", "editor", "viewer", "billing", "admin", "a-role-with-a-long-name"}},
+		{"a role twice", []string{"editor", "editor"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			tok := f.resign(t, func(c jwt.MapClaims) {
+				c["https://stytch.com/session"].(map[string]any)["roles"] = tt.roles
+			})
+			first, err := f.v.Verify(bg(), tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := first.Consumer.Roles; !slices.Equal(got, tt.roles) || got == nil {
+				t.Fatalf("roles %q, want %q", got, tt.roles)
+			}
+			mine := append(first.Consumer.Roles, "mine")
+			again, err := f.v.Verify(bg(), tok)
+			if err != nil || again != first {
+				t.Fatalf("not answered from the cache: %v", err)
+			}
+			theirs := append(again.Consumer.Roles, "theirs")
+			if got := again.Consumer.Roles; !slices.Equal(got, tt.roles) {
+				t.Fatalf("after readers' appends, the cache answers roles %q, want %q", got, tt.roles)
+			}
+			if mine[len(tt.roles)] != "mine" || theirs[len(tt.roles)] != "theirs" {
+				t.Fatalf("two requests' appends to the cached roles share storage: %q, %q", mine, theirs)
+			}
+		})
+	}
+}
