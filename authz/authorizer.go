@@ -65,7 +65,8 @@ type Config struct {
 	// OrgCacheSize bounds how many organizations' custom roles are kept (B2B).
 	// Zero means DefaultOrgCacheSize.
 	OrgCacheSize int
-	// Now is the clock. Nil means time.Now.
+	// Now is the clock. Nil means time.Now, and a policy's age is then read
+	// on the monotonic clock alone.
 	Now func() time.Time
 	// Logger receives refresh failures and decisions made on a stale policy.
 	// Nil means none.
@@ -86,6 +87,10 @@ type Authorizer struct {
 	// by the scope, for M2M access tokens; fetched only when one comes.
 	scopes *entry
 	orgs   *lru.Cache[string, *entry]
+	// since is how long ago a policy was loaded: by the monotonic clock
+	// alone (half the cost of a full reading, on every guarded request, and
+	// blind to wall-clock steps) unless Config.Now is set.
+	since  func(time.Time) time.Duration
 	wg     sync.WaitGroup
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -113,13 +118,17 @@ func New(cfg Config) (*Authorizer, error) {
 	if cfg.OrgCacheSize == 0 {
 		cfg.OrgCacheSize = DefaultOrgCacheSize
 	}
+	since := time.Since
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	} else {
+		now := cfg.Now
+		since = func(t time.Time) time.Duration { return now().Sub(t) }
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Authorizer{cfg: cfg}
+	a := &Authorizer{cfg: cfg, since: since}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	orgs, err := lru.New[string, *entry](cfg.OrgCacheSize)
 	if err != nil {

@@ -186,6 +186,34 @@ func TestRefreshAndStaleness(t *testing.T) {
 	}
 }
 
+// TestTTLByTheDefaultClock: without Config.Now, a policy's age is read on
+// the monotonic clock; past the TTL the next decision still starts the
+// refresh that brings a change in.
+func TestTTLByTheDefaultClock(t *testing.T) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	srv.SetPolicy(session.Policy{Roles: []session.Role{role("viewer", perm("documents", "read"))}})
+	const ttl = 100 * time.Millisecond
+	a, err := authz.New(authz.Config{Client: srv.Client(), TTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	check := authz.Check{Roles: []string{"viewer"}, ResourceID: "documents", Action: "write"}
+	loaded := time.Now() // no later than the policy's load
+	if _, err := a.Authorize(ctxb, check); !errors.Is(err, authz.ErrDenied) {
+		t.Fatalf("before the policy change: %v", err)
+	}
+	srv.SetPolicy(session.Policy{Roles: []session.Role{role("viewer", perm("documents", "read", "write"))}})
+	waitFor(t, func() bool { _, err := a.Authorize(ctxb, check); return err == nil })
+	if took := time.Since(loaded); took < ttl {
+		t.Fatalf("the change was seen after %v, inside the %v TTL", took, ttl)
+	}
+	if n := srv.Calls(stytchtest.Policy); n != 2 {
+		t.Fatalf("%d fetches, want 2", n)
+	}
+}
+
 func TestPolicyDownAtStart(t *testing.T) {
 	srv := stytchtest.NewServer()
 	defer srv.Close()

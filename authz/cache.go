@@ -44,7 +44,7 @@ func (e *entry) index(ctx context.Context, a *Authorizer) (*Index, []session.Rol
 	p := e.held.Load()
 	var age time.Duration
 	if p != nil {
-		if age = a.cfg.Now().Sub(p.loadedAt); age < a.cfg.TTL {
+		if age = a.since(p.loadedAt); age < a.cfg.TTL {
 			return p.ix, p.roles, nil
 		}
 	}
@@ -59,7 +59,7 @@ func (e *entry) index(ctx context.Context, a *Authorizer) (*Index, []session.Rol
 	case <-ctx.Done():
 		return nil, nil, fmt.Errorf("%w: %s: %w", ErrPolicyUnavailable, e.name, ctx.Err())
 	}
-	if p := e.held.Load(); p != nil && a.cfg.Now().Sub(p.loadedAt) < a.cfg.MaxStale {
+	if p := e.held.Load(); p != nil && a.since(p.loadedAt) < a.cfg.MaxStale {
 		return p.ix, p.roles, nil
 	}
 	e.mu.Lock()
@@ -87,7 +87,7 @@ func (e *entry) startLocked(a *Authorizer) chan struct{} {
 			e.lastErr = err
 			if p := e.held.Load(); p != nil {
 				a.cfg.Logger.Warn("stytchguard: RBAC policy refresh failed; deciding with the last good one",
-					"policy", e.name, "age", a.cfg.Now().Sub(p.loadedAt).Round(time.Second), "error", err)
+					"policy", e.name, "age", a.since(p.loadedAt).Round(time.Second), "error", err)
 			} else {
 				a.cfg.Logger.Error("stytchguard: RBAC policy fetch failed", "policy", e.name, "error", err)
 			}
