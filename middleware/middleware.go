@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -729,8 +730,10 @@ func (m *Middleware) authenticate(ctx context.Context, p session.AuthenticatePar
 		// Copies, not &res.Member: a pointer into res would keep the whole
 		// answer, its session JWT and token too, in every remembered entry.
 		member, org := res.Member, res.Organization
+		ms := res.MemberSession
+		ms.Roles, ms.AuthenticationFactors = slices.Clip(ms.Roles), slices.Clip(ms.AuthenticationFactors) // shared: see session.ConsumerAuth
 		return &auth{
-			member: &session.MemberAuth{Session: res.MemberSession, Member: &member, Organization: &org, Source: session.SourceStytch,
+			member: &session.MemberAuth{Session: ms, Member: &member, Organization: &org, Source: session.SourceStytch,
 				Claims: m.cfg.Claims.Decode(res.MemberSession.CustomClaims)},
 			sessionID: res.MemberSession.MemberSessionID, expires: res.MemberSession.ExpiresAt.Time,
 			jwt: res.SessionJWT, token: res.SessionToken,
@@ -741,8 +744,10 @@ func (m *Middleware) authenticate(ctx context.Context, p session.AuthenticatePar
 		return nil, err
 	}
 	user := res.User // a copy: see above
+	s := res.Session
+	s.Roles, s.AuthenticationFactors = slices.Clip(s.Roles), slices.Clip(s.AuthenticationFactors) // shared: see session.ConsumerAuth
 	return &auth{
-		consumer: &session.ConsumerAuth{Session: res.Session, User: &user, Source: session.SourceStytch,
+		consumer: &session.ConsumerAuth{Session: s, User: &user, Source: session.SourceStytch,
 			Claims: m.cfg.Claims.Decode(res.Session.CustomClaims)},
 		sessionID: res.Session.SessionID, expires: res.Session.ExpiresAt.Time,
 		jwt: res.SessionJWT, token: res.SessionToken,

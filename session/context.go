@@ -26,7 +26,9 @@ func (s Source) String() string {
 }
 
 // ConsumerAuth is an authenticated consumer session as the middleware puts it
-// in a request's context.
+// in a request's context. What it points to may be shared with other
+// requests (a cached session): read it, do not change it. Its slices have no
+// room beyond their length, so an append makes a copy of its own.
 type ConsumerAuth struct {
 	// Session is the verified session.
 	Session Session
@@ -42,7 +44,8 @@ type ConsumerAuth struct {
 }
 
 // MemberAuth is an authenticated B2B member session as the middleware puts it
-// in a request's context.
+// in a request's context. Like a ConsumerAuth, it may be shared with other
+// requests: read it, do not change it.
 type MemberAuth struct {
 	// Session is the verified member session.
 	Session MemberSession
