@@ -1,7 +1,10 @@
 package jwtlocal_test
 
 import (
+	"flag"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -103,11 +106,31 @@ func BenchmarkCacheMemory(b *testing.B) {
 		if v.CacheLen() != n {
 			b.Fatalf("%d entries cached", v.CacheLen())
 		}
+		if *cacheHeapProfile != "" {
+			writeHeapProfile(b, *cacheHeapProfile)
+			runtime.KeepAlive(v)
+		}
 		perEntry := float64(after.HeapAlloc-before.HeapAlloc) / n
 		b.ReportMetric(perEntry, "heap-B/entry")
 		b.ReportMetric(float64(len(tokens[0])), "token-B")
 		b.ReportMetric(perEntry-float64(len(tokens[0])), "beyond-token-B/entry")
 		v.Close()
+	}
+}
+
+// cacheHeapProfile names a file for BenchmarkCacheMemory to write a heap
+// profile to while its cache is full: what each entry's bytes are
+// (bench/profile.sh reads it, with -test.memprofilerate=1).
+var cacheHeapProfile = flag.String("cachememory.heapprofile", "", "write BenchmarkCacheMemory's heap profile, cache full, to this file")
+
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
 	}
 }
 
