@@ -66,6 +66,19 @@ func newFixture(t *testing.T, mod func(*jwtlocal.Config)) *fixture {
 	return &fixture{srv: srv, user: u, tok: tok, v: v}
 }
 
+// verifierWithoutKeys returns a Verifier of srv started while srv's JWKS
+// answers 503, so that it holds no key set; the fault stays until cleared.
+func verifierWithoutKeys(t *testing.T, srv *stytchtest.Server) *jwtlocal.Verifier {
+	t.Helper()
+	srv.InjectFault(stytchtest.JWKS, stytchtest.Fault{Status: 503})
+	v, err := jwtlocal.New(jwtlocal.Config{Client: srv.Client(), Now: srv.Now, InitialFetchWait: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	return v
+}
+
 // claimsOf returns a JWT's claims without checking anything.
 func claimsOf(t *testing.T, raw string) jwt.MapClaims {
 	t.Helper()

@@ -124,12 +124,7 @@ func TestMachineTokenWithoutKeys(t *testing.T) {
 	_, tok := machineToken(t, srv, "read:reports")
 	u := srv.CreateUser(stytchtest.UserParams{Email: "a@example.com"})
 	st, _ := srv.StartSession(u.UserID, stytchtest.SessionParams{})
-	srv.InjectFault(stytchtest.JWKS, stytchtest.Fault{Status: 503})
-	v, err := jwtlocal.New(jwtlocal.Config{Client: srv.Client(), Now: srv.Now, InitialFetchWait: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	v := verifierWithoutKeys(t, srv)
 	var je *jwtlocal.Error
 	if _, err := v.VerifyAny(bg(), tok); !errors.As(err, &je) || je.Outcome != jwtlocal.KeyUnknown || !je.MachineShaped {
 		t.Fatalf("M2M token without keys: %v", err)
