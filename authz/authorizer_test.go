@@ -188,7 +188,8 @@ func TestRefreshAndStaleness(t *testing.T) {
 
 // TestTTLByTheDefaultClock: without Config.Now, a policy's age is read on
 // the monotonic clock; past the TTL the next decision still starts the
-// refresh that brings a change in.
+// refresh that brings a change in. The real clock is what it tests, so it
+// waits (100 ms) where the other tests advance a settable one.
 func TestTTLByTheDefaultClock(t *testing.T) {
 	srv := stytchtest.NewServer()
 	defer srv.Close()

@@ -731,7 +731,7 @@ func (m *Middleware) authenticate(ctx context.Context, p session.AuthenticatePar
 		// answer, its session JWT and token too, in every remembered entry.
 		member, org := res.Member, res.Organization
 		ms := res.MemberSession
-		ms.Roles, ms.AuthenticationFactors = slices.Clip(ms.Roles), slices.Clip(ms.AuthenticationFactors) // shared: see session.ConsumerAuth
+		ms.Roles, ms.AuthenticationFactors = shareable(ms.Roles, ms.AuthenticationFactors)
 		return &auth{
 			member: &session.MemberAuth{Session: ms, Member: &member, Organization: &org, Source: session.SourceStytch,
 				Claims: m.cfg.Claims.Decode(res.MemberSession.CustomClaims)},
@@ -745,13 +745,21 @@ func (m *Middleware) authenticate(ctx context.Context, p session.AuthenticatePar
 	}
 	user := res.User // a copy: see above
 	s := res.Session
-	s.Roles, s.AuthenticationFactors = slices.Clip(s.Roles), slices.Clip(s.AuthenticationFactors) // shared: see session.ConsumerAuth
+	s.Roles, s.AuthenticationFactors = shareable(s.Roles, s.AuthenticationFactors)
 	return &auth{
 		consumer: &session.ConsumerAuth{Session: s, User: &user, Source: session.SourceStytch,
 			Claims: m.cfg.Claims.Decode(res.Session.CustomClaims)},
 		sessionID: res.Session.SessionID, expires: res.Session.ExpiresAt.Time,
 		jwt: res.SessionJWT, token: res.SessionToken,
 	}, nil
+}
+
+// shareable clips a session's roles and factors, the slices a handler is
+// likely to append to: an answer is remembered and handed to many requests,
+// and encoding/json leaves room beyond their length that two appends would
+// share (see session.ConsumerAuth).
+func shareable(roles []string, factors []session.AuthenticationFactor) ([]string, []session.AuthenticationFactor) {
+	return slices.Clip(roles), slices.Clip(factors)
 }
 
 // cacheKey is the RemoteCache key of a credential: a digest, so that no

@@ -27,8 +27,9 @@ func (s Source) String() string {
 
 // ConsumerAuth is an authenticated consumer session as the middleware puts it
 // in a request's context. What it points to may be shared with other
-// requests (a cached session): read it, do not change it. Its slices have no
-// room beyond their length, so an append makes a copy of its own.
+// requests (a cached session): read it, do not change it. Session.Roles and
+// Session.AuthenticationFactors have no room beyond their length, so that
+// an append to them makes a copy of its own.
 type ConsumerAuth struct {
 	// Session is the verified session.
 	Session Session
@@ -45,7 +46,8 @@ type ConsumerAuth struct {
 
 // MemberAuth is an authenticated B2B member session as the middleware puts it
 // in a request's context. Like a ConsumerAuth, it may be shared with other
-// requests: read it, do not change it.
+// requests: read it, do not change it (its session's roles and factors, as
+// a ConsumerAuth's, take an append without writing into shared storage).
 type MemberAuth struct {
 	// Session is the verified member session.
 	Session MemberSession
