@@ -88,9 +88,11 @@ type Authorizer struct {
 	scopes *entry
 	orgs   *lru.Cache[string, *entry]
 	// since is how long ago a policy was loaded: by the monotonic clock
-	// alone (half the cost of a full reading, on every guarded request, and
-	// blind to wall-clock steps) unless Config.Now is set.
-	since  func(time.Time) time.Duration
+	// alone (blind to wall-clock steps) unless Config.Now is set.
+	since func(time.Time) time.Duration
+	// timed is set when Config.Now is not: a policy is then marked aged by
+	// a timer (see policy.aged).
+	timed  bool
 	wg     sync.WaitGroup
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -118,8 +120,8 @@ func New(cfg Config) (*Authorizer, error) {
 	if cfg.OrgCacheSize == 0 {
 		cfg.OrgCacheSize = DefaultOrgCacheSize
 	}
-	since := time.Since
-	if cfg.Now == nil {
+	since, timed := time.Since, cfg.Now == nil
+	if timed {
 		cfg.Now = time.Now
 	} else {
 		now := cfg.Now
@@ -128,7 +130,7 @@ func New(cfg Config) (*Authorizer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Authorizer{cfg: cfg, since: since}
+	a := &Authorizer{cfg: cfg, since: since, timed: timed}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	orgs, err := lru.New[string, *entry](cfg.OrgCacheSize)
 	if err != nil {
@@ -144,6 +146,13 @@ func New(cfg Config) (*Authorizer, error) {
 func (a *Authorizer) Close() {
 	a.cancel()
 	a.wg.Wait()
+	for _, e := range append(a.orgs.Values(), a.project, a.scopes) {
+		e.mu.Lock()
+		if p := e.held.Load(); p != nil {
+			p.stop()
+		}
+		e.mu.Unlock()
+	}
 }
 
 func (a *Authorizer) fetchPolicy(ctx context.Context) (*session.Policy, error) {
@@ -282,5 +291,5 @@ func (a *Authorizer) orgIndex(ctx context.Context, orgID string) (*Index, error)
 	if err != nil {
 		return nil, err
 	}
-	return e.merged(projectRoles, orgRoles), nil
+	return e.mergedWith(projectRoles, orgRoles), nil
 }
