@@ -225,40 +225,19 @@ type Verified struct {
 	IssuedAt, NotBefore, Expiry time.Time
 }
 
-// inlineRoles is how many roles a verified session keeps next to itself.
-const inlineRoles = 4
-
-// verifiedBlock is a verified session JWT's one allocation: the Verified,
-// the session it points to (a ConsumerAuth or a MemberAuth), and room for
-// the session's roles. A guarded cache hit reads all three.
+// verifiedBlock is a verified session JWT's one allocation: the Verified
+// and the session it points to (a ConsumerAuth or a MemberAuth). A cache
+// hit reads both.
 type verifiedBlock[A session.ConsumerAuth | session.MemberAuth] struct {
-	v     Verified
-	auth  A
-	roles [inlineRoles]string
-}
-
-// packRoles returns roles in dst, which has room for inlineRoles, with their
-// text in one allocation; more roles than that are returned as they are. A
-// guard reads every role of the session on each request: kept together,
-// they are one or two cache lines, not one per role and one for the slice.
-// Either way the result has no room beyond its length, so that requests
-// appending to a cached session's roles never write into shared storage.
-func packRoles(dst, roles []string) []string {
-	if len(roles) == 0 || len(roles) > cap(dst) {
-		return slices.Clip(roles)
-	}
-	joined := strings.Join(roles, "")
-	for _, r := range roles {
-		dst = append(dst, joined[:len(r)])
-		joined = joined[len(r):]
-	}
-	return slices.Clip(dst) // an append by a reader must not write into the cached session
+	v    Verified
+	auth A
 }
 
 // toVerified maps checked claims to the session package's types, the same a
-// call to Stytch's authenticate would return, and decodes the custom claims
-// with decode when it is set.
-func (c *claims) toVerified(b2b bool, decode session.ClaimsDecoder) *Verified {
+// call to Stytch's authenticate would return, with the session's roles
+// shared through roles, and decodes the custom claims with decode when it is
+// set.
+func (c *claims) toVerified(b2b bool, decode session.ClaimsDecoder, roles roleSets) *Verified {
 	exp := unixTime(*c.ExpiresAt)
 	typed := decode.Decode(c.Custom)
 	if c.machine() {
@@ -277,16 +256,15 @@ func (c *claims) toVerified(b2b bool, decode session.ClaimsDecoder) *Verified {
 	if expires.IsZero() {
 		expires = session.NewTime(exp)
 	}
-	factors := slices.Clip(sc.AuthenticationFactors) // see packRoles
+	// Clipped, as the shared roles are: an append by a reader must not write
+	// into the cached session.
+	factors := slices.Clip(sc.AuthenticationFactors)
 	if factors == nil {
 		factors = []session.AuthenticationFactor{}
 	}
-	roles := sc.Roles
-	if roles == nil {
-		roles = []string{}
-	}
+	held := roles.share(sc.Roles)
 	// One verifiedBlock: one place in memory for a cache hit to fetch, not
-	// three to five.
+	// three.
 	base := Verified{
 		SessionID: sc.ID,
 		Subject:   c.Subject,
@@ -296,7 +274,6 @@ func (c *claims) toVerified(b2b bool, decode session.ClaimsDecoder) *Verified {
 	}
 	if b2b {
 		b := &verifiedBlock[session.MemberAuth]{v: base}
-		roles = packRoles(b.roles[:0], roles)
 		b.auth = session.MemberAuth{Source: session.SourceLocal, Session: session.MemberSession{
 			MemberSessionID:       sc.ID,
 			MemberID:              c.Subject,
@@ -306,19 +283,18 @@ func (c *claims) toVerified(b2b bool, decode session.ClaimsDecoder) *Verified {
 			AuthenticationFactors: factors,
 			OrganizationID:        c.Organization.OrganizationID,
 			OrganizationSlug:      c.Organization.Slug,
-			Roles:                 roles,
+			Roles:                 held,
 			CustomClaims:          c.Custom,
 		}, Claims: typed}
 		b.v.MemberAuth, b.v.Member = &b.auth, &b.auth.Session
 		return &b.v
 	}
 	b := &verifiedBlock[session.ConsumerAuth]{v: base}
-	roles = packRoles(b.roles[:0], roles)
 	b.auth = session.ConsumerAuth{Source: session.SourceLocal, Session: session.Session{
 		SessionID:             sc.ID,
 		UserID:                c.Subject,
 		AuthenticationFactors: factors,
-		Roles:                 roles,
+		Roles:                 held,
 		StartedAt:             sc.StartedAt,
 		LastAccessedAt:        sc.LastAccessedAt,
 		ExpiresAt:             expires,

@@ -105,6 +105,7 @@ type Verifier struct {
 	keyfunc  keyfunc.Keyfunc
 	cache    *tokenCache
 	headers  headerCache
+	roles    roleSets
 	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -154,6 +155,7 @@ func New(cfg Config) (*Verifier, error) {
 		cfg:     cfg,
 		project: project,
 		issuers: []string{"stytch.com/" + project},
+		roles:   newRoleSets(),
 	}
 	if base := cfg.Client.BaseURL(); base != session.LiveBaseURL && base != session.TestBaseURL {
 		v.issuers = append(v.issuers, base) // a custom domain issues with its own URL
@@ -272,9 +274,9 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Verified, *Error)
 			return nil, err
 		}
 		v.warnIssuer(c.Issuer)
-		return c.toVerified(v.cfg.B2B, v.cfg.Claims), err
+		return c.toVerified(v.cfg.B2B, v.cfg.Claims, v.roles), err
 	}
-	verified := c.toVerified(v.cfg.B2B, v.cfg.Claims)
+	verified := c.toVerified(v.cfg.B2B, v.cfg.Claims, v.roles)
 	if _, err := v.check(verified, now); err != nil {
 		return verified, err
 	}

@@ -336,7 +336,7 @@ var profileFiles = []struct{ file, title, what string }{
 	{"profile-parallel-cpu.txt", "Parallel: CPU",
 		"CPU profile of the requests of both runs."},
 	{"profile-cachememory.txt", "Memory: what a cached token's bytes are",
-		"Heap profile of jwtlocal's `BenchmarkCacheMemory` with its cache holding 1,000 tokens (`-memprofilerate 1`), only what verifying them allocated: divide by 1,000 for one entry. `stringslite.Clone` is the entry's copy of its token, rounded up to its size class; `growslice` the authentication factors (one `AuthenticationFactor` is 440 B, 42 of them optional pointers, as in stytch-go); `toVerified` the `Verified`, its session and its roles in one block; `decode.func1` the custom claims map; `literalStore` the decoded strings; `add` the cache entry."},
+		"Heap profile of jwtlocal's `BenchmarkCacheMemory` with its cache holding 1,000 tokens (`-memprofilerate 1`), only what verifying them allocated: divide by 1,000 for one entry. `stringslite.Clone` is the entry's copy of its token, rounded up to its size class; `growslice` the authentication factors (one `AuthenticationFactor` is 440 B, 42 of them optional pointers, as in stytch-go); `toVerified` the `Verified` and its session in one block (the roles are one list shared by every session holding them); `decode.func1` the custom claims map; `literalStore` the decoded strings; `add` the cache entry."},
 }
 
 // writeProfiles quotes the profile tops profile.sh wrote in dir.
