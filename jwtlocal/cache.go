@@ -27,27 +27,97 @@ type tokenCache struct {
 	shards [cacheShards]cacheShard
 }
 
-// cacheShard is one LRU of the cache: a map from hash to entry, and a list
-// threaded through the entries themselves, newest first. A hit moves its
+// cacheShard is one LRU of the cache: a table from hash to entry, and a
+// list threaded through the entries themselves, newest first. A hit moves its
 // entry to the front only when the entry has fallen out of the shard's
 // newest quarter: moving an entry that is near the front anyway would change
-// no eviction, and costs a write lock and writes to three entries on every
+// no eviction, and costs a lock and writes to three entries on every
 // request. With a shard of fewer than four entries, every hit moves it, as a
 // plain LRU's.
 //
+// A lookup takes no lock: it reads the table through atomic loads, so that
+// cores serving hits write nothing they share (a read lock's count is such a
+// write, and on a multi-core machine its cache line travels between cores on
+// every request). Writers (additions, evictions, removals, moves) take mu.
+//
 // The list lives in the entries, not in a list of its own, so that a hit
-// reads one map slot and one entry: the entry is the cache's only object per
-// token besides the token and the session it holds.
+// reads one table slot and one entry: the entry is the cache's only object
+// per token besides the token and the session it holds.
 type cacheShard struct {
-	mu   sync.RWMutex
-	m    map[uint64]*cacheEntry
-	head cacheEntry // the list's sentinel: head.next is the newest, head.prev the oldest
-	size int
+	table atomic.Pointer[slotTable]
 	// gen counts the shard's additions and moves; an entry records the
 	// count at its own last one, so gen - entry.gen is how many entries
 	// went in front of it since.
 	gen   atomic.Uint64
 	fresh uint64 // a quarter of the shard's size
+	size  int
+
+	mu   sync.Mutex
+	n    int        // entries in the table and the list
+	head cacheEntry // the list's sentinel: head.next is the newest, head.prev the oldest
+}
+
+// slotTable is an open-addressing hash table of entries with linear probing,
+// at most half full: a lookup stops at the first empty slot. Readers load
+// slots atomically while a writer, holding its shard's lock, stores them; a
+// reader racing a deletion's shift can miss an entry (a verification more,
+// never a wrong session) but never loops, as there is always an empty slot.
+// A table that would pass half full is replaced by one twice its size, and
+// readers still on the old one miss only what was added since.
+type slotTable struct {
+	slots []atomic.Pointer[cacheEntry]
+	mask  uint64
+}
+
+func newSlotTable(n int) *slotTable {
+	return &slotTable{slots: make([]atomic.Pointer[cacheEntry], n), mask: uint64(n - 1)}
+}
+
+// home is h's first slot. The shard was chosen by h's low bits; the slot
+// comes from others.
+func (t *slotTable) home(h uint64) uint64 { return (h >> 8) & t.mask }
+
+// lookup returns the entry under h, nil when there is none.
+func (t *slotTable) lookup(h uint64) *cacheEntry {
+	for i, n := t.home(h), 0; n < len(t.slots); i, n = (i+1)&t.mask, n+1 {
+		e := t.slots[i].Load()
+		if e == nil || e.h == h {
+			return e
+		}
+	}
+	return nil
+}
+
+// find returns the slot of the entry under h and the entry, or the first
+// empty slot from h's home and nil. The caller holds the shard's lock.
+func (t *slotTable) find(h uint64) (uint64, *cacheEntry) {
+	i := t.home(h)
+	for {
+		e := t.slots[i].Load()
+		if e == nil || e.h == h {
+			return i, e
+		}
+		i = (i + 1) & t.mask
+	}
+}
+
+// delete empties slot i and shifts back the entries after it that would
+// otherwise be cut off from their home slot. The caller holds the shard's
+// lock.
+func (t *slotTable) delete(i uint64) {
+	for j := (i + 1) & t.mask; ; j = (j + 1) & t.mask {
+		e := t.slots[j].Load()
+		if e == nil {
+			break
+		}
+		// e stays when its home is cyclically in (i, j]: moved to i it
+		// would sit before its home.
+		if k := t.home(e.h); (i < j && (k <= i || k > j)) || (i > j && k <= i && k > j) {
+			t.slots[i].Store(e)
+			i = j
+		}
+	}
+	t.slots[i].Store(nil)
 }
 
 type cacheEntry struct {
@@ -58,8 +128,8 @@ type cacheEntry struct {
 	// check itself says why not.
 	from, until int64
 	gen         atomic.Uint64
-	// h is the entry's key; prev and next link it in its shard's list, nil
-	// once it has left the shard. All three change under the shard's lock;
+	// h is the entry's key. prev and next link it in its shard's list, nil
+	// once it has left the shard; they change under the shard's lock, and
 	// the fields above never change.
 	h          uint64
 	prev, next *cacheEntry
@@ -75,6 +145,9 @@ func newTokenCache(size int) *tokenCache {
 	}
 	return c
 }
+
+// minSlots is a shard's first table size; tables grow as entries come.
+const minSlots = 16
 
 func (c *tokenCache) shard(h uint64) *cacheShard {
 	return &c.shards[h%cacheShards]
@@ -94,10 +167,8 @@ func (c *tokenCache) hash(token string) uint64 {
 func (c *tokenCache) get(token string) (*cacheEntry, uint64, bool) {
 	h := c.hash(token)
 	s := c.shard(h)
-	s.mu.RLock()
-	e := s.m[h]
-	s.mu.RUnlock()
-	// token and v never change once the entry is in the map: read unlocked.
+	e := s.table.Load().lookup(h)
+	// token and v never change once the entry is in the table.
 	if e == nil || e.token != token {
 		return nil, h, false
 	}
@@ -121,15 +192,39 @@ func (c *tokenCache) add(h uint64, token string, v *Verified, from, until int64)
 	e := &cacheEntry{token: strings.Clone(token), v: v, from: from, until: until, h: h}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old := s.m[h]; old != nil {
+	t := s.table.Load()
+	if i, old := t.find(h); old != nil {
 		old.unlink()
-	} else if len(s.m) >= s.size {
+		t.slots[i].Store(e)
+		s.pushFront(e)
+		return
+	}
+	if s.n >= s.size {
 		oldest := s.head.prev
 		oldest.unlink()
-		delete(s.m, oldest.h)
+		i, _ := t.find(oldest.h)
+		t.delete(i)
+		s.n--
 	}
-	s.m[h] = e
+	if 2*(s.n+1) > len(t.slots) {
+		t = s.grow(t)
+	}
+	i, _ := t.find(h)
+	t.slots[i].Store(e)
+	s.n++
 	s.pushFront(e)
+}
+
+// grow replaces t with a table twice its size holding the same entries,
+// and returns it. The caller holds s.mu.
+func (s *cacheShard) grow(t *slotTable) *slotTable {
+	bigger := newSlotTable(2 * len(t.slots))
+	for e := s.head.next; e != &s.head; e = e.next {
+		i, _ := bigger.find(e.h)
+		bigger.slots[i].Store(e)
+	}
+	s.table.Store(bigger)
+	return bigger
 }
 
 // remove takes e out of the cache, unless another entry has taken its key
@@ -138,9 +233,11 @@ func (c *tokenCache) remove(e *cacheEntry) {
 	s := c.shard(e.h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.m[e.h] == e {
+	t := s.table.Load()
+	if i, held := t.find(e.h); held == e {
 		e.unlink()
-		delete(s.m, e.h)
+		t.delete(i)
+		s.n--
 	}
 }
 
@@ -161,7 +258,8 @@ func (e *cacheEntry) unlink() {
 
 // reset empties the shard. The caller holds s.mu, or has s to itself.
 func (s *cacheShard) reset() {
-	s.m = make(map[uint64]*cacheEntry, s.size)
+	s.table.Store(newSlotTable(minSlots))
+	s.n = 0
 	s.head.prev, s.head.next = &s.head, &s.head
 }
 
@@ -169,9 +267,9 @@ func (c *tokenCache) len() int {
 	n := 0
 	for i := range c.shards {
 		s := &c.shards[i]
-		s.mu.RLock()
-		n += len(s.m)
-		s.mu.RUnlock()
+		s.mu.Lock()
+		n += s.n
+		s.mu.Unlock()
 	}
 	return n
 }

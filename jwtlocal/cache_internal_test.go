@@ -2,6 +2,7 @@ package jwtlocal
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -81,13 +82,14 @@ func shardTokens(c *tokenCache, n int, names ...string) map[string]string {
 }
 
 // shardOrder returns the subjects s holds, oldest first, after checking
-// that its list, walked both ways, and its map hold the same entries.
+// that its list, walked both ways, and its table hold the same entries.
 func shardOrder(t *testing.T, s *cacheShard) []string {
 	t.Helper()
+	table := s.table.Load()
 	var back, fwd []string
 	for e := s.head.prev; e != &s.head; e = e.prev {
-		if s.m[e.h] != e {
-			t.Fatalf("%s is in the list, not in the map", e.v.Subject)
+		if table.lookup(e.h) != e {
+			t.Fatalf("%s is in the list, not in the table", e.v.Subject)
 		}
 		back = append(back, e.v.Subject)
 	}
@@ -95,10 +97,65 @@ func shardOrder(t *testing.T, s *cacheShard) []string {
 		fwd = append(fwd, e.v.Subject)
 	}
 	slices.Reverse(fwd)
-	if !slices.Equal(back, fwd) || len(back) != len(s.m) {
-		t.Fatalf("list %v backwards, %v forwards, %d in the map", back, fwd, len(s.m))
+	inTable := 0
+	for i := range table.slots {
+		if table.slots[i].Load() != nil {
+			inTable++
+		}
+	}
+	if !slices.Equal(back, fwd) || len(back) != inTable || len(back) != s.n {
+		t.Fatalf("list %v backwards, %v forwards, %d in the table, count %d", back, fwd, inTable, s.n)
+	}
+	if 2*inTable > len(table.slots) {
+		t.Fatalf("table of %d slots holds %d", len(table.slots), inTable)
 	}
 	return back
+}
+
+// TestSlotTableFindsWhatItHolds inserts and deletes keys that crowd a few
+// home slots, around the table's end too, and checks after every step that
+// each key held is found and each key deleted is not: a deletion's shift
+// must never cut an entry off from its home.
+func TestSlotTableFindsWhatItHolds(t *testing.T) {
+	tests := []struct {
+		name  string
+		homes []uint64 // the home slots keys are drawn from
+	}{
+		{"one home", []uint64{3}},
+		{"neighbours", []uint64{5, 6, 7}},
+		{"around the end", []uint64{14, 15, 0}},
+		{"everywhere", []uint64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const slots = 16
+			rng := rand.New(rand.NewPCG(1, uint64(len(tt.homes))))
+			table := newSlotTable(slots)
+			held := map[uint64]*cacheEntry{}
+			for step := range 2000 {
+				// A key: its home in the slot bits, a distinct number above.
+				h := tt.homes[rng.IntN(len(tt.homes))]<<8 | uint64(rng.IntN(12))<<12
+				if e := held[h]; e != nil {
+					i, got := table.find(h)
+					if got != e {
+						t.Fatalf("step %d: find(%x) = %v, want the held entry", step, h, got)
+					}
+					table.delete(i)
+					delete(held, h)
+				} else if 2*(len(held)+1) <= slots {
+					e := &cacheEntry{h: h}
+					i, _ := table.find(h)
+					table.slots[i].Store(e)
+					held[h] = e
+				}
+				for k := uint64(0); k < 16<<12; k += 1 << 8 {
+					if got, want := table.lookup(k), held[k]; got != want {
+						t.Fatalf("step %d: lookup(%x) = %v, want %v", step, k, got, want)
+					}
+				}
+			}
+		})
+	}
 }
 
 // TestCacheUnderConcurrentUse: hits, additions, evictions and removals from
