@@ -163,15 +163,18 @@ func (e *Emulator) adminStartMemberSession(r *http.Request, reqID string) (any, 
 func (e *Emulator) adminSetPolicy(b2b bool) apiHandler {
 	return func(r *http.Request, reqID string) (any, *session.APIError) {
 		var p struct {
-			Policy session.Policy `json:"policy"`
+			Policy *session.Policy `json:"policy"`
 		}
 		if err := decode(r, &p); err != nil {
 			return nil, err
 		}
+		if p.Policy == nil { // a body of roles alone would otherwise empty the policy
+			return nil, apiError(http.StatusBadRequest, "bad_request", `The body must hold the policy under "policy": {"policy": {"roles": [...]}}.`)
+		}
 		if b2b {
-			e.SetB2BPolicy(p.Policy)
+			e.SetB2BPolicy(*p.Policy)
 		} else {
-			e.SetPolicy(p.Policy)
+			e.SetPolicy(*p.Policy)
 		}
 		return adminOK(reqID, map[string]any{}), nil
 	}

@@ -618,6 +618,14 @@ func TestAdminAPI(t *testing.T) {
 	if p, _ := e.client.Consumer.Policy(ctx(t)); p.Policy.Roles[0].RoleID != "x" {
 		t.Fatalf("policy not set: %+v", p.Policy)
 	}
+	// The roles without their "policy" key are refused, not read as an
+	// empty policy.
+	if status, _ := e.do(t, "PUT", "/_emulator/rbac/policy", map[string]any{"roles": []any{}}, true); status != 400 {
+		t.Fatalf("a policy body without its policy key: %d", status)
+	}
+	if p, _ := e.client.Consumer.Policy(ctx(t)); len(p.Policy.Roles) != 1 {
+		t.Fatalf("a refused policy body changed the policy: %+v", p.Policy)
+	}
 	// Faults and call counts, for apps tested from another process.
 	if status, body := e.do(t, "POST", "/_emulator/faults", map[string]any{"endpoint": "sessions.authenticate", "status": 500, "times": 1}, true); status != 200 {
 		t.Fatalf("inject fault: %d %v", status, body)
