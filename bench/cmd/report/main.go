@@ -6,6 +6,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"flag"
 	"fmt"
 	"os"
@@ -287,7 +288,7 @@ func writePackage(w func(string, ...any), pkg string, s samples) {
 		for u := range s[n] {
 			units = append(units, u)
 		}
-		slices.SortFunc(units, func(a, b string) int { return unitOrder(a) - unitOrder(b) })
+		slices.SortFunc(units, func(a, b string) int { return cmp.Or(unitOrder(a)-unitOrder(b), strings.Compare(a, b)) })
 		var cells []string
 		for _, u := range units {
 			cells = append(cells, number(median(s[n][u]))+" "+u)
@@ -305,7 +306,8 @@ func number(v float64) string {
 	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
-// unitOrder puts go test's own units first, then the benchmarks' own.
+// unitOrder puts go test's own units first, then the benchmarks' own
+// (which the caller sorts by name, so that a report is the same each time).
 func unitOrder(u string) int {
 	switch u {
 	case "ns/op":
@@ -340,7 +342,7 @@ var profileFiles = []struct{ file, title, what string }{
 	{"profile-parallel-block.txt", "Parallel: blocking",
 		"Time goroutines spent blocked (channels, select, WaitGroup): the harness's waits and the key set's idle refresh loop are expected here; a request path is not."},
 	{"profile-parallel-cpu.txt", "Parallel: CPU",
-		"CPU profile of the requests of both runs."},
+		"CPU profile of the requests of both runs. A lock need not be waited on to hold two cores back: a read lock's count is a write to memory both cores share, and the token cache's lookups used to take one. They now read its table with atomic loads alone. What leads the profile is the memory the mix walks: `indexbytebody` and `memeqbody` are the first reads of a cold request's cookie and of its cached token, compared whole."},
 	{"profile-cachememory.txt", "Memory: what a cached token's bytes are",
 		"Heap profile of jwtlocal's `BenchmarkCacheMemory` with its cache holding 1,000 tokens (`-memprofilerate 1`), only what verifying them allocated: divide by 1,000 for one entry. `stringslite.Clone` is the entry's copy of its token, rounded up to its size class; `growslice` the authentication factors (one `AuthenticationFactor` is 440 B, 42 of them optional pointers, as in stytch-go); `toVerified` the `Verified` and its session in one block (the roles are one list shared by every session holding them); `decode.func1` the custom claims map; `literalStore` the decoded strings; `add` the cache entry. All but the token's copy and the entry is the session itself: decoded from its JSON into `session.Session`, the same session takes CacheMemory's `session-B`, and what an entry holds beyond one copy of its token and of that is its `overhead-B/entry`."},
 }
