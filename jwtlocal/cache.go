@@ -7,9 +7,9 @@ import (
 	"sync/atomic"
 )
 
-// cacheShards splits the verified-token cache so that requests on several
+// cacheShards splits the verified-token cache so that writers on several
 // cores rarely wait on the same lock: an addition, an eviction or an aged
-// hit's move takes its shard's lock exclusively.
+// hit's move takes its shard's lock. Lookups take none.
 const cacheShards = 16
 
 // tokenCache remembers verified tokens. Keys are a per-process seeded 64-bit
