@@ -159,8 +159,9 @@ func TestSlotTableFindsWhatItHolds(t *testing.T) {
 }
 
 // TestCacheUnderConcurrentUse: hits, additions, evictions and removals from
-// several goroutines (run it with -race) leave every shard within its size
-// and its list agreeing with its map.
+// several goroutines (run it with -race) never answer a token with another's
+// entry, and leave every shard within its size and its list agreeing with
+// its table.
 func TestCacheUnderConcurrentUse(t *testing.T) {
 	c := newTokenCache(4 * cacheShards)
 	done := make(chan struct{})
@@ -170,7 +171,12 @@ func TestCacheUnderConcurrentUse(t *testing.T) {
 			for i := range 2000 {
 				tok := fmt.Sprintf("token-%d", (g*7+i)%200)
 				h := c.hash(tok)
-				switch e, _, ok := c.get(tok); {
+				e, _, ok := c.get(tok)
+				if ok && (e.token != tok || e.v.Subject != tok) {
+					t.Errorf("get(%s) answered the entry of %s", tok, e.v.Subject)
+					return
+				}
+				switch {
 				case ok && i%5 == 0:
 					c.remove(e)
 				case !ok:
