@@ -19,7 +19,9 @@
 // An Authorizer fetches the consumer policy, or the B2B project policy and
 // each organization's custom roles, on first use, one fetch for any number of
 // concurrent first decisions. A policy older than TTL (5 minutes, as in the
-// SDKs) still decides while one background fetch refreshes it. When refreshes
+// SDKs) still decides while one background fetch refreshes it; until then, a
+// guarded request learns that its policy is fresh from one atomic load (a
+// timer marks it aged; with Config.Now set, that clock is read instead). When refreshes
 // fail, the last good policy keeps deciding, and each failure is logged, until
 // it is MaxStale old (1 hour); then decisions wait for a fetch and, if it
 // fails, answer ErrPolicyUnavailable — a 503 from the guards, never a 403:
