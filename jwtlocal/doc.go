@@ -84,9 +84,9 @@
 // the token (never the Cookie header it was cut from) plus its decoded
 // session (BenchmarkCacheMemory measures both), so at most CacheSize ×
 // (MaxTokenBytes + the decoded session) in any case. Lookups take no lock
-// (writers take their shard's), so cores serving cached tokens share no
-// written memory; sessions holding the same roles share one read-only list
-// of them.
+// (writers take their shard's): a hit writes nothing other cores read,
+// unless it moves its aged entry to the front of its shard. Sessions holding
+// the same roles share one read-only list of them.
 //
 // A first-seen token pays the RSA verification and one decode of its
 // payload; its header, the same for every token one key signs, is decoded
