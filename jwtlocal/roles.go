@@ -30,12 +30,9 @@ type roleSets struct {
 	sets *lru.Cache[string, []string]
 }
 
-func newRoleSets() roleSets {
+func newRoleSets() (roleSets, error) {
 	sets, err := lru.New[string, []string](maxRoleSets)
-	if err != nil {
-		panic(err) // only for a size below 1
-	}
-	return roleSets{sets: sets}
+	return roleSets{sets: sets}, err
 }
 
 // share returns the shared copy of roles, adding it when it is new; an

@@ -26,7 +26,7 @@ func TestRoleSetsShare(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRoleSets()
+			r := mustRoleSets(t)
 			a, b := r.share(slices.Clone(tt.first)), r.share(slices.Clone(tt.second))
 			for _, c := range []struct{ got, want []string }{{a, tt.first}, {b, tt.second}} {
 				if !slices.Equal(c.got, c.want) {
@@ -47,7 +47,7 @@ func TestRoleSetsShare(t *testing.T) {
 // maxRoleSets distinct lists, each answer is still right and the table
 // holds no more than its bound.
 func TestRoleSetsEmptyAndBounded(t *testing.T) {
-	r := newRoleSets()
+	r := mustRoleSets(t)
 	for _, roles := range [][]string{nil, {}} {
 		if got := r.share(roles); got == nil || len(got) != 0 {
 			t.Fatalf("share(%#v) = %#v, want an empty list", roles, got)
@@ -62,4 +62,13 @@ func TestRoleSetsEmptyAndBounded(t *testing.T) {
 	if n := r.sets.Len(); n > maxRoleSets {
 		t.Fatalf("%d lists kept, bound %d", n, maxRoleSets)
 	}
+}
+
+func mustRoleSets(t *testing.T) roleSets {
+	t.Helper()
+	r, err := newRoleSets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

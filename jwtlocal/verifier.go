@@ -155,7 +155,10 @@ func New(cfg Config) (*Verifier, error) {
 		cfg:     cfg,
 		project: project,
 		issuers: []string{"stytch.com/" + project},
-		roles:   newRoleSets(),
+	}
+	var err error
+	if v.roles, err = newRoleSets(); err != nil {
+		return nil, err
 	}
 	if base := cfg.Client.BaseURL(); base != session.LiveBaseURL && base != session.TestBaseURL {
 		v.issuers = append(v.issuers, base) // a custom domain issues with its own URL
