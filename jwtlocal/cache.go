@@ -79,26 +79,24 @@ func (t *slotTable) home(h uint64) uint64 { return (h >> 8) & t.mask }
 
 // lookup returns the entry under h, nil when there is none.
 func (t *slotTable) lookup(h uint64) *cacheEntry {
-	for i, n := t.home(h), 0; n < len(t.slots); i, n = (i+1)&t.mask, n+1 {
-		e := t.slots[i].Load()
-		if e == nil || e.h == h {
-			return e
-		}
-	}
-	return nil
+	_, e := t.find(h)
+	return e
 }
 
 // find returns the slot of the entry under h and the entry, or the first
-// empty slot from h's home and nil. The caller holds the shard's lock.
+// empty slot from h's home and nil. It probes at most every slot once: a
+// reader racing writers may find no empty slot on its way, a writer (which
+// holds the shard's lock, so the table is at most half full) always does.
 func (t *slotTable) find(h uint64) (uint64, *cacheEntry) {
 	i := t.home(h)
-	for {
+	for range len(t.slots) {
 		e := t.slots[i].Load()
 		if e == nil || e.h == h {
 			return i, e
 		}
 		i = (i + 1) & t.mask
 	}
+	return i, nil
 }
 
 // delete empties slot i and shifts back the entries after it that would
@@ -193,26 +191,29 @@ func (c *tokenCache) add(h uint64, token string, v *Verified, from, until int64)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.table.Load()
-	if i, old := t.find(h); old != nil {
+	i, old := t.find(h)
+	if old != nil { // another token under the same key: e takes its slot
 		old.unlink()
-		t.slots[i].Store(e)
-		s.pushFront(e)
-		return
+	} else {
+		if s.n >= s.size {
+			s.drop(t, s.head.prev)
+		}
+		if 2*(s.n+1) > len(t.slots) {
+			t = s.grow(t)
+		}
+		i, _ = t.find(h) // the drop or the growth may have moved the empty slot
+		s.n++
 	}
-	if s.n >= s.size {
-		oldest := s.head.prev
-		oldest.unlink()
-		i, _ := t.find(oldest.h)
-		t.delete(i)
-		s.n--
-	}
-	if 2*(s.n+1) > len(t.slots) {
-		t = s.grow(t)
-	}
-	i, _ := t.find(h)
 	t.slots[i].Store(e)
-	s.n++
 	s.pushFront(e)
+}
+
+// drop takes e, which is in t, out of the shard. The caller holds s.mu.
+func (s *cacheShard) drop(t *slotTable, e *cacheEntry) {
+	i, _ := t.find(e.h)
+	e.unlink()
+	t.delete(i)
+	s.n--
 }
 
 // grow replaces t with a table twice its size holding the same entries,
@@ -233,11 +234,8 @@ func (c *tokenCache) remove(e *cacheEntry) {
 	s := c.shard(e.h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.table.Load()
-	if i, held := t.find(e.h); held == e {
-		e.unlink()
-		t.delete(i)
-		s.n--
+	if t := s.table.Load(); t.lookup(e.h) == e {
+		s.drop(t, e)
 	}
 }
 

@@ -172,7 +172,7 @@ func TestCacheUnderConcurrentUse(t *testing.T) {
 				tok := fmt.Sprintf("token-%d", (g*7+i)%200)
 				h := c.hash(tok)
 				e, _, ok := c.get(tok)
-				if ok && (e.token != tok || e.v.Subject != tok) {
+				if ok && e.v.Subject != tok { // get compared the token; the session must be its own too
 					t.Errorf("get(%s) answered the entry of %s", tok, e.v.Subject)
 					return
 				}

@@ -48,11 +48,12 @@ func (r roleSets) share(roles []string) []string {
 			return slices.Clip(roles)
 		}
 	}
-	if set, ok := r.sets.Get(string(key)); ok {
+	k := string(key)
+	if set, ok := r.sets.Get(k); ok {
 		return set
 	}
 	set := packed(roles)
-	r.sets.Add(string(key), set)
+	r.sets.Add(k, set)
 	return set
 }
 
