@@ -53,7 +53,8 @@ type Config struct {
 	// HTTPClient sends the requests. Nil means a client of this package's own
 	// with keep-alive connections, at most DefaultMaxConnsPerHost of them to
 	// Stytch at once (more calls wait for one); its Timeout, if any, applies
-	// per attempt.
+	// per attempt. The client is copied, and the copy follows no redirect:
+	// a 3xx is an unavailable Stytch, whatever CheckRedirect says.
 	HTTPClient *http.Client
 	// Timeout bounds each call, retries and waits included, on top of the
 	// caller's context. Zero means DefaultTimeout; negative means no bound
@@ -141,7 +142,14 @@ func New(cfg Config) (*Client, error) {
 		tr.MaxIdleConnsPerHost = DefaultMaxConnsPerHost
 		tr.MaxConnsPerHost = DefaultMaxConnsPerHost
 		t.http = &http.Client{Transport: tr}
+	} else {
+		c := *t.http // a copy: the caller's client keeps its own rule
+		t.http = &c
 	}
+	// No redirect is followed: Stytch's API never answers one, and following
+	// it would send the secret (same host, another port or scheme) or a
+	// session token (a 307 re-posts its body) to whoever the answer names.
+	t.http.CheckRedirect = refuseRedirect
 	if t.timeout == 0 {
 		t.timeout = DefaultTimeout
 	}
@@ -197,6 +205,10 @@ func resolveBaseURL(projectID, override string) (string, error) {
 	}
 	return u.String(), nil
 }
+
+// refuseRedirect is every client's CheckRedirect: the 3xx itself is the
+// answer, and attempt reports it as unavailable.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 func isLoopback(host string) bool {
 	if host == "localhost" {
@@ -369,7 +381,17 @@ func (t *transport) attempt(ctx context.Context, c call, target string, payload 
 		if err := json.Unmarshal(raw, out); err != nil {
 			return resp.StatusCode, 0, fmt.Errorf("malformed %d response: %w", resp.StatusCode, err)
 		}
+		if a, ok := out.(answer); ok {
+			if p := a.problem(); p != "" {
+				return resp.StatusCode, 0, invalidAnswer(p)
+			}
+		}
 		return resp.StatusCode, 0, nil
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		// Stytch never redirects its API, and the client follows no
+		// redirect: whoever answered is not Stytch.
+		return resp.StatusCode, retryAfter, fmt.Errorf("status %d: a redirect, which Stytch's API never answers", resp.StatusCode)
 	}
 	api, err := decodeAPIError(raw)
 	if err != nil || api.ErrorType == "" {
