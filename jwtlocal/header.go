@@ -12,6 +12,10 @@ import (
 type header struct {
 	Alg string `json:"alg"`
 	Kid string `json:"kid"`
+	// Crit names extensions the token says must be understood (RFC 7515
+	// 4.1.11). Stytch sets none and this package understands none, so a
+	// token with one is refused.
+	Crit json.RawMessage `json:"crit"`
 }
 
 // maxHeaders bounds the headers remembered: one per signing key the project

@@ -2,8 +2,10 @@ package jwtlocal
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -126,19 +128,7 @@ func (v *Verifier) refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("jwtlocal: fetching JWKS: %w", err)
 	}
-	keys := make([]jwkset.JWK, 0, len(res.Keys))
-	for _, k := range res.Keys {
-		if k.KTY != "RSA" || (k.Alg != "" && k.Alg != "RS256") || (k.Use != "" && k.Use != "sig") || k.KID == "" {
-			continue
-		}
-		jwk, err := jwkset.NewJWKFromMarshal(jwkset.JWKMarshal{
-			KTY: jwkset.KtyRSA, USE: jwkset.UseSig, ALG: jwkset.AlgRS256, KID: k.KID, N: k.N, E: k.E,
-		}, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
-		if err != nil {
-			continue // one broken key does not spoil the others
-		}
-		keys = append(keys, jwk)
-	}
+	keys, ambiguous := v.usableKeys(res.Keys)
 	if len(keys) == 0 {
 		return errEmptyKeySet
 	}
@@ -149,10 +139,80 @@ func (v *Verifier) refresh(ctx context.Context) error {
 	if err := v.keys.KeyReplaceAll(ctx, keys); err != nil {
 		return fmt.Errorf("jwtlocal: storing keys: %w", err)
 	}
+	v.mu.Lock()
+	v.ambiguousKIDs = ambiguous
+	v.mu.Unlock()
 	if v.cache != nil && retired(old, keys) {
 		v.cache.purge() // tokens of a retired key must be verified again
 	}
 	return nil
+}
+
+// MinRSABits is the least modulus size of a key this package verifies
+// with; a smaller key in the JWKS is left out, and logged once.
+const MinRSABits = 2048
+
+// usableKeys returns the RS256 signing keys of a JWKS answer that can be
+// trusted, and the kids two different keys share. A key of another type or
+// use, one without a kid, one that does not parse, one under MinRSABits,
+// and every key of a shared kid are left out: a token naming a shared kid
+// is inconclusive (KeyUnknown), never Invalid.
+func (v *Verifier) usableKeys(set []session.JWK) (keys []jwkset.JWK, ambiguous []string) {
+	byKID := map[string]*rsa.PublicKey{}
+	for _, k := range set {
+		if k.KTY != "RSA" || (k.Alg != "" && k.Alg != "RS256") || (k.Use != "" && k.Use != "sig") || k.KID == "" {
+			continue
+		}
+		jwk, err := jwkset.NewJWKFromMarshal(jwkset.JWKMarshal{
+			KTY: jwkset.KtyRSA, USE: jwkset.UseSig, ALG: jwkset.AlgRS256, KID: k.KID, N: k.N, E: k.E,
+		}, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
+		if err != nil {
+			continue // one broken key does not spoil the others
+		}
+		pub, ok := jwk.Key().(*rsa.PublicKey)
+		if !ok {
+			continue
+		}
+		if bits := pub.N.BitLen(); bits < MinRSABits {
+			v.warnKey(k.KID, "stytchguard: a JWKS key is under 2048 bits and is not used; tokens it signed are refused", slog.Int("bits", bits))
+			continue
+		}
+		if prev, seen := byKID[k.KID]; seen {
+			if !prev.Equal(pub) && !slices.Contains(ambiguous, k.KID) {
+				ambiguous = append(ambiguous, k.KID)
+				v.warnKey(k.KID, "stytchguard: two different JWKS keys share a kid; tokens naming it are checked with Stytch")
+			}
+			continue
+		}
+		byKID[k.KID] = pub
+		keys = append(keys, jwk)
+	}
+	keys = slices.DeleteFunc(keys, func(k jwkset.JWK) bool { return slices.Contains(ambiguous, k.Marshal().KID) })
+	return keys, ambiguous
+}
+
+// warnKey logs msg once per kid (a handful at most: kids come from the
+// project's own JWKS).
+func (v *Verifier) warnKey(kid, msg string, attrs ...any) {
+	v.mu.Lock()
+	if v.warnedKeys[kid] || len(v.warnedKeys) >= maxWarnedIssuers {
+		v.mu.Unlock()
+		return
+	}
+	if v.warnedKeys == nil {
+		v.warnedKeys = map[string]bool{}
+	}
+	v.warnedKeys[kid] = true
+	v.mu.Unlock()
+	v.cfg.Logger.Warn(msg, append([]any{slog.String("kid", kid), slog.Bool("b2b", v.cfg.B2B)}, attrs...)...)
+}
+
+// ambiguous reports whether two different keys of the key set held share
+// kid.
+func (v *Verifier) ambiguous(kid string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Contains(v.ambiguousKIDs, kid)
 }
 
 // retired reports whether a key of old is missing from now.

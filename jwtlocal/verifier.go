@@ -115,7 +115,9 @@ type Verifier struct {
 	inflight           chan struct{} // closed when the running refresh ends; nil when none runs
 	nextUnknownRefresh time.Time     // by cfg.Now: no refresh for an unknown kid before
 	lastGood           time.Time     // by cfg.Now: when a fetch last brought a usable key set; zero: never
+	ambiguousKIDs      []string      // kids that two different keys of the last stored set share
 	warnedIssuers      map[string]bool
+	warnedKeys         map[string]bool // kids of weak or ambiguous keys already logged
 
 	onKeyMiss func() // tests only: runs between a kid's miss and the test of the key set
 }
@@ -366,6 +368,9 @@ func (v *Verifier) parse(ctx context.Context, token string, now time.Time) (*cla
 	if hdr.Alg != "RS256" {
 		return nil, invalid("algorithm is not RS256", nil)
 	}
+	if hdr.Crit != nil {
+		return nil, invalid("a crit header, which no Stytch token has", nil)
+	}
 	if hdr.Kid == "" {
 		return nil, invalid("no kid", nil)
 	}
@@ -408,6 +413,11 @@ func (v *Verifier) parse(ctx context.Context, token string, now time.Time) (*cla
 func (v *Verifier) keyAfterMiss(ctx context.Context, kid string, now time.Time) (any, *Error) {
 	if v.onKeyMiss != nil {
 		v.onKeyMiss()
+	}
+	if v.ambiguous(kid) {
+		// Two keys of the set share this kid: neither can be trusted to be
+		// the one meant, nor can the token be called bad.
+		return nil, &Error{Outcome: KeyUnknown, Reason: "kid held by two different keys in the key set"}
 	}
 	if !v.keysCurrent(now) {
 		return nil, &Error{Outcome: KeyUnknown, Reason: "no current key set"}

@@ -148,10 +148,14 @@ func TestNoRedirectFollowed(t *testing.T) {
 	}))
 	defer target.Close()
 	clients := map[string]func(*session.Config){
-		"default client":  nil,
-		"app's client":    func(c *session.Config) { c.HTTPClient = &http.Client{} },
-		"app's follower":  func(c *session.Config) { c.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }} },
-		"app's transport": func(c *session.Config) { c.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()} },
+		"default client": nil,
+		"app's client":   func(c *session.Config) { c.HTTPClient = &http.Client{} },
+		"app's follower": func(c *session.Config) {
+			c.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
+		},
+		"app's transport": func(c *session.Config) {
+			c.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		},
 	}
 	for _, status := range []int{http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect, http.StatusMovedPermanently} {
 		for name, mod := range clients {
