@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -183,11 +184,12 @@ type Event struct {
 
 // Actions and object types.
 const (
-	ActionCreate = "CREATE"
-	ActionUpdate = "UPDATE"
-	ActionDelete = "DELETE"
-	ObjectMember = "member"
-	ObjectUser   = "user"
+	ActionCreate       = "CREATE"
+	ActionUpdate       = "UPDATE"
+	ActionDelete       = "DELETE"
+	ObjectMember       = "member"
+	ObjectUser         = "user"
+	ObjectOrganization = "organization"
 )
 
 // Type returns the event type, "source.object_type.action" in lower case.
@@ -195,15 +197,51 @@ func (e Event) Type() string {
 	return strings.ToLower(e.Source + "." + e.ObjectType + "." + e.Action)
 }
 
-// Parse decodes a verified delivery's body.
+// Parse decodes a verified delivery's body: one JSON event and nothing
+// after it. An event about a user, a member or an organization must name
+// one by its id's shape ("user-test-...", "member-live-...",
+// "organization-test-..."); events about other objects keep their ids as
+// sent.
 func Parse(body []byte) (Event, error) {
 	var e Event
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&e); err != nil {
 		return Event{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return Event{}, fmt.Errorf("%w: data after the event", ErrMalformed)
+	}
 	if e.ProjectID == "" || e.ObjectType == "" || e.Action == "" || e.ID == "" {
 		return Event{}, fmt.Errorf("%w: project_id, object_type, action and id are required", ErrMalformed)
 	}
+	switch e.ObjectType {
+	case ObjectUser, ObjectMember, ObjectOrganization:
+		if !stytchID(e.ID, e.ObjectType+"-") {
+			return Event{}, fmt.Errorf("%w: id is not a %s id", ErrMalformed, e.ObjectType)
+		}
+	}
 	return e, nil
+}
+
+// stytchID reports whether id has the shape of Stytch's ids of a kind:
+// prefix, "test-" or "live-", and then letters, digits and dashes.
+func stytchID(id, prefix string) bool {
+	rest, ok := strings.CutPrefix(id, prefix)
+	if !ok {
+		return false
+	}
+	if rest, ok = strings.CutPrefix(rest, "test-"); !ok {
+		if rest, ok = strings.CutPrefix(rest, "live-"); !ok {
+			return false
+		}
+	}
+	if rest == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range rest {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -84,9 +84,34 @@ func TestParse(t *testing.T) {
 	if e.Type() != "dashboard.member.update" || e.Member == nil || e.Member.MemberID != "member-test-1" || e.Timestamp.IsZero() {
 		t.Fatalf("%+v", e)
 	}
-	for _, bad := range []string{`{`, `{"action":"UPDATE"}`, `[]`} {
-		if _, err := webhook.Parse([]byte(bad)); !errors.Is(err, webhook.ErrMalformed) {
-			t.Errorf("Parse(%s) = %v", bad, err)
+	event := func(objectType, id string) string {
+		return `{"action":"UPDATE","event_id":"e","id":"` + id + `","object_type":"` + objectType + `","project_id":"project-test-1","source":"DASHBOARD"}`
+	}
+	tests := []struct {
+		name, body string
+		ok         bool
+	}{
+		{"not JSON", `{`, false},
+		{"fields missing", `{"action":"UPDATE"}`, false},
+		{"an array", `[]`, false},
+		{"trailing data", body + `{"id":"user-test-2"}`, false},
+		{"trailing garbage", body + `x`, false},
+		{"trailing whitespace", body + " \n", true},
+		{"a user", event("user", "user-live-2b1c-42"), true},
+		{"an organization", event("organization", "organization-test-1"), true},
+		{"a user id on a member", event("member", "user-test-1"), false},
+		{"the everyone mark", event("user", "*"), false},
+		{"no environment", event("user", "user-1"), false},
+		{"odd characters", event("member", "member-test-1/../x"), false},
+		{"another object's id is its own", event("sso_connection", "saml-connection-test-1"), true},
+	}
+	for _, tt := range tests {
+		_, err := webhook.Parse([]byte(tt.body))
+		if tt.ok && err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+		if !tt.ok && !errors.Is(err, webhook.ErrMalformed) {
+			t.Errorf("%s: err %v, want ErrMalformed", tt.name, err)
 		}
 	}
 }
