@@ -50,6 +50,7 @@ type Emulator struct {
 	m2mTemplate map[string]any         // custom claims template of M2M access tokens
 	pendingMFA  map[string]*pendingMFA // intermediate session token -> the exchange awaiting MFA
 	smsCodes    map[string]*smsCode    // member id -> the SMS OTP last sent to them
+	smsSends    map[string][]time.Time // member id -> when codes were sent within SMSSendWindow
 	faults      map[Endpoint][]*faultState
 	calls       map[Endpoint]int
 	limits      *limiter // nil: no rate limiting
@@ -152,6 +153,7 @@ func New(opts ...Option) *Emulator {
 		m2m:         map[string]*m2mClient{},
 		pendingMFA:  map[string]*pendingMFA{},
 		smsCodes:    map[string]*smsCode{},
+		smsSends:    map[string][]time.Time{},
 		faults:      map[Endpoint][]*faultState{},
 		calls:       map[Endpoint]int{},
 		policy:      defaultConsumerPolicy(),

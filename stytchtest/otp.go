@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/stytchguard/stytchguard/session"
@@ -16,6 +17,18 @@ const (
 	// SMSOTPAttempts is how many wrong codes a sent code survives; the next
 	// wrong one discards it, so that its million values cannot be tried.
 	SMSOTPAttempts = 5
+	// SMSSendsPerIntermediateSession is how many codes one intermediate
+	// session token may have sent; the next send is a 429
+	// too_many_requests. With SMSOTPAttempts, it bounds the guesses one
+	// sign-in step allows (25 of a million codes).
+	SMSSendsPerIntermediateSession = 5
+	// SMSSendsPerMember is how many codes a member may be sent within
+	// SMSSendWindow, whatever asks; the next send is a 429
+	// too_many_requests. Stytch limits SMS sends per phone number and does
+	// not publish its numbers; these are the emulator's.
+	SMSSendsPerMember = 10
+	// SMSSendWindow is the window of SMSSendsPerMember.
+	SMSSendWindow = time.Hour
 	// maxPending bounds the intermediate sessions and codes kept: past it,
 	// expired ones are dropped before a new one is kept.
 	maxPending = 10_000
@@ -28,6 +41,7 @@ type pendingMFA struct {
 	factors         []session.AuthenticationFactor
 	args            grantArgs
 	expires         time.Time
+	sends           int // SMS codes sent for it
 }
 
 // smsCode is the SMS OTP last sent to a member.
@@ -68,6 +82,40 @@ func (e *Emulator) pending(tok, memberID, orgID string) (*pendingMFA, *session.A
 		return nil, apiError(http.StatusNotFound, "intermediate_session_not_found", "Intermediate session could not be found.")
 	}
 	return p, nil
+}
+
+// IntermediateSession returns the member and organization an intermediate
+// session token is for, while it is live: what an app's MFA page shows
+// without taking the member from the request.
+func (e *Emulator) IntermediateSession(token string) (memberID, organizationID string, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := e.pendingMFA[token]
+	if p == nil || !e.now().Before(p.expires) {
+		return "", "", false
+	}
+	return p.memberID, p.orgID, true
+}
+
+// smsSendAllowed counts one send for the member (and the intermediate
+// session pend, when given) or refuses it past the limits. The caller
+// holds e.mu.
+func (e *Emulator) smsSendAllowed(memberID string, pend *pendingMFA) *session.APIError {
+	now := e.now()
+	prune(e.smsSends, now, func(sent []time.Time) time.Time { return sent[len(sent)-1].Add(SMSSendWindow) })
+	recent := slices.DeleteFunc(e.smsSends[memberID], func(at time.Time) bool { return !now.Before(at.Add(SMSSendWindow)) })
+	switch {
+	case pend != nil && pend.sends >= SMSSendsPerIntermediateSession:
+		return apiError(http.StatusTooManyRequests, session.ErrorTypeTooManyRequests, "Too many one-time passcodes were sent for this intermediate session.")
+	case len(recent) >= SMSSendsPerMember:
+		e.smsSends[memberID] = recent
+		return apiError(http.StatusTooManyRequests, session.ErrorTypeTooManyRequests, "Too many one-time passcodes were sent to this member; try again later.")
+	}
+	if pend != nil {
+		pend.sends++
+	}
+	e.smsSends[memberID] = append(recent, now)
+	return nil
 }
 
 // SMSCode returns the code the B2B SMS OTP send call last sent to the member
@@ -121,8 +169,9 @@ func (e *Emulator) handleSMSSend(r *http.Request, reqID string) (any, *session.A
 	if apiErr != nil {
 		return nil, apiErr
 	}
+	var pend *pendingMFA
 	if p.IntermediateSessionToken != "" {
-		if _, apiErr := e.pending(p.IntermediateSessionToken, m.id, m.orgID); apiErr != nil {
+		if pend, apiErr = e.pending(p.IntermediateSessionToken, m.id, m.orgID); apiErr != nil {
 			return nil, apiErr
 		}
 	}
@@ -137,6 +186,9 @@ func (e *Emulator) handleSMSSend(r *http.Request, reqID string) (any, *session.A
 		phone = p.MFAPhoneNumber
 	case p.MFAPhoneNumber != "" && p.MFAPhoneNumber != phone:
 		return nil, apiError(http.StatusBadRequest, "member_phone_number_already_set", "The member already has another MFA phone number.")
+	}
+	if apiErr := e.smsSendAllowed(m.id, pend); apiErr != nil {
+		return nil, apiErr
 	}
 	prune(e.smsCodes, e.now(), func(c *smsCode) time.Time { return c.expires })
 	e.smsCodes[m.id] = &smsCode{code: fmt.Sprintf("%06d", e.rng.IntN(1_000_000)), phone: phone, orgID: m.orgID, expires: e.now().Add(SMSOTPLifetime)}

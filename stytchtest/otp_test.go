@@ -157,3 +157,52 @@ func wrong(code string) string {
 	}
 	return "000000"
 }
+
+// TestSMSSendsAreLimited: codes sent for one intermediate session, and to
+// one member, are bounded, so that guesses are too; the limits lift with
+// time (the member's) or a new sign-in step (the session's).
+func TestSMSSendsAreLimited(t *testing.T) {
+	e := newEnv(t)
+	_, homeMember, home := e.b2b(t, stytchtest.OrganizationParams{Name: "Home"})
+	org := e.CreateOrganization(stytchtest.OrganizationParams{Name: "Strict", MFARequired: true})
+	m, err := e.CreateMember(org.OrganizationID, stytchtest.MemberParams{Email: "grace@example.com", MFAPhoneNumber: "+15555550100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func() string {
+		x, err := e.client.B2B.Exchange(ctx(t), session.B2BExchangeParams{OrganizationID: org.OrganizationID, SessionToken: home.SessionToken})
+		if err != nil || x.IntermediateSessionToken == "" {
+			t.Fatalf("exchange: %v", err)
+		}
+		return x.IntermediateSessionToken
+	}
+	ist := step()
+	send := func(ist string) error {
+		_, err := e.client.B2B.SendSMSOTP(ctx(t), session.SMSOTPSendParams{OrganizationID: org.OrganizationID, MemberID: m.MemberID, IntermediateSessionToken: ist})
+		return err
+	}
+	for i := range stytchtest.SMSSendsPerIntermediateSession {
+		if err := send(ist); err != nil {
+			t.Fatalf("send %d: %v", i+1, err)
+		}
+	}
+	wantAPIError(t, send(ist), 429, session.ErrorTypeTooManyRequests)
+	if memberID, orgID, ok := e.IntermediateSession(ist); !ok || memberID != m.MemberID || orgID != org.OrganizationID {
+		t.Fatalf("IntermediateSession = %s %s %v", memberID, orgID, ok)
+	}
+	// A new step, the same member: the member's own limit still counts.
+	next := step()
+	for i := stytchtest.SMSSendsPerIntermediateSession; i < stytchtest.SMSSendsPerMember; i++ {
+		if err := send(next); err != nil {
+			t.Fatalf("send %d: %v", i+1, err)
+		}
+	}
+	wantAPIError(t, send(next), 429, session.ErrorTypeTooManyRequests)
+	e.Advance(stytchtest.SMSSendWindow)
+	if home, err = e.StartMemberSession(homeMember.MemberID, stytchtest.SessionParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := send(step()); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+}

@@ -151,3 +151,60 @@ func TestDashboardChangesReachTheOtherDevice(t *testing.T) {
 	}
 	within("request after the removal", http.StatusUnauthorized, func() int { return get(editor, "/orgs/"+org+"/api/me") })
 }
+
+// TestMFAPageShowsOnlyItsOwnCode: the emulator's code is shown on the MFA
+// page only to the browser whose intermediate session it was sent for. A
+// made-up intermediate cookie with another member's id in the query sees
+// no code, and cannot have one sent.
+func TestMFAPageShowsOnlyItsOwnCode(t *testing.T) {
+	app := demo.StartApp(t, run)
+	orgs := app.Organizations()
+	device := func(email string) *http.Client {
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar}
+		resp, err := c.PostForm(app.URL+"/demo/login", url.Values{"email": {email}, "role": {"viewer"}})
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("sign-in: %v", err)
+		}
+		resp.Body.Close()
+		return c
+	}
+	page := func(c *http.Client, method, path string, form url.Values) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, app.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "text/html")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	victim := device("grace@example.com")
+	code, body := page(victim, "POST", "/orgs/"+orgs[0]+"/switch", url.Values{"organization_id": {orgs[1]}})
+	if code != 200 || !strings.Contains(body, `"mfa_required":true`) {
+		t.Fatalf("switch: %d %s", code, body)
+	}
+	var memberID string
+	if _, rest, ok := strings.Cut(body, `"member_id":"`); ok {
+		memberID, _, _ = strings.Cut(rest, `"`)
+	}
+	query := "?" + url.Values{"organization_id": {orgs[1]}, "member_id": {memberID}}.Encode()
+	if code, body = page(victim, "POST", "/mfa/send"+query, nil); code != 200 || !strings.Contains(body, `id="demo-code"`) {
+		t.Fatalf("the member's own code: %d %s", code, body)
+	}
+	_, rest, _ := strings.Cut(body, `class="code">`)
+	sent, _, _ := strings.Cut(rest, "<")
+
+	attacker := device("mallory@example.com")
+	u, _ := url.Parse(app.URL)
+	attacker.Jar.SetCookies(u, []*http.Cookie{{Name: "stytch_intermediate_session_token", Value: "made-up"}})
+	for _, try := range []struct{ method, path string }{{"GET", "/mfa" + query + "&sent=1"}, {"POST", "/mfa/send" + query}} {
+		code, body := page(attacker, try.method, try.path, nil)
+		if code != http.StatusUnauthorized || strings.Contains(body, sent) || strings.Contains(body, `id="demo-code"`) {
+			t.Fatalf("%s %s with a made-up intermediate cookie: %d, shows the code: %v", try.method, try.path, code, strings.Contains(body, sent))
+		}
+	}
+}

@@ -24,11 +24,23 @@ func intermediate(r *http.Request) string {
 	return c.Value
 }
 
-// mfaView is the MFA page for the organization and member the request
-// names.
-func (s *Site) mfaView(r *http.Request) view {
+// mfaView is the MFA page of the intermediate session the request holds,
+// and reports whether it holds one. Against the emulator, the member and
+// the organization are the intermediate session's, as the emulator knows
+// it, never the request's say: the page shows the code texted to that
+// member, and nobody else's. Against a real project they come from the
+// query (the exchange's answer), and Stytch refuses to send or check a code
+// for a member the intermediate session token is not for.
+func (s *Site) mfaView(r *http.Request) (view, bool) {
 	v := s.view(r, "mfa", "A code is needed")
+	ist := intermediate(r)
 	orgID, memberID := r.FormValue("organization_id"), r.FormValue("member_id")
+	if s.be.Emulator != nil {
+		var ok bool
+		if memberID, orgID, ok = s.be.Emulator.IntermediateSession(ist); !ok {
+			ist = ""
+		}
+	}
 	m := &mfaView{OrganizationID: orgID, MemberID: memberID, Organization: "This organization", Phone: "your phone"}
 	if o, ok := s.be.Org(orgID); ok {
 		m.Organization = o.Name
@@ -37,13 +49,13 @@ func (s *Site) mfaView(r *http.Request) view {
 		m.Phone = "•••• " + DemoPhone[len(DemoPhone)-4:]
 	}
 	v.MFA = m
-	return v
+	return v, ist != ""
 }
 
 // MFAPage serves GET /mfa: the MFA step, before and after the code is sent.
 func (s *Site) MFAPage(w http.ResponseWriter, r *http.Request) {
-	v := s.mfaView(r)
-	if intermediate(r) == "" {
+	v, ok := s.mfaView(r)
+	if !ok {
 		s.refuse(w, r, http.StatusUnauthorized, "mfa_expired", "")
 		return
 	}
@@ -58,9 +70,9 @@ func (s *Site) MFAPage(w http.ResponseWriter, r *http.Request) {
 
 // SendCode serves POST /mfa/send: Stytch texts the member a code.
 func (s *Site) SendCode(w http.ResponseWriter, r *http.Request) {
-	v := s.mfaView(r)
+	v, ok := s.mfaView(r)
 	ist := intermediate(r)
-	if ist == "" {
+	if !ok {
 		s.refuse(w, r, http.StatusUnauthorized, "mfa_expired", "")
 		return
 	}
@@ -79,9 +91,9 @@ func (s *Site) SendCode(w http.ResponseWriter, r *http.Request) {
 // cookie).
 func (s *Site) CheckCode(signIn func(http.ResponseWriter, middleware.SignedIn)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v := s.mfaView(r)
+		v, ok := s.mfaView(r)
 		ist := intermediate(r)
-		if ist == "" {
+		if !ok {
 			s.refuse(w, r, http.StatusUnauthorized, "mfa_expired", "")
 			return
 		}
