@@ -158,7 +158,7 @@ func TestBadInputCorpus(t *testing.T) {
 		{"spaces inside a Bearer token", "/me", []string{"header:Authorization:Bearer a b c"}, 401, 0, ""},
 		{"empty cookies", "/me", []string{"header:Cookie:stytch_session_jwt=; stytch_session="}, 401, 0, ""},
 		{"quoted cookie value", "/me", []string{`header:Cookie:stytch_session_jwt="` + tok.SessionJWT + `"`}, 200, 0, u.UserID},
-		{"two JWT cookies: the first counts", "/me", []string{"header:Cookie:stytch_session_jwt=a.b.c; stytch_session_jwt=" + tok.SessionJWT}, 401, 0, ""},
+		{"two JWT cookies: each is tried", "/me", []string{"header:Cookie:stytch_session_jwt=a.b.c; stytch_session_jwt=" + tok.SessionJWT}, 200, 0, u.UserID},
 		{"many cookies around a valid one", "/me", []string{"header:Cookie:" + strings.Repeat("x=y; ", 100) + "stytch_session_jwt=" + tok.SessionJWT}, 200, 0, u.UserID},
 		{"garbage Bearer on an optional route", "/optional", []string{"bearer:a.b.c"}, 401, 0, ""},
 		{"garbage cookie on an optional route", "/optional", []string{"jwt:a.b.c"}, 200, 0, ""},

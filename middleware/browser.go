@@ -53,33 +53,46 @@ func Navigation(r *http.Request) bool {
 // ReturnPath is the page r asked for, as a path on this site to come back
 // to after signing in: r's path and query, or "/" when the path, as sent or
 // decoded, could be read as another site ("//evil.example",
-// "/%2F%2Fevil.example", "/\evil.example") or is not a path.
+// "/%2F%2Fevil.example", "/\evil.example") or is not a path. It follows
+// LocalPath's rule.
 func ReturnPath(r *http.Request) string {
 	p := r.URL.EscapedPath()
-	if !local(p) || !local(r.URL.Path) { // as sent, and decoded
-		return "/"
-	}
 	if r.URL.RawQuery != "" {
 		p += "?" + r.URL.RawQuery
 	}
-	return p
+	return LocalPath(p)
 }
 
-// LocalPath is p, a path to redirect to (a sign-in form's return_to), when
-// it is a path on this site as sent and once decoded; otherwise "/". It is
-// ReturnPath's rule for a value the client sent.
+// LocalPath is p, a redirect target a client sent (a sign-in form's
+// return_to), when a browser can only read it as a path on this site;
+// otherwise "/". p must start with one "/" and not two, and hold no
+// backslash and no control character (below 0x20, and 0x7f), as sent and
+// once its path is percent-decoded. A browser drops tabs and newlines from
+// a Location, strips leading spaces and controls, and reads a backslash as a
+// slash, so "/\t/evil.example", " //evil.example" and "/\evil.example" would
+// all take it to another site; each is refused here.
 func LocalPath(p string) string {
 	path, _, _ := strings.Cut(p, "?")
 	decoded, err := url.PathUnescape(path)
-	if err != nil || !local(path) || !local(decoded) || strings.ContainsAny(p, "\r\n") {
+	if err != nil || !local(p) || !local(decoded) {
 		return "/"
 	}
 	return p
 }
 
-// local reports whether path can only be read as a path on this site.
-func local(path string) bool {
-	return path != "" && path[0] == '/' && !strings.HasPrefix(path, "//") && !strings.ContainsRune(path, '\\')
+// local reports whether s starts with exactly one slash and holds no byte a
+// browser drops, trims or reads as a slash in a Location: then a browser
+// reads it as a path on this site whatever follows.
+func local(s string) bool {
+	if len(s) == 0 || s[0] != '/' || len(s) > 1 && s[1] == '/' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // signInTarget is SignInURL with return_to set to the page asked for.

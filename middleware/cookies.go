@@ -1,22 +1,61 @@
 package middleware
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
-// setCookie writes a session cookie that lives until expires.
-func (m *Middleware) setCookie(w http.ResponseWriter, name, value string, expires time.Time) {
-	http.SetCookie(w, &http.Cookie{
+// Cookie name prefixes browsers enforce. A "__Host-" cookie is taken only
+// with Secure, Path=/ and no Domain, from a secure page: a sibling
+// subdomain or a plain-http page cannot plant one, so it cannot be tossed.
+// A "__Secure-" cookie needs Secure.
+const (
+	HostPrefix   = "__Host-"
+	SecurePrefix = "__Secure-"
+)
+
+// checkCookieNames refuses cookie names whose prefix the attributes would
+// break: browsers would drop the cookie, and every sign-in would be lost.
+func checkCookieNames(cfg *Config) error {
+	for _, name := range []string{cfg.JWTCookie, cfg.TokenCookie, cfg.IntermediateCookie} {
+		host, secure := strings.HasPrefix(name, HostPrefix), strings.HasPrefix(name, SecurePrefix)
+		switch {
+		case host && cfg.CookieDomain != "":
+			return fmt.Errorf("middleware: cookie %s: a %s cookie takes no Domain, and CookieDomain is %q", name, HostPrefix, cfg.CookieDomain)
+		case (host || secure) && cfg.InsecureCookies:
+			return fmt.Errorf("middleware: cookie %s: a prefixed cookie needs Secure, and InsecureCookies drops it "+
+				"(browsers take Secure cookies from http://localhost: leave InsecureCookies unset)", name)
+		}
+	}
+	return nil
+}
+
+// cookie returns a session cookie of the middleware's attributes: Path /,
+// SameSite Lax, Secure unless InsecureCookies, HttpOnly with
+// HTTPOnlyCookies, Domain CookieDomain but for a __Host- name.
+func (m *Middleware) cookie(name, value string) *http.Cookie {
+	c := &http.Cookie{
 		Name:     name,
 		Value:    value,
 		Path:     "/",
 		Domain:   m.cfg.CookieDomain,
-		Expires:  expires,
 		Secure:   !m.cfg.InsecureCookies,
 		HttpOnly: m.cfg.HTTPOnlyCookies,
 		SameSite: http.SameSiteLaxMode,
-	})
+	}
+	if strings.HasPrefix(name, HostPrefix) {
+		c.Domain = ""
+	}
+	return c
+}
+
+// setCookie writes a session cookie that lives until expires.
+func (m *Middleware) setCookie(w http.ResponseWriter, name, value string, expires time.Time) {
+	c := m.cookie(name, value)
+	c.Expires = expires
+	http.SetCookie(w, c)
 }
 
 // clearCookies expires both session cookies.
@@ -27,17 +66,9 @@ func (m *Middleware) clearCookies(w http.ResponseWriter) {
 
 // expireCookie expires one cookie, with the attributes it was set with.
 func (m *Middleware) expireCookie(w http.ResponseWriter, name string) {
-	http.SetCookie(w, &http.Cookie{
-		Name:     name,
-		Value:    "",
-		Path:     "/",
-		Domain:   m.cfg.CookieDomain,
-		MaxAge:   -1,
-		Expires:  time.Unix(0, 0),
-		Secure:   !m.cfg.InsecureCookies,
-		HttpOnly: m.cfg.HTTPOnlyCookies,
-		SameSite: http.SameSiteLaxMode,
-	})
+	c := m.cookie(name, "")
+	c.MaxAge, c.Expires = -1, time.Unix(0, 0)
+	http.SetCookie(w, c)
 }
 
 // writeBack refreshes the cookies a credential came from with what Stytch

@@ -12,7 +12,10 @@
 //     a custom Extractor). No credential is not an error: the request is
 //     anonymous. Another Authorization scheme is ignored; two Authorization
 //     headers, or an empty Bearer, are a 400. Require lets a CORS preflight
-//     through to the next handler before this step (RefusePreflights).
+//     through to the next handler before this step (RefusePreflights). A
+//     session cookie sent more than once (one planted by a sibling
+//     subdomain) is tried value by value through the steps below
+//     (resolveTossed).
 //  2. A JWT is verified locally (jwtlocal), each outcome named:
 //     Valid: done, no network (unless RefreshAfter asks Stytch to extend
 //     it). Invalid (signature, algorithm, audience, malformed, too long, a
@@ -39,10 +42,12 @@
 //     fresh JWT is written back to the cookies the credential came from.
 //  5. Stytch says the session is gone: 401, and both cookies cleared.
 //     Stytch unreachable, 5xx, 429 or garbage after the client's bounded
-//     retries, the budget spent, no slot, the breaker open, or Stytch
-//     refusing the app's own credentials (a wrong secret, logged as such):
-//     503 with Retry-After, cookies untouched — an outage or a
-//     misconfiguration is never reported as "not logged in".
+//     retries, a redirect (never followed), a 2xx without a live session
+//     (session.ErrInvalidAnswer, or an expires_at already past), the budget
+//     spent, no slot, the breaker open, or Stytch refusing the app's own
+//     credentials (a wrong secret, logged as such): 503 with Retry-After,
+//     cookies untouched — an outage or a misconfiguration is never reported
+//     as "not logged in", nor an answer Stytch would not give as signed in.
 //  6. The session goes into the request's context:
 //     session.ConsumerFromContext or session.MemberFromContext, with the user
 //     or member and organization when Stytch answered, and how it was
@@ -92,7 +97,9 @@
 // The in-memory RevocationList holds DefaultRevocationListSize (100,000)
 // entries, about 15 MiB, and drops in expiry order: an unexpired revocation
 // only when the list is full of them, the soonest to expire, counted and
-// logged.
+// logged. The marks WebhookHandler records (Marks) are kept apart, so that
+// logouts cannot push them out; a full marks list marks Everyone instead of
+// dropping a change.
 //
 // # Errors
 //

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -21,6 +22,33 @@ type Credential struct {
 	// From is FromHeader or FromCookie: cookies are refreshed and cleared
 	// only for credentials that came from them.
 	From string
+	// tossed holds every value of session cookies sent more than once, nil
+	// when each came once (see resolveTossed).
+	tossed *tossed
+}
+
+// maxCookieValues bounds the values of one session cookie that are tried
+// when it is sent more than once.
+const maxCookieValues = 4
+
+// tossed is what a request sent of session cookies that came more than
+// once: each distinct value, in the browser's order (longest Path first),
+// at most maxCookieValues of each name.
+type tossed struct {
+	jwts, tokens []string
+}
+
+// candidates returns each value alone as a cookie Credential, JWTs first:
+// a JWT settles locally, without spending a call to Stytch.
+func (t *tossed) candidates() []Credential {
+	out := make([]Credential, 0, len(t.jwts)+len(t.tokens))
+	for _, v := range t.jwts {
+		out = append(out, Credential{JWT: v, From: FromCookie})
+	}
+	for _, v := range t.tokens {
+		out = append(out, Credential{Token: v, From: FromCookie})
+	}
+	return out
 }
 
 // Empty reports whether no credential was presented.
@@ -61,36 +89,71 @@ func extractor(jwtCookie, tokenCookie string) Extractor {
 			return Credential{}, badRequest("more than one Authorization header")
 		}
 		var c Credential
-		c.JWT, c.Token = cookieValues(r.Header["Cookie"], jwtCookie, tokenCookie)
+		var again bool
+		c.JWT, c.Token, again = cookieValues(r.Header["Cookie"], jwtCookie, tokenCookie)
 		if !c.Empty() {
 			c.From = FromCookie
+		}
+		if again {
+			c.tossed = &tossed{
+				jwts:   distinctCookieValues(r.Header["Cookie"], jwtCookie),
+				tokens: distinctCookieValues(r.Header["Cookie"], tokenCookie),
+			}
 		}
 		return c, nil
 	}
 }
 
-// cookieValues finds two cookies' values in Cookie header lines, the first of
-// each name, without allocating: request cookies are read on every request.
-// Values in double quotes are unquoted, as net/http does.
-func cookieValues(lines []string, nameA, nameB string) (a, b string) {
+// cookieValues finds two cookies' values in Cookie header lines, the first
+// non-empty one of each name, without allocating: request cookies are read
+// on every request. Values in double quotes are unquoted, as net/http does.
+// again reports that either name came with another non-empty value too.
+func cookieValues(lines []string, nameA, nameB string) (a, b string, again bool) {
 	for _, line := range lines {
 		for part := range strings.SplitSeq(line, ";") {
-			name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
+			name, value, ok := cookiePart(part)
 			if !ok {
 				continue
-			}
-			if len(value) > 1 && value[0] == '"' && value[len(value)-1] == '"' {
-				value = value[1 : len(value)-1]
 			}
 			switch {
 			case name == nameA && a == "":
 				a = value
 			case name == nameB && b == "":
 				b = value
+			case name == nameA && value != a, name == nameB && value != b:
+				again = true
 			}
 		}
 	}
-	return a, b
+	return a, b, again
+}
+
+// cookiePart splits one "name=value" of a Cookie line, unquoting the
+// value; ok is false when there is no non-empty value.
+func cookiePart(part string) (name, value string, ok bool) {
+	name, value, ok = strings.Cut(strings.TrimSpace(part), "=")
+	if len(value) > 1 && value[0] == '"' && value[len(value)-1] == '"' {
+		value = value[1 : len(value)-1]
+	}
+	return name, value, ok && value != ""
+}
+
+// distinctCookieValues returns the distinct non-empty values of the cookie
+// name, in the order sent, at most maxCookieValues.
+func distinctCookieValues(lines []string, name string) []string {
+	var out []string
+	for _, line := range lines {
+		for part := range strings.SplitSeq(line, ";") {
+			n, v, ok := cookiePart(part)
+			if ok && n == name && !slices.Contains(out, v) {
+				if len(out) == maxCookieValues {
+					return out
+				}
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }
 
 func badRequest(msg string) *Error {

@@ -85,6 +85,9 @@ func (m *Middleware) ExchangeHandler() http.Handler {
 			p.SessionJWT = cred.JWT
 		}
 		res, err := m.cfg.Client.B2B.Exchange(r.Context(), p)
+		if err == nil && res.MemberSession != nil && !m.live(res.MemberSession.ExpiresAt.Time) {
+			err = invalidAnswer("POST b2b/sessions/exchange", "the session's expires_at has passed")
+		}
 		if err != nil {
 			var api *session.APIError
 			notMember := errors.As(err, &api) && api.StatusCode == http.StatusNotFound && api.ErrorType != session.ErrorTypeSessionNotFound

@@ -96,6 +96,13 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		m.loggedOut(w, r, m.cfg.LogoutRedirect)
 		return
 	}
+	if cred.tossed != nil {
+		// A session cookie came more than once: end the session the
+		// request is signed in with, not whichever value came first.
+		if c, a, _ := m.resolveTossed(r, cred); a != nil {
+			cred = c
+		}
+	}
 	ctx := r.Context()
 	// What is worth asking Stytch about: never a credential that is
 	// definitely bad, so that garbage costs no call here either.

@@ -69,7 +69,13 @@ type Config struct {
 
 	// JWTCookie and TokenCookie name the session cookies. Empty means
 	// DefaultJWTCookie ("stytch_session_jwt") and DefaultTokenCookie
-	// ("stytch_session"), the names Stytch's frontend SDKs use.
+	// ("stytch_session"), the names Stytch's frontend SDKs use. Names with
+	// the HostPrefix ("__Host-stytch_session") cannot be planted by a
+	// sibling subdomain or a plain-http page of the host (cookie tossing):
+	// use them unless subdomains must share the session (CookieDomain), and
+	// give the same names to the frontend SDK (cookieOptions) when it sets
+	// the cookies. A cookie name that comes more than once is tried value
+	// by value (see Authenticate).
 	JWTCookie, TokenCookie string
 	// IntermediateCookie names the cookie ExchangeHandler keeps the
 	// intermediate session token in while an organization's MFA is pending
@@ -107,6 +113,11 @@ type Config struct {
 	// in-memory list for this process (NewMemoryRevocationList with its
 	// default size, logging to Logger what it must drop).
 	Revocations RevocationList
+	// Marks remembers the people changed elsewhere (WebhookHandler), apart
+	// from logouts. Nil means Revocations when it implements Marks
+	// (redisstore does), else an in-memory list for this process
+	// (NewMemoryMarks with its default size).
+	Marks Marks
 	// RemoteCache keeps Stytch's answers for RemoteTTL and GoneTTL. Nil
 	// means an in-memory cache of 10,000 sessions and, apart, 10,000 "gone"
 	// answers (NewMemoryRemoteCache).
@@ -196,11 +207,11 @@ type Middleware struct {
 	// revocationTTL is how long a logout is remembered: as long as a JWT of
 	// the session, or an answer about it, could still be taken as valid.
 	revocationTTL time.Duration
-	// expiry is Revocations when it can tell an entry's end: then it also
-	// holds the marks of users and members changed elsewhere.
-	expiry RevocationExpiry
+	// sharedMarks is false when the logouts are shared but the marks are
+	// only this process's: WebhookHandler refuses to start then.
+	sharedMarks bool
 	// Log lines that a flood could repeat are written at most this often.
-	shedLog, credentialsLog rate.Sometimes
+	shedLog, credentialsLog, answerLog, tossLog rate.Sometimes
 }
 
 // New checks cfg once and returns a Middleware. It fails on a bad Config,
@@ -238,6 +249,9 @@ func New(cfg Config) (*Middleware, error) {
 	if cfg.JWTCookie == cfg.TokenCookie {
 		return nil, errors.New("middleware: JWTCookie and TokenCookie must differ")
 	}
+	if err := checkCookieNames(&cfg); err != nil {
+		return nil, err
+	}
 	if cfg.RemoteTTL == 0 {
 		cfg.RemoteTTL = DefaultRemoteTTL
 	}
@@ -253,8 +267,17 @@ func New(cfg Config) (*Middleware, error) {
 	if cfg.ErrorHandler == nil {
 		cfg.ErrorHandler = WriteError
 	}
+	_, localLogouts := cfg.Revocations.(*MemoryRevocationList)
 	if cfg.Revocations == nil {
-		cfg.Revocations = NewMemoryRevocationList(MemoryRevocationListConfig{Now: cfg.Now, Logger: cfg.Logger})
+		cfg.Revocations, localLogouts = NewMemoryRevocationList(MemoryRevocationListConfig{Now: cfg.Now, Logger: cfg.Logger}), true
+	}
+	sharedMarks := true
+	if cfg.Marks == nil {
+		if marks, ok := cfg.Revocations.(Marks); ok {
+			cfg.Marks = marks
+		} else {
+			cfg.Marks, sharedMarks = NewMemoryMarks(MemoryRevocationListConfig{Now: cfg.Now, Logger: cfg.Logger}), localLogouts
+		}
 	}
 	if cfg.RemoteCache == nil {
 		cfg.RemoteCache = NewMemoryRemoteCache(0, cfg.Now)
@@ -264,6 +287,8 @@ func New(cfg Config) (*Middleware, error) {
 		gate:           newGate(cfg.Upstream.withDefaults(), cfg.Now),
 		shedLog:        rate.Sometimes{Interval: defaultShedLogEvery},
 		credentialsLog: rate.Sometimes{Interval: defaultCredentialsLogEvery},
+		answerLog:      rate.Sometimes{Interval: defaultCredentialsLogEvery},
+		tossLog:        rate.Sometimes{Interval: defaultCredentialsLogEvery},
 	}
 	for _, o := range cfg.TrustedOrigins {
 		if err := m.cop.AddTrustedOrigin(o); err != nil {
@@ -285,7 +310,7 @@ func New(cfg Config) (*Middleware, error) {
 		m.verifier, m.ownsVerifier = v, true
 	}
 	m.revocationTTL = jwtLifetime + m.verifier.ClockTolerance() + cfg.RemoteTTL
-	m.expiry, _ = cfg.Revocations.(RevocationExpiry)
+	m.sharedMarks = sharedMarks
 	return m, nil
 }
 
@@ -320,10 +345,7 @@ func (a *auth) subject() string {
 // changed (WebhookHandler) at or after t: what was known of them at t may no
 // longer hold.
 func (m *Middleware) changedSince(ctx context.Context, subject string, t time.Time) bool {
-	if m.expiry == nil {
-		return false
-	}
-	until, ok := m.expiry.RevokedUntil(ctx, subject)
+	until, ok := m.cfg.Marks.MarkedUntil(ctx, subject)
 	return ok && !t.After(until.Add(-m.revocationTTL))
 }
 
@@ -345,6 +367,13 @@ func (a *auth) context(ctx context.Context) context.Context {
 // 503, whatever the credential. A valid M2M access token (Bearer) goes on
 // too, in session.MachineFromContext, for the guards that take one
 // (RequireMachine, RequireSessionOrMachine).
+//
+// A session cookie that comes more than once (one planted by a sibling
+// subdomain, say) is tried value by value, JWTs first, at most four of each
+// name; the first that proves a session wins, unless another JWT among them
+// verifies as someone else's session: then the request is refused (401),
+// as an attacker's planted session must not stand in for the person's. No
+// cookie is cleared then: the one that failed may be the planted one.
 func (m *Middleware) Authenticate(next http.Handler) http.Handler {
 	return m.handler(next, false, nil)
 }
@@ -408,7 +437,9 @@ func isPreflight(r *http.Request) bool {
 func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, required bool, local *auth) (Credential, *auth, bool) {
 	cred, a, e := m.resolve(r, local)
 	if e != nil && e.Status == http.StatusUnauthorized && cred.From == FromCookie {
-		m.clearCookies(w)
+		if cred.tossed == nil { // else the value that failed may be a planted one
+			m.clearCookies(w)
+		}
 		if !required {
 			e = nil // a dead cookie does not break pages that work anonymously
 		}
@@ -458,6 +489,61 @@ func (m *Middleware) resolve(r *http.Request, dst *auth) (Credential, *auth, *Er
 	if e != nil || cred.Empty() {
 		return cred, nil, e
 	}
+	if cred.tossed != nil {
+		return m.resolveTossed(r, cred)
+	}
+	a, e := m.decide(r, cred, dst)
+	return cred, a, e
+}
+
+// resolveTossed settles a request that sent a session cookie more than once.
+// A sibling subdomain, or a plain-http page of the same host, can plant
+// ("toss") a cookie of the same name with a longer Path, which the browser
+// sends first. Each value is tried alone, JWTs first, until one proves a
+// session; the credential returned is that one. A later JWT that verifies
+// locally as another person's session makes the request ambiguous: it is
+// refused, so that a planted session of the attacker's own cannot stand in
+// for the victim's. Failing, the returned credential keeps its tossed
+// values, and serve clears no cookie: the value that failed may be the
+// planted one, which this site's Set-Cookie cannot reach, and clearing would
+// drop only the good one. An outage among the failures is the answer (503),
+// never a sign-out.
+func (m *Middleware) resolveTossed(r *http.Request, cred Credential) (Credential, *auth, *Error) {
+	var worst *Error
+	for i, c := range cred.tossed.candidates() {
+		a, e := m.decide(r, c, new(auth))
+		if e == nil && a != nil {
+			if i < len(cred.tossed.jwts) && m.anotherPerson(r.Context(), a, cred.tossed.jwts[i+1:]) {
+				m.tossLog.Do(func() {
+					m.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "stytchguard: a request sent session cookies of two people; refused: "+
+						"a planted cookie (cookie tossing) is likely: name the cookies with the __Host- prefix")
+				})
+				return cred, nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the request holds the session cookies of more than one person", TokenPresented: true}
+			}
+			return c, a, nil
+		}
+		if worst == nil || e.Status == http.StatusServiceUnavailable {
+			worst = e
+		}
+	}
+	return cred, nil, worst
+}
+
+// anotherPerson reports whether one of jwts verifies locally, not revoked, as
+// a session of someone other than a's subject.
+func (m *Middleware) anotherPerson(ctx context.Context, a *auth, jwts []string) bool {
+	for _, jwt := range jwts {
+		v, err := m.verifier.VerifyAny(ctx, jwt)
+		if err == nil && v.Machine == nil && v.Subject != a.subject() && !m.cfg.Revocations.IsRevoked(ctx, v.SessionID) {
+			return true
+		}
+	}
+	return false
+}
+
+// decide runs steps 2 to 4 of the pipeline for one credential: it returns
+// the session, an *Error, or neither (anonymous).
+func (m *Middleware) decide(r *http.Request, cred Credential, dst *auth) (*auth, *Error) {
 	ctx := r.Context()
 
 	// 2. Verify the JWT locally, and decide what, if anything, to ask Stytch.
@@ -468,13 +554,12 @@ func (m *Middleware) resolve(r *http.Request, dst *auth) (Credential, *auth, *Er
 	if cred.JWT != "" {
 		v, err := m.verifier.VerifyAny(ctx, cred.JWT)
 		if v != nil && v.Machine != nil {
-			a, e := m.machine(cred, v, err)
-			return cred, a, e
+			return m.machine(cred, v, err)
 		}
 		if v != nil {
 			// 3. Revoked here, or on an instance sharing the list?
 			if checked = v.SessionID; m.cfg.Revocations.IsRevoked(ctx, checked) {
-				return cred, nil, errSessionEnded()
+				return nil, errSessionEnded()
 			}
 		}
 		switch jwtlocal.OutcomeOf(err) {
@@ -491,7 +576,7 @@ func (m *Middleware) resolve(r *http.Request, dst *auth) (Credential, *auth, *Er
 				if m.cfg.Hooks.Local != nil {
 					m.cfg.Hooks.Local()
 				}
-				return cred, local, nil
+				return local, nil
 			}
 			spends = false
 		case jwtlocal.Stale:
@@ -499,7 +584,7 @@ func (m *Middleware) resolve(r *http.Request, dst *auth) (Credential, *auth, *Er
 		case jwtlocal.KeyUnknown:
 			if machineShaped(err) {
 				// Only the key set can settle an M2M token: wait for it.
-				return cred, nil, m.errNoKeys(err)
+				return nil, m.errNoKeys(err)
 			}
 			// Inconclusive, and not tied to the project by a checked key:
 			// ask, within the budget.
@@ -508,7 +593,7 @@ func (m *Middleware) resolve(r *http.Request, dst *auth) (Credential, *auth, *Er
 			// issuer: ask, within the budget.
 		case jwtlocal.Invalid:
 			if cred.Token == "" {
-				return cred, nil, errInvalidJWT(err)
+				return nil, errInvalidJWT(err)
 			}
 			ask.JWT = "" // the token alone may still be good
 		}
@@ -518,13 +603,13 @@ func (m *Middleware) resolve(r *http.Request, dst *auth) (Credential, *auth, *Er
 	a, e := m.remote(r, ask, spends)
 	switch {
 	case e != nil && local != nil && e.Status != http.StatusUnauthorized:
-		return cred, local, nil // a refresh that could not be done: the local session stands
+		return local, nil // a refresh that could not be done: the local session stands
 	case e != nil:
-		return cred, nil, e
+		return nil, e
 	case a.sessionID != checked && m.cfg.Revocations.IsRevoked(ctx, a.sessionID):
-		return cred, nil, errSessionEnded()
+		return nil, errSessionEnded()
 	}
-	return cred, a, nil
+	return a, nil
 }
 
 // dueForRefresh reports whether a valid JWT is old enough (RefreshAfter) to
@@ -695,10 +780,16 @@ func (m *Middleware) upstreamError(ctx context.Context, err error) *Error {
 	if errors.As(err, &api) {
 		requestID = api.RequestID
 	}
-	switch session.Classify(err) {
-	case session.KindSessionGone, session.KindBadRequest, session.KindForbidden:
+	switch kind := session.Classify(err); {
+	case kind == session.KindSessionGone, kind == session.KindBadRequest, kind == session.KindForbidden:
 		return errGone(requestID)
-	case session.KindCredentials:
+	case errors.Is(err, session.ErrInvalidAnswer):
+		m.answerLog.Do(func() {
+			m.cfg.Logger.LogAttrs(ctx, slog.LevelError, "stytchguard: a success answer Stytch would not give; answering 503, never as signed in: "+
+				"is something else answering for Stytch (a proxy, a captive portal, a DNS entry)? check STYTCH_BASE_URL and the network path",
+				slog.String("base_url", m.cfg.Client.BaseURL()), slog.String("stytch_request_id", requestID), slog.Any("error", err))
+		})
+	case kind == session.KindCredentials:
 		m.credentialsLog.Do(func() {
 			m.cfg.Logger.LogAttrs(ctx, slog.LevelError, "stytchguard: Stytch refused this app's project credentials; "+
 				"every request that needs Stytch answers 503 until they are fixed: check STYTCH_PROJECT_ID and STYTCH_SECRET "+
@@ -718,8 +809,31 @@ func (m *Middleware) upstreamError(ctx context.Context, err error) *Error {
 	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "Stytch is unavailable; try again later", RetryAfter: retry, RequestID: requestID, Err: err}
 }
 
-// authenticate calls the product line's authenticate endpoint.
+// authenticate calls the product line's authenticate endpoint. An answer
+// whose session has already ended by this clock (past ClockTolerance) is
+// not one Stytch gives: an unavailable Stytch, never a sign-in.
 func (m *Middleware) authenticate(ctx context.Context, p session.AuthenticateParams) (*auth, error) {
+	a, err := m.authenticateLine(ctx, p)
+	if err == nil && !m.live(a.expires) {
+		return nil, invalidAnswer("POST sessions/authenticate", "the session's expires_at has passed")
+	}
+	return a, err
+}
+
+// live reports whether a session that ends at end is still live by this
+// clock, within the clock tolerance.
+func (m *Middleware) live(end time.Time) bool {
+	return m.cfg.Now().Before(end.Add(m.verifier.ClockTolerance()))
+}
+
+// invalidAnswer is the error of a 2xx answer to op that Stytch would not
+// give, for the reason problem: unavailable, never a session.
+func invalidAnswer(op, problem string) error {
+	return &session.UnavailableError{Op: op, Attempts: 1, StatusCode: http.StatusOK, Err: fmt.Errorf("%w: %s", session.ErrInvalidAnswer, problem)}
+}
+
+// authenticateLine calls the product line's authenticate endpoint.
+func (m *Middleware) authenticateLine(ctx context.Context, p session.AuthenticateParams) (*auth, error) {
 	if m.cfg.B2B {
 		res, err := m.cfg.Client.B2B.Authenticate(ctx, session.B2BAuthenticateParams{
 			SessionToken: p.SessionToken, SessionJWT: p.SessionJWT, SessionDurationMinutes: p.SessionDurationMinutes,

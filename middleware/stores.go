@@ -34,16 +34,31 @@ type RevocationList interface {
 	IsRevoked(ctx context.Context, sessionID string) bool
 }
 
-// RevocationExpiry is implemented by a RevocationList that can tell until
-// when an entry holds. With it, the list also keeps the marks of users and
-// members changed elsewhere (WebhookHandler), under their user or member id
-// (never a session id, so the two cannot collide), shared the same way as
-// logouts. MemoryRevocationList and redisstore implement it.
-type RevocationExpiry interface {
-	// RevokedUntil returns the end of the entry for key, if one is held and
-	// has not ended.
-	RevokedUntil(ctx context.Context, key string) (time.Time, bool)
+// Marks remembers the people (user or member ids) changed elsewhere:
+// updated or deleted in Stytch, as its webhooks tell (WebhookHandler). A
+// mark holds for as long as a JWT or a cached answer from before the change
+// could still be taken as valid; meanwhile those are checked with Stytch.
+// Marks live apart from logouts, so that no flood of logouts can push one
+// out. The in-memory default is NewMemoryMarks; a store shared by several
+// app instances (redisstore) makes a webhook delivered to one reach all.
+// Implementations must be safe for concurrent use. MarkedUntil is asked on
+// every request a JWT proves, so it must be fast: a shared store keeps a
+// local copy.
+type Marks interface {
+	// Mark records that subject changed, until until (the change's time
+	// plus how long a logout is remembered). A mark under Everyone holds for
+	// every subject. It returns an error when the mark could not be
+	// recorded where the store promises; WebhookHandler then answers 503,
+	// so that the delivery is repeated.
+	Mark(ctx context.Context, subject string, until time.Time) error
+	// MarkedUntil returns the latest end among subject's mark and the mark
+	// under Everyone, if either holds.
+	MarkedUntil(ctx context.Context, subject string) (time.Time, bool)
 }
+
+// Everyone is the subject of a mark that holds for every person: what a
+// store records, rather than drop a mark, when it is full.
+const Everyone = "*"
 
 // RemoteEntry is one of Stytch's answers kept for reuse: a session, or the
 // news that the credential's session is gone.
@@ -75,6 +90,11 @@ type RemoteCache interface {
 	// Delete forgets key.
 	Delete(ctx context.Context, key string)
 }
+
+// DefaultMarksSize is the in-memory Marks' default bound. A mark lives as
+// long as a logout (about seven minutes), so 100,000 marks hold over 200
+// people changed a second, sustained.
+const DefaultMarksSize = 100_000
 
 // DefaultRevocationListSize is the in-memory RevocationList's default
 // bound. An entry lives about seven minutes (a JWT's life, the clock
@@ -111,6 +131,9 @@ type MemoryRevocationList struct {
 	seed    maphash.Seed
 	evictMu sync.Mutex // one eviction at a time
 	shards  [revocationShards]revocationShard
+	// full, when set, is told the end of each unexpired entry dropped for
+	// room, and replaces the warning (MemoryMarks).
+	full func(until time.Time)
 }
 
 const revocationShards = 16
@@ -245,8 +268,14 @@ func (l *MemoryRevocationList) evict() {
 			delete(soonest.ends, r.sessionID)
 			l.n.Add(-1)
 			l.dropped.Add(1)
+			if l.full != nil {
+				l.full(r.until)
+			}
 		}
 		soonest.mu.Unlock()
+	}
+	if l.full != nil {
+		return
 	}
 	l.dropLog.Do(func() {
 		l.logger.Warn("stytchguard: the revocation list is full of unexpired logouts; the soonest to expire were dropped, "+
@@ -256,13 +285,14 @@ func (l *MemoryRevocationList) evict() {
 }
 
 // IsRevoked implements RevocationList.
-func (l *MemoryRevocationList) IsRevoked(ctx context.Context, sessionID string) bool {
-	_, ok := l.RevokedUntil(ctx, sessionID)
+func (l *MemoryRevocationList) IsRevoked(_ context.Context, sessionID string) bool {
+	_, ok := l.until(sessionID)
 	return ok
 }
 
-// RevokedUntil implements RevocationExpiry.
-func (l *MemoryRevocationList) RevokedUntil(_ context.Context, key string) (time.Time, bool) {
+// until returns the end of the entry for key, if one is held and has not
+// ended.
+func (l *MemoryRevocationList) until(key string) (time.Time, bool) {
 	if l.n.Load() == 0 {
 		return time.Time{}, false // the common case of a quiet list: no hash, no lock
 	}
@@ -287,6 +317,83 @@ func (l *MemoryRevocationList) Len() int { return int(l.n.Load()) }
 // Dropped returns how many unexpired revocations the list has had to drop
 // because it was full.
 func (l *MemoryRevocationList) Dropped() uint64 { return l.dropped.Load() }
+
+// MemoryMarks is the in-memory Marks: at most Size people, apart from any
+// logout. Expired marks are dropped first; when it is full of unexpired
+// ones it drops the one that ends soonest, and marks Everyone until that
+// end instead, so that nothing a dropped mark covered is trusted locally
+// again (every JWT issued before that change is checked with Stytch). That
+// is counted (Dropped) and logged.
+type MemoryMarks struct {
+	list     *MemoryRevocationList
+	now      func() time.Time
+	everyone atomic.Int64 // Unix nanoseconds: the end of the mark under Everyone; 0 when none
+	logger   *slog.Logger
+	fullLog  rate.Sometimes
+}
+
+// NewMemoryMarks returns an empty Marks. The config's Size defaults to
+// DefaultMarksSize.
+func NewMemoryMarks(cfg MemoryRevocationListConfig) *MemoryMarks {
+	if cfg.Size <= 0 {
+		cfg.Size = DefaultMarksSize
+	}
+	l := NewMemoryRevocationList(cfg)
+	m := &MemoryMarks{list: l, now: l.now, logger: l.logger, fullLog: rate.Sometimes{Interval: time.Minute}}
+	l.full = m.dropped
+	return m
+}
+
+// dropped marks Everyone until the end of a mark dropped for room.
+func (m *MemoryMarks) dropped(until time.Time) {
+	m.markEveryone(until)
+	m.fullLog.Do(func() {
+		m.logger.Warn("stytchguard: the marks of people changed elsewhere are full; everyone is marked instead, "+
+			"so every JWT issued before the dropped change is checked with Stytch: raise the marks' Size",
+			slog.Int64("size", m.list.max), slog.Uint64("dropped_total", m.list.Dropped()))
+	})
+}
+
+func (m *MemoryMarks) markEveryone(until time.Time) {
+	n := until.UnixNano()
+	for {
+		cur := m.everyone.Load()
+		if cur >= n || m.everyone.CompareAndSwap(cur, n) {
+			return
+		}
+	}
+}
+
+// Mark implements Marks. It never fails.
+func (m *MemoryMarks) Mark(ctx context.Context, subject string, until time.Time) error {
+	if subject == Everyone {
+		if until.After(m.now()) {
+			m.markEveryone(until)
+		}
+		return nil
+	}
+	return m.list.Revoke(ctx, subject, until)
+}
+
+// MarkedUntil implements Marks: when no mark is held, one atomic load and
+// no lock.
+func (m *MemoryMarks) MarkedUntil(_ context.Context, subject string) (time.Time, bool) {
+	end, ok := m.list.until(subject)
+	if n := m.everyone.Load(); n != 0 {
+		if all := time.Unix(0, n); all.After(m.now()) && (!ok || all.After(end)) {
+			return all, true
+		}
+	}
+	return end, ok
+}
+
+// Len returns how many people's marks are held, expired ones included
+// until they are dropped, the mark under Everyone not counted.
+func (m *MemoryMarks) Len() int { return m.list.Len() }
+
+// Dropped returns how many unexpired marks were dropped for room (and
+// covered by a mark under Everyone).
+func (m *MemoryMarks) Dropped() uint64 { return m.list.Dropped() }
 
 // MemoryRemoteCache is the in-memory RemoteCache: two bounded LRUs, one for
 // sessions and one for "gone" answers, so that a storm of dead tokens

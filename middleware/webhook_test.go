@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -39,6 +40,7 @@ func newHooked(t *testing.T) *hooked {
 		{RoleID: "editor", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read", "write"}}}},
 	}})
 	shared := middleware.NewMemoryRevocationList(middleware.MemoryRevocationListConfig{Now: srv.Now})
+	marks := middleware.NewMemoryMarks(middleware.MemoryRevocationListConfig{Now: srv.Now})
 	h := &hooked{srv: srv, received: make(chan int, 100)}
 	az, err := authz.New(authz.Config{Client: srv.Client(), Now: srv.Now})
 	if err != nil {
@@ -46,7 +48,7 @@ func newHooked(t *testing.T) *hooked {
 	}
 	t.Cleanup(az.Close)
 	for i := range 2 {
-		mw, err := middleware.New(middleware.Config{Client: srv.Client(), Now: srv.Now, Revocations: shared})
+		mw, err := middleware.New(middleware.Config{Client: srv.Client(), Now: srv.Now, Revocations: shared, Marks: marks})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -252,15 +254,15 @@ func deliver(t testing.TB, h http.Handler, at time.Time, id, body string) *httpt
 
 // TestWebhookBurstIsBounded sends 10,000 member updates, each a different
 // member, straight to the handler: all are absorbed, and what they leave
-// behind is bounded by the revocation list's size.
+// behind is bounded by the marks' size (past it, everyone is marked).
 func TestWebhookBurstIsBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("10,000 deliveries")
 	}
 	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
 	defer srv.Close()
-	list := middleware.NewMemoryRevocationList(middleware.MemoryRevocationListConfig{Size: 5_000, Now: srv.Now})
-	mw, err := middleware.New(middleware.Config{Client: srv.Client(), Now: srv.Now, Revocations: list})
+	list := middleware.NewMemoryMarks(middleware.MemoryRevocationListConfig{Size: 5_000, Now: srv.Now})
+	mw, err := middleware.New(middleware.Config{Client: srv.Client(), Now: srv.Now, Marks: list})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,9 +290,43 @@ func TestWebhookBurstIsBounded(t *testing.T) {
 	if list.Len() > 5_000 {
 		t.Fatalf("%d marks held, bound 5,000", list.Len())
 	}
+	if until, ok := list.MarkedUntil(context.Background(), "member-test-00000000"); !ok || !until.After(srv.Now()) {
+		t.Fatal("the first member's mark was dropped for room and nobody holds it: everyone should")
+	}
 	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	t.Logf("10,000 deliveries in %v (%.0f/s); marks held %d (dropped %d); heap grew %.1f MiB", took, n/took.Seconds(), list.Len(), list.Dropped(), float64(grew)/(1<<20))
 	if grew > 64<<20 {
 		t.Fatalf("heap grew %d bytes", grew)
+	}
+}
+
+// TestLogoutFloodCannotPushOutAMark holds that marks live apart from
+// logouts: a flood of logouts past the revocation list's size (logouts are
+// free to anyone signed in) leaves a deleted person's mark, so that their
+// still fresh JWT is checked with Stytch and refused.
+func TestLogoutFloodCannotPushOutAMark(t *testing.T) {
+	a := newApp(t, func(c *middleware.Config) {
+		c.Revocations = middleware.NewMemoryRevocationList(middleware.MemoryRevocationListConfig{Size: 10, Now: c.Now})
+	})
+	wh, err := a.mw.WebhookHandler(hookSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, tok := a.user(t)
+	if err := a.srv.DeleteUser(gone.UserID); err != nil {
+		t.Fatal(err)
+	}
+	body := fmt.Sprintf(`{"project_id":%q,"event_id":"e1","id":%q,"object_type":"user","action":"DELETE","source":"DASHBOARD","timestamp":"2026-01-01T00:00:00Z"}`, a.srv.ProjectID(), gone.UserID)
+	if rec := deliver(t, wh, a.srv.Now(), "msg_delete", body); rec.Code != http.StatusNoContent {
+		t.Fatalf("delivery: %d %s", rec.Code, rec.Body)
+	}
+	for range 50 {
+		_, other := a.user(t)
+		if rec := a.do(req("POST", "/logout", "jwt:"+other.SessionJWT)); rec.Code != http.StatusNoContent {
+			t.Fatalf("logout: %d", rec.Code)
+		}
+	}
+	if rec := a.do(req("GET", "/me", "bearer:"+tok.SessionJWT)); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("a deleted user's fresh JWT after a logout flood: %d %s", rec.Code, rec.Body)
 	}
 }

@@ -15,7 +15,7 @@ import (
 //
 // A user or member updated (new roles, a new status) or deleted, in Stytch's
 // dashboard, through SCIM or by another service, is marked "changed now" in
-// the RevocationList: every JWT of that person issued until now is then
+// Config.Marks: every JWT of that person issued until now is then
 // checked with Stytch rather than trusted locally (a deleted person gets 401
 // and cleared cookies; a demoted one comes back with the new roles), and
 // Stytch's cached answers about them are asked again. Marks live as long as
@@ -29,11 +29,14 @@ import (
 // already accepted (a replay); 503 when the mark could not be recorded, so
 // that Svix delivers it again. Nothing is recorded unless the answer is 204.
 // Events other than user and member updates and deletions are accepted and
-// ignored. It needs a RevocationList that implements RevocationExpiry (the
-// default and redisstore do).
+// ignored. Marks are kept apart from logouts, so a flood of logouts cannot
+// push one out. When the logouts are shared (a RevocationList other than
+// the in-memory one) the marks must be too: New takes them from the
+// RevocationList when it implements Marks (redisstore does), and otherwise
+// WebhookHandler fails, rather than mark a change on one instance alone.
 func (m *Middleware) WebhookHandler(secret string) (http.Handler, error) {
-	if m.expiry == nil {
-		return nil, errors.New("middleware: WebhookHandler needs a RevocationList that implements RevocationExpiry")
+	if !m.sharedMarks {
+		return nil, errors.New("middleware: WebhookHandler: the logouts are shared (Config.Revocations) but the marks would not be: give Config.Marks a shared store")
 	}
 	v, err := webhook.New(webhook.Config{Secret: secret, Now: m.cfg.Now})
 	if err != nil {
@@ -88,7 +91,7 @@ func (m *Middleware) apply(r *http.Request, ev webhook.Event) error {
 	}
 	// The mark's end is the change's time plus the life of a logout: the
 	// change's time is read back from it (changedSince).
-	if err := m.cfg.Revocations.Revoke(r.Context(), ev.ID, m.cfg.Now().Add(m.revocationTTL)); err != nil {
+	if err := m.cfg.Marks.Mark(r.Context(), ev.ID, m.cfg.Now().Add(m.revocationTTL)); err != nil {
 		m.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "stytchguard: a webhook's change could not be recorded; answering 503 so that Svix delivers it again",
 			slog.String("event", ev.Type()), slog.String("subject", ev.ID), slog.Any("error", err))
 		return err

@@ -1,7 +1,8 @@
-// Package redisstore shares stytchguard's revocations, and optionally
-// Stytch's answers, between the instances of an app through Redis (6 or
-// newer) or Valkey, so that a logout on one instance is refused on every
-// instance at once, and after a restart.
+// Package redisstore shares stytchguard's revocations, the marks of people
+// changed elsewhere (middleware.WebhookHandler), and optionally Stytch's
+// answers, between the instances of an app through Redis (6 or newer) or
+// Valkey, so that a logout on one instance is refused on every instance at
+// once, and after a restart.
 //
 //	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 //	store, err := redisstore.New(ctx, redisstore.Config{Client: rdb, ProjectID: projectID})
@@ -23,7 +24,11 @@
 // reconnect, and every ResyncInterval (1 min), the worker reloads the whole
 // set, so a message missed while disconnected is recovered, never lost.
 // Redis holds at most Size entries (100,000), expired ones pruned on every
-// write; every Redis call has a timeout.
+// write; every Redis call has a timeout. The marks (Mark, MarkedUntil) take
+// the same way through a sorted set, a channel and a mirror of their own,
+// so that a flood of logouts cannot push a mark out; past MarksSize, the
+// marks that end soonest give way to one mark of everyone
+// (middleware.Everyone), never to nothing.
 //
 // The remote cache (RemoteCache: store) keeps each of Stytch's answers
 // locally and in Redis under the credential's SHA-256 digest, with the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +58,11 @@ type Config struct {
 	// waiting to reach Redis. Each drops its entries in expiry order. Zero
 	// means middleware.DefaultRevocationListSize.
 	Size int
+	// MarksSize bounds the marks of people changed elsewhere, held apart
+	// from the revocations in the same three places; past it, the marks
+	// that end soonest give way to one mark of everyone (middleware.Marks).
+	// Zero means middleware.DefaultMarksSize.
+	MarksSize int
 	// RemoteSize bounds the local copy of the remote cache. Zero means
 	// DefaultRemoteSize.
 	RemoteSize int
@@ -68,34 +74,51 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Store is a middleware.RevocationList and a middleware.RemoteCache shared
-// through Redis. Create one with New, give it to middleware.Config's
-// Revocations (and, to share Stytch's answers too, RemoteCache), and Close
-// it on shutdown. Safe for concurrent use.
+// Store is a middleware.RevocationList, middleware.Marks and a
+// middleware.RemoteCache shared through Redis. Create one with New, give it
+// to middleware.Config's Revocations (the middleware takes the marks from
+// it too; to share Stytch's answers, also RemoteCache), and Close it on
+// shutdown. Safe for concurrent use.
 type Store struct {
-	cfg       Config
-	client    redis.UniversalClient
-	revoked   string // sorted set: session id -> expiry in unix ms
-	channel   string // pub/sub: "<session id> <expiry ms>"
-	remoteKey string // prefix of the remote cache's keys
-	mirror    *middleware.MemoryRevocationList
-	local     *middleware.MemoryRemoteCache
-	ps        *redis.PubSub
-	connected atomic.Bool
-	stop      context.CancelFunc
-	done      chan struct{}
-	closeOnce sync.Once
-	outageLog rate.Sometimes
-
-	mu      sync.Mutex
-	pending map[string]time.Time // revocations not in Redis yet
+	cfg         Config
+	client      redis.UniversalClient
+	revocations *set // session ids, as logouts end them
+	marks       *set // user and member ids, as webhooks tell of changes
+	remoteKey   string
+	mirror      *middleware.MemoryRevocationList
+	markMirror  *middleware.MemoryMarks
+	local       *middleware.MemoryRemoteCache
+	ps          *redis.PubSub
+	connected   atomic.Bool
+	stop        context.CancelFunc
+	done        chan struct{}
+	closeOnce   sync.Once
+	outageLog   rate.Sometimes
 }
 
-// New connects the store: it subscribes to the revocation channel, loads
-// every revocation that has not expired, and starts the worker that keeps
-// the mirror current. It fails when Redis cannot be reached within ctx and
-// LoadTimeout: an instance that starts blind to earlier logouts would let
-// them in.
+// set is one kind of entry the store shares: each kind has its own sorted
+// set (id scored by its end in Unix ms), channel ("<id> <end ms>"), local
+// mirror and queue, so that neither can push the other's entries out.
+type set struct {
+	name    string // for errors: "revocation", "mark"
+	key     string
+	channel string
+	size    int
+	// everyone, for the marks, is the id whose entry stands for the marks
+	// dropped for room: Redis keeps it when it trims, and the queue when it
+	// is full. Empty for the revocations, which drop the soonest to end.
+	everyone string
+	record   func(ctx context.Context, id string, until time.Time)
+
+	mu      sync.Mutex
+	pending map[string]time.Time // entries not in Redis yet
+}
+
+// New connects the store: it subscribes to the channels, loads every
+// revocation and mark that has not expired, and starts the worker that
+// keeps the mirrors current. It fails when Redis cannot be reached within
+// ctx and LoadTimeout: an instance that starts blind to earlier logouts
+// would let them in.
 func New(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Client == nil {
 		return nil, errors.New("redisstore: Config.Client is required")
@@ -109,6 +132,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	cfg.LoadTimeout = cmp.Or(cfg.LoadTimeout, DefaultLoadTimeout)
 	cfg.ResyncInterval = cmp.Or(cfg.ResyncInterval, DefaultResyncInterval)
 	cfg.Size = cmp.Or(cfg.Size, middleware.DefaultRevocationListSize)
+	cfg.MarksSize = cmp.Or(cfg.MarksSize, middleware.DefaultMarksSize)
 	cfg.RemoteSize = cmp.Or(cfg.RemoteSize, DefaultRemoteSize)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -118,24 +142,28 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	ns := cfg.Prefix + cfg.ProjectID + ":"
 	s := &Store{
-		cfg:       cfg,
-		client:    cfg.Client,
-		revoked:   ns + "revoked",
-		channel:   ns + "revoked:events",
-		remoteKey: ns + "remote:",
-		mirror:    middleware.NewMemoryRevocationList(middleware.MemoryRevocationListConfig{Size: cfg.Size, Now: cfg.Now, Logger: cfg.Logger}),
-		local:     middleware.NewMemoryRemoteCache(cfg.RemoteSize, cfg.Now),
-		outageLog: rate.Sometimes{Interval: 10 * time.Second},
-		pending:   map[string]time.Time{},
-		done:      make(chan struct{}),
+		cfg:        cfg,
+		client:     cfg.Client,
+		remoteKey:  ns + "remote:",
+		mirror:     middleware.NewMemoryRevocationList(middleware.MemoryRevocationListConfig{Size: cfg.Size, Now: cfg.Now, Logger: cfg.Logger}),
+		markMirror: middleware.NewMemoryMarks(middleware.MemoryRevocationListConfig{Size: cfg.MarksSize, Now: cfg.Now, Logger: cfg.Logger}),
+		local:      middleware.NewMemoryRemoteCache(cfg.RemoteSize, cfg.Now),
+		outageLog:  rate.Sometimes{Interval: 10 * time.Second},
+		done:       make(chan struct{}),
 	}
-	// Subscribe before loading, so that no revocation falls between the two.
+	s.revocations = &set{name: "revocation", key: ns + "revoked", channel: ns + "revoked:events", size: cfg.Size,
+		pending: map[string]time.Time{}, record: func(ctx context.Context, id string, until time.Time) { _ = s.mirror.Revoke(ctx, id, until) }}
+	s.marks = &set{name: "mark", key: ns + "marks", channel: ns + "marks:events", size: cfg.MarksSize, everyone: middleware.Everyone,
+		pending: map[string]time.Time{}, record: func(ctx context.Context, id string, until time.Time) { _ = s.markMirror.Mark(ctx, id, until) }}
+	// Subscribe before loading, so that no entry falls between the two.
 	start, cancel := context.WithTimeout(ctx, cfg.LoadTimeout)
 	defer cancel()
-	s.ps = s.client.Subscribe(start, s.channel)
-	if _, err := s.ps.ReceiveTimeout(start, cfg.LoadTimeout); err != nil {
-		_ = s.ps.Close()
-		return nil, fmt.Errorf("redisstore: subscribing: %w", err)
+	s.ps = s.client.Subscribe(start, s.revocations.channel, s.marks.channel)
+	for range 2 { // one confirmation per channel
+		if _, err := s.ps.ReceiveTimeout(start, cfg.LoadTimeout); err != nil {
+			_ = s.ps.Close()
+			return nil, fmt.Errorf("redisstore: subscribing: %w", err)
+		}
 	}
 	if err := s.load(start); err != nil {
 		_ = s.ps.Close()
@@ -149,8 +177,8 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 }
 
 // Close stops the worker and unsubscribes; it does not close the client.
-// Revocations still waiting for Redis are lost with the process, as they
-// would be with the in-memory list.
+// Revocations and marks still waiting for Redis are lost with the process,
+// as they would be with the in-memory lists.
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
@@ -165,16 +193,21 @@ func (s *Store) Close() error {
 // while Redis cannot be reached, when logouts are recorded here and queued.
 func (s *Store) Connected() bool { return s.connected.Load() }
 
-// Pending returns how many revocations are waiting to reach Redis.
-func (s *Store) Pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.pending)
+// Pending returns how many revocations and marks are waiting to reach
+// Redis.
+func (s *Store) Pending() int { return s.revocations.waiting() + s.marks.waiting() }
+
+func (t *set) waiting() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.pending)
 }
 
-// share records one revocation in Redis and tells every instance, in one
-// atomic script: keep the later expiry, drop expired entries, trim to Size
-// by expiry, publish.
+// share records one entry in Redis and tells every instance, in one atomic
+// script: keep the later end, drop expired entries, trim to the size by
+// end, publish. For the marks (ARGV[6], the id that stands for everyone)
+// the trimmed entries still hold: the latest end among them goes to that
+// id, published too, so that no change is forgotten.
 var share = redis.NewScript(`
 local cur = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if (not cur) or tonumber(cur) < tonumber(ARGV[2]) then
@@ -183,19 +216,27 @@ end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
 if over > 0 then
+  local last = redis.call('ZRANGE', KEYS[1], over - 1, over - 1, 'WITHSCORES')
   redis.call('ZREMRANGEBYRANK', KEYS[1], 0, over - 1)
+  if ARGV[6] ~= '' then
+    local all = redis.call('ZSCORE', KEYS[1], ARGV[6])
+    if (not all) or tonumber(all) < tonumber(last[2]) then
+      redis.call('ZADD', KEYS[1], last[2], ARGV[6])
+      redis.call('PUBLISH', ARGV[5], ARGV[6] .. ' ' .. last[2])
+    end
+  end
 end
 redis.call('PUBLISH', ARGV[5], ARGV[1] .. ' ' .. ARGV[2])
 return 1
 `)
 
-func (s *Store) share(ctx context.Context, sessionID string, until time.Time) error {
+func (s *Store) share(ctx context.Context, t *set, id string, until time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	err := share.Run(ctx, s.client, []string{s.revoked},
-		sessionID, until.UnixMilli(), s.cfg.Now().UnixMilli(), s.cfg.Size, s.channel).Err()
+	err := share.Run(ctx, s.client, []string{t.key},
+		id, until.UnixMilli(), s.cfg.Now().UnixMilli(), t.size, t.channel, t.everyone).Err()
 	if err != nil {
-		return fmt.Errorf("redisstore: sharing a revocation: %w", err)
+		return fmt.Errorf("redisstore: sharing a %s: %w", t.name, err)
 	}
 	return nil
 }
@@ -207,16 +248,7 @@ func (s *Store) share(ctx context.Context, sessionID string, until time.Time) er
 // Redis is back; Revoke then returns an error, so that the middleware
 // answers the logout with a 503 and the user repeats it.
 func (s *Store) Revoke(ctx context.Context, sessionID string, until time.Time) error {
-	if !until.After(s.cfg.Now()) {
-		return nil
-	}
-	_ = s.mirror.Revoke(ctx, sessionID, until) // never fails
-	if err := s.share(ctx, sessionID, until); err != nil {
-		s.queue(sessionID, until)
-		s.outage(err)
-		return fmt.Errorf("%w; recorded on this instance and queued until Redis is back", err)
-	}
-	return nil
+	return s.record(ctx, s.revocations, sessionID, until)
 }
 
 // IsRevoked implements middleware.RevocationList from the local mirror: no
@@ -225,88 +257,115 @@ func (s *Store) IsRevoked(ctx context.Context, sessionID string) bool {
 	return s.mirror.IsRevoked(ctx, sessionID)
 }
 
-// RevokedUntil implements middleware.RevocationExpiry from the local mirror,
-// so that the marks WebhookHandler records (user and member ids) are shared
-// like logouts.
-func (s *Store) RevokedUntil(ctx context.Context, key string) (time.Time, bool) {
-	return s.mirror.RevokedUntil(ctx, key)
+// Mark implements middleware.Marks as Revoke does revocations, in a sorted
+// set and a channel of their own: a flood of logouts cannot push a mark out.
+// When Redis holds MarksSize marks, those it drops for room are covered by a
+// mark under middleware.Everyone.
+func (s *Store) Mark(ctx context.Context, subject string, until time.Time) error {
+	return s.record(ctx, s.marks, subject, until)
 }
 
-// queue keeps a revocation for Redis, dropping expired ones, and the one
-// that expires soonest when Size are waiting.
-func (s *Store) queue(sessionID string, until time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if cur, ok := s.pending[sessionID]; ok && !until.After(cur) {
-		return
-	}
-	if len(s.pending) >= s.cfg.Size {
-		now := s.cfg.Now()
-		soonest, first := "", time.Time{}
-		for id, u := range s.pending {
-			if !u.After(now) {
-				delete(s.pending, id)
-				continue
-			}
-			if soonest == "" || u.Before(first) {
-				soonest, first = id, u
-			}
-		}
-		if len(s.pending) >= s.cfg.Size {
-			delete(s.pending, soonest)
-		}
-	}
-	s.pending[sessionID] = until
+// MarkedUntil implements middleware.Marks from the local mirror.
+func (s *Store) MarkedUntil(ctx context.Context, subject string) (time.Time, bool) {
+	return s.markMirror.MarkedUntil(ctx, subject)
 }
 
-// flush sends the queued revocations to Redis; those that fail stay queued.
-func (s *Store) flush(ctx context.Context) error {
-	s.mu.Lock()
-	batch := make(map[string]time.Time, len(s.pending))
-	for id, u := range s.pending {
-		batch[id] = u
+// record keeps an entry of t here, then in Redis, or queued for it.
+func (s *Store) record(ctx context.Context, t *set, id string, until time.Time) error {
+	if !until.After(s.cfg.Now()) {
+		return nil
 	}
-	s.mu.Unlock()
-	now := s.cfg.Now()
-	for id, until := range batch {
-		if until.After(now) {
-			if err := s.share(ctx, id, until); err != nil {
-				return err
-			}
-		}
-		s.mu.Lock()
-		if s.pending[id].Equal(until) {
-			delete(s.pending, id)
-		}
-		s.mu.Unlock()
+	t.record(ctx, id, until)
+	if err := s.share(ctx, t, id, until); err != nil {
+		t.queue(id, until, s.cfg.Now())
+		s.outage(err)
+		return fmt.Errorf("%w; recorded on this instance and queued until Redis is back", err)
 	}
 	return nil
 }
 
-// load reads every unexpired revocation from Redis into the mirror.
+// queue keeps an entry for Redis, dropping expired ones, and the one that
+// ends soonest when size are waiting (for the marks, covered by the
+// everyone entry).
+func (t *set) queue(id string, until, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if cur, ok := t.pending[id]; ok && !until.After(cur) {
+		return
+	}
+	if len(t.pending) >= t.size {
+		soonest, first := "", time.Time{}
+		for k, u := range t.pending {
+			if !u.After(now) {
+				delete(t.pending, k)
+				continue
+			}
+			if k != t.everyone && (soonest == "" || u.Before(first)) {
+				soonest, first = k, u
+			}
+		}
+		if len(t.pending) >= t.size && soonest != "" {
+			delete(t.pending, soonest)
+			if t.everyone != "" && first.After(t.pending[t.everyone]) {
+				t.pending[t.everyone] = first
+			}
+		}
+	}
+	t.pending[id] = until
+}
+
+// flush sends the queued entries to Redis; those that fail stay queued.
+func (s *Store) flush(ctx context.Context) error {
+	for _, t := range []*set{s.revocations, s.marks} {
+		t.mu.Lock()
+		batch := maps.Clone(t.pending)
+		t.mu.Unlock()
+		now := s.cfg.Now()
+		for id, until := range batch {
+			if until.After(now) {
+				if err := s.share(ctx, t, id, until); err != nil {
+					return err
+				}
+			}
+			t.mu.Lock()
+			if t.pending[id].Equal(until) {
+				delete(t.pending, id)
+			}
+			t.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+// load reads every unexpired revocation and mark from Redis into the
+// mirrors.
 func (s *Store) load(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.LoadTimeout)
 	defer cancel()
-	entries, err := s.client.ZRangeByScoreWithScores(ctx, s.revoked, &redis.ZRangeBy{
-		Min: strconv.FormatInt(s.cfg.Now().UnixMilli()+1, 10),
-		Max: "+inf",
-	}).Result()
-	if err != nil {
-		return fmt.Errorf("redisstore: loading revocations: %w", err)
-	}
-	for _, z := range entries {
-		id, ok := z.Member.(string)
-		if !ok {
-			continue
+	for _, t := range []*set{s.revocations, s.marks} {
+		entries, err := s.client.ZRangeByScoreWithScores(ctx, t.key, &redis.ZRangeBy{
+			Min: strconv.FormatInt(s.cfg.Now().UnixMilli()+1, 10),
+			Max: "+inf",
+		}).Result()
+		if err != nil {
+			return fmt.Errorf("redisstore: loading %ss: %w", t.name, err)
 		}
-		_ = s.mirror.Revoke(ctx, id, time.UnixMilli(int64(z.Score)))
+		for _, z := range entries {
+			if id, ok := z.Member.(string); ok {
+				t.record(ctx, id, time.UnixMilli(int64(z.Score)))
+			}
+		}
 	}
 	return nil
 }
 
-// apply records a published revocation in the mirror.
-func (s *Store) apply(ctx context.Context, payload string) {
-	id, ms, ok := strings.Cut(payload, " ")
+// apply records a published entry in its mirror.
+func (s *Store) apply(ctx context.Context, m *redis.Message) {
+	t := s.revocations
+	if m.Channel == s.marks.channel {
+		t = s.marks
+	}
+	id, ms, ok := strings.Cut(m.Payload, " ")
 	if !ok || id == "" {
 		return
 	}
@@ -314,7 +373,7 @@ func (s *Store) apply(ctx context.Context, payload string) {
 	if err != nil {
 		return
 	}
-	_ = s.mirror.Revoke(ctx, id, time.UnixMilli(n))
+	t.record(ctx, id, time.UnixMilli(n))
 }
 
 // work keeps the mirror current: it applies published revocations, and on
@@ -333,7 +392,7 @@ func (s *Store) work(ctx context.Context) {
 		resync := time.Since(lastLoad) >= s.cfg.ResyncInterval || s.Pending() > 0 || !s.connected.Load()
 		switch m := msg.(type) {
 		case *redis.Message:
-			s.apply(ctx, m.Payload)
+			s.apply(ctx, m)
 		case *redis.Subscription:
 			resync = true // a reconnect: what was published meanwhile is lost
 		}

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -322,6 +323,56 @@ func TestRedisHoldsAtMostSizeInExpiryOrder(t *testing.T) {
 	// The 50 that expire soonest went first.
 	if rdb.ZScore(ctx, key, "session-test-aa").Err() != redis.Nil || rdb.ZScore(ctx, key, "session-test-fr").Err() != nil {
 		t.Fatal("trimmed out of expiry order")
+	}
+}
+
+// TestMarksLiveApartFromLogouts holds that a flood of logouts past Size
+// leaves every mark in Redis, and that marks trimmed past MarksSize are
+// covered, on every instance, by the mark of everyone.
+func TestMarksLiveApartFromLogouts(t *testing.T) {
+	r := redistest.Start(t)
+	srv := stytchtest.NewServer()
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	small := func(c *redisstore.Config) { c.Size, c.MarksSize = 10, 5 }
+	s := newStore(t, r.Client(), srv, small)
+	now := time.Now()
+	if err := s.Mark(ctx, "user-test-demoted", now.Add(7*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if err := s.Revoke(ctx, fmt.Sprintf("session-test-%02d", i), now.Add(7*time.Minute+time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rdb := r.Client()
+	ns := redisstore.DefaultPrefix + srv.ProjectID() + ":"
+	if n := rdb.ZCard(ctx, ns+"revoked").Val(); n != 10 {
+		t.Fatalf("%d revocations in Redis, want 10", n)
+	}
+	if rdb.ZScore(ctx, ns+"marks", "user-test-demoted").Err() != nil {
+		t.Fatal("a logout flood pushed a mark out of Redis")
+	}
+	if _, ok := s.MarkedUntil(ctx, "user-test-demoted"); !ok {
+		t.Fatal("a logout flood pushed a mark out of the mirror")
+	}
+	for i := range 10 {
+		if err := s.Mark(ctx, fmt.Sprintf("member-test-%02d", i), now.Add(8*time.Minute+time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := rdb.ZCard(ctx, ns+"marks").Val(); n > 6 {
+		t.Fatalf("%d marks in Redis, want at most 5 and the mark of everyone", n)
+	}
+	if rdb.ZScore(ctx, ns+"marks", middleware.Everyone).Err() != nil {
+		t.Fatal("marks were trimmed and nobody stands for them")
+	}
+	// Another instance, starting now, and this one: the first mark still
+	// holds on both, through the mark of everyone.
+	for i, st := range []*redisstore.Store{s, newStore(t, r.Client(), srv, small)} {
+		if until, ok := st.MarkedUntil(ctx, "user-test-demoted"); !ok || until.Before(now.Add(7*time.Minute)) {
+			t.Fatalf("instance %d: the trimmed mark holds until %v, %v", i, until, ok)
+		}
 	}
 }
 

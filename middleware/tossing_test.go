@@ -1,0 +1,146 @@
+package middleware_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stytchguard/stytchguard/middleware"
+	"github.com/stytchguard/stytchguard/stytchtest"
+)
+
+// tossed is a request whose Cookie header holds the cookies in the order
+// given, as a browser sends a planted cookie with a longer Path first.
+func tossed(method, path string, pairs ...string) *http.Request {
+	r := req(method, path)
+	r.Header.Set("Cookie", strings.Join(pairs, "; "))
+	return r
+}
+
+// TestTossedCookies holds what a cookie planted by a sibling subdomain (or
+// a plain-http page) can do: nothing to a person's session. Each value is
+// tried, a garbage or dead one neither refuses the request nor clears the
+// cookies, and another person's valid session beside the victim's is
+// refused rather than taken.
+func TestTossedCookies(t *testing.T) {
+	a := newApp(t, nil)
+	// A session of the attacker's, ended, with a JWT past its life: its
+	// cookies settle only at Stytch, which says the session is gone.
+	_, dead := a.user(t)
+	if err := a.srv.RevokeSession(dead.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	a.srv.Advance(6 * time.Minute)
+	victim, vtok := a.user(t)
+	_, atok := a.user(t) // the attacker's own live account
+	const jwt, token = "stytch_session_jwt=", "stytch_session="
+	tests := []struct {
+		name    string
+		cookies []string
+		status  int
+		user    string
+	}{
+		{"garbage JWT first", []string{jwt + "a.b.c", jwt + vtok.SessionJWT}, 200, victim.UserID},
+		{"garbage token first", []string{token + strings.Repeat("x", 44), token + vtok.SessionToken}, 200, victim.UserID},
+		{"a dead session's cookies first", []string{jwt + dead.SessionJWT, token + dead.SessionToken, jwt + vtok.SessionJWT, token + vtok.SessionToken}, 200, victim.UserID},
+		{"the attacker's session beside the victim's", []string{jwt + atok.SessionJWT, jwt + vtok.SessionJWT}, 401, ""},
+		{"the victim's beside the attacker's", []string{jwt + vtok.SessionJWT, jwt + atok.SessionJWT}, 401, ""},
+		{"nothing good", []string{jwt + "a.b.c", jwt + "d.e.f"}, 401, ""},
+		{"the same value twice is no toss", []string{jwt + vtok.SessionJWT, jwt + vtok.SessionJWT}, 200, victim.UserID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a.srv.ResetCalls()
+			rec := a.do(tossed("GET", "/me", tt.cookies...))
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
+			}
+			if tt.user != "" && body(t, rec)["user_id"] != tt.user {
+				t.Fatalf("signed in as %v, want %s", body(t, rec)["user_id"], tt.user)
+			}
+			for _, c := range rec.Result().Cookies() {
+				if c.MaxAge < 0 {
+					t.Fatalf("cookie %s cleared: the value that failed may be the planted one", c.Name)
+				}
+			}
+		})
+	}
+	// Optional routes: a toss that proves nothing leaves the visitor
+	// anonymous, cookies kept.
+	rec := a.do(tossed("GET", "/optional", jwt+"a.b.c", jwt+"d.e.f"))
+	if rec.Code != 200 || body(t, rec)["anonymous"] != true || len(rec.Result().Cookies()) != 0 {
+		t.Fatalf("optional route: %d %s %v", rec.Code, rec.Body, rec.Result().Cookies())
+	}
+	// A garbage JWT planted first costs no call to Stytch.
+	a.srv.ResetCalls()
+	a.do(tossed("GET", "/me", jwt+"a.b.c", jwt+vtok.SessionJWT))
+	if n := a.srv.Calls(stytchtest.Authenticate); n != 0 {
+		t.Fatalf("%d calls to Stytch", n)
+	}
+	if !strings.Contains(a.logs.String(), "__Host-") {
+		t.Fatalf("two people's cookies were not logged with the remedy: %s", a.logs)
+	}
+}
+
+// TestLogoutWithTossedCookiesEndsTheSignedInSession holds that a logout
+// ends the session the request is signed in with, not a planted one sent
+// first.
+func TestLogoutWithTossedCookiesEndsTheSignedInSession(t *testing.T) {
+	a := newApp(t, nil)
+	_, vtok := a.user(t)
+	rec := a.do(tossed("POST", "/logout", "stytch_session_jwt=a.b.c", "stytch_session_jwt="+vtok.SessionJWT))
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("logout: %d %s", rec.Code, rec.Body)
+	}
+	if rec := a.do(req("GET", "/me", "bearer:"+vtok.SessionJWT)); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("the victim's session survived the logout: %d", rec.Code)
+	}
+}
+
+// TestHostPrefixedCookies holds the __Host- rules: cookies written with
+// Secure, Path=/ and no Domain, and a Config that would break them refused
+// at New.
+func TestHostPrefixedCookies(t *testing.T) {
+	a := newApp(t, func(c *middleware.Config) {
+		c.JWTCookie, c.TokenCookie = "__Host-stytch_session_jwt", "__Host-stytch_session"
+	})
+	_, tok := a.user(t)
+	a.srv.Advance(6 * time.Minute) // stale: Stytch answers and the cookies are refreshed
+	r := req("GET", "/me")
+	r.AddCookie(&http.Cookie{Name: "__Host-stytch_session_jwt", Value: tok.SessionJWT})
+	r.AddCookie(&http.Cookie{Name: "__Host-stytch_session", Value: tok.SessionToken})
+	rec := a.do(r)
+	if rec.Code != 200 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	for _, c := range rec.Result().Cookies() {
+		if !c.Secure || c.Path != "/" || c.Domain != "" {
+			t.Fatalf("%s written as %+v", c.Name, c)
+		}
+	}
+
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	for _, tt := range []struct {
+		name string
+		cfg  middleware.Config
+		want string
+	}{
+		{"__Host- with a Domain", middleware.Config{JWTCookie: "__Host-jwt", CookieDomain: "example.com"}, "Domain"},
+		{"__Host- without Secure", middleware.Config{TokenCookie: "__Host-tok", InsecureCookies: true}, "Secure"},
+		{"__Secure- without Secure", middleware.Config{IntermediateCookie: "__Secure-ist", InsecureCookies: true}, "Secure"},
+	} {
+		tt.cfg.Client = srv.Client()
+		_, err := middleware.New(tt.cfg)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err %v, want one about %s", tt.name, err, tt.want)
+		}
+	}
+	tt := middleware.Config{Client: srv.Client(), JWTCookie: "__Secure-jwt", CookieDomain: "example.com"}
+	if mw, err := middleware.New(tt); err != nil {
+		t.Errorf("__Secure- with a Domain is a browser's to take: %v", err)
+	} else {
+		mw.Close()
+	}
+}
