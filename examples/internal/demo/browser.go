@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +94,46 @@ func (d *device) signIn(email, name, role string) {
 	)
 }
 
+// returnPathsStayOnSite signs in through the demo's form with return_to
+// values that browsers read as another site, and checks that each lands on
+// the app. It leaves the device signed out.
+func returnPathsStayOnSite(d *device, email string) {
+	d.t.Helper()
+	for _, rt := range []string{"/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "/\\evil.example", "\\/evil.example", " //evil.example", "/%09/evil.example", "/%5c/evil.example"} {
+		var href string
+		d.run("sign in with return_to "+strconv.Quote(rt),
+			chromedp.Navigate(d.app.URL+"/?before=1"),
+			chromedp.Evaluate(fmt.Sprintf(`(() => {
+				const f = document.createElement("form");
+				f.method = "post"; f.action = "/demo/login";
+				for (const [k, v] of Object.entries({email: %q, name: "Ada", role: %q, return_to: %s})) {
+					const i = document.createElement("input"); i.type = "hidden"; i.name = k; i.value = v; f.appendChild(i);
+				}
+				document.body.appendChild(f); setTimeout(() => f.submit(), 0);
+			})()`, email, RoleViewer, strconv.Quote(rt)), nil),
+		)
+		// The form's navigation and its redirect end on some page; read
+		// where, once the page that submitted it is gone.
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			var ready string
+			err := chromedp.Run(d.ctx, chromedp.Location(&href), chromedp.Evaluate(`document.readyState`, &ready))
+			if err == nil && !strings.Contains(href, "before=1") && ready == "complete" {
+				break
+			}
+			if time.Now().After(deadline) {
+				d.t.Fatalf("return_to %q: the sign-in never ended (at %q, %v)", rt, href, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !strings.HasPrefix(href, d.app.URL+"/") {
+			d.t.Fatalf("return_to %q took the browser to %q", rt, href)
+		}
+	}
+	d.run("sign out", chromedp.ActionFunc(func(ctx context.Context) error {
+		return network.ClearBrowserCookies().Do(ctx)
+	}))
+}
+
 // RunBrowserStory walks an example through its story in headless Chromium,
 // with two browser contexts as one person's two devices, saving a
 // screenshot of each step to $ARTIFACTS/<example> (default: a temporary
@@ -137,6 +178,11 @@ func RunBrowserStory(t *testing.T, run RunFunc, example string, b2b bool) {
 	}
 	laptop, phone := newDevice("laptop"), newDevice("phone")
 	const email = "ada@example.com"
+
+	// A sign-in's return_to leads back to this site only: a browser drops
+	// tabs and newlines from a Location and reads a backslash as a slash,
+	// so each of these would land on another site if let through.
+	returnPathsStayOnSite(laptop, "visitor@example.com")
 
 	// The laptop: sign in as a viewer.
 	laptop.run("open the app", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible("#sign-in", chromedp.ByQuery))
