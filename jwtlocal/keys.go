@@ -191,19 +191,11 @@ func (v *Verifier) usableKeys(set []session.JWK) (keys []jwkset.JWK, ambiguous [
 	return keys, ambiguous
 }
 
-// warnKey logs msg once per kid (a handful at most: kids come from the
-// project's own JWKS).
+// warnKey logs msg once per kid.
 func (v *Verifier) warnKey(kid, msg string, attrs ...any) {
-	v.mu.Lock()
-	if v.warnedKeys[kid] || len(v.warnedKeys) >= maxWarnedIssuers {
-		v.mu.Unlock()
+	if !v.firstWarning(&v.warnedKeys, kid) {
 		return
 	}
-	if v.warnedKeys == nil {
-		v.warnedKeys = map[string]bool{}
-	}
-	v.warnedKeys[kid] = true
-	v.mu.Unlock()
 	v.cfg.Logger.Warn(msg, append([]any{slog.String("kid", kid), slog.Bool("b2b", v.cfg.B2B)}, attrs...)...)
 }
 

@@ -334,19 +334,29 @@ func earliest(a, b time.Time) time.Time {
 // warnIssuer logs, once per issuer, that tokens signed by the project come
 // with an issuer that is not configured.
 func (v *Verifier) warnIssuer(iss string) {
-	v.mu.Lock()
-	if v.warnedIssuers[iss] || len(v.warnedIssuers) >= maxWarnedIssuers {
-		v.mu.Unlock()
+	if !v.firstWarning(&v.warnedIssuers, iss) {
 		return
 	}
-	if v.warnedIssuers == nil {
-		v.warnedIssuers = map[string]bool{}
-	}
-	v.warnedIssuers[iss] = true
-	v.mu.Unlock()
 	v.cfg.Logger.Warn("stytchguard: session JWTs signed by the project carry an issuer that is not configured; "+
 		"each is checked with Stytch until it is: add it to Issuers (a custom domain's URL)",
 		slog.String("issuer", iss), slog.Bool("b2b", v.cfg.B2B))
+}
+
+// firstWarning records key in *warned and reports whether it was not there
+// yet, so that a warning about it is logged once. At most maxWarnedIssuers
+// keys are remembered: they come only from the project's own tokens and
+// key set, so a handful at most.
+func (v *Verifier) firstWarning(warned *map[string]bool, key string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if (*warned)[key] || len(*warned) >= maxWarnedIssuers {
+		return false
+	}
+	if *warned == nil {
+		*warned = map[string]bool{}
+	}
+	(*warned)[key] = true
+	return true
 }
 
 // parse checks a token's form, algorithm and signature, and decodes its
