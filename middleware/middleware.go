@@ -522,7 +522,7 @@ func (m *Middleware) resolveTossed(r *http.Request, cred Credential) (Credential
 			}
 			return c, a, nil
 		}
-		if worst == nil || e.Status == http.StatusServiceUnavailable {
+		if e != nil && (worst == nil || e.Status == http.StatusServiceUnavailable) {
 			worst = e
 		}
 	}
