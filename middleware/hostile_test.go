@@ -43,8 +43,9 @@ type anomaly struct {
 	session bool
 }
 
-// liveAnswer is a consumer authenticate body whose ids are given, with an
-// expiry.
+// sessionBody is a consumer authenticate body with the ids given (the
+// session's, and the user's it is answered with) and an expiry; memberBody
+// is its B2B counterpart.
 func sessionBody(sessionID, userID, answeredUserID, expires string) string {
 	return fmt.Sprintf(`{"request_id":"request-id-test-1","status_code":200,"session":{"session_id":%q,"user_id":%q,"expires_at":%q,"roles":[],"authentication_factors":[]},"user":{"user_id":%q},"session_jwt":"","session_token":""}`,
 		sessionID, userID, expires, answeredUserID)

@@ -151,8 +151,7 @@ func (r *B2BListResponse) problem() string {
 		return "no member_sessions list"
 	}
 	for i := range r.MemberSessions {
-		first := &r.MemberSessions[0]
-		if p := r.MemberSessions[i].problem(first.MemberID, first.OrganizationID); p != "" {
+		if p := r.MemberSessions[i].problem(r.MemberSessions[0].MemberID, r.MemberSessions[0].OrganizationID); p != "" {
 			return "member_sessions: " + p
 		}
 	}
