@@ -11,6 +11,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/session"
 )
 
@@ -24,37 +25,22 @@ const (
 // Errors an authorization ends in, for errors.Is.
 var (
 	// ErrDenied: no role the session holds grants the permission, or (B2B)
-	// the session belongs to another organization. The error is a *Denied.
+	// the session belongs to another organization. The error is a
+	// *stytchguard.Refusal (403) whose Code is Stytch's error type for the
+	// refusal, wrapping ErrDenied.
 	ErrDenied = errors.New("authz: permission denied")
 	// ErrPolicyUnavailable: no policy has been loaded, or the last good one
 	// is older than MaxStale, and Stytch cannot be asked now.
 	ErrPolicyUnavailable = errors.New("authz: RBAC policy unavailable")
 )
 
-// Denied is a refused authorization, with the error type Stytch's
-// authorization_check gives the same refusal.
-type Denied struct {
-	// ErrorType is consumer_session_authorization_error,
-	// session_authorization_error or session_authorization_tenancy_error.
-	ErrorType string
-	// Message is Stytch's wording for it.
-	Message string
-}
-
-// Error returns the error type and message.
-func (d *Denied) Error() string { return "authz: " + d.ErrorType + ": " + d.Message }
-
-// Is matches ErrDenied.
-func (d *Denied) Is(target error) bool { return target == ErrDenied }
-
 // Config configures an Authorizer. Client is required; every other zero
 // field takes the default its comment names.
 type Config struct {
-	// Client fetches the policies.
+	// Client fetches the policies. Its product line (session.Config.B2B)
+	// says whether member sessions are decided, with tenancy and each
+	// organization's custom roles, or consumer sessions.
 	Client *session.Client
-	// B2B decides for member sessions, with tenancy and each organization's
-	// custom roles; otherwise for consumer sessions.
-	B2B bool
 	// TTL is how long a fetched policy is used before it is refreshed in the
 	// background (still deciding with it meanwhile). Zero means DefaultTTL.
 	TTL time.Duration
@@ -71,9 +57,6 @@ type Config struct {
 	// Logger receives refresh failures and decisions made on a stale policy.
 	// Nil means none.
 	Logger *slog.Logger
-	// ErrorHandler answers the requests the guards refuse; a guard's
-	// WithErrorHandler overrides it. Nil means WriteError (JSON).
-	ErrorHandler ErrorHandler
 }
 
 // Authorizer answers "may this session do this here?" locally, exactly as
@@ -82,6 +65,7 @@ type Config struct {
 // refreshes it started.
 type Authorizer struct {
 	cfg     Config
+	b2b     bool
 	project *entry
 	// scopes is the project policy's scopes, each compiled as a role named
 	// by the scope, for M2M access tokens; fetched only when one comes.
@@ -130,7 +114,7 @@ func New(cfg Config) (*Authorizer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Authorizer{cfg: cfg, since: since, timed: timed}
+	a := &Authorizer{cfg: cfg, b2b: cfg.Client.IsB2B(), since: since, timed: timed}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	orgs, err := lru.New[string, *entry](cfg.OrgCacheSize)
 	if err != nil {
@@ -158,7 +142,7 @@ func (a *Authorizer) Close() {
 func (a *Authorizer) fetchPolicy(ctx context.Context) (*session.Policy, error) {
 	var res *session.PolicyResponse
 	var err error
-	if a.cfg.B2B {
+	if a.b2b {
 		res, err = a.cfg.Client.B2B.Policy(ctx)
 	} else {
 		res, err = a.cfg.Client.Consumer.Policy(ctx)
@@ -195,7 +179,13 @@ func (a *Authorizer) fetchScopes(ctx context.Context) ([]session.Role, error) {
 }
 
 func (a *Authorizer) orgEntry(orgID string) *entry {
-	if e, ok := a.orgs.Get(orgID); ok {
+	if e, ok := a.orgs.Peek(orgID); ok {
+		// Peek takes the cache's read lock; Get, which moves the entry to the
+		// front, its exclusive one. The front is kept within a second.
+		if now := a.cfg.Now().UnixNano(); now-e.touched.Load() > int64(time.Second) {
+			e.touched.Store(now)
+			a.orgs.Get(orgID)
+		}
 		return e
 	}
 	e := &entry{name: "organization policy", fetch: func(ctx context.Context) ([]session.Role, error) {
@@ -215,6 +205,11 @@ func (a *Authorizer) orgEntry(orgID string) *entry {
 	return e
 }
 
+// denied is a refused authorization: 403 with Stytch's error type for it.
+func denied(code, message string) error {
+	return &stytchguard.Refusal{Status: http.StatusForbidden, Code: code, Message: message, Err: ErrDenied}
+}
+
 // Check is one authorization question.
 type Check struct {
 	// Roles are the roles the session holds.
@@ -230,23 +225,23 @@ type Check struct {
 
 // Authorize decides c as Stytch would: for B2B the organization first
 // (tenancy), then the roles. It returns the verdict with the granting roles,
-// a *Denied (ErrDenied), or ErrPolicyUnavailable.
+// a *stytchguard.Refusal wrapping ErrDenied, or ErrPolicyUnavailable.
 func (a *Authorizer) Authorize(ctx context.Context, c Check) (*session.Verdict, error) {
 	var v *session.Verdict
-	if a.cfg.B2B {
+	if a.b2b {
 		org := c.OrganizationID
 		if org == "" {
 			org = c.SessionOrganizationID
 		}
 		if org != c.SessionOrganizationID {
-			return nil, &Denied{ErrorType: session.ErrorTypeSessionAuthorizationTenancy, Message: "The member session belongs to another organization."}
+			return nil, denied(stytchguard.CodeWrongOrganization, "the member session belongs to another organization")
 		}
 		ix, err := a.orgIndex(ctx, org)
 		if err != nil {
 			return nil, err
 		}
 		if v = ix.verdict(c.Roles, c.ResourceID, c.Action); v == nil {
-			return nil, &Denied{ErrorType: session.ErrorTypeSessionAuthorization, Message: "The member is not authorized to perform the requested action."}
+			return nil, denied(stytchguard.CodeMemberDenied, "the member is not authorized to perform the requested action")
 		}
 	} else {
 		ix, _, err := a.project.index(ctx, a)
@@ -254,7 +249,7 @@ func (a *Authorizer) Authorize(ctx context.Context, c Check) (*session.Verdict, 
 			return nil, err
 		}
 		if v = ix.verdict(c.Roles, c.ResourceID, c.Action); v == nil {
-			return nil, &Denied{ErrorType: session.ErrorTypeConsumerAuthorization, Message: "The user is not authorized to perform the requested action."}
+			return nil, denied(stytchguard.CodeConsumerDenied, "the user is not authorized to perform the requested action")
 		}
 	}
 	return v, nil
@@ -263,8 +258,8 @@ func (a *Authorizer) Authorize(ctx context.Context, c Check) (*session.Verdict, 
 // AuthorizeMachine decides whether an M2M access token's scopes grant
 // action on resource through the project policy's scopes, as Stytch's RBAC
 // does: a scope of the policy grants the permissions listed under it. The
-// verdict's GrantingRoles are the granting scopes. Refused: a *Denied with
-// Stytch's m2m_authorization_error. Machine tokens belong to no
+// verdict's GrantingRoles are the granting scopes. Refused: a *stytchguard.Refusal
+// with Stytch's m2m_authorization_error, wrapping ErrDenied. Machine tokens belong to no
 // organization, so there is no tenancy to check: the guards refuse them on
 // routes bound to one.
 func (a *Authorizer) AuthorizeMachine(ctx context.Context, scopes []string, resource, action string) (*session.Verdict, error) {
@@ -274,7 +269,7 @@ func (a *Authorizer) AuthorizeMachine(ctx context.Context, scopes []string, reso
 	}
 	v := ix.verdict(scopes, resource, action)
 	if v == nil {
-		return nil, &Denied{ErrorType: session.ErrorTypeM2MAuthorization, Message: "The client is not authorized to perform the requested action on that resource."}
+		return nil, denied(stytchguard.CodeMachineDenied, "the client is not authorized to perform the requested action on that resource")
 	}
 	return v, nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
@@ -31,11 +32,12 @@ func newAuthorizer(t *testing.T, srv *stytchtest.Server, b2b bool, clk *clock) *
 	t.Helper()
 	cfg := srv.Config()
 	cfg.Retry = &session.RetryPolicy{MaxAttempts: 1}
+	cfg.B2B = b2b
 	client, err := session.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := authz.New(authz.Config{Client: client, B2B: b2b, Now: clk.Now, TTL: time.Minute, MaxStale: 10 * time.Minute})
+	a, err := authz.New(authz.Config{Client: client, Now: clk.Now, TTL: time.Minute, MaxStale: 10 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,8 +92,8 @@ func TestAgreesWithStytch(t *testing.T) {
 			}
 		case serr != nil && lerr != nil:
 			var api *session.APIError
-			var denied *authz.Denied
-			if !errors.As(serr, &api) || !errors.As(lerr, &denied) || api.ErrorType != denied.ErrorType {
+			var denied *stytchguard.Refusal
+			if !errors.As(serr, &api) || !errors.As(lerr, &denied) || api.ErrorType != denied.Code || !errors.Is(lerr, authz.ErrDenied) {
 				t.Fatalf("%v %s/%s: Stytch %v, local %v", held, res, action, serr, lerr)
 			}
 		default:
@@ -106,8 +108,8 @@ func TestTenancyFirst(t *testing.T) {
 	srv.SetB2BPolicy(session.Policy{Roles: []session.Role{role("admin", perm("documents", "*"))}})
 	a := newAuthorizer(t, srv, true, &clock{now: time.Now()})
 	_, err := a.Authorize(ctxb, authz.Check{Roles: []string{"admin"}, SessionOrganizationID: "org-a", OrganizationID: "org-b", ResourceID: "documents", Action: "read"})
-	var denied *authz.Denied
-	if !errors.As(err, &denied) || denied.ErrorType != session.ErrorTypeSessionAuthorizationTenancy {
+	var denied *stytchguard.Refusal
+	if !errors.As(err, &denied) || denied.Code != stytchguard.CodeWrongOrganization || denied.Status != 403 {
 		t.Fatalf("err %v", err)
 	}
 	if n := srv.Calls(stytchtest.B2BPolicy); n != 0 {

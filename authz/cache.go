@@ -27,6 +27,11 @@ type entry struct {
 	// merged is, for an organization, its roles compiled after the
 	// project's, read without the lock by every guarded request in it.
 	merged atomic.Pointer[mergedIndex]
+
+	// touched is when (Unix nanoseconds, by Config.Now) the organization's
+	// recency in the LRU was last refreshed: at most once a second, so that
+	// a guarded request takes the cache's shared lock only.
+	touched atomic.Int64
 }
 
 // mergedIndex is an organization's roles compiled after the project's, and

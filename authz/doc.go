@@ -34,8 +34,8 @@
 // (OrganizationFrom with URLParam for chi, PathValue for ServeMux, or any
 // function of the request; an empty one is a 403 tenancy refusal, never the
 // member's own) and defaults to the session's own when the route names none. The session is
-// read from the request's context with session.ConsumerFromContext or
-// session.MemberFromContext, whichever way it was verified. No session: 401.
+// read from the request's context with stytchguard.ConsumerFromContext or
+// stytchguard.MemberFromContext, whichever way it was verified. No session: 401.
 // Refused: 403 with a Stytch-shaped JSON body and Stytch's error_type
 // (consumer_session_authorization_error, session_authorization_error,
 // session_authorization_tenancy_error). Allowed: the verdict is in the

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
@@ -49,16 +50,16 @@ func ExampleAuthorizer_Require() {
 // to one organization: RequireOrganization refuses a member of another.
 func ExampleRequireOrganization() {
 	me := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m, _ := session.MemberFromContext(r.Context())
+		m, _ := stytchguard.MemberFromContext(r.Context())
 		fmt.Fprintln(w, m.Session.MemberID)
 	})
 	mux := http.NewServeMux()
 	mux.Handle("GET /orgs/{organization_id}/me", authz.RequireOrganization(authz.PathValue("organization_id"))(me))
 
-	m := &session.MemberAuth{Session: session.MemberSession{MemberID: "member-test-1", OrganizationID: "organization-test-a"}}
+	m := &stytchguard.MemberAuth{Session: session.MemberSession{MemberID: "member-test-1", OrganizationID: "organization-test-a"}}
 	for _, org := range []string{"organization-test-a", "organization-test-b"} {
 		req := httptest.NewRequest("GET", "/orgs/"+org+"/me", nil)
-		req = req.WithContext(session.NewMemberContext(req.Context(), m))
+		req = req.WithContext(stytchguard.NewMemberContext(req.Context(), m))
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, req)
 		fmt.Println(org, rec.Code)
@@ -77,6 +78,6 @@ func ExampleAuthorizer_RequireAny() {
 		panic(err)
 	}
 	defer a.Close()
-	guard := a.RequireAny([]authz.Permission{{ResourceID: "documents", Action: "write"}, {ResourceID: "logs", Action: "read"}})
+	guard := a.RequireAny(authz.Permission{ResourceID: "documents", Action: "write"}, authz.Permission{ResourceID: "logs", Action: "read"})
 	_ = guard // mux.Handle("GET /history", mw.Require(guard(history)))
 }

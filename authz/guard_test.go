@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
@@ -22,7 +23,7 @@ func withMember(client *session.Client) func(http.Handler) http.Handler {
 			if tok := r.Header.Get("Authorization"); len(tok) > 7 {
 				res, err := client.B2B.Authenticate(r.Context(), session.B2BAuthenticateParams{SessionToken: tok[7:]})
 				if err == nil {
-					r = r.WithContext(session.NewMemberContext(r.Context(), &session.MemberAuth{Session: res.MemberSession, Source: session.SourceStytch}))
+					r = r.WithContext(stytchguard.NewMemberContext(r.Context(), &stytchguard.MemberAuth{Session: res.MemberSession, Source: stytchguard.SourceStytch}))
 				}
 			}
 			next.ServeHTTP(w, r)
@@ -36,7 +37,7 @@ func withConsumer(client *session.Client) func(http.Handler) http.Handler {
 			if tok := r.Header.Get("Authorization"); len(tok) > 7 {
 				res, err := client.Consumer.Authenticate(r.Context(), session.AuthenticateParams{SessionToken: tok[7:]})
 				if err == nil {
-					r = r.WithContext(session.NewConsumerContext(r.Context(), &session.ConsumerAuth{Session: res.Session, Source: session.SourceStytch}))
+					r = r.WithContext(stytchguard.NewConsumerContext(r.Context(), &stytchguard.ConsumerAuth{Session: res.Session, Source: stytchguard.SourceStytch}))
 				}
 			}
 			next.ServeHTTP(w, r)
@@ -46,7 +47,7 @@ func withConsumer(client *session.Client) func(http.Handler) http.Handler {
 
 // verdictHandler answers 200 with the granting roles from the context.
 var verdictHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	v, ok := authz.VerdictFromContext(r.Context())
+	v, ok := stytchguard.VerdictFromContext(r.Context())
 	if !ok {
 		http.Error(w, "no verdict", 500)
 		return
@@ -70,9 +71,9 @@ func TestGuardsOnServeMux(t *testing.T) {
 	a := newAuthorizer(t, srv, true, &clock{now: time.Now()})
 
 	mux := http.NewServeMux()
-	org := authz.OrganizationFrom(authz.PathValue("organization_id"))
-	mux.Handle("GET /orgs/{organization_id}/documents", a.Require("documents", "read", org)(verdictHandler))
-	mux.Handle("POST /orgs/{organization_id}/documents", a.Require("documents", "write", org)(verdictHandler))
+	org := authz.PathValue("organization_id")
+	mux.Handle("GET /orgs/{organization_id}/documents", a.RequireIn(org, authz.Permission{ResourceID: "documents", Action: "read"})(verdictHandler))
+	mux.Handle("POST /orgs/{organization_id}/documents", a.RequireIn(org, authz.Permission{ResourceID: "documents", Action: "write"})(verdictHandler))
 	mux.Handle("GET /documents", a.Require("documents", "read")(verdictHandler))
 
 	tests := []struct {
@@ -130,9 +131,9 @@ func TestEmptyOrganizationIsATenancyRefusal(t *testing.T) {
 	a := newAuthorizer(t, srv, true, &clock{now: time.Now()})
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /orgs/{organization_id}/documents", a.Require("documents", "read", authz.OrganizationFrom(authz.PathValue("organization_id")))(verdictHandler))
+	mux.Handle("GET /orgs/{organization_id}/documents", a.RequireIn(authz.PathValue("organization_id"), authz.Permission{ResourceID: "documents", Action: "read"})(verdictHandler))
 	r := withMember(srv.Client())(mux)
-	empty := withMember(srv.Client())(a.Require("documents", "read", authz.OrganizationFrom(func(*http.Request) string { return "" }))(verdictHandler))
+	empty := withMember(srv.Client())(a.RequireIn(func(*http.Request) string { return "" }, authz.Permission{ResourceID: "documents", Action: "read"})(verdictHandler))
 	tests := []struct {
 		name string
 		h    http.Handler
@@ -224,8 +225,8 @@ func TestRequireAny(t *testing.T) {
 		role("auditor", perm("logs", "read")),
 	}})
 	a := newAuthorizer(t, srv, false, &clock{now: time.Now()})
-	h := withConsumer(srv.Client())(a.RequireAny([]authz.Permission{{ResourceID: "documents", Action: "write"}, {ResourceID: "logs", Action: "read"}})(verdictHandler))
-	none := withConsumer(srv.Client())(a.RequireAny(nil)(verdictHandler))
+	h := withConsumer(srv.Client())(a.RequireAny(authz.Permission{ResourceID: "documents", Action: "write"}, authz.Permission{ResourceID: "logs", Action: "read"})(verdictHandler))
+	none := withConsumer(srv.Client())(a.RequireAny()(verdictHandler))
 	tests := []struct {
 		name     string
 		h        http.Handler
@@ -260,9 +261,10 @@ func TestRequireAny(t *testing.T) {
 	}
 }
 
-// TestErrorHandler: refusals go to the Authorizer's ErrorHandler, a guard's
-// WithErrorHandler overrides it, RequireOrganization takes one too, and the
-// headers a refusal needs are set before the handler writes.
+// TestErrorHandler: a guard answers its refusals with the ErrorHandler the
+// middleware recorded in the request (stytchguard.WithErrorHandler): one
+// handler for the app, the guards' 401, 403 and tenancy refusals included.
+// Without one, WriteRefusal's JSON with its challenge.
 func TestErrorHandler(t *testing.T) {
 	srv := stytchtest.NewServer()
 	defer srv.Close()
@@ -270,14 +272,12 @@ func TestErrorHandler(t *testing.T) {
 	acme := srv.CreateOrganization(stytchtest.OrganizationParams{Name: "Acme"})
 	m, _ := srv.CreateMember(acme.OrganizationID, stytchtest.MemberParams{Email: "m@example.com"})
 	tok, _ := srv.StartMemberSession(m.MemberID, stytchtest.SessionParams{})
-	page := func(name string) authz.ErrorHandler {
-		return func(w http.ResponseWriter, _ *http.Request, rf *authz.Refusal) {
-			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(rf.Status)
-			_, _ = w.Write([]byte("<p>" + name + ": " + rf.ErrorType + ": " + rf.Message + "</p>"))
-		}
+	page := func(w http.ResponseWriter, _ *http.Request, rf *stytchguard.Refusal) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(rf.Status)
+		_, _ = w.Write([]byte("<p>page: " + rf.Code + ": " + rf.Message + "</p>"))
 	}
-	az, err := authz.New(authz.Config{Client: srv.Client(), B2B: true, ErrorHandler: page("config")})
+	az, err := authz.New(authz.Config{Client: srv.B2BClient()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,25 +285,30 @@ func TestErrorHandler(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	org := authz.PathValue("organization_id")
 	mux := http.NewServeMux()
-	mux.Handle("GET /orgs/{organization_id}/config", az.Require("documents", "write", authz.OrganizationFrom(org))(ok))
-	mux.Handle("GET /orgs/{organization_id}/guard", az.Require("documents", "write", authz.OrganizationFrom(org), authz.WithErrorHandler(page("guard")))(ok))
-	mux.Handle("GET /orgs/{organization_id}/tenancy", authz.RequireOrganization(org, authz.WithErrorHandler(page("tenancy")))(ok))
-	mux.Handle("GET /orgs/{organization_id}/json", authz.RequireOrganization(org)(ok))
-	h := withMember(srv.Client())(mux)
+	mux.Handle("GET /orgs/{organization_id}/documents", az.RequireIn(org, authz.Permission{ResourceID: "documents", Action: "write"})(ok))
+	mux.Handle("GET /orgs/{organization_id}/me", authz.RequireOrganization(org)(ok))
+	withPage := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(stytchguard.WithErrorHandler(r.Context(), page)))
+		})
+	}
+	pages, json := withMember(srv.Client())(withPage(mux)), withMember(srv.Client())(mux)
 	tests := []struct {
 		name, path, token string
+		h                 http.Handler
 		want              int
 		body, challenge   string
 	}{
-		{"denied, the config's handler", "/orgs/" + acme.OrganizationID + "/config", tok.SessionToken, 403, "<p>config: session_authorization_error", ""},
-		{"denied, the guard's handler", "/orgs/" + acme.OrganizationID + "/guard", tok.SessionToken, 403, "<p>guard: session_authorization_error", ""},
-		{"no session, with the challenge", "/orgs/" + acme.OrganizationID + "/config", "", 401, "<p>config: unauthenticated", `Bearer realm="stytchguard"`},
-		{"tenancy, its handler", "/orgs/other/tenancy", tok.SessionToken, 403, "<p>tenancy: session_authorization_tenancy_error", ""},
-		{"tenancy, JSON by default", "/orgs/other/json", tok.SessionToken, 403, `"error_type":"session_authorization_tenancy_error"`, ""},
+		{"denied, the recorded handler", "/orgs/" + acme.OrganizationID + "/documents", tok.SessionToken, pages, 403, "<p>page: session_authorization_error", ""},
+		{"no session, the recorded handler", "/orgs/" + acme.OrganizationID + "/documents", "", pages, 401, "<p>page: unauthenticated", ""},
+		{"tenancy, the recorded handler", "/orgs/other/me", tok.SessionToken, pages, 403, "<p>page: session_authorization_tenancy_error", ""},
+		{"denied, JSON by default", "/orgs/" + acme.OrganizationID + "/documents", tok.SessionToken, json, 403, `"error_type":"session_authorization_error"`, ""},
+		{"no session, JSON with the challenge", "/orgs/" + acme.OrganizationID + "/documents", "", json, 401, `"error_type":"unauthenticated"`, `Bearer realm="stytchguard"`},
+		{"tenancy, JSON by default", "/orgs/other/me", tok.SessionToken, json, 403, `"error_type":"session_authorization_tenancy_error"`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := serveBearer(h, "GET", tt.path, tt.token)
+			rec := serveBearer(tt.h, "GET", tt.path, tt.token)
 			if rec.Code != tt.want || !strings.Contains(rec.Body.String(), tt.body) || rec.Header().Get("WWW-Authenticate") != tt.challenge {
 				t.Fatalf("%d %q %q, want %d %q %q", rec.Code, rec.Body, rec.Header().Get("WWW-Authenticate"), tt.want, tt.body, tt.challenge)
 			}

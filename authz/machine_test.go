@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
@@ -41,7 +42,7 @@ func TestMachineScopesThroughThePolicy(t *testing.T) {
 			mux := http.NewServeMux()
 			mux.Handle("GET /documents", a.Require("documents", "read")(verdictHandler))
 			mux.Handle("POST /documents", a.Require("documents", "write")(verdictHandler))
-			mux.Handle("GET /orgs/{organization_id}/documents", a.Require("documents", "read", authz.OrganizationFrom(authz.PathValue("organization_id")))(verdictHandler))
+			mux.Handle("GET /orgs/{organization_id}/documents", a.RequireIn(authz.PathValue("organization_id"), authz.Permission{ResourceID: "documents", Action: "read"})(verdictHandler))
 
 			tests := []struct {
 				name, method, path string
@@ -59,7 +60,7 @@ func TestMachineScopesThroughThePolicy(t *testing.T) {
 			for _, tc := range tests {
 				t.Run(tc.name, func(t *testing.T) {
 					r := httptest.NewRequest(tc.method, tc.path, nil)
-					r = r.WithContext(session.NewMachineContext(context.Background(), &session.MachineAuth{ClientID: "m2m-client-test-1", Scopes: tc.scopes}))
+					r = r.WithContext(stytchguard.NewMachineContext(context.Background(), &stytchguard.MachineAuth{ClientID: "m2m-client-test-1", Scopes: tc.scopes}))
 					rec := httptest.NewRecorder()
 					mux.ServeHTTP(rec, r)
 					if rec.Code != tc.status {

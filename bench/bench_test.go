@@ -14,6 +14,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/jwtlocal"
 	"github.com/stytchguard/stytchguard/middleware"
@@ -148,7 +149,7 @@ func (d *discard) WriteHeader(code int)        { d.code = code }
 
 // ok is the protected handler: it reads the session, as a real one would.
 var ok = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	if _, found := session.ConsumerFromContext(r.Context()); found {
+	if _, found := stytchguard.ConsumerFromContext(r.Context()); found {
 		return
 	}
 	if _, found := FromContext(r.Context()); found {

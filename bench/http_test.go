@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
@@ -36,7 +37,7 @@ var servers = []string{"bare", "stytchguard", "stytchguard+authz", "go-jwt-middl
 
 // writeUser is the protected handler: it writes the session's user id.
 var writeUser = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	if c, ok := session.ConsumerFromContext(r.Context()); ok {
+	if c, ok := stytchguard.ConsumerFromContext(r.Context()); ok {
 		_, _ = io.WriteString(w, c.Session.UserID)
 		return
 	}

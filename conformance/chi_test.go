@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
@@ -24,30 +25,30 @@ import (
 // (middleware's TestREADMECodeIsCompiled holds them equal). It lives here
 // because this module, unlike the library, may require chi.
 func Example_chi() {
-	client, err := session.New(session.Config{ProjectID: os.Getenv("STYTCH_PROJECT_ID"), Secret: os.Getenv("STYTCH_SECRET")})
+	client, err := session.New(session.Config{ProjectID: os.Getenv("STYTCH_PROJECT_ID"), Secret: os.Getenv("STYTCH_SECRET"), B2B: true})
 	if err != nil {
 		log.Fatal(err)
 	}
 	if err := client.Check(context.Background()); errors.Is(err, session.ErrCredentials) {
 		log.Fatal(err) // a wrong secret: stop here, not with a 503 on every request
 	}
-	mw, err := middleware.New(middleware.Config{Client: client, B2B: true})
+	mw, err := middleware.New(middleware.Config{Client: client})
 	if err != nil {
 		log.Fatal(err)
 	}
-	rbac, err := authz.New(authz.Config{Client: client, B2B: true})
+	rbac, err := authz.New(authz.Config{Client: client})
 	if err != nil {
 		log.Fatal(err)
 	}
 	documents := func(w http.ResponseWriter, r *http.Request) {
-		m, _ := session.MemberFromContext(r.Context())
+		m, _ := stytchguard.MemberFromContext(r.Context())
 		fmt.Fprintf(w, "documents of %s for %s\n", m.Session.OrganizationID, m.Session.MemberID)
 	}
 	r := chi.NewRouter()
 	r.Use(mw.Protect, mw.Authenticate) // Protect: no cross-site POSTs with the user's cookies
 	r.Route("/orgs/{organization_id}", func(r chi.Router) {
-		org := authz.OrganizationFrom(authz.URLParam("organization_id"))
-		r.With(mw.Require, rbac.Require("documents", "read", org)).Get("/documents", documents)
+		org := authz.PathValue("organization_id")
+		r.With(mw.Require, rbac.RequireIn(org, authz.Permission{ResourceID: "documents", Action: "read"})).Get("/documents", documents)
 	})
 	r.Method("POST", "/logout", mw.LogoutHandler())
 	r.Method("POST", "/logout-all", mw.LogoutAllHandler())
@@ -77,12 +78,12 @@ func TestGuardsOnChi(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mw, err := middleware.New(middleware.Config{Client: srv.Client(), B2B: true, Now: srv.Now})
+	mw, err := middleware.New(middleware.Config{Client: srv.B2BClient(), Now: srv.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer mw.Close()
-	rbac, err := authz.New(authz.Config{Client: srv.Client(), B2B: true})
+	rbac, err := authz.New(authz.Config{Client: srv.B2BClient()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,9 +92,9 @@ func TestGuardsOnChi(t *testing.T) {
 	r := chi.NewRouter()
 	r.Use(mw.Authenticate)
 	r.Route("/orgs/{organization_id}", func(r chi.Router) {
-		org := authz.OrganizationFrom(authz.URLParam("organization_id"))
-		r.With(mw.Require, rbac.Require("documents", "read", org)).Get("/documents", ok)
-		r.With(mw.Require, rbac.Require("documents", "write", org)).Post("/documents", ok)
+		org := authz.PathValue("organization_id")
+		r.With(mw.Require, rbac.RequireIn(org, authz.Permission{ResourceID: "documents", Action: "read"})).Get("/documents", ok)
+		r.With(mw.Require, rbac.RequireIn(org, authz.Permission{ResourceID: "documents", Action: "write"})).Post("/documents", ok)
 	})
 	r.With(mw.Require, rbac.Require("documents", "read")).Get("/documents", ok)
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/session"
 )
 
@@ -208,13 +209,13 @@ type Verified struct {
 	// Member is the member session a B2B verifier verified; nil for consumer.
 	Member *session.MemberSession
 	// ConsumerAuth and MemberAuth wrap Consumer and Member (the same
-	// values) with SourceLocal, ready for session.NewConsumerContext and
-	// session.NewMemberContext without a copy per request.
-	ConsumerAuth *session.ConsumerAuth
-	MemberAuth   *session.MemberAuth
+	// values) with SourceLocal, ready for stytchguard.NewConsumerContext and
+	// stytchguard.NewMemberContext without a copy per request.
+	ConsumerAuth *stytchguard.ConsumerAuth
+	MemberAuth   *stytchguard.MemberAuth
 	// Machine is the M2M access token VerifyMachine or VerifyAny verified;
 	// nil for a session JWT. Consumer and Member are nil when it is set.
-	Machine *session.MachineAuth
+	Machine *stytchguard.MachineAuth
 	// SessionID is the session id (B2B: member_session_id); "" for a
 	// machine token.
 	SessionID string
@@ -228,7 +229,7 @@ type Verified struct {
 // verifiedBlock is a verified session JWT's one allocation: the Verified
 // and the session it points to (a ConsumerAuth or a MemberAuth). A cache
 // hit reads both.
-type verifiedBlock[A session.ConsumerAuth | session.MemberAuth] struct {
+type verifiedBlock[A stytchguard.ConsumerAuth | stytchguard.MemberAuth] struct {
 	v    Verified
 	auth A
 }
@@ -237,7 +238,7 @@ type verifiedBlock[A session.ConsumerAuth | session.MemberAuth] struct {
 // call to Stytch's authenticate would return, with the session's roles
 // shared through roles, and decodes the custom claims with decode when it is
 // set.
-func (c *claims) toVerified(b2b bool, decode session.ClaimsDecoder, roles roleSets) *Verified {
+func (c *claims) toVerified(b2b bool, decode stytchguard.ClaimsDecoder, roles roleSets) *Verified {
 	exp := unixTime(*c.ExpiresAt)
 	typed := decode.Decode(c.Custom)
 	if c.machine() {
@@ -245,9 +246,9 @@ func (c *claims) toVerified(b2b bool, decode session.ClaimsDecoder, roles roleSe
 		if custom == nil {
 			custom = map[string]any{}
 		}
-		m := &session.MachineAuth{
-			ClientID: c.Subject, Scopes: session.ParseScopes(*c.Scope), CustomClaims: custom, Claims: typed,
-			IssuedAt: unixTime(*c.IssuedAt), ExpiresAt: exp, Source: session.SourceLocal,
+		m := &stytchguard.MachineAuth{
+			ClientID: c.Subject, Scopes: strings.Fields(*c.Scope), CustomClaims: custom, Claims: typed,
+			IssuedAt: unixTime(*c.IssuedAt), ExpiresAt: exp, Source: stytchguard.SourceLocal,
 		}
 		return &Verified{Machine: m, Subject: c.Subject, IssuedAt: m.IssuedAt, NotBefore: unixTime(*c.NotBefore), Expiry: exp}
 	}
@@ -273,8 +274,8 @@ func (c *claims) toVerified(b2b bool, decode session.ClaimsDecoder, roles roleSe
 		Expiry:    exp,
 	}
 	if b2b {
-		b := &verifiedBlock[session.MemberAuth]{v: base}
-		b.auth = session.MemberAuth{Source: session.SourceLocal, Session: session.MemberSession{
+		b := &verifiedBlock[stytchguard.MemberAuth]{v: base}
+		b.auth = stytchguard.MemberAuth{Source: stytchguard.SourceLocal, Session: session.MemberSession{
 			MemberSessionID:       sc.ID,
 			MemberID:              c.Subject,
 			StartedAt:             sc.StartedAt,
@@ -289,8 +290,8 @@ func (c *claims) toVerified(b2b bool, decode session.ClaimsDecoder, roles roleSe
 		b.v.MemberAuth, b.v.Member = &b.auth, &b.auth.Session
 		return &b.v
 	}
-	b := &verifiedBlock[session.ConsumerAuth]{v: base}
-	b.auth = session.ConsumerAuth{Source: session.SourceLocal, Session: session.Session{
+	b := &verifiedBlock[stytchguard.ConsumerAuth]{v: base}
+	b.auth = stytchguard.ConsumerAuth{Source: stytchguard.SourceLocal, Session: session.Session{
 		SessionID:             sc.ID,
 		UserID:                c.Subject,
 		AuthenticationFactors: factors,

@@ -106,7 +106,7 @@ func (v *Verifier) startRefreshLocked(paced bool) chan struct{} {
 		v.mu.Unlock()
 		if err != nil && v.ctx.Err() == nil {
 			v.cfg.Logger.Warn("stytchguard: JWKS refresh failed; keeping the last good keys",
-				"b2b", v.cfg.B2B, "error", err)
+				"b2b", v.b2b, "error", err)
 		}
 		close(done)
 	}()
@@ -120,7 +120,7 @@ func (v *Verifier) refresh(ctx context.Context) error {
 		res *session.JWKSResponse
 		err error
 	)
-	if v.cfg.B2B {
+	if v.b2b {
 		res, err = v.cfg.Client.B2B.JWKS(ctx)
 	} else {
 		res, err = v.cfg.Client.Consumer.JWKS(ctx)
@@ -196,7 +196,7 @@ func (v *Verifier) warnKey(kid, msg string, attrs ...any) {
 	if !v.firstWarning(&v.warnedKeys, kid) {
 		return
 	}
-	v.cfg.Logger.Warn(msg, append([]any{slog.String("kid", kid), slog.Bool("b2b", v.cfg.B2B)}, attrs...)...)
+	v.cfg.Logger.Warn(msg, append([]any{slog.String("kid", kid), slog.Bool("b2b", v.b2b)}, attrs...)...)
 }
 
 // ambiguous reports whether two different keys of the key set held share

@@ -8,6 +8,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/jwtlocal"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
@@ -44,7 +45,7 @@ func TestMachineTokens(t *testing.T) {
 		}
 		m := got.Machine
 		if m == nil || got.Consumer != nil || got.SessionID != "" || m.ClientID != mc.ClientID || len(m.Scopes) != 2 || m.Scopes[1] != "write:reports" ||
-			m.CustomClaims["plan"] != "pro" || len(m.CustomClaims) != 1 || m.Source != session.SourceLocal || m.ExpiresAt.Sub(m.IssuedAt) != time.Hour {
+			m.CustomClaims["plan"] != "pro" || len(m.CustomClaims) != 1 || m.Source != stytchguard.SourceLocal || m.ExpiresAt.Sub(m.IssuedAt) != time.Hour {
 			t.Fatalf("%s: %+v %+v", name, got, m)
 		}
 	}
@@ -97,7 +98,7 @@ func TestMachineTokenAgeAndCache(t *testing.T) {
 		c.MachineMaxTokenAge = 10 * time.Minute
 		c.Claims = func(custom map[string]any) (any, error) {
 			decodes.Add(1)
-			return session.ClaimsOf[struct{ Plan string }]()(custom)
+			return stytchguard.ClaimsOf[struct{ Plan string }]()(custom)
 		}
 	})
 	f.srv.SetNow(clk.Now())

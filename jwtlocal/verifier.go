@@ -17,6 +17,7 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/session"
 )
 
@@ -36,11 +37,11 @@ const (
 // takes the default its comment names.
 type Config struct {
 	// Client is the project's Stytch client: its project id, base URL and
-	// HTTP client are used to fetch the JWKS (without credentials).
+	// HTTP client are used to fetch the JWKS (without credentials), and its
+	// product line (session.Config.B2B) says which: a B2B project's member
+	// session JWTs (from /v1/b2b/sessions/jwks) or a consumer project's
+	// session JWTs. A token of the other product line is Invalid.
 	Client *session.Client
-	// B2B verifies B2B member session JWTs (from /v1/b2b/sessions/jwks)
-	// instead of consumer ones. A token of the other product line is Invalid.
-	B2B bool
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
 	// ClockTolerance is the leeway on exp, nbf and iat. Zero means none.
@@ -87,10 +88,10 @@ type Config struct {
 	// no bound but the token's own exp (an hour by Stytch's default), as in
 	// Stytch's SDKs.
 	MachineMaxTokenAge time.Duration
-	// Claims, when set (session.ClaimsOf[T]()), decodes every verified
+	// Claims, when set (stytchguard.ClaimsOf[T]()), decodes every verified
 	// token's custom claims once, kept with it in the cache for
-	// session.Claims[T]. Nil means session.Claims decodes on each call.
-	Claims session.ClaimsDecoder
+	// stytchguard.Claims[T]. Nil means stytchguard.Claims decodes on each call.
+	Claims stytchguard.ClaimsDecoder
 	// Logger receives JWKS refresh failures (never a token). Nil means none.
 	Logger *slog.Logger
 }
@@ -99,6 +100,7 @@ type Config struct {
 // concurrent use; Close it to stop its background refresh.
 type Verifier struct {
 	cfg      Config
+	b2b      bool
 	issuers  []string
 	project  string
 	keys     keyStore
@@ -155,6 +157,7 @@ func New(cfg Config) (*Verifier, error) {
 	project := cfg.Client.ProjectID()
 	v := &Verifier{
 		cfg:     cfg,
+		b2b:     cfg.Client.IsB2B(),
 		project: project,
 		issuers: []string{"stytch.com/" + project},
 	}
@@ -279,9 +282,9 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Verified, *Error)
 			return nil, err
 		}
 		v.warnIssuer(c.Issuer)
-		return c.toVerified(v.cfg.B2B, v.cfg.Claims, v.roles), err
+		return c.toVerified(v.b2b, v.cfg.Claims, v.roles), err
 	}
-	verified := c.toVerified(v.cfg.B2B, v.cfg.Claims, v.roles)
+	verified := c.toVerified(v.b2b, v.cfg.Claims, v.roles)
 	if _, err := v.check(verified, now); err != nil {
 		return verified, err
 	}
@@ -339,7 +342,7 @@ func (v *Verifier) warnIssuer(iss string) {
 	}
 	v.cfg.Logger.Warn("stytchguard: session JWTs signed by the project carry an issuer that is not configured; "+
 		"each is checked with Stytch until it is: add it to Issuers (a custom domain's URL)",
-		slog.String("issuer", iss), slog.Bool("b2b", v.cfg.B2B))
+		slog.String("issuer", iss), slog.Bool("b2b", v.b2b))
 }
 
 // firstWarning records key in *warned and reports whether it was not there
@@ -470,9 +473,9 @@ func (v *Verifier) checkClaims(c *claims) *Error {
 		}
 	case c.Session == nil || c.Session.ID == "":
 		return invalid("session claim missing", nil)
-	case v.cfg.B2B && (c.Organization == nil || c.Organization.OrganizationID == ""):
+	case v.b2b && (c.Organization == nil || c.Organization.OrganizationID == ""):
 		return invalid("not a B2B session JWT", nil)
-	case !v.cfg.B2B && c.Organization != nil:
+	case !v.b2b && c.Organization != nil:
 		return invalid("a B2B session JWT", nil)
 	}
 	if !slices.Contains(v.issuers, c.Issuer) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/jwtlocal"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
@@ -57,7 +58,7 @@ func TestB2BVerifier(t *testing.T) {
 	u := srv.CreateUser(stytchtest.UserParams{Email: "a@example.com"})
 	ctok, _ := srv.StartSession(u.UserID, stytchtest.SessionParams{})
 
-	b2b, err := jwtlocal.New(jwtlocal.Config{Client: srv.Client(), B2B: true, Now: srv.Now})
+	b2b, err := jwtlocal.New(jwtlocal.Config{Client: srv.B2BClient(), Now: srv.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -638,7 +639,7 @@ func TestCacheWindowAgreesWithCheck(t *testing.T) {
 	consumer := func(end time.Time) *jwtlocal.Verified {
 		return &jwtlocal.Verified{Consumer: &session.Session{ExpiresAt: session.NewTime(end)}}
 	}
-	machine := &jwtlocal.Verified{Machine: &session.MachineAuth{}}
+	machine := &jwtlocal.Verified{Machine: &stytchguard.MachineAuth{}}
 	cases := []struct {
 		name          string
 		v             *jwtlocal.Verified

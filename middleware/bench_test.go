@@ -11,6 +11,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/jwtlocal"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
@@ -123,7 +124,7 @@ func sessionID(i int) string {
 }
 
 // BenchmarkClaims runs a request with a JWT seen before through Require
-// into a handler that reads typed custom claims with session.Claims: with
+// into a handler that reads typed custom claims with stytchguard.Claims: with
 // Config.Claims set (decoded once, with the verified token) and without
 // (decoded on every call). cached-m2m is the same request with an M2M
 // access token through RequireMachine.
@@ -141,11 +142,11 @@ func BenchmarkClaims(b *testing.B) {
 		Region string `json:"region"`
 	}
 	read := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c, err := session.Claims[appClaims](r.Context()); err != nil || c.Seats != 12 {
+		if c, err := stytchguard.Claims[appClaims](r.Context()); err != nil || c.Seats != 12 {
 			w.WriteHeader(500)
 		}
 	})
-	run := func(b *testing.B, decoder session.ClaimsDecoder, guard func(*middleware.Middleware) func(http.Handler) http.Handler, r *http.Request) {
+	run := func(b *testing.B, decoder stytchguard.ClaimsDecoder, guard func(*middleware.Middleware) func(http.Handler) http.Handler, r *http.Request) {
 		mw, err := middleware.New(middleware.Config{Client: srv.Client(), Claims: decoder})
 		if err != nil {
 			b.Fatal(err)
@@ -164,7 +165,7 @@ func BenchmarkClaims(b *testing.B) {
 	cookie := httptest.NewRequest("GET", "/", nil)
 	cookie.AddCookie(&http.Cookie{Name: "stytch_session_jwt", Value: tok.SessionJWT})
 	require := func(m *middleware.Middleware) func(http.Handler) http.Handler { return m.Require }
-	b.Run("configured", func(b *testing.B) { run(b, session.ClaimsOf[appClaims](), require, cookie) })
+	b.Run("configured", func(b *testing.B) { run(b, stytchguard.ClaimsOf[appClaims](), require, cookie) })
 	b.Run("per-call", func(b *testing.B) { run(b, nil, require, cookie) })
 
 	if err := srv.SetM2MClaimsTemplate(map[string]any{"plan": "team", "seats": 12, "region": "eu-west-1"}); err != nil {
@@ -181,7 +182,7 @@ func BenchmarkClaims(b *testing.B) {
 	bearer := httptest.NewRequest("GET", "/", nil)
 	bearer.Header.Set("Authorization", "Bearer "+access)
 	b.Run("cached-m2m", func(b *testing.B) {
-		run(b, session.ClaimsOf[appClaims](), func(m *middleware.Middleware) func(http.Handler) http.Handler {
+		run(b, stytchguard.ClaimsOf[appClaims](), func(m *middleware.Middleware) func(http.Handler) http.Handler {
 			return m.RequireMachine("read:reports")
 		}, bearer)
 	})

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
@@ -112,11 +113,11 @@ func TestSignInRedirectKeepsTheReturnPathOnThisSite(t *testing.T) {
 }
 
 func TestHTMLErrorHandler(t *testing.T) {
-	e := &middleware.Error{Status: 503, Code: middleware.CodeUnavailable, Message: "Stytch <script>alert(1)</script> is down", RetryAfter: 1500 * time.Millisecond}
+	e := &stytchguard.Refusal{Status: 503, Code: stytchguard.CodeUnavailable, Message: "Stytch <script>alert(1)</script> is down", RetryAfter: 1500 * time.Millisecond}
 	page := httptest.NewRequest("GET", "/", nil)
 	page.Header.Set("Accept", "text/html")
 	rec := httptest.NewRecorder()
-	middleware.HTMLErrorHandler(rec, page, e)
+	stytchguard.WriteRefusalPage(rec, page, e)
 	if rec.Code != 503 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") || rec.Header().Get("Retry-After") != "2" {
 		t.Fatalf("page: %d %v", rec.Code, rec.Header())
 	}
@@ -125,7 +126,7 @@ func TestHTMLErrorHandler(t *testing.T) {
 	}
 	api := httptest.NewRequest("GET", "/", nil)
 	rec = httptest.NewRecorder()
-	middleware.HTMLErrorHandler(rec, api, e)
+	stytchguard.WriteRefusalPage(rec, api, e)
 	if !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") || !strings.Contains(rec.Body.String(), `"error_type":"stytch_unavailable"`) {
 		t.Fatalf("API: %v %s", rec.Header(), rec.Body)
 	}

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/middleware"
-	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
@@ -58,7 +58,7 @@ func TestCookieOptionsExtractorAndRedirect(t *testing.T) {
 
 	// A custom extractor: a header of the app's own.
 	b := newApp(t, func(c *middleware.Config) {
-		c.Extractor = func(r *http.Request) (middleware.Credential, *middleware.Error) {
+		c.Extractor = func(r *http.Request) (middleware.Credential, *stytchguard.Refusal) {
 			return middleware.Credential{JWT: r.Header.Get("X-Session"), From: middleware.FromHeader}, nil
 		}
 	})
@@ -184,12 +184,12 @@ func TestMemoryRemoteCacheKeepsSessionsApartFromGone(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
 	c := middleware.NewMemoryRemoteCache(10, clock)
-	c.Set(ctx, "expired", &middleware.RemoteEntry{Until: now.Add(-time.Second), Consumer: &session.ConsumerAuth{}})
+	c.Set(ctx, "expired", &middleware.RemoteEntry{Until: now.Add(-time.Second), Consumer: &stytchguard.ConsumerAuth{}})
 	if _, ok := c.Get(ctx, "expired"); ok {
 		t.Fatal("an expired entry was returned")
 	}
 	for i := range 10 {
-		c.Set(ctx, fmt.Sprint("live-", i), &middleware.RemoteEntry{Until: now.Add(time.Minute), Consumer: &session.ConsumerAuth{}})
+		c.Set(ctx, fmt.Sprint("live-", i), &middleware.RemoteEntry{Until: now.Add(time.Minute), Consumer: &stytchguard.ConsumerAuth{}})
 	}
 	for i := range 10_000 { // a storm of dead tokens
 		c.Set(ctx, fmt.Sprint("dead-", i), &middleware.RemoteEntry{Until: now.Add(time.Minute), Gone: true})

@@ -49,9 +49,9 @@
 //     cookies untouched — an outage or a misconfiguration is never reported
 //     as "not logged in", nor an answer Stytch would not give as signed in.
 //  6. The session goes into the request's context:
-//     session.ConsumerFromContext or session.MemberFromContext, with the user
+//     stytchguard.ConsumerFromContext or stytchguard.MemberFromContext, with the user
 //     or member and organization when Stytch answered, and how it was
-//     verified (session.SourceLocal or session.SourceStytch).
+//     verified (stytchguard.SourceLocal or stytchguard.SourceStytch).
 //
 // # Machine clients
 //
@@ -63,7 +63,7 @@
 // with their scopes (403 insufficient_scope, with RFC 6750's scope=, for a
 // person's session or missing scopes); RequireSessionOrMachine takes either;
 // Require and the session handlers refuse a machine token with 403
-// session_required. Authenticate passes it on in session.MachineFromContext.
+// session_required. Authenticate passes it on in stytchguard.MachineFromContext.
 //
 // Authenticate lets anonymous requests through, and also requests whose
 // session cookie is dead (the cookies are cleared), so that pages that work
@@ -104,8 +104,8 @@
 // # Errors
 //
 // Refusals are JSON in Stytch's error shape with a stable error_type
-// (CodeUnauthenticated, CodeInvalidToken, CodeInvalidRequest,
-// CodeUnavailable, ...), a WWW-Authenticate challenge per RFC 6750 on 401s,
+// (stytchguard.CodeUnauthenticated, stytchguard.CodeInvalidToken, stytchguard.CodeInvalidRequest,
+// stytchguard.CodeUnavailable, ...), a WWW-Authenticate challenge per RFC 6750 on 401s,
 // and Retry-After on 503s; Config.ErrorHandler replaces the writer. No log
 // line or error text holds a token, a cookie value or the secret.
 //

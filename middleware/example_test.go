@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
@@ -28,7 +29,7 @@ func Example() {
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /me", mw.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, _ := session.ConsumerFromContext(r.Context())
+		a, _ := stytchguard.ConsumerFromContext(r.Context())
 		fmt.Fprintln(w, a.Session.UserID == user.UserID, a.Source)
 	})))
 	mux.Handle("POST /logout", mw.LogoutHandler())
@@ -147,13 +148,13 @@ func ExampleMiddleware_SetSessionCookies_signInEndpoint() {
 }
 
 // Pages get a readable refusal, API clients the same JSON as before.
-func ExampleHTMLErrorHandler() {
-	refusal := &middleware.Error{Status: http.StatusForbidden, Code: middleware.CodeForbidden, Message: "cross-origin request refused"}
+func Example_refusalPages() {
+	refusal := &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeForbidden, Message: "cross-origin request refused"}
 	for _, accept := range []string{"text/html", "application/json"} {
 		r := httptest.NewRequest("GET", "/documents", nil)
 		r.Header.Set("Accept", accept)
 		rec := httptest.NewRecorder()
-		middleware.HTMLErrorHandler(rec, r, refusal)
+		stytchguard.WriteRefusalPage(rec, r, refusal)
 		fmt.Println(rec.Code, rec.Header().Get("Content-Type"))
 	}
 	// Output:
@@ -224,7 +225,7 @@ func ExampleMiddleware_RequireMachine() {
 	}
 	defer mw.Close()
 	reports := mw.RequireMachine("read:reports")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m, _ := session.MachineFromContext(r.Context())
+		m, _ := stytchguard.MachineFromContext(r.Context())
 		fmt.Fprintln(w, "reports for", m.ClientID == "reporting-job", m.Scopes)
 	}))
 
@@ -252,13 +253,13 @@ func ExampleMiddleware_claims() {
 		Plan  string `json:"plan"`
 		Seats int    `json:"seats"`
 	}
-	mw, err := middleware.New(middleware.Config{Client: srv.Client(), Claims: session.ClaimsOf[Claims]()})
+	mw, err := middleware.New(middleware.Config{Client: srv.Client(), Claims: stytchguard.ClaimsOf[Claims]()})
 	if err != nil {
 		panic(err)
 	}
 	defer mw.Close()
 	h := mw.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := session.Claims[Claims](r.Context())
+		c, err := stytchguard.Claims[Claims](r.Context())
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -286,15 +287,15 @@ func ExampleMiddleware_RequireSessionOrMachine() {
 		log.Fatal(err)
 	}
 	reports := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m, _ := session.MachineFromContext(r.Context()) // the client and its scopes
+		m, _ := stytchguard.MachineFromContext(r.Context()) // the client and its scopes
 		fmt.Fprintf(w, "reports for %s\n", m.ClientID)
 	})
 	documents := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if m, ok := session.MachineFromContext(r.Context()); ok {
+		if m, ok := stytchguard.MachineFromContext(r.Context()); ok {
 			fmt.Fprintf(w, "documents for service %s\n", m.ClientID)
 			return
 		}
-		u, _ := session.ConsumerFromContext(r.Context())
+		u, _ := stytchguard.ConsumerFromContext(r.Context())
 		fmt.Fprintf(w, "documents for user %s\n", u.Session.UserID)
 	})
 	mux := http.NewServeMux()

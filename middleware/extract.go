@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/stytchguard/stytchguard"
 )
 
 // Where a credential came from.
@@ -55,16 +57,16 @@ func (t *tossed) candidates() []Credential {
 func (c Credential) Empty() bool { return c.JWT == "" && c.Token == "" }
 
 // Extractor finds the credential in a request. It returns the zero
-// Credential when there is none (not an error) and an *Error (status 400)
+// Credential when there is none (not an error) and an *stytchguard.Refusal (status 400)
 // when the request is malformed.
-type Extractor func(r *http.Request) (Credential, *Error)
+type Extractor func(r *http.Request) (Credential, *stytchguard.Refusal)
 
 // extractor is the default Extractor: "Authorization: Bearer <jwt or token>",
 // then the JWT cookie, then the token cookie (both kept when both are set).
 // Another scheme in Authorization is ignored; two Authorization headers, or
 // an empty Bearer, are a malformed request.
 func extractor(jwtCookie, tokenCookie string) Extractor {
-	return func(r *http.Request) (Credential, *Error) {
+	return func(r *http.Request) (Credential, *stytchguard.Refusal) {
 		// The header map's keys are canonical (net/http's server and
 		// Header.Set make them so): indexing skips canonicalizing the key
 		// on every request.
@@ -156,8 +158,8 @@ func distinctCookieValues(lines []string, name string) []string {
 	return out
 }
 
-func badRequest(msg string) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: msg}
+func badRequest(msg string) *stytchguard.Refusal {
+	return &stytchguard.Refusal{Status: http.StatusBadRequest, Code: stytchguard.CodeInvalidRequest, Message: msg}
 }
 
 // looksLikeJWT reports whether s has a JWS's three dot-separated segments.

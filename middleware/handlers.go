@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/session"
 )
 
@@ -20,7 +21,7 @@ func (m *Middleware) SessionsHandler() http.Handler {
 		}
 		var body any
 		var err error
-		if m.cfg.B2B {
+		if m.b2b {
 			var res *session.B2BListResponse
 			if res, err = m.cfg.Client.B2B.List(r.Context(), a.member.Session.OrganizationID, a.member.Session.MemberID); err == nil {
 				body = map[string]any{"member_sessions": res.MemberSessions}
@@ -67,7 +68,7 @@ type ExchangeResult struct {
 // cookie. POST only, same-origin only.
 func (m *Middleware) ExchangeHandler() http.Handler {
 	return m.protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !m.cfg.B2B {
+		if !m.b2b {
 			m.refuse(w, r, badRequest("session exchange is a B2B feature"))
 			return
 		}
@@ -92,7 +93,7 @@ func (m *Middleware) ExchangeHandler() http.Handler {
 			var api *session.APIError
 			notMember := errors.As(err, &api) && api.StatusCode == http.StatusNotFound && api.ErrorType != session.ErrorTypeSessionNotFound
 			if k := session.Classify(err); notMember || k == session.KindBadRequest || k == session.KindForbidden {
-				m.refuse(w, r, &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "the member cannot enter that organization", Err: err})
+				m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeForbidden, Message: "the member cannot enter that organization", Err: err})
 				return
 			}
 			m.refuse(w, r, m.upstreamError(r.Context(), err))

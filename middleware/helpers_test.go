@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
@@ -50,10 +51,10 @@ func (s *syncBuffer) String() string {
 // whoami answers with what the middleware put in the context.
 var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	out := map[string]any{"anonymous": true}
-	if a, ok := session.ConsumerFromContext(r.Context()); ok {
+	if a, ok := stytchguard.ConsumerFromContext(r.Context()); ok {
 		out = map[string]any{"user_id": a.Session.UserID, "session_id": a.Session.SessionID, "source": a.Source.String(), "has_user": a.User != nil}
 	}
-	if a, ok := session.MemberFromContext(r.Context()); ok {
+	if a, ok := stytchguard.MemberFromContext(r.Context()); ok {
 		out = map[string]any{"member_id": a.Session.MemberID, "session_id": a.Session.MemberSessionID, "source": a.Source.String(), "organization_id": a.Session.OrganizationID}
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -62,11 +63,26 @@ var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 
 func newApp(t testing.TB, mod func(*middleware.Config)) *app {
 	t.Helper()
+	return newLineApp(t, false, mod)
+}
+
+// lineClient is srv's client for a consumer (b2b false) or B2B project.
+func lineClient(srv *stytchtest.Server, b2b bool) *session.Client {
+	if b2b {
+		return srv.B2BClient()
+	}
+	return srv.Client()
+}
+
+// newLineApp is newApp for a consumer (b2b false) or B2B project.
+func newLineApp(t testing.TB, b2b bool, mod func(*middleware.Config)) *app {
+	t.Helper()
 	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
 	t.Cleanup(srv.Close)
 	cfg := srv.Config()
 	cfg.Retry = &session.RetryPolicy{MaxAttempts: 2, BaseDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond}
 	cfg.Timeout = 2 * time.Second
+	cfg.B2B = b2b
 	client, err := session.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -187,16 +187,16 @@ func newHostileOn(t *testing.T, emu *stytchtest.Server, b2b bool, preset func(*h
 	cfg.BaseURL = fake.URL
 	cfg.Timeout = time.Second
 	cfg.Retry = &session.RetryPolicy{MaxAttempts: 2, BaseDelay: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond}
+	cfg.B2B = b2b
 	client, err := session.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
 	h.app = newAppWith(t, emu, client, logs, func(c *middleware.Config) {
-		c.B2B = b2b
 		c.Upstream.BreakerFailures = -1 // every case reaches the fake
 	})
-	az, err := authz.New(authz.Config{Client: client, B2B: b2b, Now: emu.Now, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	az, err := authz.New(authz.Config{Client: client, Now: emu.Now, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/jwtlocal"
 	"github.com/stytchguard/stytchguard/session"
 )
@@ -52,7 +53,7 @@ func (m *Middleware) protect(h http.Handler) http.Handler {
 	guarded := m.Protect(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
-			m.refuse(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "use POST"})
+			m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusMethodNotAllowed, Code: stytchguard.CodeMethodNotAllowed, Message: "use POST"})
 			return
 		}
 		guarded.ServeHTTP(w, r)
@@ -60,14 +61,14 @@ func (m *Middleware) protect(h http.Handler) http.Handler {
 }
 
 func (m *Middleware) denyCrossOrigin(w http.ResponseWriter, r *http.Request) {
-	m.refuse(w, r, &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "cross-origin request refused"})
+	m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeForbidden, Message: "cross-origin request refused"})
 }
 
 // record remembers sessions as revoked for as long as any of their JWTs, or
 // a cached answer about them, could still be taken as valid here (a JWT's
 // life, the clock tolerance and RemoteTTL), and returns the 503 to answer
 // when the RevocationList could not record them.
-func (m *Middleware) record(r *http.Request, sessionIDs ...string) *Error {
+func (m *Middleware) record(r *http.Request, sessionIDs ...string) *stytchguard.Refusal {
 	until := m.cfg.Now().Add(m.revocationTTL)
 	var failed error
 	for _, id := range sessionIDs {
@@ -83,7 +84,7 @@ func (m *Middleware) record(r *http.Request, sessionIDs ...string) *Error {
 	}
 	m.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "stytchguard: a logout could not be recorded in the revocation list; answering 503 so that it is repeated",
 		slog.Int("sessions", len(sessionIDs)), slog.Any("error", failed))
-	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the logout could not be recorded; repeat it", RetryAfter: m.cfg.UnavailableRetryAfter, Err: failed}
+	return &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "the logout could not be recorded; repeat it", RetryAfter: m.cfg.UnavailableRetryAfter, Err: failed}
 }
 
 func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +139,7 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		m.loggedOut(w, r, m.cfg.LogoutRedirect) // nothing that could be a session: just clear
 		return
 	}
-	var recorded *Error
+	var recorded *stytchguard.Refusal
 	if sessionID != "" {
 		recorded = m.record(r, sessionID)
 	} else if reason := m.gate.spend(r); reason != "" {
@@ -159,10 +160,10 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 
 // revoke ends a session at Stytch, by id when known, else by credential. A
 // session already gone is not an error.
-func (m *Middleware) revoke(ctx context.Context, sessionID string, cred Credential) *Error {
+func (m *Middleware) revoke(ctx context.Context, sessionID string, cred Credential) *stytchguard.Refusal {
 	return m.call(ctx, func(ctx context.Context) error {
 		var err error
-		if m.cfg.B2B {
+		if m.b2b {
 			p := session.B2BRevokeParams{MemberSessionID: sessionID}
 			if sessionID == "" {
 				p.SessionToken, p.SessionJWT = cred.Token, tokenOr(cred.Token, cred.JWT)
@@ -181,7 +182,7 @@ func (m *Middleware) revoke(ctx context.Context, sessionID string, cred Credenti
 
 // call makes one call to Stytch for a handler, gated. A "gone" answer is no
 // error: what the handlers ask to end is then ended already.
-func (m *Middleware) call(ctx context.Context, f func(context.Context) error) *Error {
+func (m *Middleware) call(ctx context.Context, f func(context.Context) error) *stytchguard.Refusal {
 	err := m.gated(ctx, f)
 	var shed shedError
 	switch {
@@ -232,12 +233,12 @@ func (m *Middleware) logoutAll(w http.ResponseWriter, r *http.Request) {
 	// The caller's own session is ended last, and only once all the others
 	// are, so that after a partial failure it can repeat the call.
 	ctx := r.Context()
-	var recorded *Error
+	var recorded *stytchguard.Refusal
 	mine, failed := m.sessionsOf(ctx, a)
 	if failed == nil {
 		others := slices.DeleteFunc(mine, func(id string) bool { return id == a.sessionID })
 		recorded = m.record(r, others...)
-		if m.cfg.B2B {
+		if m.b2b {
 			failed = m.call(ctx, func(ctx context.Context) error {
 				_, err := m.cfg.Client.B2B.Revoke(ctx, session.B2BRevokeParams{MemberID: a.member.Session.MemberID})
 				return err
@@ -268,11 +269,11 @@ func (m *Middleware) logoutAll(w http.ResponseWriter, r *http.Request) {
 
 // revokeEach revokes each session at Stytch, LogoutAllConcurrency at a
 // time, and returns the first failure.
-func (m *Middleware) revokeEach(ctx context.Context, sessionIDs []string) *Error {
+func (m *Middleware) revokeEach(ctx context.Context, sessionIDs []string) *stytchguard.Refusal {
 	sem := make(chan struct{}, m.cfg.LogoutAllConcurrency)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	var first *Error
+	var first *stytchguard.Refusal
 	for _, id := range sessionIDs {
 		wg.Add(1)
 		sem <- struct{}{}

@@ -6,17 +6,17 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/jwtlocal"
-	"github.com/stytchguard/stytchguard/session"
 )
 
 // machine admits an M2M access token that verified (Valid) as a Bearer
 // credential. Stytch has no endpoint to ask about one, so a token that is
 // stale (expired, or not valid yet by this clock) or from an issuer not
 // configured is refused here, never sent upstream.
-func (m *Middleware) machine(cred Credential, v *jwtlocal.Verified, err error) (*auth, *Error) {
-	refuse := func(msg string) *Error {
-		return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: msg, TokenPresented: true, Err: err}
+func (m *Middleware) machine(cred Credential, v *jwtlocal.Verified, err error) (*auth, *stytchguard.Refusal) {
+	refuse := func(msg string) *stytchguard.Refusal {
+		return &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeInvalidToken, Message: msg, TokenPresented: true, Err: err}
 	}
 	switch jwtlocal.OutcomeOf(err) {
 	case jwtlocal.Valid:
@@ -37,9 +37,9 @@ func (m *Middleware) machine(cred Credential, v *jwtlocal.Verified, err error) (
 // RequireMachine returns a guard for routes that serve other services: the
 // request must carry, as "Authorization: Bearer", a Stytch M2M access token
 // of the project (verified locally with the session key set, never asked
-// of Stytch) that grants every one of scopes (session.ScopesGrant: "read:*"
+// of Stytch) that grants every one of scopes (stytchguard.MachineAuth.HasScopes: "read:*"
 // grants "read:reports"). The token is put in the context
-// (session.MachineFromContext). No credential: 401; an invalid or expired
+// (stytchguard.MachineFromContext). No credential: 401; an invalid or expired
 // token: 401 invalid_token; a person's session, or a token without the
 // scopes: 403 insufficient_scope, whose challenge names the scopes (RFC 6750
 // scope=) as does the JSON (scopes). With no scopes, any valid M2M token
@@ -58,7 +58,7 @@ func (m *Middleware) RequireMachineAny(scopes ...string) func(http.Handler) http
 // RequireSessionOrMachine returns a guard for routes that people and
 // services share: a person's session, as Require takes it, or an M2M access
 // token granting every one of scopes, as RequireMachine takes it. The
-// handler tells them apart with session.MachineFromContext; refusals are
+// handler tells them apart with stytchguard.MachineFromContext; refusals are
 // those of Require and RequireMachine.
 func (m *Middleware) RequireSessionOrMachine(scopes ...string) func(http.Handler) http.Handler {
 	return m.machineGuard(scopes, true, true)
@@ -68,7 +68,7 @@ func (m *Middleware) RequireSessionOrMachine(scopes ...string) func(http.Handler
 // when all is false), and people's sessions when people is set.
 func (m *Middleware) machineGuard(scopes []string, all, people bool) func(http.Handler) http.Handler {
 	scopes = slices.Clone(scopes)
-	refusal := &Error{Status: http.StatusForbidden, Code: CodeInsufficientScope, Scopes: scopes}
+	refusal := &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeInsufficientScope, Scopes: scopes}
 	switch {
 	case len(scopes) == 0:
 		refusal.Message = "an M2M access token is required"
@@ -77,7 +77,7 @@ func (m *Middleware) machineGuard(scopes []string, all, people bool) func(http.H
 	default:
 		refusal.Message = "an M2M access token with scope " + strings.Join(scopes, " or ") + " is required"
 	}
-	admit := func(machine *session.MachineAuth) *Error {
+	admit := func(machine *stytchguard.MachineAuth) *stytchguard.Refusal {
 		switch {
 		case machine == nil && people:
 			return nil
@@ -105,7 +105,7 @@ func (m *Middleware) machineGuard(scopes []string, all, people bool) func(http.H
 				m.refuse(w, r, e)
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(a.context(r.Context())))
+			next.ServeHTTP(w, r.WithContext(m.context(r.Context(), a)))
 		})
 	}
 }
@@ -114,13 +114,13 @@ func (m *Middleware) machineGuard(scopes []string, all, people bool) func(http.H
 // asks Stytch: whatever is not an M2M access token is refused, a person's
 // session (an opaque token, a session JWT, the cookies) with refusal, at no
 // cost to the upstream budget; a JWT that is definitely bad with 401.
-func (m *Middleware) resolveMachine(r *http.Request, refusal *Error) (*auth, *Error) {
+func (m *Middleware) resolveMachine(r *http.Request, refusal *stytchguard.Refusal) (*auth, *stytchguard.Refusal) {
 	cred, e := m.extract(r)
 	switch {
 	case e != nil:
 		return nil, e
 	case cred.Empty():
-		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "an M2M access token is required"}
+		return nil, &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeUnauthenticated, Message: "an M2M access token is required"}
 	case cred.JWT == "":
 		return nil, refusal // an opaque token: a person's session, or nothing
 	}
@@ -145,11 +145,11 @@ func machineShaped(err error) bool {
 
 // errNoKeys answers an M2M token while no key set is held: only the key
 // set can settle it, and Stytch cannot be asked.
-func (m *Middleware) errNoKeys(err error) *Error {
-	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+func (m *Middleware) errNoKeys(err error) *stytchguard.Refusal {
+	return &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable,
 		Message: "the access token cannot be verified yet; try again shortly", RetryAfter: m.cfg.UnavailableRetryAfter, Err: err}
 }
 
-func errInvalidJWT(err error) *Error {
-	return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the JWT is not valid", TokenPresented: true, Err: err}
+func errInvalidJWT(err error) *stytchguard.Refusal {
+	return &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeInvalidToken, Message: "the JWT is not valid", TokenPresented: true, Err: err}
 }

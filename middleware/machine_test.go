@@ -10,6 +10,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
@@ -18,10 +19,10 @@ import (
 // whoever answers with the machine or person in the context.
 var whoever = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	out := map[string]any{}
-	if m, ok := session.MachineFromContext(r.Context()); ok {
+	if m, ok := stytchguard.MachineFromContext(r.Context()); ok {
 		out["client_id"], out["scopes"] = m.ClientID, m.Scopes
 	}
-	if a, ok := session.ConsumerFromContext(r.Context()); ok {
+	if a, ok := stytchguard.ConsumerFromContext(r.Context()); ok {
 		out["user_id"] = a.Session.UserID
 	}
 	_ = json.NewEncoder(w).Encode(out)
@@ -80,23 +81,23 @@ func TestMachineRoutes(t *testing.T) {
 	}{
 		{"machine with the scope", "/reports", []string{"bearer:" + readTok}, 200, reader, ""},
 		{"machine with a wildcard", "/reports", []string{"bearer:" + wildTok}, 200, "", ""},
-		{"machine without the scope", "/reports", []string{"bearer:" + writeTok}, 403, middleware.CodeInsufficientScope, "read:reports"},
-		{"no credential", "/reports", nil, 401, middleware.CodeUnauthenticated, ""},
-		{"a person's JWT instead", "/reports", []string{"bearer:" + person.SessionJWT}, 403, middleware.CodeInsufficientScope, "read:reports"},
-		{"a person's opaque token instead", "/reports", []string{"bearer:" + person.SessionToken}, 403, middleware.CodeInsufficientScope, "read:reports"},
-		{"a random opaque token", "/reports", []string{"bearer:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, 403, middleware.CodeInsufficientScope, "read:reports"},
-		{"a person's cookies instead", "/reports", []string{"jwt:" + person.SessionJWT, "token:" + person.SessionToken}, 403, middleware.CodeInsufficientScope, "read:reports"},
-		{"an expired machine token", "/reports", []string{"bearer:" + expired}, 401, middleware.CodeInvalidToken, ""},
-		{"a forged machine token", "/reports", []string{"bearer:" + readTok[:len(readTok)-6] + "AAAAAA"}, 401, middleware.CodeInvalidToken, ""},
-		{"garbage", "/reports", []string{"bearer:eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}, 401, middleware.CodeInvalidToken, ""},
-		{"a machine token in a cookie", "/reports", []string{"jwt:" + readTok}, 401, middleware.CodeInvalidToken, ""},
+		{"machine without the scope", "/reports", []string{"bearer:" + writeTok}, 403, stytchguard.CodeInsufficientScope, "read:reports"},
+		{"no credential", "/reports", nil, 401, stytchguard.CodeUnauthenticated, ""},
+		{"a person's JWT instead", "/reports", []string{"bearer:" + person.SessionJWT}, 403, stytchguard.CodeInsufficientScope, "read:reports"},
+		{"a person's opaque token instead", "/reports", []string{"bearer:" + person.SessionToken}, 403, stytchguard.CodeInsufficientScope, "read:reports"},
+		{"a random opaque token", "/reports", []string{"bearer:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, 403, stytchguard.CodeInsufficientScope, "read:reports"},
+		{"a person's cookies instead", "/reports", []string{"jwt:" + person.SessionJWT, "token:" + person.SessionToken}, 403, stytchguard.CodeInsufficientScope, "read:reports"},
+		{"an expired machine token", "/reports", []string{"bearer:" + expired}, 401, stytchguard.CodeInvalidToken, ""},
+		{"a forged machine token", "/reports", []string{"bearer:" + readTok[:len(readTok)-6] + "AAAAAA"}, 401, stytchguard.CodeInvalidToken, ""},
+		{"garbage", "/reports", []string{"bearer:eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}, 401, stytchguard.CodeInvalidToken, ""},
+		{"a machine token in a cookie", "/reports", []string{"jwt:" + readTok}, 401, stytchguard.CodeInvalidToken, ""},
 		{"any of, the second", "/any", []string{"bearer:" + readTok}, 200, reader, ""},
-		{"any of, neither", "/any", []string{"bearer:" + writeTok}, 403, middleware.CodeInsufficientScope, "read:invoices read:reports"},
+		{"any of, neither", "/any", []string{"bearer:" + writeTok}, 403, stytchguard.CodeInsufficientScope, "read:invoices read:reports"},
 		{"either: a person", "/either", []string{"bearer:" + person.SessionJWT}, 200, "", ""},
 		{"either: a machine", "/either", []string{"bearer:" + readTok}, 200, reader, ""},
-		{"either: a machine without the scope", "/either", []string{"bearer:" + writeTok}, 403, middleware.CodeInsufficientScope, "read:reports"},
-		{"a person's route", "/me", []string{"bearer:" + readTok}, 403, middleware.CodeSessionRequired, ""},
-		{"the sessions handler", "/sessions", []string{"bearer:" + readTok}, 403, middleware.CodeSessionRequired, ""},
+		{"either: a machine without the scope", "/either", []string{"bearer:" + writeTok}, 403, stytchguard.CodeInsufficientScope, "read:reports"},
+		{"a person's route", "/me", []string{"bearer:" + readTok}, 403, stytchguard.CodeSessionRequired, ""},
+		{"the sessions handler", "/sessions", []string{"bearer:" + readTok}, 403, stytchguard.CodeSessionRequired, ""},
 		{"Authenticate lets a machine through", "/open", []string{"bearer:" + readTok}, 200, reader, ""},
 	}
 	for _, tc := range tests {
@@ -158,18 +159,18 @@ type appClaims struct {
 }
 
 // TestTypedClaims: with Config.Claims, custom claims are decoded once per
-// verified JWT and once per Stytch answer, and session.Claims returns them.
+// verified JWT and once per Stytch answer, and stytchguard.Claims returns them.
 func TestTypedClaims(t *testing.T) {
 	var decodes atomic.Int64
 	a := newApp(t, func(c *middleware.Config) {
 		c.Claims = func(custom map[string]any) (any, error) {
 			decodes.Add(1)
-			return session.ClaimsOf[appClaims]()(custom)
+			return stytchguard.ClaimsOf[appClaims]()(custom)
 		}
 	})
 	mux := a.h.(*http.ServeMux)
 	mux.Handle("GET /plan", a.mw.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := session.Claims[appClaims](r.Context())
+		c, err := stytchguard.Claims[appClaims](r.Context())
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return

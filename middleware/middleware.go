@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/jwtlocal"
 	"github.com/stytchguard/stytchguard/session"
 )
@@ -41,9 +42,7 @@ const (
 type Config struct {
 	// Client talks to Stytch.
 	Client *session.Client
-	// B2B authenticates member sessions; otherwise consumer sessions.
-	B2B bool
-	// Verifier checks JWTs locally. Nil means one built from Client (and B2B,
+	// Verifier checks JWTs locally. Nil means one built from Client (and
 	// Issuers, ClockTolerance, Now, Logger) with jwtlocal's defaults, closed
 	// by Close.
 	Verifier *jwtlocal.Verifier
@@ -60,12 +59,12 @@ type Config struct {
 	// is accepted. Used only when Verifier is nil; see
 	// jwtlocal.Config.MachineMaxTokenAge. Zero means the token's own exp.
 	MachineMaxTokenAge time.Duration
-	// Claims, when set (session.ClaimsOf[T]()), decodes the custom claims of
+	// Claims, when set (stytchguard.ClaimsOf[T]()), decodes the custom claims of
 	// every verified JWT, Stytch answer and machine token once, kept with
-	// it, so that session.Claims[T] in a handler is a type assertion. Used
-	// for the Verifier too when Verifier is nil. Nil means session.Claims
+	// it, so that stytchguard.Claims[T] in a handler is a type assertion. Used
+	// for the Verifier too when Verifier is nil. Nil means stytchguard.Claims
 	// decodes on each call.
-	Claims session.ClaimsDecoder
+	Claims stytchguard.ClaimsDecoder
 
 	// JWTCookie and TokenCookie name the session cookies. Empty means
 	// DefaultJWTCookie ("stytch_session_jwt") and DefaultTokenCookie
@@ -144,8 +143,8 @@ type Config struct {
 	// subdomains. Empty means host-only cookies.
 	CookieDomain string
 
-	// ErrorHandler answers refused requests. Nil means WriteError.
-	ErrorHandler ErrorHandler
+	// stytchguard.ErrorHandler answers refused requests. Nil means stytchguard.WriteRefusal.
+	ErrorHandler stytchguard.ErrorHandler
 	// UnavailableRetryAfter is the Retry-After of a 503 when Stytch gave
 	// none. Zero means DefaultUnavailableRetryAfter (5 s).
 	UnavailableRetryAfter time.Duration
@@ -197,7 +196,11 @@ type Hooks struct {
 // Middleware authenticates requests from Stytch sessions. Build it with New;
 // it is safe for concurrent use.
 type Middleware struct {
-	cfg          Config
+	cfg Config
+	b2b bool // the client's product line
+	// appHandler is Config.ErrorHandler as the app gave it: nil for the
+	// default, which the guards fall back to on their own.
+	appHandler   stytchguard.ErrorHandler
 	verifier     *jwtlocal.Verifier
 	ownsVerifier bool
 	extract      Extractor
@@ -264,8 +267,9 @@ func New(cfg Config) (*Middleware, error) {
 	if cfg.LogoutAllConcurrency == 0 {
 		cfg.LogoutAllConcurrency = DefaultLogoutAllConcurrency
 	}
+	appHandler := cfg.ErrorHandler
 	if cfg.ErrorHandler == nil {
-		cfg.ErrorHandler = WriteError
+		cfg.ErrorHandler = stytchguard.WriteRefusal
 	}
 	_, localLogouts := cfg.Revocations.(*MemoryRevocationList)
 	if cfg.Revocations == nil {
@@ -283,7 +287,7 @@ func New(cfg Config) (*Middleware, error) {
 		cfg.RemoteCache = NewMemoryRemoteCache(0, cfg.Now)
 	}
 	m := &Middleware{
-		cfg: cfg, verifier: cfg.Verifier, extract: cfg.Extractor, cop: http.NewCrossOriginProtection(),
+		cfg: cfg, b2b: cfg.Client.IsB2B(), appHandler: appHandler, verifier: cfg.Verifier, extract: cfg.Extractor, cop: http.NewCrossOriginProtection(),
 		gate:           newGate(cfg.Upstream.withDefaults(), cfg.Now),
 		shedLog:        rate.Sometimes{Interval: defaultShedLogEvery},
 		credentialsLog: rate.Sometimes{Interval: defaultCredentialsLogEvery},
@@ -301,7 +305,7 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	if m.verifier == nil {
 		v, err := jwtlocal.New(jwtlocal.Config{
-			Client: cfg.Client, B2B: cfg.B2B, Issuers: cfg.Issuers, ClockTolerance: cfg.ClockTolerance,
+			Client: cfg.Client, Issuers: cfg.Issuers, ClockTolerance: cfg.ClockTolerance,
 			MachineMaxTokenAge: cfg.MachineMaxTokenAge, Claims: cfg.Claims, Now: cfg.Now, Logger: cfg.Logger,
 		})
 		if err != nil {
@@ -324,9 +328,9 @@ func (m *Middleware) Close() {
 // auth is an authenticated session, however it was verified, or a machine
 // token: exactly one of consumer, member and machine is set.
 type auth struct {
-	consumer  *session.ConsumerAuth
-	member    *session.MemberAuth
-	machine   *session.MachineAuth
+	consumer  *stytchguard.ConsumerAuth
+	member    *stytchguard.MemberAuth
+	machine   *stytchguard.MachineAuth
 	sessionID string
 	expires   time.Time
 	// jwt and token are fresh credentials from Stytch, to write back.
@@ -349,23 +353,36 @@ func (m *Middleware) changedSince(ctx context.Context, subject string, t time.Ti
 	return ok && !t.After(until.Add(-m.revocationTTL))
 }
 
+// context returns ctx carrying a (nil: anonymous) and, when the app set
+// its own ErrorHandler, that handler, for the guards behind the middleware
+// (stytchguard.Refuse) to answer with.
+func (m *Middleware) context(ctx context.Context, a *auth) context.Context {
+	if a != nil {
+		ctx = a.context(ctx)
+	}
+	if m.appHandler != nil {
+		ctx = stytchguard.WithErrorHandler(ctx, m.appHandler)
+	}
+	return ctx
+}
+
 func (a *auth) context(ctx context.Context) context.Context {
 	switch {
 	case a.member != nil:
-		return session.NewMemberContext(ctx, a.member)
+		return stytchguard.NewMemberContext(ctx, a.member)
 	case a.machine != nil:
-		return session.NewMachineContext(ctx, a.machine)
+		return stytchguard.NewMachineContext(ctx, a.machine)
 	}
-	return session.NewConsumerContext(ctx, a.consumer)
+	return stytchguard.NewConsumerContext(ctx, a.consumer)
 }
 
 // Authenticate puts the request's session, if it has one, in its context
-// (session.ConsumerFromContext or session.MemberFromContext) and calls next.
+// (stytchguard.ConsumerFromContext or stytchguard.MemberFromContext) and calls next.
 // A request without a credential goes on anonymous. A cookie whose session
 // is gone or invalid is cleared and the request goes on anonymous; a Bearer
 // credential that is not valid is refused with 401. An outage at Stytch is a
 // 503, whatever the credential. A valid M2M access token (Bearer) goes on
-// too, in session.MachineFromContext, for the guards that take one
+// too, in stytchguard.MachineFromContext, for the guards that take one
 // (RequireMachine, RequireSessionOrMachine).
 //
 // A session cookie that comes more than once (one planted by a sibling
@@ -388,7 +405,7 @@ func (m *Middleware) Require(next http.Handler) http.Handler {
 
 // handler serves next with the request's session in its context, after
 // admit, when set, accepted it.
-func (m *Middleware) handler(next http.Handler, required bool, admit func(*session.MachineAuth) *Error) http.Handler {
+func (m *Middleware) handler(next http.Handler, required bool, admit func(*stytchguard.MachineAuth) *stytchguard.Refusal) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if required && !m.cfg.RefusePreflights && isPreflight(r) {
 			next.ServeHTTP(w, r)
@@ -408,16 +425,18 @@ func (m *Middleware) handler(next http.Handler, required bool, admit func(*sessi
 					return
 				}
 			}
-			r = r.WithContext(a.context(r.Context()))
+		}
+		if a != nil || m.appHandler != nil {
+			r = r.WithContext(m.context(r.Context(), a))
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
 // personOnly refuses a machine token where a person's session is needed.
-func personOnly(machine *session.MachineAuth) *Error {
+func personOnly(machine *stytchguard.MachineAuth) *stytchguard.Refusal {
 	if machine != nil {
-		return &Error{Status: http.StatusForbidden, Code: CodeSessionRequired, Message: "a person's session is required; an M2M access token is not one"}
+		return &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeSessionRequired, Message: "a person's session is required; an M2M access token is not one"}
 	}
 	return nil
 }
@@ -445,7 +464,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, required bool
 		}
 	}
 	if e == nil && a == nil && required {
-		e = &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "a session is required", TokenPresented: !cred.Empty()}
+		e = &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeUnauthenticated, Message: "a session is required", TokenPresented: !cred.Empty()}
 	}
 	if e != nil {
 		m.refuse(w, r, e)
@@ -469,11 +488,11 @@ func (m *Middleware) authenticated(w http.ResponseWriter, r *http.Request) (Cred
 	return cred, a, ok
 }
 
-func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
+func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, e *stytchguard.Refusal) {
 	if m.cfg.Hooks.Refused != nil {
 		m.cfg.Hooks.Refused(e.Code)
 	}
-	if e.Status == http.StatusUnauthorized && m.cfg.SignInURL != "" && Navigation(r) {
+	if e.Status == http.StatusUnauthorized && m.cfg.SignInURL != "" && stytchguard.Navigation(r) {
 		http.Redirect(w, r, signInTarget(m.cfg.SignInURL, r), http.StatusSeeOther)
 		return
 	}
@@ -481,9 +500,9 @@ func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
 }
 
 // resolve runs the pipeline, steps numbered as in the package doc. It
-// returns the credential, and either the session, an *Error, or neither
+// returns the credential, and either the session, an *stytchguard.Refusal, or neither
 // (anonymous). A session the JWT alone proves is written to dst.
-func (m *Middleware) resolve(r *http.Request, dst *auth) (Credential, *auth, *Error) {
+func (m *Middleware) resolve(r *http.Request, dst *auth) (Credential, *auth, *stytchguard.Refusal) {
 	// 1. Extract.
 	cred, e := m.extract(r)
 	if e != nil || cred.Empty() {
@@ -508,8 +527,8 @@ func (m *Middleware) resolve(r *http.Request, dst *auth) (Credential, *auth, *Er
 // planted one, which this site's Set-Cookie cannot reach, and clearing would
 // drop only the good one. An outage among the failures is the answer (503),
 // never a sign-out.
-func (m *Middleware) resolveTossed(r *http.Request, cred Credential) (Credential, *auth, *Error) {
-	var worst *Error
+func (m *Middleware) resolveTossed(r *http.Request, cred Credential) (Credential, *auth, *stytchguard.Refusal) {
+	var worst *stytchguard.Refusal
 	for i, c := range cred.tossed.candidates() {
 		a, e := m.decide(r, c, new(auth))
 		if e == nil && a != nil {
@@ -518,7 +537,7 @@ func (m *Middleware) resolveTossed(r *http.Request, cred Credential) (Credential
 					m.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "stytchguard: a request sent session cookies of two people; refused: "+
 						"a planted cookie (cookie tossing) is likely: name the cookies with the __Host- prefix")
 				})
-				return cred, nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the request holds the session cookies of more than one person", TokenPresented: true}
+				return cred, nil, &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeInvalidToken, Message: "the request holds the session cookies of more than one person", TokenPresented: true}
 			}
 			return c, a, nil
 		}
@@ -542,8 +561,8 @@ func (m *Middleware) anotherPerson(ctx context.Context, a *auth, jwts []string) 
 }
 
 // decide runs steps 2 to 4 of the pipeline for one credential: it returns
-// the session, an *Error, or neither (anonymous).
-func (m *Middleware) decide(r *http.Request, cred Credential, dst *auth) (*auth, *Error) {
+// the session, an *stytchguard.Refusal, or neither (anonymous).
+func (m *Middleware) decide(r *http.Request, cred Credential, dst *auth) (*auth, *stytchguard.Refusal) {
 	ctx := r.Context()
 
 	// 2. Verify the JWT locally, and decide what, if anything, to ask Stytch.
@@ -618,8 +637,8 @@ func (m *Middleware) dueForRefresh(v *jwtlocal.Verified) bool {
 	return m.cfg.RefreshAfter > 0 && !m.cfg.Now().Before(v.IssuedAt.Add(m.cfg.RefreshAfter))
 }
 
-func errSessionEnded() *Error {
-	return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the session has ended", TokenPresented: true}
+func errSessionEnded() *stytchguard.Refusal {
+	return &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeInvalidToken, Message: "the session has ended", TokenPresented: true}
 }
 
 // localAuth writes to dst the session a verified JWT proves, and returns dst.
@@ -636,13 +655,13 @@ func localAuth(v *jwtlocal.Verified, dst *auth) *auth {
 // else the JWT. A recent answer is reused (RemoteCache); otherwise, when
 // spends, the call is paid from the budget first. Identical concurrent asks
 // share one call, and one unit of the budget.
-func (m *Middleware) remote(r *http.Request, cred Credential, spends bool) (*auth, *Error) {
+func (m *Middleware) remote(r *http.Request, cred Credential, spends bool) (*auth, *stytchguard.Refusal) {
 	ctx := r.Context()
 	params := session.AuthenticateParams{SessionToken: cred.Token, SessionDurationMinutes: m.cfg.SessionDurationMinutes}
 	if cred.Token == "" {
 		params.SessionJWT = cred.JWT
 	} else if !plausibleToken(cred.Token) {
-		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the session token is not valid", TokenPresented: true}
+		return nil, &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeInvalidToken, Message: "the session token is not valid", TokenPresented: true}
 	}
 	key := cacheKey(params.SessionToken, params.SessionJWT)
 	if e, ok := m.cfg.RemoteCache.Get(ctx, key); ok {
@@ -673,11 +692,11 @@ func (m *Middleware) remote(r *http.Request, cred Credential, spends bool) (*aut
 		case errors.As(res.Err, &shed):
 			return nil, m.shed(ctx, shed) // each request that shared the call
 		case res.Err != nil:
-			return nil, res.Err.(*Error)
+			return nil, res.Err.(*stytchguard.Refusal)
 		}
 		return res.Val.(*auth), nil
 	case <-ctx.Done():
-		return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the request ended before Stytch answered", RetryAfter: m.cfg.UnavailableRetryAfter, Err: ctx.Err()}
+		return nil, &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "the request ended before Stytch answered", RetryAfter: m.cfg.UnavailableRetryAfter, Err: ctx.Err()}
 	}
 }
 
@@ -688,7 +707,7 @@ func (s shedError) Error() string { return "stytchguard: not sent to Stytch: " +
 
 // shed answers a request that was not sent to Stytch: 503, counted and
 // logged (at most every few seconds).
-func (m *Middleware) shed(ctx context.Context, reason shedError) *Error {
+func (m *Middleware) shed(ctx context.Context, reason shedError) *stytchguard.Refusal {
 	if m.cfg.Hooks.Shed != nil {
 		m.cfg.Hooks.Shed(string(reason))
 	}
@@ -700,7 +719,7 @@ func (m *Middleware) shed(ctx context.Context, reason shedError) *Error {
 	if open, until := m.gate.open(); open {
 		retry = max(retry, until.Sub(m.cfg.Now()))
 	}
-	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "authentication is busy; try again shortly", RetryAfter: retry}
+	return &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "authentication is busy; try again shortly", RetryAfter: retry}
 }
 
 // gated makes one call to Stytch within the slots and the breaker: f runs
@@ -734,8 +753,8 @@ func (m *Middleware) reuse(e *RemoteEntry) *auth {
 	return a
 }
 
-func errGone(requestID string) *Error {
-	return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the session is expired or revoked", TokenPresented: true, RequestID: requestID}
+func errGone(requestID string) *stytchguard.Refusal {
+	return &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeInvalidToken, Message: "the session is expired or revoked", TokenPresented: true, RequestID: requestID}
 }
 
 // ask makes one call to Stytch's authenticate, within the concurrency bound
@@ -774,7 +793,7 @@ func (m *Middleware) ask(ctx context.Context, key string, p session.Authenticate
 // Stytch refused the app's own credentials: 503, and an error log that names
 // the misconfiguration. Anything else: 503, with Stytch's Retry-After or
 // UnavailableRetryAfter.
-func (m *Middleware) upstreamError(ctx context.Context, err error) *Error {
+func (m *Middleware) upstreamError(ctx context.Context, err error) *stytchguard.Refusal {
 	var api *session.APIError
 	requestID := ""
 	if errors.As(err, &api) {
@@ -806,7 +825,7 @@ func (m *Middleware) upstreamError(ctx context.Context, err error) *Error {
 	if retry <= 0 {
 		retry = m.cfg.UnavailableRetryAfter
 	}
-	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "Stytch is unavailable; try again later", RetryAfter: retry, RequestID: requestID, Err: err}
+	return &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "Stytch is unavailable; try again later", RetryAfter: retry, RequestID: requestID, Err: err}
 }
 
 // authenticate calls the product line's authenticate endpoint. An answer
@@ -834,7 +853,7 @@ func invalidAnswer(op, problem string) error {
 
 // authenticateLine calls the product line's authenticate endpoint.
 func (m *Middleware) authenticateLine(ctx context.Context, p session.AuthenticateParams) (*auth, error) {
-	if m.cfg.B2B {
+	if m.b2b {
 		res, err := m.cfg.Client.B2B.Authenticate(ctx, session.B2BAuthenticateParams{
 			SessionToken: p.SessionToken, SessionJWT: p.SessionJWT, SessionDurationMinutes: p.SessionDurationMinutes,
 		})
@@ -847,7 +866,7 @@ func (m *Middleware) authenticateLine(ctx context.Context, p session.Authenticat
 		ms := res.MemberSession
 		ms.Roles, ms.AuthenticationFactors = shareable(ms.Roles, ms.AuthenticationFactors)
 		return &auth{
-			member: &session.MemberAuth{Session: ms, Member: &member, Organization: &org, Source: session.SourceStytch,
+			member: &stytchguard.MemberAuth{Session: ms, Member: &member, Organization: &org, Source: stytchguard.SourceStytch,
 				Claims: m.cfg.Claims.Decode(res.MemberSession.CustomClaims)},
 			sessionID: res.MemberSession.MemberSessionID, expires: res.MemberSession.ExpiresAt.Time,
 			jwt: res.SessionJWT, token: res.SessionToken,
@@ -861,7 +880,7 @@ func (m *Middleware) authenticateLine(ctx context.Context, p session.Authenticat
 	s := res.Session
 	s.Roles, s.AuthenticationFactors = shareable(s.Roles, s.AuthenticationFactors)
 	return &auth{
-		consumer: &session.ConsumerAuth{Session: s, User: &user, Source: session.SourceStytch,
+		consumer: &stytchguard.ConsumerAuth{Session: s, User: &user, Source: stytchguard.SourceStytch,
 			Claims: m.cfg.Claims.Decode(res.Session.CustomClaims)},
 		sessionID: res.Session.SessionID, expires: res.Session.ExpiresAt.Time,
 		jwt: res.SessionJWT, token: res.SessionToken,
@@ -871,7 +890,7 @@ func (m *Middleware) authenticateLine(ctx context.Context, p session.Authenticat
 // shareable clips a session's roles and factors, the slices a handler is
 // likely to append to: an answer is remembered and handed to many requests,
 // and encoding/json leaves room beyond their length that two appends would
-// share (see session.ConsumerAuth).
+// share (see stytchguard.ConsumerAuth).
 func shareable(roles []string, factors []session.AuthenticationFactor) ([]string, []session.AuthenticationFactor) {
 	return slices.Clip(roles), slices.Clip(factors)
 }

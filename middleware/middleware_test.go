@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
@@ -45,13 +46,13 @@ func TestExtractionAndPaths(t *testing.T) {
 		{"stale JWT and token: the token is asked", "/me", []string{"jwt:" + stale, "token:" + tok.SessionToken}, 200, "stytch", "", true},
 		{"header wins over cookies", "/me", []string{"bearer:" + tok.SessionJWT, "jwt:garbage"}, 200, "local", "", false},
 		{"non-Bearer Authorization ignored", "/me", []string{"header:Authorization:Basic dXNlcjpwYXNz", "jwt:" + tok.SessionJWT}, 200, "local", "", false},
-		{"no credential, required", "/me", nil, 401, "", middleware.CodeUnauthenticated, false},
+		{"no credential, required", "/me", nil, 401, "", stytchguard.CodeUnauthenticated, false},
 		{"no credential, optional", "/optional", nil, 200, "", "", false},
-		{"two Authorization headers", "/me", []string{"bearer:" + tok.SessionJWT, "bearer:" + tok.SessionJWT}, 400, "", middleware.CodeInvalidRequest, false},
-		{"empty Bearer", "/me", []string{"header:Authorization:Bearer "}, 400, "", middleware.CodeInvalidRequest, false},
-		{"garbage JWT", "/me", []string{"bearer:a.b.c"}, 401, "", middleware.CodeInvalidToken, false},
-		{"garbage token", "/me", []string{"bearer:not a token"}, 401, "", middleware.CodeInvalidToken, false},
-		{"garbage Bearer on an optional route", "/optional", []string{"bearer:a.b.c"}, 401, "", middleware.CodeInvalidToken, false},
+		{"two Authorization headers", "/me", []string{"bearer:" + tok.SessionJWT, "bearer:" + tok.SessionJWT}, 400, "", stytchguard.CodeInvalidRequest, false},
+		{"empty Bearer", "/me", []string{"header:Authorization:Bearer "}, 400, "", stytchguard.CodeInvalidRequest, false},
+		{"garbage JWT", "/me", []string{"bearer:a.b.c"}, 401, "", stytchguard.CodeInvalidToken, false},
+		{"garbage token", "/me", []string{"bearer:not a token"}, 401, "", stytchguard.CodeInvalidToken, false},
+		{"garbage Bearer on an optional route", "/optional", []string{"bearer:a.b.c"}, 401, "", stytchguard.CodeInvalidToken, false},
 		{"garbage cookie on an optional route", "/optional", []string{"jwt:a.b.c"}, 200, "", "", false},
 	}
 	for _, tt := range tests {
@@ -177,7 +178,7 @@ func TestStytchDownIsAnOutageNotALogout(t *testing.T) {
 			a.srv.InjectFault(stytchtest.Authenticate, f.fault)
 			start := time.Now()
 			rec := a.do(req("GET", "/me", "jwt:"+tok.SessionJWT, "token:"+tok.SessionToken))
-			if rec.Code != 503 || body(t, rec)["error_type"] != middleware.CodeUnavailable {
+			if rec.Code != 503 || body(t, rec)["error_type"] != stytchguard.CodeUnavailable {
 				t.Fatalf("status %d %v, want 503", rec.Code, body(t, rec))
 			}
 			if ra := rec.Header().Get("Retry-After"); ra == "" || (f.fault.RetryAfter > 0 && ra != "7") {
@@ -323,7 +324,7 @@ func TestGoneSessionClearsCookiesAndIsRemembered(t *testing.T) {
 	a.srv.Advance(6 * time.Minute)
 	for i := range 5 {
 		rec := a.do(req("GET", "/me", "jwt:"+tok.SessionJWT, "token:"+tok.SessionToken))
-		if rec.Code != 401 || body(t, rec)["error_type"] != middleware.CodeInvalidToken {
+		if rec.Code != 401 || body(t, rec)["error_type"] != stytchguard.CodeInvalidToken {
 			t.Fatalf("request %d: %d", i, rec.Code)
 		}
 		if c := cookies(rec); len(c) != 2 || c["stytch_session"].MaxAge >= 0 {
@@ -419,7 +420,7 @@ func TestLogoutAll(t *testing.T) {
 		}
 	})
 	t.Run("B2B", func(t *testing.T) {
-		a := newApp(t, func(c *middleware.Config) { c.B2B = true })
+		a := newLineApp(t, true, nil)
 		org := a.srv.CreateOrganization(stytchtest.OrganizationParams{Name: "Acme"})
 		m, _ := a.srv.CreateMember(org.OrganizationID, stytchtest.MemberParams{Email: "m@example.com"})
 		var toks []stytchtest.Tokens
@@ -449,7 +450,7 @@ func TestLogoutAll(t *testing.T) {
 }
 
 func TestB2BExchange(t *testing.T) {
-	a := newApp(t, func(c *middleware.Config) { c.B2B = true })
+	a := newLineApp(t, true, nil)
 	home := a.srv.CreateOrganization(stytchtest.OrganizationParams{Name: "Home"})
 	away := a.srv.CreateOrganization(stytchtest.OrganizationParams{Name: "Away"})
 	strict := a.srv.CreateOrganization(stytchtest.OrganizationParams{Name: "Strict", MFARequired: true})
@@ -513,7 +514,7 @@ func TestHooksAndLogs(t *testing.T) {
 	a.srv.InjectFault(stytchtest.Authenticate, stytchtest.Fault{Status: 503})
 	a.srv.Advance(6 * time.Minute)
 	a.do(req("GET", "/me", "jwt:"+tok.SessionJWT))
-	want := map[string]int{"local": 1, "reused": 1, "remote:true": 1, "remote:false": 1, middleware.CodeUnauthenticated: 1, middleware.CodeUnavailable: 1}
+	want := map[string]int{"local": 1, "reused": 1, "remote:true": 1, "remote:false": 1, stytchguard.CodeUnauthenticated: 1, stytchguard.CodeUnavailable: 1}
 	for k, v := range want {
 		if counts[k] != v {
 			t.Fatalf("hooks %v, want %v", counts, want)

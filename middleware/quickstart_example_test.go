@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
@@ -35,7 +36,7 @@ func Example_netHTTP() {
 		log.Fatal(err)
 	}
 	me := func(w http.ResponseWriter, r *http.Request) {
-		u, _ := session.ConsumerFromContext(r.Context())
+		u, _ := stytchguard.ConsumerFromContext(r.Context())
 		fmt.Fprintf(w, "hello %s (session %s, verified %s)\n", u.Session.UserID, u.Session.SessionID, u.Source)
 	}
 	mux := http.NewServeMux()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"slices"
+
+	"github.com/stytchguard/stytchguard"
 )
 
 // EndSessionHandler ends one of the caller's own sessions, the one named by
@@ -27,7 +29,7 @@ func (m *Middleware) EndSessionHandler() http.Handler {
 			return
 		}
 		if !slices.Contains(mine, target) {
-			m.refuse(w, r, &Error{Status: http.StatusNotFound, Code: CodeUnknownSession, Message: "no session of yours has that id"})
+			m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusNotFound, Code: stytchguard.CodeUnknownSession, Message: "no session of yours has that id"})
 			return
 		}
 		if e := m.revoke(r.Context(), target, Credential{}); e != nil {
@@ -89,10 +91,10 @@ func (m *Middleware) callerSessions(w http.ResponseWriter, r *http.Request) (Cre
 }
 
 // sessionsOf lists the ids of the live sessions of a's user or member.
-func (m *Middleware) sessionsOf(ctx context.Context, a *auth) ([]string, *Error) {
+func (m *Middleware) sessionsOf(ctx context.Context, a *auth) ([]string, *stytchguard.Refusal) {
 	var ids []string
 	e := m.call(ctx, func(ctx context.Context) error {
-		if m.cfg.B2B {
+		if m.b2b {
 			s := a.member.Session
 			list, err := m.cfg.Client.B2B.List(ctx, s.OrganizationID, s.MemberID)
 			if err != nil {

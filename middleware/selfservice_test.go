@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
@@ -21,7 +22,7 @@ func TestSelfServiceSessions(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
 			defer srv.Close()
-			mw, err := middleware.New(middleware.Config{Client: srv.Client(), Now: srv.Now, B2B: b2b})
+			mw, err := middleware.New(middleware.Config{Client: lineClient(srv, b2b), Now: srv.Now})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,7 +68,7 @@ func TestSelfServiceSessions(t *testing.T) {
 
 			// Someone else's session: 404, nothing ended, nothing asked to end.
 			srv.ResetCalls()
-			if rec := end(stranger.SessionID); rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), middleware.CodeUnknownSession) {
+			if rec := end(stranger.SessionID); rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), stytchguard.CodeUnknownSession) {
 				t.Fatalf("ending another's session: %d %s", rec.Code, rec.Body)
 			}
 			if srv.Calls(stytchtest.Revoke)+srv.Calls(stytchtest.B2BRevoke) != 0 || get(stranger) != 200 || !srv.SessionAlive(stranger.SessionID) {

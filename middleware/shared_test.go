@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/session"
 )
 
@@ -28,7 +29,7 @@ func TestSharedSessionsTakeNoAppends(t *testing.T) {
 			var appended [][]string
 			var factors [][]session.AuthenticationFactor
 			h := a.mw.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				c, _ := session.ConsumerFromContext(r.Context())
+				c, _ := stytchguard.ConsumerFromContext(r.Context())
 				appended = append(appended, append(c.Session.Roles, r.URL.Query().Get("n")))
 				factors = append(factors, append(c.Session.AuthenticationFactors, session.AuthenticationFactor{Type: r.URL.Query().Get("n")}))
 			}))

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/session"
 )
 
@@ -40,17 +41,17 @@ func (m *Middleware) RequireFactor(within time.Duration, accepted ...Factor) fun
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var factors []session.AuthenticationFactor
 			switch {
-			case m.cfg.B2B:
-				a, ok := session.MemberFromContext(r.Context())
+			case m.b2b:
+				a, ok := stytchguard.MemberFromContext(r.Context())
 				if !ok {
-					m.refuse(w, r, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "a session is required"})
+					m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeUnauthenticated, Message: "a session is required"})
 					return
 				}
 				factors = a.Session.AuthenticationFactors
 			default:
-				a, ok := session.ConsumerFromContext(r.Context())
+				a, ok := stytchguard.ConsumerFromContext(r.Context())
 				if !ok {
-					m.refuse(w, r, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "a session is required"})
+					m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeUnauthenticated, Message: "a session is required"})
 					return
 				}
 				factors = a.Session.AuthenticationFactors
@@ -59,7 +60,7 @@ func (m *Middleware) RequireFactor(within time.Duration, accepted ...Factor) fun
 				next.ServeHTTP(w, r)
 				return
 			}
-			m.refuse(w, r, &Error{Status: http.StatusForbidden, Code: CodeStepUpRequired,
+			m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeStepUpRequired,
 				Message: "this needs a recent second factor", Factors: names, MaxAge: within})
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
@@ -41,7 +42,7 @@ func TestRequireFactor(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := stytchtest.NewServer(stytchtest.WithFrozenClock(now))
 			defer srv.Close()
-			mw, err := middleware.New(middleware.Config{Client: srv.Client(), Now: srv.Now, B2B: tt.b2b})
+			mw, err := middleware.New(middleware.Config{Client: lineClient(srv, tt.b2b), Now: srv.Now})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +76,7 @@ func TestRequireFactor(t *testing.T) {
 			if tt.want == http.StatusForbidden {
 				b := body(t, rec)
 				ch := rec.Header().Get("WWW-Authenticate")
-				if b["error_type"] != middleware.CodeStepUpRequired || !strings.Contains(rec.Body.String(), `"factors":["totp","otp/sms"]`) ||
+				if b["error_type"] != stytchguard.CodeStepUpRequired || !strings.Contains(rec.Body.String(), `"factors":["totp","otp/sms"]`) ||
 					!strings.Contains(ch, `error="insufficient_user_authentication"`) || !strings.Contains(ch, `max_age="600"`) || !strings.Contains(ch, `factors="totp otp/sms"`) {
 					t.Fatalf("refusal %s, challenge %q", rec.Body, ch)
 				}

@@ -12,8 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	lru "github.com/hashicorp/golang-lru/v2"
-
-	"github.com/stytchguard/stytchguard/session"
+	"github.com/stytchguard/stytchguard"
 )
 
 // RevocationList remembers the sessions this app ended, until their JWTs
@@ -71,8 +70,8 @@ type RemoteEntry struct {
 	// Gone records that Stytch said the session is gone.
 	Gone bool `json:"gone,omitempty"`
 	// Consumer or Member holds the session Stytch returned.
-	Consumer *session.ConsumerAuth `json:"consumer,omitempty"`
-	Member   *session.MemberAuth   `json:"member,omitempty"`
+	Consumer *stytchguard.ConsumerAuth `json:"consumer,omitempty"`
+	Member   *stytchguard.MemberAuth   `json:"member,omitempty"`
 }
 
 // RemoteCache keeps Stytch's recent answers, so that a credential asked about

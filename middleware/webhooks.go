@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/webhook"
 )
 
@@ -44,36 +45,36 @@ func (m *Middleware) WebhookHandler(secret string) (http.Handler, error) {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
-			m.refuse(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "use POST"})
+			m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusMethodNotAllowed, Code: stytchguard.CodeMethodNotAllowed, Message: "use POST"})
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, webhook.MaxBodyBytes))
 		if err != nil {
-			m.refuse(w, r, &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "the delivery's body could not be read"})
+			m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusBadRequest, Code: stytchguard.CodeInvalidRequest, Message: "the delivery's body could not be read"})
 			return
 		}
 		if err := v.Verify(r.Header, body); err != nil {
-			e := &Error{Status: http.StatusUnauthorized, Code: CodeInvalidSignature, Message: "the delivery's signature or timestamp is not valid", Err: err}
+			e := &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeInvalidSignature, Message: "the delivery's signature or timestamp is not valid", Err: err}
 			switch {
 			case errors.Is(err, webhook.ErrMalformed):
-				e.Status, e.Code, e.Message = http.StatusBadRequest, CodeInvalidRequest, "the delivery's Svix headers are missing or malformed"
+				e.Status, e.Code, e.Message = http.StatusBadRequest, stytchguard.CodeInvalidRequest, "the delivery's Svix headers are missing or malformed"
 			case errors.Is(err, webhook.ErrReplay):
-				e.Status, e.Code, e.Message = http.StatusConflict, CodeReplay, "this delivery was accepted before"
+				e.Status, e.Code, e.Message = http.StatusConflict, stytchguard.CodeReplay, "this delivery was accepted before"
 			}
 			m.refuse(w, r, e)
 			return
 		}
 		ev, err := webhook.Parse(body)
 		if err != nil {
-			m.refuse(w, r, &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "the event is not a Stytch event", Err: err})
+			m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusBadRequest, Code: stytchguard.CodeInvalidRequest, Message: "the event is not a Stytch event", Err: err})
 			return
 		}
 		if ev.ProjectID != m.cfg.Client.ProjectID() {
-			m.refuse(w, r, &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "the event is for another project"})
+			m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeForbidden, Message: "the event is for another project"})
 			return
 		}
 		if err := m.apply(r, ev); err != nil {
-			m.refuse(w, r, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the change could not be recorded; deliver it again", RetryAfter: m.cfg.UnavailableRetryAfter, Err: err})
+			m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "the change could not be recorded; deliver it again", RetryAfter: m.cfg.UnavailableRetryAfter, Err: err})
 			return
 		}
 		v.Accept(r.Header)

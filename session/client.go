@@ -43,6 +43,11 @@ const (
 type Config struct {
 	// ProjectID is the Stytch project id, "project-test-..." or "project-live-...".
 	ProjectID string
+	// B2B says the project is a B2B one (organizations, members): the
+	// middleware, the guards and the JWT verifier built from this client
+	// then authenticate member sessions. False means a consumer project
+	// (users). This is the one place the product line is set.
+	B2B bool
 	// Secret is the project's API secret. It is sent only as HTTP Basic
 	// credentials and never appears in an error or log line.
 	Secret string
@@ -107,6 +112,7 @@ type Client struct {
 
 type transport struct {
 	projectID   string
+	b2b         bool
 	baseURL     string
 	auth        string
 	http        *http.Client
@@ -130,6 +136,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	t := &transport{
 		projectID:   cfg.ProjectID,
+		b2b:         cfg.B2B,
 		baseURL:     base,
 		auth:        "Basic " + basicAuth(cfg.ProjectID, cfg.Secret),
 		http:        cfg.HTTPClient,
@@ -176,6 +183,9 @@ func New(cfg Config) (*Client, error) {
 
 // ProjectID returns the project the client speaks for.
 func (c *Client) ProjectID() string { return c.t.projectID }
+
+// IsB2B reports whether the project is a B2B one (Config.B2B).
+func (c *Client) IsB2B() bool { return c.t.b2b }
 
 // BaseURL returns the API's base URL, without a trailing slash.
 func (c *Client) BaseURL() string { return c.t.baseURL }

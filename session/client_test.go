@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
@@ -98,24 +99,24 @@ func TestClassify(t *testing.T) {
 
 func TestContextAccessors(t *testing.T) {
 	ctx := context.Background()
-	if _, ok := session.ConsumerFromContext(ctx); ok {
+	if _, ok := stytchguard.ConsumerFromContext(ctx); ok {
 		t.Fatal("empty context has a consumer")
 	}
-	if _, ok := session.MemberFromContext(ctx); ok {
+	if _, ok := stytchguard.MemberFromContext(ctx); ok {
 		t.Fatal("empty context has a member")
 	}
-	c := &session.ConsumerAuth{Session: session.Session{SessionID: "s1"}, Source: session.SourceLocal}
-	m := &session.MemberAuth{Session: session.MemberSession{MemberSessionID: "s2"}, Source: session.SourceStytch}
-	ctx = session.NewMemberContext(session.NewConsumerContext(ctx, c), m)
-	gotC, ok := session.ConsumerFromContext(ctx)
+	c := &stytchguard.ConsumerAuth{Session: session.Session{SessionID: "s1"}, Source: stytchguard.SourceLocal}
+	m := &stytchguard.MemberAuth{Session: session.MemberSession{MemberSessionID: "s2"}, Source: stytchguard.SourceStytch}
+	ctx = stytchguard.NewMemberContext(stytchguard.NewConsumerContext(ctx, c), m)
+	gotC, ok := stytchguard.ConsumerFromContext(ctx)
 	if !ok || gotC.Session.SessionID != "s1" || gotC.Source.String() != "local" {
 		t.Fatalf("consumer %+v", gotC)
 	}
-	gotM, ok := session.MemberFromContext(ctx)
+	gotM, ok := stytchguard.MemberFromContext(ctx)
 	if !ok || gotM.Session.MemberSessionID != "s2" || gotM.Source.String() != "stytch" {
 		t.Fatalf("member %+v", gotM)
 	}
-	if _, ok := session.ConsumerFromContext(session.NewConsumerContext(context.Background(), nil)); ok {
+	if _, ok := stytchguard.ConsumerFromContext(stytchguard.NewConsumerContext(context.Background(), nil)); ok {
 		t.Fatal("a nil session counts as present")
 	}
 }

@@ -33,7 +33,20 @@ func (s *Server) Config() session.Config {
 // Client returns a session client for this server with the default retry
 // policy and timeout.
 func (s *Server) Client() *session.Client {
-	c, err := session.New(s.Config())
+	return s.client(false)
+}
+
+// B2BClient is Client for the project's B2B product line
+// (session.Config.B2B): what a B2B app's middleware and guards are built
+// from.
+func (s *Server) B2BClient() *session.Client {
+	return s.client(true)
+}
+
+func (s *Server) client(b2b bool) *session.Client {
+	cfg := s.Config()
+	cfg.B2B = b2b
+	c, err := session.New(cfg)
 	if err != nil {
 		panic("stytchtest: " + err.Error()) // the config is ours and always valid
 	}

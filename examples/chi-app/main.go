@@ -20,10 +20,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/examples/internal/demo"
 	"github.com/stytchguard/stytchguard/middleware"
-	"github.com/stytchguard/stytchguard/session"
 )
 
 func main() {
@@ -92,7 +92,6 @@ func newApp(be *demo.Backend, stores *demo.Stores, logger *slog.Logger) (*app, e
 		RemoteCache: stores.Remote,
 		Issuers:     be.Issuers,
 		Logger:      logger,
-		B2B:         true,
 		// Served over plain http on this machine: drop behind TLS.
 		InsecureCookies: true,
 		// No script of this app reads the session cookies (it uses no
@@ -106,7 +105,7 @@ func newApp(be *demo.Backend, stores *demo.Stores, logger *slog.Logger) (*app, e
 	if err != nil {
 		return nil, err
 	}
-	az, err := authz.New(authz.Config{Client: be.Client, B2B: true, Logger: logger, ErrorHandler: a.site.Refused})
+	az, err := authz.New(authz.Config{Client: be.Client, Logger: logger})
 	if err != nil {
 		mw.Close()
 		return nil, err
@@ -143,13 +142,12 @@ func (a *app) routes() http.Handler {
 		r.Method(http.MethodPost, "/webhooks/stytch", a.webhook) // its signature is its credential
 	}
 	orgID := authz.PathValue("organization_id")
-	org := authz.OrganizationFrom(orgID)
 	r.Route("/orgs/{organization_id}", func(r chi.Router) {
 		// Every route here belongs to the organization in the URL: a
 		// member of another one is refused before any handler runs.
-		r.Use(a.mw.Require, authz.RequireOrganization(orgID, authz.WithErrorHandler(a.site.Refused)))
+		r.Use(a.mw.Require, authz.RequireOrganization(orgID))
 		r.Get("/", a.site.Home)
-		r.With(a.az.Require("documents", "read", org)).Get("/documents", a.site.DocumentsPage(a.az, demo.SessionOrganization))
+		r.With(a.az.RequireIn(orgID, authz.Permission{ResourceID: "documents", Action: "read"})).Get("/documents", a.site.DocumentsPage(a.az, demo.SessionOrganization))
 		r.Method(http.MethodPost, "/switch", a.mw.ExchangeHandler())
 		r.Method(http.MethodPost, "/logout", a.mw.LogoutHandler())
 		r.Method(http.MethodPost, "/logout-all", a.mw.LogoutAllHandler())
@@ -158,15 +156,15 @@ func (a *app) routes() http.Handler {
 		r.Method(http.MethodGet, "/api/sessions", a.mw.SessionsHandler())
 		r.Method(http.MethodPost, "/api/sessions/end", a.mw.EndSessionHandler())
 		r.Method(http.MethodPost, "/api/sessions/others", a.mw.SignOutOthersHandler())
-		r.With(a.az.Require("documents", "read", org)).Get("/api/documents", a.docs.ListHandler(demo.SessionOrganization))
-		r.With(a.az.Require("documents", "write", org)).Post("/api/documents", a.docs.AddHandler(demo.SessionOrganization))
+		r.With(a.az.RequireIn(orgID, authz.Permission{ResourceID: "documents", Action: "read"})).Get("/api/documents", a.docs.ListHandler(demo.SessionOrganization))
+		r.With(a.az.RequireIn(orgID, authz.Permission{ResourceID: "documents", Action: "write"})).Post("/api/documents", a.docs.AddHandler(demo.SessionOrganization))
 	})
 	return r
 }
 
 // me answers the member session in the request's context.
 func me(w http.ResponseWriter, r *http.Request) {
-	s, _ := session.MemberFromContext(r.Context())
+	s, _ := stytchguard.MemberFromContext(r.Context())
 	demo.WriteJSON(w, http.StatusOK, map[string]any{
 		"member_id":       s.Session.MemberID,
 		"organization_id": s.Session.OrganizationID,

@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/examples/internal/demo"
 	"github.com/stytchguard/stytchguard/middleware"
@@ -116,7 +117,7 @@ func newApp(be *demo.Backend, stores *demo.Stores, logger *slog.Logger) (*app, e
 	if err != nil {
 		return nil, err
 	}
-	az, err := authz.New(authz.Config{Client: be.Client, Logger: logger, ErrorHandler: a.site.Refused})
+	az, err := authz.New(authz.Config{Client: be.Client, Logger: logger})
 	if err != nil {
 		mw.Close()
 		return nil, err
@@ -158,7 +159,7 @@ func (a *app) routes() http.Handler {
 
 // me answers the session in the request's context.
 func me(w http.ResponseWriter, r *http.Request) {
-	s, _ := session.ConsumerFromContext(r.Context())
+	s, _ := stytchguard.ConsumerFromContext(r.Context())
 	demo.WriteJSON(w, http.StatusOK, map[string]any{
 		"user_id":    s.Session.UserID,
 		"session_id": s.Session.SessionID,
@@ -170,7 +171,7 @@ func me(w http.ResponseWriter, r *http.Request) {
 
 // reports answers a machine client: which one asked, and a report.
 func reports(w http.ResponseWriter, r *http.Request) {
-	m, _ := session.MachineFromContext(r.Context())
+	m, _ := stytchguard.MachineFromContext(r.Context())
 	demo.WriteJSON(w, http.StatusOK, map[string]any{
 		"client_id": m.ClientID,
 		"scopes":    m.Scopes,

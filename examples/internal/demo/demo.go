@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/stytchguard/stytchguard/authz"
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
@@ -78,7 +78,7 @@ func NewBackend(getenv func(string) string, b2b bool) (*Backend, error) {
 		if id == "" || secret == "" {
 			return nil, errors.New("set both STYTCH_PROJECT_ID and STYTCH_SECRET, or neither for the emulator")
 		}
-		c, err := session.New(session.Config{ProjectID: id, Secret: secret, BaseURL: getenv("STYTCH_BASE_URL")})
+		c, err := session.New(session.Config{ProjectID: id, Secret: secret, BaseURL: getenv("STYTCH_BASE_URL"), B2B: b2b})
 		if err != nil {
 			return nil, err
 		}
@@ -103,6 +103,7 @@ func NewBackend(getenv func(string) string, b2b bool) (*Backend, error) {
 	emu := stytchtest.NewServer()
 	b := &Backend{Client: emu.Client(), Emulator: emu, people: map[string]*person{}}
 	if b2b {
+		b.Client = emu.B2BClient()
 		emu.SetB2BPolicy(Policy(session.RoleStytchMember, session.RoleStytchAdmin))
 		for _, p := range []stytchtest.OrganizationParams{
 			{Name: "Acme Corp", Slug: "acme"},
@@ -268,7 +269,7 @@ func (d *Documents) Add(space, title string, author Person) Document {
 // context).
 func (d *Documents) ListHandler(space func(*http.Request) string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v, _ := authz.VerdictFromContext(r.Context())
+		v, _ := stytchguard.VerdictFromContext(r.Context())
 		var granting []string
 		if v != nil {
 			granting = v.GrantingRoles
@@ -303,7 +304,7 @@ func (d *Documents) AddHandler(space func(*http.Request) string) http.HandlerFun
 // SessionOrganization is the space of a B2B request: the organization of
 // the verified member session, never a value the client chose.
 func SessionOrganization(r *http.Request) string {
-	m, _ := session.MemberFromContext(r.Context())
+	m, _ := stytchguard.MemberFromContext(r.Context())
 	if m == nil {
 		return ""
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
@@ -33,7 +34,7 @@ type Person struct {
 	// (B2B).
 	OrganizationID   string
 	OrganizationName string
-	Source           session.Source
+	Source           stytchguard.Source
 }
 
 // PersonFrom reads the person from r's context: a consumer session or a
@@ -41,12 +42,12 @@ type Person struct {
 // does not carry (the demo person's name, the organization's name).
 func PersonFrom(r *http.Request, be *Backend) (Person, bool) {
 	var p Person
-	if c, ok := session.ConsumerFromContext(r.Context()); ok {
+	if c, ok := stytchguard.ConsumerFromContext(r.Context()); ok {
 		p = Person{ID: c.Session.UserID, SessionID: c.Session.SessionID, Roles: c.Session.Roles, Source: c.Source, Email: emailOf(c.Session.AuthenticationFactors)}
 		if c.User != nil {
 			p.Name = strings.TrimSpace(c.User.Name.FirstName + " " + c.User.Name.LastName)
 		}
-	} else if m, ok := session.MemberFromContext(r.Context()); ok {
+	} else if m, ok := stytchguard.MemberFromContext(r.Context()); ok {
 		p = Person{ID: m.Session.MemberID, SessionID: m.Session.MemberSessionID, Roles: m.Session.Roles, Source: m.Source,
 			Email: emailOf(m.Session.AuthenticationFactors), OrganizationID: m.Session.OrganizationID, OrganizationName: m.Session.OrganizationSlug}
 		if m.Member != nil {
@@ -108,7 +109,7 @@ func (p Person) RoleNames() string {
 
 // Checked says how this request's session was verified.
 func (p Person) Checked() string {
-	if p.Source == session.SourceLocal {
+	if p.Source == stytchguard.SourceLocal {
 		return "locally, from the session JWT: no call to Stytch"
 	}
 	return "with Stytch"
@@ -127,7 +128,7 @@ func (p Person) Prefix() string {
 // or a form a page submitted. It is answered with pages; API calls with
 // JSON.
 func PageRequest(r *http.Request) bool {
-	return middleware.Navigation(r) || r.Header.Get("Sec-Fetch-Mode") == "navigate"
+	return stytchguard.Navigation(r) || r.Header.Get("Sec-Fetch-Mode") == "navigate"
 }
 
 // Site is the demos' pages: the sign-in page, home, documents, the MFA step
@@ -381,28 +382,17 @@ func (s *Site) DocumentsPage(az *authz.Authorizer, space func(*http.Request) str
 	}
 }
 
-// ErrorPage is the examples' middleware.ErrorHandler: a refused page view,
+// ErrorPage is the examples' stytchguard.ErrorHandler, for the middleware and
+// the guards behind it alike: a refused page view,
 // or form, gets a readable page (a signed-out page view was already sent to
-// sign in, by SignInURL); API calls keep the JSON of middleware.WriteError.
-func (s *Site) ErrorPage(w http.ResponseWriter, r *http.Request, e *middleware.Error) {
+// sign in, by SignInURL); API calls keep the JSON of stytchguard.WriteRefusal.
+func (s *Site) ErrorPage(w http.ResponseWriter, r *http.Request, e *stytchguard.Refusal) {
 	if !PageRequest(r) {
-		middleware.WriteError(w, r, e)
+		stytchguard.WriteRefusal(w, r, e)
 		return
 	}
-	if e.Status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", fmt.Sprint(max(int(e.RetryAfter/time.Second), 1)))
-	}
+	e.SetHeaders(w.Header())
 	s.refuse(w, r, e.Status, e.Code, e.Message)
-}
-
-// Refused is the examples' authz.ErrorHandler: ErrorPage for the guards'
-// refusals.
-func (s *Site) Refused(w http.ResponseWriter, r *http.Request, rf *authz.Refusal) {
-	if !PageRequest(r) {
-		authz.WriteError(w, r, rf)
-		return
-	}
-	s.refuse(w, r, rf.Status, rf.ErrorType, rf.Message)
 }
 
 // refuse renders a refusal as a page a person can act on.
@@ -410,24 +400,24 @@ func (s *Site) refuse(w http.ResponseWriter, r *http.Request, status int, code, 
 	v := s.view(r, "refused", "")
 	rv := &refusalView{Back: "/", BackLabel: "Back to the start page"}
 	switch code {
-	case session.ErrorTypeSessionAuthorizationTenancy:
+	case stytchguard.CodeWrongOrganization:
 		rv.Title, rv.Message = "That belongs to another organization", "This page belongs to an organization you are not signed in to."
 		if v.Person != nil && v.Person.OrganizationName != "" {
 			rv.Message += " You are signed in to " + v.Person.OrganizationName + ": switch organization from your home page to go there."
 		}
-	case session.ErrorTypeSessionAuthorization, session.ErrorTypeConsumerAuthorization:
+	case stytchguard.CodeMemberDenied, stytchguard.CodeConsumerDenied:
 		rv.Title, rv.Message = "Your role does not allow this", "Viewers read documents; writing them needs the editor role. Nothing was saved."
 		if v.Person != nil {
 			rv.Message = "You are a " + v.Person.RoleNames() + ": viewers read documents, writing them needs the editor role. Nothing was saved."
 			rv.Back, rv.BackLabel = v.Prefix+"/documents", "Back to the documents"
 		}
-	case middleware.CodeUnauthenticated, middleware.CodeInvalidToken:
+	case stytchguard.CodeUnauthenticated, stytchguard.CodeInvalidToken:
 		rv.Title, rv.Message, rv.BackLabel = "Please sign in", "Your session has ended, or this device was signed out. Sign in to continue.", "Sign in"
-	case middleware.CodeUnavailable, "policy_unavailable":
+	case stytchguard.CodeUnavailable, "policy_unavailable":
 		rv.Title, rv.Message = "Try again in a few seconds", "Stytch cannot be reached right now, so your session cannot be checked. Nothing changed; reload the page shortly."
 	case "mfa_expired":
 		rv.Title, rv.Message = "This switch has expired", "The code step of an organization switch lasts 10 minutes. Switch organization again from your home page."
-	case middleware.CodeForbidden:
+	case stytchguard.CodeForbidden:
 		rv.Title, rv.Message = "Refused: sent from another site", "This form did not come from this site's own pages, so it was refused. Nothing changed."
 	default:
 		rv.Title, rv.Message = http.StatusText(status), message

@@ -1,9 +1,10 @@
-package session_test
+package stytchguard_test
 
 import (
 	"context"
 	"testing"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/session"
 )
 
@@ -12,8 +13,8 @@ import (
 // session changes no context.
 func TestRequestContext(t *testing.T) {
 	base := context.Background()
-	user := &session.ConsumerAuth{Session: session.Session{SessionID: "s"}}
-	machine := &session.MachineAuth{ClientID: "c"}
+	user := &stytchguard.ConsumerAuth{Session: session.Session{SessionID: "s"}}
+	machine := &stytchguard.MachineAuth{ClientID: "c"}
 	verdict := &session.Verdict{Authorized: true, GrantingRoles: []string{"viewer"}}
 	tests := []struct {
 		name                 string
@@ -21,34 +22,34 @@ func TestRequestContext(t *testing.T) {
 		user, machine, verdk bool
 	}{
 		{"nothing", func() context.Context { return base }, false, false, false},
-		{"a session", func() context.Context { return session.NewConsumerContext(base, user) }, true, false, false},
+		{"a session", func() context.Context { return stytchguard.NewConsumerContext(base, user) }, true, false, false},
 		{"a session then a machine token", func() context.Context {
-			return session.NewMachineContext(session.NewConsumerContext(base, user), machine)
+			return stytchguard.NewMachineContext(stytchguard.NewConsumerContext(base, user), machine)
 		}, true, true, false},
 		{"a verdict beside a session", func() context.Context {
-			return session.WithVerdict(session.NewConsumerContext(base, user), verdict)
+			return stytchguard.WithVerdict(stytchguard.NewConsumerContext(base, user), verdict)
 		}, true, false, true},
-		{"a verdict alone", func() context.Context { return session.WithVerdict(base, verdict) }, false, false, true},
+		{"a verdict alone", func() context.Context { return stytchguard.WithVerdict(base, verdict) }, false, false, true},
 		{"a session after a verdict keeps it", func() context.Context {
-			return session.NewConsumerContext(session.WithVerdict(base, verdict), user)
+			return stytchguard.NewConsumerContext(stytchguard.WithVerdict(base, verdict), user)
 		}, true, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := tt.ctx()
-			u, uok := session.ConsumerFromContext(ctx)
-			m, mok := session.MachineFromContext(ctx)
-			v, vok := session.VerdictFromContext(ctx)
+			u, uok := stytchguard.ConsumerFromContext(ctx)
+			m, mok := stytchguard.MachineFromContext(ctx)
+			v, vok := stytchguard.VerdictFromContext(ctx)
 			if uok != tt.user || (uok && u != user) || mok != tt.machine || (mok && m != machine) || vok != tt.verdk || (vok && v != verdict) {
 				t.Fatalf("consumer %v %v, machine %v %v, verdict %v %v", u, uok, m, mok, v, vok)
 			}
-			if _, ok := session.MemberFromContext(ctx); ok {
+			if _, ok := stytchguard.MemberFromContext(ctx); ok {
 				t.Fatal("a member session appeared")
 			}
 		})
 	}
-	ctx := session.NewConsumerContext(base, user)
-	if session.WithVerdict(ctx, verdict) != ctx {
+	ctx := stytchguard.NewConsumerContext(base, user)
+	if stytchguard.WithVerdict(ctx, verdict) != ctx {
 		t.Fatal("a verdict beside a session copied the context")
 	}
 }

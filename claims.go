@@ -1,4 +1,4 @@
-package session
+package stytchguard
 
 import (
 	"context"
@@ -36,7 +36,7 @@ func (d ClaimsDecoder) Decode(custom map[string]any) any {
 
 // ErrNoClaims is returned by Claims when the context holds no session and no
 // machine token.
-var ErrNoClaims = errors.New("session: no session or machine token in the context")
+var ErrNoClaims = errors.New("stytchguard: no session or machine token in the context")
 
 // Claims returns the custom claims of the session or machine token in ctx
 // as a T. When the middleware was configured with ClaimsOf[T], this is a
@@ -67,10 +67,10 @@ func decodeClaims[T any](custom map[string]any) (T, error) {
 	var out T
 	b, err := json.Marshal(custom)
 	if err != nil {
-		return out, fmt.Errorf("session: encoding custom claims: %w", err)
+		return out, fmt.Errorf("stytchguard: encoding custom claims: %w", err)
 	}
 	if err := json.Unmarshal(b, &out); err != nil {
-		return out, fmt.Errorf("session: decoding custom claims into %T: %w", out, err)
+		return out, fmt.Errorf("stytchguard: decoding custom claims into %T: %w", out, err)
 	}
 	return out, nil
 }

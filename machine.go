@@ -1,4 +1,4 @@
-package session
+package stytchguard
 
 import (
 	"context"
@@ -30,10 +30,10 @@ type MachineAuth struct {
 }
 
 // HasScopes reports whether the token grants every one of required, by
-// Stytch's rule (ScopeGrants).
+// Stytch's rule (scopesGrant).
 func (a *MachineAuth) HasScopes(required ...string) bool {
 	for _, r := range required {
-		if !ScopesGrant(a.Scopes, r) {
+		if !scopesGrant(a.Scopes, r) {
 			return false
 		}
 	}
@@ -43,19 +43,19 @@ func (a *MachineAuth) HasScopes(required ...string) bool {
 // HasAnyScope reports whether the token grants at least one of scopes.
 func (a *MachineAuth) HasAnyScope(scopes ...string) bool {
 	for _, s := range scopes {
-		if ScopesGrant(a.Scopes, s) {
+		if scopesGrant(a.Scopes, s) {
 			return true
 		}
 	}
 	return false
 }
 
-// ScopesGrant reports whether held scopes grant the required one, by the rule
+// scopesGrant reports whether held scopes grant the required one, by the rule
 // of Stytch's SDKs: a scope is "action:resource", or an action alone; a held
 // scope grants a required one of the same action whose resource is the same
 // or, when the held resource is "*", any ("read:*" grants "read:reports" and
 // "read").
-func ScopesGrant(held []string, required string) bool {
+func scopesGrant(held []string, required string) bool {
 	action, resource := splitScope(required)
 	for _, h := range held {
 		if ha, hr := splitScope(h); ha == action && (hr == "*" || hr == resource) {
@@ -72,11 +72,6 @@ func splitScope(s string) (action, resource string) {
 		return a, r
 	}
 	return s, "-"
-}
-
-// ParseScopes splits a space-separated scope claim, dropping empty entries.
-func ParseScopes(claim string) []string {
-	return strings.Fields(claim)
 }
 
 // NewMachineContext returns a copy of ctx carrying a.

@@ -1,6 +1,10 @@
-package session
+package stytchguard
 
-import "context"
+import (
+	"context"
+
+	"github.com/stytchguard/stytchguard/session"
+)
 
 // Source says how a session in a request's context was verified.
 type Source int
@@ -32,10 +36,10 @@ func (s Source) String() string {
 // an append to them makes a copy of its own.
 type ConsumerAuth struct {
 	// Session is the verified session.
-	Session Session
+	Session session.Session
 	// User is the session's user when Stytch answered (SourceStytch), nil
 	// when only a JWT was verified.
-	User *User
+	User *session.User
 	// Source tells how the session was verified.
 	Source Source
 	// Claims are Session.CustomClaims decoded into the type configured
@@ -50,11 +54,11 @@ type ConsumerAuth struct {
 // a ConsumerAuth's, take an append without writing into shared storage).
 type MemberAuth struct {
 	// Session is the verified member session.
-	Session MemberSession
+	Session session.MemberSession
 	// Member and Organization are set when Stytch answered (SourceStytch),
 	// nil when only a JWT was verified.
-	Member       *Member
-	Organization *Organization
+	Member       *session.Member
+	Organization *session.Organization
 	// Source tells how the session was verified.
 	Source Source
 	// Claims are Session.CustomClaims decoded into the type configured
@@ -68,14 +72,16 @@ type requestKey struct{}
 
 // authValue is what a request's context says of its caller: the session
 // (consumer or member) or machine token the middleware verified, and the
-// verdict of the guard that let it through. It is the context itself, so
+// verdict of the guard that let it through, and the ErrorHandler its
+// refusals are answered with. It is the context itself, so
 // that a request carries all of it in one allocation and one Value lookup.
 type authValue struct {
 	context.Context
 	consumer *ConsumerAuth
 	member   *MemberAuth
 	machine  *MachineAuth
-	verdict  *Verdict
+	verdict  *session.Verdict
+	refuse   ErrorHandler
 }
 
 // Value answers this request's authValue for requestKey, the parent's
@@ -92,7 +98,7 @@ func (c *authValue) Value(key any) any {
 func with(ctx context.Context, f func(*authValue)) context.Context {
 	c := &authValue{Context: ctx}
 	if p := from(ctx); p != nil {
-		c.consumer, c.member, c.machine, c.verdict = p.consumer, p.member, p.machine, p.verdict
+		c.consumer, c.member, c.machine, c.verdict, c.refuse = p.consumer, p.member, p.machine, p.verdict, p.refuse
 	}
 	f(c)
 	return c
@@ -136,7 +142,7 @@ func MemberFromContext(ctx context.Context) (*MemberAuth, bool) {
 // the request no copy. Otherwise the result is a copy of ctx carrying v.
 // Guards call it before they call the next handler, on the request's own
 // goroutine.
-func WithVerdict(ctx context.Context, v *Verdict) context.Context {
+func WithVerdict(ctx context.Context, v *session.Verdict) context.Context {
 	if c := from(ctx); c != nil {
 		c.verdict = v
 		return ctx
@@ -145,7 +151,7 @@ func WithVerdict(ctx context.Context, v *Verdict) context.Context {
 }
 
 // VerdictFromContext returns the verdict WithVerdict recorded in ctx.
-func VerdictFromContext(ctx context.Context) (*Verdict, bool) {
+func VerdictFromContext(ctx context.Context) (*session.Verdict, bool) {
 	if c := from(ctx); c != nil && c.verdict != nil {
 		return c.verdict, true
 	}

@@ -1,10 +1,11 @@
-package session_test
+package stytchguard_test
 
 import (
 	"context"
 	"errors"
 	"testing"
 
+	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/session"
 )
 
@@ -28,13 +29,13 @@ func TestScopesGrant(t *testing.T) {
 		{[]string{"read:reports", "write:*"}, "write:invoices", true},
 	}
 	for _, tc := range tests {
-		if got := session.ScopesGrant(tc.held, tc.required); got != tc.want {
-			t.Errorf("ScopesGrant(%v, %q) = %v, want %v", tc.held, tc.required, got, tc.want)
+		if got := (&stytchguard.MachineAuth{Scopes: tc.held}).HasScopes(tc.required); got != tc.want {
+			t.Errorf("HasScopes(%q) with %v = %v, want %v", tc.required, tc.held, got, tc.want)
 		}
 	}
-	m := &session.MachineAuth{Scopes: []string{"read:reports", "write:*"}}
+	m := &stytchguard.MachineAuth{Scopes: []string{"read:reports", "write:*"}}
 	if !m.HasScopes("read:reports", "write:x") || m.HasScopes("read:reports", "read:x") || !m.HasAnyScope("read:x", "write:y") || m.HasAnyScope("read:x") {
-		t.Error("HasScopes and HasAnyScope disagree with ScopesGrant")
+		t.Error("HasScopes and HasAnyScope disagree with the one-scope rule")
 	}
 }
 
@@ -45,7 +46,7 @@ type plan struct {
 
 func TestClaims(t *testing.T) {
 	custom := map[string]any{"plan": "pro", "seats": float64(3)}
-	decoded, err := session.ClaimsOf[plan]()(custom)
+	decoded, err := stytchguard.ClaimsOf[plan]()(custom)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,22 +56,22 @@ func TestClaims(t *testing.T) {
 		want    plan
 		wantErr error
 	}{
-		{"consumer, decoded before", session.NewConsumerContext(context.Background(), &session.ConsumerAuth{Claims: decoded, Session: session.Session{CustomClaims: map[string]any{"plan": "ignored"}}}), plan{"pro", 3}, nil},
-		{"consumer, decoded now", session.NewConsumerContext(context.Background(), &session.ConsumerAuth{Session: session.Session{CustomClaims: custom}}), plan{"pro", 3}, nil},
-		{"member", session.NewMemberContext(context.Background(), &session.MemberAuth{Session: session.MemberSession{CustomClaims: custom}}), plan{"pro", 3}, nil},
-		{"machine", session.NewMachineContext(context.Background(), &session.MachineAuth{CustomClaims: custom}), plan{"pro", 3}, nil},
-		{"nobody", context.Background(), plan{}, session.ErrNoClaims},
+		{"consumer, decoded before", stytchguard.NewConsumerContext(context.Background(), &stytchguard.ConsumerAuth{Claims: decoded, Session: session.Session{CustomClaims: map[string]any{"plan": "ignored"}}}), plan{"pro", 3}, nil},
+		{"consumer, decoded now", stytchguard.NewConsumerContext(context.Background(), &stytchguard.ConsumerAuth{Session: session.Session{CustomClaims: custom}}), plan{"pro", 3}, nil},
+		{"member", stytchguard.NewMemberContext(context.Background(), &stytchguard.MemberAuth{Session: session.MemberSession{CustomClaims: custom}}), plan{"pro", 3}, nil},
+		{"machine", stytchguard.NewMachineContext(context.Background(), &stytchguard.MachineAuth{CustomClaims: custom}), plan{"pro", 3}, nil},
+		{"nobody", context.Background(), plan{}, stytchguard.ErrNoClaims},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := session.Claims[plan](tc.ctx)
+			got, err := stytchguard.Claims[plan](tc.ctx)
 			if !errors.Is(err, tc.wantErr) || got != tc.want {
 				t.Fatalf("got %+v, %v; want %+v, %v", got, err, tc.want, tc.wantErr)
 			}
 		})
 	}
-	misfit := session.NewConsumerContext(context.Background(), &session.ConsumerAuth{Session: session.Session{CustomClaims: map[string]any{"seats": "many"}}})
-	if _, err := session.Claims[plan](misfit); err == nil {
+	misfit := stytchguard.NewConsumerContext(context.Background(), &stytchguard.ConsumerAuth{Session: session.Session{CustomClaims: map[string]any{"seats": "many"}}})
+	if _, err := stytchguard.Claims[plan](misfit); err == nil {
 		t.Fatal("claims that do not fit the type decoded without an error")
 	}
 }

@@ -1,0 +1,186 @@
+package stytchguard
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stytchguard/stytchguard/internal/httperr"
+)
+
+// Codes are the stable, machine-readable error_type values of a Refusal.
+// The authorization ones are Stytch's own error types, which a guard passes
+// on; the rest are stytchguard's, described in docs/errors.md.
+const (
+	// CodeUnauthenticated: no credential was presented where one is required (401).
+	CodeUnauthenticated = "unauthenticated"
+	// CodeInvalidToken: the credential is malformed, badly signed, for
+	// another project, or its session is expired, revoked or unknown (401).
+	CodeInvalidToken = "invalid_token"
+	// CodeInvalidRequest: the request itself is malformed, such as two
+	// Authorization headers or an empty Bearer token (400).
+	CodeInvalidRequest = "invalid_request"
+	// CodeUnavailable: Stytch could not be asked, or answered what it never
+	// would; nothing is known about the session (503, with Retry-After).
+	CodeUnavailable = "stytch_unavailable"
+	// CodePolicyUnavailable: a guard has no RBAC policy to decide with (503,
+	// with Retry-After).
+	CodePolicyUnavailable = "policy_unavailable"
+	// CodeForbidden: a cross-origin request with a session cookie, refused
+	// (403).
+	CodeForbidden = "forbidden"
+	// CodeMethodNotAllowed: a handler that takes only POST got another method
+	// (405).
+	CodeMethodNotAllowed = "method_not_allowed"
+	// CodeInvalidSignature: a webhook delivery whose Svix signature or
+	// timestamp is not valid (401).
+	CodeInvalidSignature = "invalid_signature"
+	// CodeReplay: a webhook delivery whose id was accepted before (409).
+	CodeReplay = "replayed_delivery"
+	// CodeUnknownSession: a session handler was asked to end a session that
+	// is not one of the caller's (404).
+	CodeUnknownSession = "unknown_session"
+	// CodeStepUpRequired: no accepted factor was authenticated recently
+	// enough (403); Refusal.Factors lists what would do.
+	CodeStepUpRequired = "step_up_required"
+	// CodeInsufficientScope: a machine route got a person's session, or an
+	// M2M access token without the scopes it needs (403); Refusal.Scopes
+	// lists them.
+	CodeInsufficientScope = "insufficient_scope"
+	// CodeSessionRequired: a route that needs a person's session got an M2M
+	// access token (403).
+	CodeSessionRequired = "session_required"
+	// CodeConsumerDenied: the consumer session's roles do not grant the
+	// permission (403); Stytch's consumer_session_authorization_error.
+	CodeConsumerDenied = "consumer_session_authorization_error"
+	// CodeMemberDenied: the member session's roles do not grant the
+	// permission (403); Stytch's session_authorization_error.
+	CodeMemberDenied = "session_authorization_error"
+	// CodeWrongOrganization: the request acts in an organization other than
+	// the member session's (403); Stytch's
+	// session_authorization_tenancy_error.
+	CodeWrongOrganization = "session_authorization_tenancy_error"
+	// CodeMachineDenied: the M2M access token's scopes do not grant the
+	// permission (403); Stytch's m2m_authorization_error.
+	CodeMachineDenied = "m2m_authorization_error"
+)
+
+// DefaultRetryAfter is the Retry-After of a 503 whose Refusal names none.
+const DefaultRetryAfter = 5 * time.Second
+
+// Refusal is a request refused by the middleware, a guard, a machine route,
+// a step-up check or the webhook handler: the one shape every refusal of
+// the library takes. Its Message is safe to show and to log: it never holds
+// a token, a cookie value or a secret.
+type Refusal struct {
+	// Status is the HTTP status to answer with.
+	Status int
+	// Code is one of the Code constants.
+	Code string
+	// Message says why, for people: lower case, no final period.
+	Message string
+	// TokenPresented reports whether a credential came with the request: the
+	// 401 challenge then says invalid_token, as RFC 6750 asks.
+	TokenPresented bool
+	// RetryAfter is how long to wait before trying again, for 503s. Zero
+	// means DefaultRetryAfter.
+	RetryAfter time.Duration
+	// RequestID is Stytch's request id when Stytch's answer caused the
+	// refusal, for correlating with Stytch's logs.
+	RequestID string
+	// Err is the underlying cause, if any, for logs.
+	Err error
+	// Factors are, for CodeStepUpRequired, the factor types (and delivery
+	// methods, "otp/sms") that would satisfy the route, and MaxAge how
+	// recently one must have been authenticated.
+	Factors []string
+	MaxAge  time.Duration
+	// Scopes are, for CodeInsufficientScope, the scopes the route asks for.
+	Scopes []string
+}
+
+// Error returns the code and message.
+func (e *Refusal) Error() string {
+	msg := "stytchguard: " + e.Code + ": " + e.Message
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the cause.
+func (e *Refusal) Unwrap() error { return e.Err }
+
+// ErrorHandler answers a refused request. It must write a response. One is
+// set on the middleware (its Config.ErrorHandler); every guard behind it
+// answers its own refusals with the same one (see Refuse).
+type ErrorHandler func(w http.ResponseWriter, r *http.Request, e *Refusal)
+
+// WriteRefusal is the default ErrorHandler: JSON in Stytch's error shape, a
+// WWW-Authenticate challenge on 401s and 400s (RFC 6750) and on scope and
+// step-up refusals (RFC 9470), and Retry-After on 503s.
+func WriteRefusal(w http.ResponseWriter, _ *http.Request, e *Refusal) {
+	e.SetHeaders(w.Header())
+	httperr.WriteBody(w, httperr.Body{StatusCode: e.Status, ErrorType: e.Code, ErrorMessage: e.Message, Factors: e.Factors, Scopes: e.Scopes})
+}
+
+// SetHeaders sets the headers e's answer needs, whatever its body: the
+// WWW-Authenticate challenge of a 401 or 400 (RFC 6750) and of a scope or
+// step-up refusal (RFC 9470), Retry-After on a 503 (RetryAfter, or
+// DefaultRetryAfter, in whole seconds rounded up), Allow on a 405. An
+// ErrorHandler of the app's calls it before it writes the status.
+func (e *Refusal) SetHeaders(h http.Header) {
+	switch {
+	case e.Status == http.StatusUnauthorized && e.TokenPresented:
+		h.Set("WWW-Authenticate", `Bearer realm="stytchguard", error="invalid_token", error_description="`+e.Message+`"`)
+	case e.Status == http.StatusUnauthorized:
+		h.Set("WWW-Authenticate", `Bearer realm="stytchguard"`)
+	case e.Status == http.StatusBadRequest:
+		h.Set("WWW-Authenticate", `Bearer realm="stytchguard", error="invalid_request", error_description="`+e.Message+`"`)
+	case e.Status == http.StatusServiceUnavailable:
+		setRetryAfter(h, e.RetryAfter)
+	case e.Status == http.StatusMethodNotAllowed:
+		h.Set("Allow", http.MethodPost)
+	case e.Code == CodeInsufficientScope:
+		h.Set("WWW-Authenticate", `Bearer realm="stytchguard", error="insufficient_scope", error_description="`+e.Message+
+			`", scope="`+strings.Join(e.Scopes, " ")+`"`)
+	case e.Code == CodeStepUpRequired:
+		// RFC 9470's step-up challenge, with the factors this route takes.
+		h.Set("WWW-Authenticate", `Bearer realm="stytchguard", error="insufficient_user_authentication", error_description="`+e.Message+
+			`", max_age="`+strconv.Itoa(int(e.MaxAge/time.Second))+`", factors="`+strings.Join(e.Factors, " ")+`"`)
+	}
+}
+
+// setRetryAfter sets Retry-After to d (DefaultRetryAfter when zero) in
+// whole seconds, rounded up, at least 1.
+func setRetryAfter(h http.Header, d time.Duration) {
+	if d <= 0 {
+		d = DefaultRetryAfter
+	}
+	secs := int((d + time.Second - 1) / time.Second)
+	h.Set("Retry-After", strconv.Itoa(max(secs, 1)))
+}
+
+// Refuse answers r with e through the ErrorHandler the middleware recorded
+// in r's context (WithErrorHandler), or WriteRefusal when there is none: a
+// guard stacked behind the middleware answers in the app's one style.
+func Refuse(w http.ResponseWriter, r *http.Request, e *Refusal) {
+	if c := from(r.Context()); c != nil && c.refuse != nil {
+		c.refuse(w, r, e)
+		return
+	}
+	WriteRefusal(w, r, e)
+}
+
+// WithErrorHandler records h for Refuse. Like WithVerdict, it sets h in
+// place when ctx already carries a session or machine token, and returns a
+// copy otherwise. The middleware calls it for every request it lets through.
+func WithErrorHandler(ctx context.Context, h ErrorHandler) context.Context {
+	if c := from(ctx); c != nil {
+		c.refuse = h
+		return ctx
+	}
+	return with(ctx, func(c *authValue) { c.refuse = h })
+}
