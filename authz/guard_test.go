@@ -84,8 +84,8 @@ func TestGuardsOnServeMux(t *testing.T) {
 	}{
 		{"allowed", "GET", "/orgs/" + acme.OrganizationID + "/documents", vtok.SessionToken, 200, "", []string{"viewer"}},
 		{"the session's own organization", "GET", "/documents", vtok.SessionToken, 200, "", []string{"viewer"}},
-		{"denied", "POST", "/orgs/" + acme.OrganizationID + "/documents", vtok.SessionToken, 403, session.ErrorTypeSessionAuthorization, nil},
-		{"another organization", "GET", "/orgs/" + other.OrganizationID + "/documents", vtok.SessionToken, 403, session.ErrorTypeSessionAuthorizationTenancy, nil},
+		{"denied", "POST", "/orgs/" + acme.OrganizationID + "/documents", vtok.SessionToken, 403, "session_authorization_error", nil},
+		{"another organization", "GET", "/orgs/" + other.OrganizationID + "/documents", vtok.SessionToken, 403, "session_authorization_tenancy_error", nil},
 		{"no session", "GET", "/orgs/" + acme.OrganizationID + "/documents", "", 401, "unauthenticated", nil},
 	}
 	for _, router := range []struct {
@@ -150,7 +150,7 @@ func TestEmptyOrganizationIsATenancyRefusal(t *testing.T) {
 			if rec.Code != tt.want {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tt.want, rec.Body)
 			}
-			if tt.want == 403 && !strings.Contains(rec.Body.String(), session.ErrorTypeSessionAuthorizationTenancy) {
+			if tt.want == 403 && !strings.Contains(rec.Body.String(), "session_authorization_tenancy_error") {
 				t.Fatalf("body %s", rec.Body)
 			}
 		})
@@ -175,7 +175,7 @@ func TestConsumerGuardAndPolicyOutage(t *testing.T) {
 	rec := get()
 	var body map[string]any
 	_ = json.Unmarshal(rec.Body.Bytes(), &body)
-	if rec.Code != 403 || body["error_type"] != session.ErrorTypeConsumerAuthorization {
+	if rec.Code != 403 || body["error_type"] != "consumer_session_authorization_error" {
 		t.Fatalf("%d %v", rec.Code, body)
 	}
 }
@@ -201,8 +201,8 @@ func TestRequireOrganization(t *testing.T) {
 		body  string
 	}{
 		{"own organization", h, "/orgs/" + acme.OrganizationID + "/me", tok.SessionToken, 204, ""},
-		{"another organization", h, "/orgs/" + other.OrganizationID + "/me", tok.SessionToken, 403, session.ErrorTypeSessionAuthorizationTenancy},
-		{"no organization named", none, "/me", tok.SessionToken, 403, session.ErrorTypeSessionAuthorizationTenancy},
+		{"another organization", h, "/orgs/" + other.OrganizationID + "/me", tok.SessionToken, 403, "session_authorization_tenancy_error"},
+		{"no organization named", none, "/me", tok.SessionToken, 403, "session_authorization_tenancy_error"},
 		{"no session", h, "/orgs/" + acme.OrganizationID + "/me", "", 401, "unauthenticated"},
 	}
 	for _, tt := range tests {
@@ -247,7 +247,7 @@ func TestRequireAny(t *testing.T) {
 			if rec.Code != tt.status {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
 			}
-			if tt.status == 403 && !strings.Contains(rec.Body.String(), session.ErrorTypeConsumerAuthorization) {
+			if tt.status == 403 && !strings.Contains(rec.Body.String(), "consumer_session_authorization_error") {
 				t.Fatalf("body %s", rec.Body)
 			}
 			if tt.status == 200 {

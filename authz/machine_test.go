@@ -53,9 +53,9 @@ func TestMachineScopesThroughThePolicy(t *testing.T) {
 			}{
 				{"a scope the policy maps", "GET", "/documents", []string{"read:documents"}, 200, "", []string{"read:documents"}},
 				{"a wildcard action", "POST", "/documents", []string{"read:documents", "admin:documents"}, 200, "", []string{"admin:documents"}},
-				{"not granted", "POST", "/documents", []string{"read:documents"}, 403, session.ErrorTypeM2MAuthorization, nil},
-				{"a scope the policy lacks", "GET", "/documents", []string{"documents:read"}, 403, session.ErrorTypeM2MAuthorization, nil},
-				{"a route bound to an organization", "GET", "/orgs/org-1/documents", []string{"read:documents"}, 403, session.ErrorTypeSessionAuthorizationTenancy, nil},
+				{"not granted", "POST", "/documents", []string{"read:documents"}, 403, "m2m_authorization_error", nil},
+				{"a scope the policy lacks", "GET", "/documents", []string{"documents:read"}, 403, "m2m_authorization_error", nil},
+				{"a route bound to an organization", "GET", "/orgs/org-1/documents", []string{"read:documents"}, 403, "session_authorization_tenancy_error", nil},
 			}
 			for _, tc := range tests {
 				t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func TestRecipes(t *testing.T) {
 		}
 		srv.Advance(day + time.Minute)
 		_, err := c.Consumer.Authenticate(ctx, session.AuthenticateParams{SessionToken: tok.SessionToken})
-		if session.Classify(err) != session.KindSessionGone {
+		if !errors.Is(err, session.ErrSessionGone) {
 			t.Fatalf("after 30 days: %v", err)
 		}
 	})
@@ -57,7 +58,7 @@ func TestRecipes(t *testing.T) {
 		}
 		srv.Advance(30*day + time.Minute)
 		_, err := c.Consumer.Authenticate(ctx, session.AuthenticateParams{SessionToken: tok.SessionToken, SessionDurationMinutes: thirtyDays})
-		if session.Classify(err) != session.KindSessionGone {
+		if !errors.Is(err, session.ErrSessionGone) {
 			t.Fatalf("after 30 days away: %v", err)
 		}
 	})
@@ -71,7 +72,7 @@ func TestRecipes(t *testing.T) {
 		if _, err := c.Consumer.Revoke(ctx, session.RevokeParams{SessionID: laptop.SessionID}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.Consumer.Authenticate(ctx, session.AuthenticateParams{SessionToken: laptop.SessionToken}); session.Classify(err) != session.KindSessionGone {
+		if _, err := c.Consumer.Authenticate(ctx, session.AuthenticateParams{SessionToken: laptop.SessionToken}); !errors.Is(err, session.ErrSessionGone) {
 			t.Fatalf("revoked session: %v", err)
 		}
 		if _, err := c.Consumer.Authenticate(ctx, session.AuthenticateParams{SessionToken: phone.SessionToken}); err != nil {
@@ -100,7 +101,7 @@ func TestRecipes(t *testing.T) {
 			}
 		}
 		for _, tok := range toks {
-			if _, err := c.Consumer.Authenticate(ctx, session.AuthenticateParams{SessionJWT: tok.SessionJWT}); session.Classify(err) != session.KindSessionGone {
+			if _, err := c.Consumer.Authenticate(ctx, session.AuthenticateParams{SessionJWT: tok.SessionJWT}); !errors.Is(err, session.ErrSessionGone) {
 				t.Fatalf("session survived logout-everywhere: %v", err)
 			}
 		}

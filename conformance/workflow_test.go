@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -77,7 +78,7 @@ func TestArazzoWorkflowThroughClient(t *testing.T) {
 	}
 	_, err = c.Consumer.Authenticate(ctx, session.AuthenticateParams{SessionToken: tok.SessionToken})
 	var api *session.APIError
-	if !asAPIError(err, &api) || api.StatusCode != 404 || api.ErrorType != "session_not_found" || session.Classify(err) != session.KindSessionGone {
+	if !asAPIError(err, &api) || api.StatusCode != 404 || api.ErrorType != "session_not_found" || !errors.Is(err, session.ErrSessionGone) {
 		t.Fatalf("revoked token: %v", err)
 	}
 }

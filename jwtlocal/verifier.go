@@ -165,7 +165,7 @@ func New(cfg Config) (*Verifier, error) {
 	if v.roles, err = newRoleSets(); err != nil {
 		return nil, err
 	}
-	if base := cfg.Client.BaseURL(); base != session.LiveBaseURL && base != session.TestBaseURL {
+	if base := cfg.Client.BaseURL(); base != "https://api.stytch.com" && base != "https://test.stytch.com" {
 		v.issuers = append(v.issuers, base) // a custom domain issues with its own URL
 	}
 	for _, iss := range cfg.Issuers {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stytchguard/stytchguard/internal/memstore"
+
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/stytchguard/stytchguard"
@@ -79,16 +81,16 @@ func BenchmarkRevocationList(b *testing.B) {
 	ctx := context.Background()
 	now := time.Now()
 	clock := func() time.Time { return now }
-	fill := func() *middleware.MemoryRevocationList {
-		l := middleware.NewMemoryRevocationList(middleware.MemoryRevocationListConfig{Now: clock})
-		for i := range middleware.DefaultRevocationListSize {
+	fill := func() *memstore.List {
+		l := memstore.NewList(memstore.Config{Now: clock})
+		for i := range memstore.DefaultListSize {
 			_ = l.Revoke(ctx, sessionID(i), now.Add(time.Duration(i)*time.Millisecond+time.Minute))
 		}
 		return l
 	}
 	b.Run("memory", func(b *testing.B) {
 		var before, after runtime.MemStats
-		var l *middleware.MemoryRevocationList
+		var l *memstore.List
 		for b.Loop() {
 			runtime.GC()
 			runtime.ReadMemStats(&before)
@@ -113,7 +115,7 @@ func BenchmarkRevocationList(b *testing.B) {
 	b.Run("revoke-full", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			_ = l.Revoke(ctx, sessionID(middleware.DefaultRevocationListSize+i), now.Add(time.Hour))
+			_ = l.Revoke(ctx, sessionID(memstore.DefaultListSize+i), now.Add(time.Hour))
 		}
 	})
 }
@@ -209,8 +211,11 @@ func BenchmarkRemoteCacheMemory(b *testing.B) {
 	}
 	noop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	for b.Loop() {
-		mw, err := middleware.New(middleware.Config{Client: srv.Client(), RemoteCache: middleware.NewMemoryRemoteCache(0, nil),
-			Upstream: middleware.Upstream{Rate: -1}}) // n asks at once: not a flood
+		mw, err := middleware.New(middleware.Config{
+			Client:   srv.Client(),
+			Upstream: middleware.Upstream{Rate: -1},
+			Stores:   middleware.Stores{RemoteCache: middleware.NewRemoteCache(0, nil)},
+		}) // n asks at once: not a flood
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -24,19 +24,19 @@ type SignedIn struct {
 // token cookie is cleared: the sign-in is complete.
 func (m *Middleware) SetSessionCookies(w http.ResponseWriter, s SignedIn) {
 	if s.SessionJWT != "" {
-		m.setCookie(w, m.cfg.JWTCookie, s.SessionJWT, s.ExpiresAt)
+		m.setCookie(w, m.cfg.Cookies.JWT, s.SessionJWT, s.ExpiresAt)
 	}
 	if s.SessionToken != "" {
-		m.setCookie(w, m.cfg.TokenCookie, s.SessionToken, s.ExpiresAt)
+		m.setCookie(w, m.cfg.Cookies.Token, s.SessionToken, s.ExpiresAt)
 	}
-	m.expireCookie(w, m.cfg.IntermediateCookie)
+	m.expireCookie(w, m.cfg.Cookies.Intermediate)
 }
 
 // ClearSessionCookies expires the session cookies and the intermediate
 // session token cookie, as a logout does.
 func (m *Middleware) ClearSessionCookies(w http.ResponseWriter) {
 	m.clearCookies(w)
-	m.expireCookie(w, m.cfg.IntermediateCookie)
+	m.expireCookie(w, m.cfg.Cookies.Intermediate)
 }
 
 // ReturnPath is the page r asked for, as a path on this site to come back

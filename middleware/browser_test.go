@@ -23,7 +23,7 @@ func TestSetAndClearSessionCookies(t *testing.T) {
 		httpOnly bool
 	}{
 		{"defaults", middleware.Config{}, true, false},
-		{"http-only, insecure, renamed", middleware.Config{HTTPOnlyCookies: true, InsecureCookies: true, JWTCookie: "jwt", TokenCookie: "tok"}, false, true},
+		{"http-only, insecure, renamed", middleware.Config{Cookies: middleware.Cookies{HTTPOnly: true, Insecure: true, JWT: "jwt", Token: "tok"}}, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -35,8 +35,8 @@ func TestSetAndClearSessionCookies(t *testing.T) {
 			}
 			defer mw.Close()
 			jwtName, tokName := "stytch_session_jwt", "stytch_session"
-			if cfg.JWTCookie != "" {
-				jwtName, tokName = cfg.JWTCookie, cfg.TokenCookie
+			if cfg.Cookies.JWT != "" {
+				jwtName, tokName = cfg.Cookies.JWT, cfg.Cookies.Token
 			}
 			exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
 			rec := httptest.NewRecorder()
@@ -48,7 +48,7 @@ func TestSetAndClearSessionCookies(t *testing.T) {
 					t.Fatalf("cookie %s: %+v", name, got)
 				}
 			}
-			if ist := c[middleware.DefaultIntermediateCookie]; ist == nil || ist.MaxAge >= 0 {
+			if ist := c["stytch_intermediate_session_token"]; ist == nil || ist.MaxAge >= 0 {
 				t.Fatalf("a completed sign-in leaves the intermediate token: %+v", ist)
 			}
 			rec = httptest.NewRecorder()
@@ -58,7 +58,7 @@ func TestSetAndClearSessionCookies(t *testing.T) {
 			}
 			rec = httptest.NewRecorder()
 			mw.ClearSessionCookies(rec)
-			for _, name := range []string{jwtName, tokName, middleware.DefaultIntermediateCookie} {
+			for _, name := range []string{jwtName, tokName, "stytch_intermediate_session_token"} {
 				if got := cookies(rec)[name]; got == nil || got.MaxAge >= 0 || got.Value != "" {
 					t.Fatalf("not cleared: %s %+v", name, got)
 				}

@@ -11,12 +11,13 @@ import (
 	"testing"
 )
 
-// TestREADMEConfigTableListsEveryField holds the README's configuration
-// table complete: every exported field of every package's Config struct
-// must be named in the first cell of some row, as `pkg.Config.Field` or, in
-// a row that starts with `pkg.Config.`, as `Field`.
-func TestREADMEConfigTableListsEveryField(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+// TestConfigTableListsEveryField holds docs/configuration.md's table
+// complete: every exported field of every package's Config struct, and of
+// the sub-structs it groups fields in (Config.Cookies.JWT), must be named
+// in the first cell of some row, as `pkg.Config.Path.Field` or, in a row
+// that starts with `pkg.Config.Path.`, as `Field`.
+func TestConfigTableListsEveryField(t *testing.T) {
+	readme, err := os.ReadFile("../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,21 +33,27 @@ func TestREADMEConfigTableListsEveryField(t *testing.T) {
 		pkg, fields := configFields(t, dir)
 		for _, f := range fields {
 			found := false
+			parent, leaf := "", f
+			if i := strings.LastIndex(f, "."); i >= 0 {
+				parent, leaf = f[:i+1], f[i+1:]
+			}
 			for _, c := range firstCells[pkg] {
-				if strings.Contains(c, "`"+pkg+".Config."+f+"`") || strings.Contains(c, "`"+f+"`") ||
-					strings.Contains(c, "`"+pkg+".Config."+f+".") {
+				if strings.Contains(c, "`"+pkg+".Config."+f+"`") ||
+					strings.HasPrefix(c, "`"+pkg+".Config."+parent) && strings.Contains(c, "`"+leaf+"`") {
 					found = true
 				}
 			}
 			if !found {
-				t.Errorf("README's configuration table has no row for %s.Config.%s", pkg, f)
+				t.Errorf("docs/configuration.md's table has no row for %s.Config.%s", pkg, f)
 			}
 		}
 	}
 }
 
-// configFields returns the package name and the exported field names of the
-// Config struct declared in dir's non-test files.
+// configFields returns the package name and the exported field paths of the
+// Config struct declared in dir's non-test files: a field whose type is
+// another struct of the package's (Cookies Cookies) is replaced by that
+// struct's fields ("Cookies.JWT").
 func configFields(t *testing.T, dir string) (string, []string) {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
@@ -55,7 +62,7 @@ func configFields(t *testing.T, dir string) (string, []string) {
 	}
 	fset := token.NewFileSet()
 	var pkg string
-	var out []string
+	structs := map[string]*ast.StructType{}
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
@@ -66,23 +73,32 @@ func configFields(t *testing.T, dir string) (string, []string) {
 		}
 		pkg = f.Name.Name
 		ast.Inspect(f, func(n ast.Node) bool {
-			ts, ok := n.(*ast.TypeSpec)
-			if !ok || ts.Name.Name != "Config" {
-				return true
-			}
-			st, ok := ts.Type.(*ast.StructType)
-			if !ok {
-				return false
-			}
-			for _, field := range st.Fields.List {
-				for _, id := range field.Names {
-					if id.IsExported() {
-						out = append(out, id.Name)
-					}
+			if ts, ok := n.(*ast.TypeSpec); ok {
+				if st, ok := ts.Type.(*ast.StructType); ok {
+					structs[ts.Name.Name] = st
 				}
 			}
-			return false
+			return true
 		})
+	}
+	var out []string
+	var walk func(prefix string, st *ast.StructType)
+	walk = func(prefix string, st *ast.StructType) {
+		for _, field := range st.Fields.List {
+			for _, id := range field.Names {
+				if !id.IsExported() {
+					continue
+				}
+				if typ, ok := field.Type.(*ast.Ident); ok && structs[typ.Name] != nil && typ.Name != "Hooks" {
+					walk(prefix+id.Name+".", structs[typ.Name])
+					continue
+				}
+				out = append(out, prefix+id.Name)
+			}
+		}
+	}
+	if st := structs["Config"]; st != nil {
+		walk("", st)
 	}
 	if len(out) == 0 {
 		t.Fatalf("no Config struct in %s", dir)

@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -16,22 +15,6 @@ const (
 	SecurePrefix = "__Secure-"
 )
 
-// checkCookieNames refuses cookie names whose prefix the attributes would
-// break: browsers would drop the cookie, and every sign-in would be lost.
-func checkCookieNames(cfg *Config) error {
-	for _, name := range []string{cfg.JWTCookie, cfg.TokenCookie, cfg.IntermediateCookie} {
-		host, secure := strings.HasPrefix(name, HostPrefix), strings.HasPrefix(name, SecurePrefix)
-		switch {
-		case host && cfg.CookieDomain != "":
-			return fmt.Errorf("middleware: cookie %s: a %s cookie takes no Domain, and CookieDomain is %q", name, HostPrefix, cfg.CookieDomain)
-		case (host || secure) && cfg.InsecureCookies:
-			return fmt.Errorf("middleware: cookie %s: a prefixed cookie needs Secure, and InsecureCookies drops it "+
-				"(browsers take Secure cookies from http://localhost: leave InsecureCookies unset)", name)
-		}
-	}
-	return nil
-}
-
 // cookie returns a session cookie of the middleware's attributes: Path /,
 // SameSite Lax, Secure unless InsecureCookies, HttpOnly with
 // HTTPOnlyCookies, Domain CookieDomain but for a __Host- name.
@@ -40,9 +23,9 @@ func (m *Middleware) cookie(name, value string) *http.Cookie {
 		Name:     name,
 		Value:    value,
 		Path:     "/",
-		Domain:   m.cfg.CookieDomain,
-		Secure:   !m.cfg.InsecureCookies,
-		HttpOnly: m.cfg.HTTPOnlyCookies,
+		Domain:   m.cfg.Cookies.Domain,
+		Secure:   !m.cfg.Cookies.Insecure,
+		HttpOnly: m.cfg.Cookies.HTTPOnly,
 		SameSite: http.SameSiteLaxMode,
 	}
 	if strings.HasPrefix(name, HostPrefix) {
@@ -60,8 +43,8 @@ func (m *Middleware) setCookie(w http.ResponseWriter, name, value string, expire
 
 // clearCookies expires both session cookies.
 func (m *Middleware) clearCookies(w http.ResponseWriter) {
-	m.expireCookie(w, m.cfg.JWTCookie)
-	m.expireCookie(w, m.cfg.TokenCookie)
+	m.expireCookie(w, m.cfg.Cookies.JWT)
+	m.expireCookie(w, m.cfg.Cookies.Token)
 }
 
 // expireCookie expires one cookie, with the attributes it was set with.
@@ -73,14 +56,14 @@ func (m *Middleware) expireCookie(w http.ResponseWriter, name string) {
 
 // writeBack refreshes the cookies a credential came from with what Stytch
 // answered: a new JWT, and the token again with the session's new expiry.
-func (m *Middleware) writeBack(w http.ResponseWriter, c Credential, a *auth) {
-	if c.From != FromCookie || a.jwt == "" && a.token == "" {
+func (m *Middleware) writeBack(w http.ResponseWriter, c credential, a *auth) {
+	if c.From != fromCookie || a.jwt == "" && a.token == "" {
 		return
 	}
 	if a.jwt != "" {
-		m.setCookie(w, m.cfg.JWTCookie, a.jwt, a.expires)
+		m.setCookie(w, m.cfg.Cookies.JWT, a.jwt, a.expires)
 	}
 	if c.Token != "" && a.token != "" {
-		m.setCookie(w, m.cfg.TokenCookie, a.token, a.expires)
+		m.setCookie(w, m.cfg.Cookies.Token, a.token, a.expires)
 	}
 }

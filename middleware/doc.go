@@ -9,7 +9,7 @@
 //
 //  1. Extract: "Authorization: Bearer <jwt or token>", then the
 //     stytch_session_jwt cookie, then stytch_session (names configurable, or
-//     a custom Extractor). No credential is not an error: the request is
+//     a custom extractorFunc). No credential is not an error: the request is
 //     anonymous. Another Authorization scheme is ignored; two Authorization
 //     headers, or an empty Bearer, are a 400. Require lets a CORS preflight
 //     through to the next handler before this step (RefusePreflights). A

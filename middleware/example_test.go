@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -106,7 +107,7 @@ func ExampleMiddleware_SetSessionCookies_signInEndpoint() {
 	srv := stytchtest.NewServer() // stands in for Stytch
 	defer srv.Close()
 	user := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
-	mw, err := middleware.New(middleware.Config{Client: srv.Client(), HTTPOnlyCookies: true})
+	mw, err := middleware.New(middleware.Config{Client: srv.Client(), Cookies: middleware.Cookies{HTTPOnly: true}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func ExampleMiddleware_SetSessionCookies_signInEndpoint() {
 	mux.HandleFunc("GET /authenticate", func(w http.ResponseWriter, r *http.Request) {
 		signedIn, err := authenticate(r.Context(), r.URL.Query().Get("token"))
 		switch {
-		case session.Classify(err) == session.KindUnavailable:
+		case errors.Is(err, session.ErrUnavailable):
 			w.Header().Set("Retry-After", "5")
 			http.Error(w, "Stytch cannot be reached right now: open the link again in a moment.", http.StatusServiceUnavailable)
 		case err != nil:
@@ -301,5 +302,5 @@ func ExampleMiddleware_RequireSessionOrMachine() {
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/reports", mw.RequireMachine("read:reports")(reports))                // services only
 	mux.Handle("GET /api/documents", mw.RequireSessionOrMachine("read:documents")(documents)) // people or services
-	log.Fatal(http.ListenAndServe(":8080", mw.Protect(mux)))
+	log.Fatal(http.ListenAndServe(":8080", mux))
 }

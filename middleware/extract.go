@@ -10,18 +10,18 @@ import (
 
 // Where a credential came from.
 const (
-	FromHeader = "header"
-	FromCookie = "cookie"
+	fromHeader = "header"
+	fromCookie = "cookie"
 )
 
-// Credential is what a request presents to be authenticated. The zero
-// Credential means none: the request is anonymous.
-type Credential struct {
+// credential is what a request presents to be authenticated. The zero
+// credential means none: the request is anonymous.
+type credential struct {
 	// JWT is a session JWT, if one was presented.
 	JWT string
 	// Token is an opaque session token, if one was presented.
 	Token string
-	// From is FromHeader or FromCookie: cookies are refreshed and cleared
+	// From is fromHeader or fromCookie: cookies are refreshed and cleared
 	// only for credentials that came from them.
 	From string
 	// tossed holds every value of session cookies sent more than once, nil
@@ -40,33 +40,33 @@ type tossed struct {
 	jwts, tokens []string
 }
 
-// candidates returns each value alone as a cookie Credential, JWTs first:
+// candidates returns each value alone as a cookie credential, JWTs first:
 // a JWT settles locally, without spending a call to Stytch.
-func (t *tossed) candidates() []Credential {
-	out := make([]Credential, 0, len(t.jwts)+len(t.tokens))
+func (t *tossed) candidates() []credential {
+	out := make([]credential, 0, len(t.jwts)+len(t.tokens))
 	for _, v := range t.jwts {
-		out = append(out, Credential{JWT: v, From: FromCookie})
+		out = append(out, credential{JWT: v, From: fromCookie})
 	}
 	for _, v := range t.tokens {
-		out = append(out, Credential{Token: v, From: FromCookie})
+		out = append(out, credential{Token: v, From: fromCookie})
 	}
 	return out
 }
 
 // Empty reports whether no credential was presented.
-func (c Credential) Empty() bool { return c.JWT == "" && c.Token == "" }
+func (c credential) Empty() bool { return c.JWT == "" && c.Token == "" }
 
-// Extractor finds the credential in a request. It returns the zero
-// Credential when there is none (not an error) and an *stytchguard.Refusal (status 400)
+// extractorFunc finds the credential in a request. It returns the zero
+// credential when there is none (not an error) and an *stytchguard.Refusal (status 400)
 // when the request is malformed.
-type Extractor func(r *http.Request) (Credential, *stytchguard.Refusal)
+type extractorFunc func(r *http.Request) (credential, *stytchguard.Refusal)
 
-// extractor is the default Extractor: "Authorization: Bearer <jwt or token>",
+// extractor is the default extractorFunc: "Authorization: Bearer <jwt or token>",
 // then the JWT cookie, then the token cookie (both kept when both are set).
 // Another scheme in Authorization is ignored; two Authorization headers, or
 // an empty Bearer, are a malformed request.
-func extractor(jwtCookie, tokenCookie string) Extractor {
-	return func(r *http.Request) (Credential, *stytchguard.Refusal) {
+func extractor(jwtCookie, tokenCookie string) extractorFunc {
+	return func(r *http.Request) (credential, *stytchguard.Refusal) {
 		// The header map's keys are canonical (net/http's server and
 		// Header.Set make them so): indexing skips canonicalizing the key
 		// on every request.
@@ -75,26 +75,26 @@ func extractor(jwtCookie, tokenCookie string) Extractor {
 		case 1:
 			scheme, value, ok := strings.Cut(strings.TrimSpace(auths[0]), " ")
 			if !ok && strings.EqualFold(scheme, "Bearer") {
-				return Credential{}, badRequest("empty Bearer token")
+				return credential{}, badRequest("empty Bearer token")
 			}
 			if ok && strings.EqualFold(scheme, "Bearer") {
 				value = strings.TrimSpace(value)
 				if value == "" {
-					return Credential{}, badRequest("empty Bearer token")
+					return credential{}, badRequest("empty Bearer token")
 				}
 				if looksLikeJWT(value) {
-					return Credential{JWT: value, From: FromHeader}, nil
+					return credential{JWT: value, From: fromHeader}, nil
 				}
-				return Credential{Token: value, From: FromHeader}, nil
+				return credential{Token: value, From: fromHeader}, nil
 			}
 		default:
-			return Credential{}, badRequest("more than one Authorization header")
+			return credential{}, badRequest("more than one Authorization header")
 		}
-		var c Credential
+		var c credential
 		var again bool
 		c.JWT, c.Token, again = cookieValues(r.Header["Cookie"], jwtCookie, tokenCookie)
 		if !c.Empty() {
-			c.From = FromCookie
+			c.From = fromCookie
 		}
 		if again {
 			c.tossed = &tossed{

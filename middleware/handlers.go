@@ -81,7 +81,7 @@ func (m *Middleware) ExchangeHandler() http.Handler {
 		if !ok {
 			return
 		}
-		p := session.B2BExchangeParams{OrganizationID: orgID, SessionToken: cred.Token, SessionDurationMinutes: m.cfg.SessionDurationMinutes}
+		p := session.B2BExchangeParams{OrganizationID: orgID, SessionToken: cred.Token, SessionDurationMinutes: m.cfg.Sessions.DurationMinutes}
 		if p.SessionToken == "" {
 			p.SessionJWT = cred.JWT
 		}
@@ -91,8 +91,8 @@ func (m *Middleware) ExchangeHandler() http.Handler {
 		}
 		if err != nil {
 			var api *session.APIError
-			notMember := errors.As(err, &api) && api.StatusCode == http.StatusNotFound && api.ErrorType != session.ErrorTypeSessionNotFound
-			if k := session.Classify(err); notMember || k == session.KindBadRequest || k == session.KindForbidden {
+			notMember := errors.As(err, &api) && api.StatusCode == http.StatusNotFound && api.ErrorType != "session_not_found"
+			if notMember || errors.Is(err, session.ErrBadRequest) || errors.Is(err, session.ErrForbidden) {
 				m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeForbidden, Message: "the member cannot enter that organization", Err: err})
 				return
 			}
@@ -105,25 +105,25 @@ func (m *Middleware) ExchangeHandler() http.Handler {
 			MemberID:            res.MemberID,
 			MFARequired:         res.IntermediateSessionToken != "",
 		}
-		if cred.From != FromCookie {
+		if cred.From != fromCookie {
 			out.IntermediateSessionToken = res.IntermediateSessionToken
 		}
 		switch {
 		case res.MemberAuthenticated && res.MemberSession != nil:
 			out.MemberSessionID = res.MemberSession.MemberSessionID
-			if cred.From == FromCookie {
+			if cred.From == fromCookie {
 				m.SetSessionCookies(w, SignedIn{SessionToken: res.SessionToken, SessionJWT: res.SessionJWT, ExpiresAt: res.MemberSession.ExpiresAt.Time})
 			} else {
 				out.SessionToken, out.SessionJWT = res.SessionToken, res.SessionJWT
 			}
-		case res.IntermediateSessionToken != "" && cred.From == FromCookie:
+		case res.IntermediateSessionToken != "" && cred.From == fromCookie:
 			// MFA pending: keep the token where Stytch's frontend SDK
 			// looks for it, for the MFA step, until it expires.
 			exp := res.IntermediateSessionTokenExpiresAt.Time
 			if exp.IsZero() {
 				exp = m.cfg.Now().Add(10 * time.Minute)
 			}
-			m.setCookie(w, m.cfg.IntermediateCookie, res.IntermediateSessionToken, exp)
+			m.setCookie(w, m.cfg.Cookies.Intermediate, res.IntermediateSessionToken, exp)
 		}
 		writeJSON(w, http.StatusOK, out)
 	}))

@@ -37,31 +37,36 @@ func (m *Middleware) LogoutAllHandler() http.Handler {
 	return m.protect(http.HandlerFunc(m.logoutAll))
 }
 
-// Protect refuses cross-origin requests that change state (any method but
-// GET, HEAD and OPTIONS) with 403, and passes the rest to next. Put it on
-// every route that acts on a cookie session: a session cookie is sent with
-// whatever page made the request. It is http.CrossOriginProtection (the
-// browser's Sec-Fetch-Site, else Origin against Host), honouring
-// TrustedOrigins; requests without those headers (curl, other servers) go
-// through. The logout and exchange handlers have it built in.
-func (m *Middleware) Protect(next http.Handler) http.Handler {
-	return m.cop.Handler(next)
-}
-
-// protect lets only same-origin (or trusted-origin) POSTs through.
+// protect lets only POSTs through, and of those only same-origin (or
+// trusted-origin) ones unless CrossOrigin.AllowAll: the handlers that end
+// or switch sessions act on the cookies, whatever credential comes.
 func (m *Middleware) protect(h http.Handler) http.Handler {
-	guarded := m.Protect(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
+		switch {
+		case r.Method != http.MethodPost:
 			m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusMethodNotAllowed, Code: stytchguard.CodeMethodNotAllowed, Message: "use POST"})
-			return
+		case m.crossOrigin(r):
+			m.refuse(w, r, errCrossOrigin())
+		default:
+			h.ServeHTTP(w, r)
 		}
-		guarded.ServeHTTP(w, r)
 	})
 }
 
-func (m *Middleware) denyCrossOrigin(w http.ResponseWriter, r *http.Request) {
-	m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeForbidden, Message: "cross-origin request refused"})
+// crossOrigin reports whether r changes state (any method but GET, HEAD and
+// OPTIONS) and a browser says it comes from an origin neither this one nor
+// trusted (http.CrossOriginProtection: Sec-Fetch-Site, else Origin against
+// Host). Requests without those headers (curl, other servers) are not.
+// Always false with CrossOrigin.AllowAll.
+func (m *Middleware) crossOrigin(r *http.Request) bool {
+	return m.cop != nil && m.cop.Check(r) != nil
+}
+
+// errCrossOrigin refuses a cross-origin request that a session cookie
+// would authenticate.
+func errCrossOrigin() *stytchguard.Refusal {
+	return &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeForbidden,
+		Message: "cross-origin request refused: a session cookie does not authenticate another site's request to change state"}
 }
 
 // record remembers sessions as revoked for as long as any of their JWTs, or
@@ -72,7 +77,7 @@ func (m *Middleware) record(r *http.Request, sessionIDs ...string) *stytchguard.
 	until := m.cfg.Now().Add(m.revocationTTL)
 	var failed error
 	for _, id := range sessionIDs {
-		if err := m.cfg.Revocations.Revoke(r.Context(), id, until); err != nil && failed == nil {
+		if err := m.cfg.Stores.Revocations.Revoke(r.Context(), id, until); err != nil && failed == nil {
 			failed = err
 		}
 	}
@@ -84,7 +89,7 @@ func (m *Middleware) record(r *http.Request, sessionIDs ...string) *stytchguard.
 	}
 	m.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "stytchguard: a logout could not be recorded in the revocation list; answering 503 so that it is repeated",
 		slog.Int("sessions", len(sessionIDs)), slog.Any("error", failed))
-	return &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "the logout could not be recorded; repeat it", RetryAfter: m.cfg.UnavailableRetryAfter, Err: failed}
+	return &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "the logout could not be recorded; repeat it", RetryAfter: m.cfg.Upstream.RetryAfter, Err: failed}
 }
 
 func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +99,7 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if cred.Empty() {
-		m.loggedOut(w, r, m.cfg.LogoutRedirect)
+		m.loggedOut(w, r, m.cfg.Logout.Redirect)
 		return
 	}
 	if cred.tossed != nil {
@@ -108,7 +113,7 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	// What is worth asking Stytch about: never a credential that is
 	// definitely bad, so that garbage costs no call here either.
 	var sessionID string
-	var ask Credential
+	var ask credential
 	if cred.JWT != "" {
 		v, err := m.verifier.Verify(ctx, cred.JWT)
 		switch o := jwtlocal.OutcomeOf(err); {
@@ -122,13 +127,13 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		ask.Token = cred.Token
 	}
 	if sessionID == "" && ask.Token != "" {
-		a, e := m.remote(r, Credential{Token: ask.Token}, true)
+		a, e := m.remote(r, credential{Token: ask.Token}, true)
 		switch {
 		case a != nil:
 			sessionID = a.sessionID
 		case e.Status == http.StatusUnauthorized:
 			m.forget(ctx, cred)
-			m.loggedOut(w, r, m.cfg.LogoutRedirect) // already gone
+			m.loggedOut(w, r, m.cfg.Logout.Redirect) // already gone
 			return
 		default:
 			m.refuse(w, r, e)
@@ -136,7 +141,7 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if sessionID == "" && ask.Empty() {
-		m.loggedOut(w, r, m.cfg.LogoutRedirect) // nothing that could be a session: just clear
+		m.loggedOut(w, r, m.cfg.Logout.Redirect) // nothing that could be a session: just clear
 		return
 	}
 	var recorded *stytchguard.Refusal
@@ -155,12 +160,12 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.forget(ctx, cred)
-	m.loggedOut(w, r, m.cfg.LogoutRedirect)
+	m.loggedOut(w, r, m.cfg.Logout.Redirect)
 }
 
 // revoke ends a session at Stytch, by id when known, else by credential. A
 // session already gone is not an error.
-func (m *Middleware) revoke(ctx context.Context, sessionID string, cred Credential) *stytchguard.Refusal {
+func (m *Middleware) revoke(ctx context.Context, sessionID string, cred credential) *stytchguard.Refusal {
 	return m.call(ctx, func(ctx context.Context) error {
 		var err error
 		if m.b2b {
@@ -207,12 +212,12 @@ func tokenOr(token, jwt string) string {
 }
 
 // forget drops Stytch's cached answers about a credential.
-func (m *Middleware) forget(ctx context.Context, cred Credential) {
+func (m *Middleware) forget(ctx context.Context, cred credential) {
 	if cred.Token != "" {
-		m.cfg.RemoteCache.Delete(ctx, cacheKey(cred.Token, ""))
+		m.cfg.Stores.RemoteCache.Delete(ctx, cacheKey(cred.Token, ""))
 	}
 	if cred.JWT != "" {
-		m.cfg.RemoteCache.Delete(ctx, cacheKey("", cred.JWT))
+		m.cfg.Stores.RemoteCache.Delete(ctx, cacheKey("", cred.JWT))
 	}
 }
 
@@ -259,9 +264,9 @@ func (m *Middleware) logoutAll(w http.ResponseWriter, r *http.Request) {
 		m.refuse(w, r, recorded)
 	default:
 		m.forget(ctx, cred)
-		to := m.cfg.LogoutAllRedirect
+		to := m.cfg.Logout.AllRedirect
 		if to == "" {
-			to = m.cfg.LogoutRedirect
+			to = m.cfg.Logout.Redirect
 		}
 		m.loggedOut(w, r, to)
 	}
@@ -270,7 +275,7 @@ func (m *Middleware) logoutAll(w http.ResponseWriter, r *http.Request) {
 // revokeEach revokes each session at Stytch, LogoutAllConcurrency at a
 // time, and returns the first failure.
 func (m *Middleware) revokeEach(ctx context.Context, sessionIDs []string) *stytchguard.Refusal {
-	sem := make(chan struct{}, m.cfg.LogoutAllConcurrency)
+	sem := make(chan struct{}, m.cfg.Logout.AllConcurrency)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var first *stytchguard.Refusal
@@ -280,7 +285,7 @@ func (m *Middleware) revokeEach(ctx context.Context, sessionIDs []string) *stytc
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if e := m.revoke(ctx, id, Credential{}); e != nil {
+			if e := m.revoke(ctx, id, credential{}); e != nil {
 				mu.Lock()
 				if first == nil {
 					first = e

@@ -14,13 +14,13 @@ import (
 // credential. Stytch has no endpoint to ask about one, so a token that is
 // stale (expired, or not valid yet by this clock) or from an issuer not
 // configured is refused here, never sent upstream.
-func (m *Middleware) machine(cred Credential, v *jwtlocal.Verified, err error) (*auth, *stytchguard.Refusal) {
+func (m *Middleware) machine(cred credential, v *jwtlocal.Verified, err error) (*auth, *stytchguard.Refusal) {
 	refuse := func(msg string) *stytchguard.Refusal {
 		return &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeInvalidToken, Message: msg, TokenPresented: true, Err: err}
 	}
 	switch jwtlocal.OutcomeOf(err) {
 	case jwtlocal.Valid:
-		if cred.From != FromHeader {
+		if cred.From != fromHeader {
 			return nil, refuse("an M2M access token is taken only as a Bearer credential")
 		}
 		if m.cfg.Hooks.Local != nil {
@@ -93,7 +93,7 @@ func (m *Middleware) machineGuard(scopes []string, all, people bool) func(http.H
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !m.cfg.RefusePreflights && isPreflight(r) {
+			if !m.cfg.CrossOrigin.RefusePreflights && isPreflight(r) {
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -147,7 +147,7 @@ func machineShaped(err error) bool {
 // set can settle it, and Stytch cannot be asked.
 func (m *Middleware) errNoKeys(err error) *stytchguard.Refusal {
 	return &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable,
-		Message: "the access token cannot be verified yet; try again shortly", RetryAfter: m.cfg.UnavailableRetryAfter, Err: err}
+		Message: "the access token cannot be verified yet; try again shortly", RetryAfter: m.cfg.Upstream.RetryAfter, Err: err}
 }
 
 func errInvalidJWT(err error) *stytchguard.Refusal {

@@ -11,319 +11,10 @@ import (
 	"slices"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-	"golang.org/x/time/rate"
-
 	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/jwtlocal"
 	"github.com/stytchguard/stytchguard/session"
 )
-
-// Defaults for the zero fields of Config.
-const (
-	DefaultJWTCookie   = "stytch_session_jwt"
-	DefaultTokenCookie = "stytch_session"
-	// DefaultIntermediateCookie names the B2B intermediate session token's
-	// cookie, as Stytch's frontend SDKs do.
-	DefaultIntermediateCookie    = "stytch_intermediate_session_token"
-	DefaultRemoteTTL             = time.Minute
-	DefaultGoneTTL               = 30 * time.Second
-	DefaultUnavailableRetryAfter = 5 * time.Second
-	DefaultLogoutAllConcurrency  = 4
-	// MaxRemoteTTL caps RemoteTTL: a remote answer is never reused longer
-	// than a session JWT lives, the staleness a local check accepts anyway.
-	MaxRemoteTTL = 5 * time.Minute
-	// jwtLifetime is how long a Stytch session JWT lives.
-	jwtLifetime = 5 * time.Minute
-)
-
-// Config configures a Middleware. Client is required; every other zero field
-// takes the default its comment names.
-type Config struct {
-	// Client talks to Stytch.
-	Client *session.Client
-	// Verifier checks JWTs locally. Nil means one built from Client (and
-	// Issuers, ClockTolerance, Now, Logger) with jwtlocal's defaults, closed
-	// by Close.
-	Verifier *jwtlocal.Verifier
-	// Issuers are JWT issuers accepted besides stytch.com/<project_id>: a
-	// custom domain's URL. Used only when Verifier is nil; see
-	// jwtlocal.Config.Issuers. Empty means none: such JWTs are checked with
-	// Stytch (within the Upstream budget) and a warning names the issuer.
-	Issuers []string
-	// ClockTolerance is the leeway on a JWT's exp, nbf and iat. Used only
-	// when Verifier is nil (a Verifier's own counts otherwise). Zero means
-	// none.
-	ClockTolerance time.Duration
-	// MachineMaxTokenAge bounds how long after its iat an M2M access token
-	// is accepted. Used only when Verifier is nil; see
-	// jwtlocal.Config.MachineMaxTokenAge. Zero means the token's own exp.
-	MachineMaxTokenAge time.Duration
-	// Claims, when set (stytchguard.ClaimsOf[T]()), decodes the custom claims of
-	// every verified JWT, Stytch answer and machine token once, kept with
-	// it, so that stytchguard.Claims[T] in a handler is a type assertion. Used
-	// for the Verifier too when Verifier is nil. Nil means stytchguard.Claims
-	// decodes on each call.
-	Claims stytchguard.ClaimsDecoder
-
-	// JWTCookie and TokenCookie name the session cookies. Empty means
-	// DefaultJWTCookie ("stytch_session_jwt") and DefaultTokenCookie
-	// ("stytch_session"), the names Stytch's frontend SDKs use. Names with
-	// the HostPrefix ("__Host-stytch_session") cannot be planted by a
-	// sibling subdomain or a plain-http page of the host (cookie tossing):
-	// use them unless subdomains must share the session (CookieDomain), and
-	// give the same names to the frontend SDK (cookieOptions) when it sets
-	// the cookies. A cookie name that comes more than once is tried value
-	// by value (see Authenticate).
-	JWTCookie, TokenCookie string
-	// IntermediateCookie names the cookie ExchangeHandler keeps the
-	// intermediate session token in while an organization's MFA is pending
-	// (B2B). Empty means DefaultIntermediateCookie.
-	IntermediateCookie string
-	// SignInURL, when set, makes a refused navigation of a signed-out person
-	// (a GET or HEAD that accepts text/html, without a credential or with
-	// one that is no longer good) a 303 to it, with the page asked for as
-	// the return_to query parameter: always a path on this site, never an
-	// absolute or scheme-relative URL. API clients keep the JSON 401.
-	SignInURL string
-	// Extractor finds the credential. Nil means: "Authorization: Bearer",
-	// then the JWT cookie, then the token cookie.
-	Extractor Extractor
-
-	// SessionDurationMinutes, when set (5 to 527040), is sent with every
-	// call to Stytch's authenticate, extending the session to now plus this
-	// long: "remember me since you last saw me". Zero extends nothing.
-	SessionDurationMinutes int
-	// RefreshAfter, when set, sends a JWT older than this to Stytch even
-	// though it still verifies, so that active users' sessions are extended
-	// (with SessionDurationMinutes) and their cookies refreshed. If Stytch
-	// cannot be asked then, the locally valid session is used. Zero never.
-	RefreshAfter time.Duration
-	// RemoteTTL is how long Stytch's answer for a credential is reused
-	// before it is asked again, at most MaxRemoteTTL (5 min, the life of a
-	// JWT, the same staleness a local check accepts). Zero means
-	// DefaultRemoteTTL (1 min).
-	RemoteTTL time.Duration
-	// GoneTTL is how long Stytch's "session gone" for a credential is
-	// remembered, so that a replayed dead token does not cost a call per
-	// request. Zero means DefaultGoneTTL (30 s).
-	GoneTTL time.Duration
-	// Revocations remembers sessions logged out here. Nil means an
-	// in-memory list for this process (NewMemoryRevocationList with its
-	// default size, logging to Logger what it must drop).
-	Revocations RevocationList
-	// Marks remembers the people changed elsewhere (WebhookHandler), apart
-	// from logouts. Nil means Revocations when it implements Marks
-	// (redisstore does), else an in-memory list for this process
-	// (NewMemoryMarks with its default size).
-	Marks Marks
-	// RemoteCache keeps Stytch's answers for RemoteTTL and GoneTTL. Nil
-	// means an in-memory cache of 10,000 sessions and, apart, 10,000 "gone"
-	// answers (NewMemoryRemoteCache).
-	RemoteCache RemoteCache
-	// Upstream bounds the calls to Stytch: a budget for credentials that
-	// cannot be tied to the project, the calls in flight, and a circuit
-	// breaker. The zero value takes the defaults Upstream's fields name.
-	Upstream Upstream
-
-	// RefusePreflights makes Require refuse CORS preflights (OPTIONS with
-	// Access-Control-Request-Method) like any request without a session.
-	// By default they go through to the next handler, a CORS layer, since
-	// browsers send them without credentials.
-	RefusePreflights bool
-
-	// InsecureCookies drops the Secure attribute, for http://localhost
-	// development only.
-	InsecureCookies bool
-	// HTTPOnlyCookies sets HttpOnly on the cookies the middleware writes.
-	// Stytch's frontend SDKs read their cookies from JavaScript, so it is off
-	// unless set.
-	HTTPOnlyCookies bool
-	// CookieDomain sets Domain on the cookies, to share them with
-	// subdomains. Empty means host-only cookies.
-	CookieDomain string
-
-	// stytchguard.ErrorHandler answers refused requests. Nil means stytchguard.WriteRefusal.
-	ErrorHandler stytchguard.ErrorHandler
-	// UnavailableRetryAfter is the Retry-After of a 503 when Stytch gave
-	// none. Zero means DefaultUnavailableRetryAfter (5 s).
-	UnavailableRetryAfter time.Duration
-	// LogoutRedirect, when set, makes the logout handlers answer 303 to it
-	// instead of 204.
-	LogoutRedirect string
-	// LogoutAllRedirect, when set, is where LogoutAllHandler redirects
-	// instead, so that the page can say "signed out everywhere". Empty means
-	// LogoutRedirect.
-	LogoutAllRedirect string
-	// TrustedOrigins are other origins ("https://app.example.com") allowed to
-	// POST to the logout and exchange handlers and to routes behind Protect.
-	// Same-origin requests always are.
-	TrustedOrigins []string
-	// LogoutAllConcurrency bounds the revocations in flight during a
-	// consumer logout-all. Zero means DefaultLogoutAllConcurrency.
-	LogoutAllConcurrency int
-
-	// Logger receives failures with Stytch's request ids; never a token or a
-	// cookie value. Nil means none.
-	Logger *slog.Logger
-	// Hooks are told of each request's outcome, for metrics.
-	Hooks Hooks
-	// Now is the clock. Nil means time.Now.
-	Now func() time.Time
-}
-
-// Hooks are called as requests are authenticated, for counting; any may be
-// nil. They are called on the request's goroutine and must be fast.
-type Hooks struct {
-	// Local is called for a session verified from a JWT, without Stytch.
-	Local func()
-	// Reused is called for a session answered from the RemoteCache.
-	Reused func()
-	// Remote is called for each call to Stytch's authenticate, once per
-	// call however many requests share it, with its error or nil.
-	Remote func(err error)
-	// Refused is called for each refused request, with its code.
-	Refused func(code string)
-	// Shed is called for each request answered 503 without asking Stytch,
-	// with the reason: ShedBudget, ShedClientBudget, ShedConcurrency or
-	// ShedCircuitOpen.
-	Shed func(reason string)
-	// RevokeFailed is called when the RevocationList could not record a
-	// logout; the logout then answers 503.
-	RevokeFailed func(err error)
-}
-
-// Middleware authenticates requests from Stytch sessions. Build it with New;
-// it is safe for concurrent use.
-type Middleware struct {
-	cfg Config
-	b2b bool // the client's product line
-	// appHandler is Config.ErrorHandler as the app gave it: nil for the
-	// default, which the guards fall back to on their own.
-	appHandler   stytchguard.ErrorHandler
-	verifier     *jwtlocal.Verifier
-	ownsVerifier bool
-	extract      Extractor
-	group        singleflight.Group
-	cop          *http.CrossOriginProtection
-	gate         *gate
-	// revocationTTL is how long a logout is remembered: as long as a JWT of
-	// the session, or an answer about it, could still be taken as valid.
-	revocationTTL time.Duration
-	// sharedMarks is false when the logouts are shared but the marks are
-	// only this process's: WebhookHandler refuses to start then.
-	sharedMarks bool
-	// Log lines that a flood could repeat are written at most this often.
-	shedLog, credentialsLog, answerLog, tossLog rate.Sometimes
-}
-
-// New checks cfg once and returns a Middleware. It fails on a bad Config,
-// never because Stytch is down.
-func New(cfg Config) (*Middleware, error) {
-	if cfg.Client == nil {
-		return nil, errors.New("middleware: Config.Client is required")
-	}
-	if d := cfg.SessionDurationMinutes; d != 0 && (d < 5 || d > 527040) {
-		return nil, fmt.Errorf("middleware: SessionDurationMinutes %d is outside 5..527040", d)
-	}
-	if cfg.RefreshAfter < 0 || cfg.MachineMaxTokenAge < 0 || cfg.RemoteTTL < 0 || cfg.GoneTTL < 0 || cfg.UnavailableRetryAfter < 0 || cfg.LogoutAllConcurrency < 0 ||
-		cfg.ClockTolerance < 0 || cfg.Upstream.Burst < 0 || cfg.Upstream.ClientRate < 0 || cfg.Upstream.ClientBurst < 0 ||
-		cfg.Upstream.MaxClients < 0 || cfg.Upstream.MaxInFlight < 0 || cfg.Upstream.SlotWait < 0 || cfg.Upstream.BreakerCooldown < 0 {
-		return nil, errors.New("middleware: Config durations and counts must not be negative")
-	}
-	if cfg.RemoteTTL > MaxRemoteTTL {
-		return nil, fmt.Errorf("middleware: RemoteTTL %v exceeds %v, the staleness a local JWT check accepts", cfg.RemoteTTL, MaxRemoteTTL)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.IntermediateCookie == "" {
-		cfg.IntermediateCookie = DefaultIntermediateCookie
-	}
-	if cfg.JWTCookie == "" {
-		cfg.JWTCookie = DefaultJWTCookie
-	}
-	if cfg.TokenCookie == "" {
-		cfg.TokenCookie = DefaultTokenCookie
-	}
-	if cfg.JWTCookie == cfg.TokenCookie {
-		return nil, errors.New("middleware: JWTCookie and TokenCookie must differ")
-	}
-	if err := checkCookieNames(&cfg); err != nil {
-		return nil, err
-	}
-	if cfg.RemoteTTL == 0 {
-		cfg.RemoteTTL = DefaultRemoteTTL
-	}
-	if cfg.GoneTTL == 0 {
-		cfg.GoneTTL = DefaultGoneTTL
-	}
-	if cfg.UnavailableRetryAfter == 0 {
-		cfg.UnavailableRetryAfter = DefaultUnavailableRetryAfter
-	}
-	if cfg.LogoutAllConcurrency == 0 {
-		cfg.LogoutAllConcurrency = DefaultLogoutAllConcurrency
-	}
-	appHandler := cfg.ErrorHandler
-	if cfg.ErrorHandler == nil {
-		cfg.ErrorHandler = stytchguard.WriteRefusal
-	}
-	_, localLogouts := cfg.Revocations.(*MemoryRevocationList)
-	if cfg.Revocations == nil {
-		cfg.Revocations, localLogouts = NewMemoryRevocationList(MemoryRevocationListConfig{Now: cfg.Now, Logger: cfg.Logger}), true
-	}
-	sharedMarks := true
-	if cfg.Marks == nil {
-		if marks, ok := cfg.Revocations.(Marks); ok {
-			cfg.Marks = marks
-		} else {
-			cfg.Marks, sharedMarks = NewMemoryMarks(MemoryRevocationListConfig{Now: cfg.Now, Logger: cfg.Logger}), localLogouts
-		}
-	}
-	if cfg.RemoteCache == nil {
-		cfg.RemoteCache = NewMemoryRemoteCache(0, cfg.Now)
-	}
-	m := &Middleware{
-		cfg: cfg, b2b: cfg.Client.IsB2B(), appHandler: appHandler, verifier: cfg.Verifier, extract: cfg.Extractor, cop: http.NewCrossOriginProtection(),
-		gate:           newGate(cfg.Upstream.withDefaults(), cfg.Now),
-		shedLog:        rate.Sometimes{Interval: defaultShedLogEvery},
-		credentialsLog: rate.Sometimes{Interval: defaultCredentialsLogEvery},
-		answerLog:      rate.Sometimes{Interval: defaultCredentialsLogEvery},
-		tossLog:        rate.Sometimes{Interval: defaultCredentialsLogEvery},
-	}
-	for _, o := range cfg.TrustedOrigins {
-		if err := m.cop.AddTrustedOrigin(o); err != nil {
-			return nil, fmt.Errorf("middleware: TrustedOrigins: %w", err)
-		}
-	}
-	m.cop.SetDenyHandler(http.HandlerFunc(m.denyCrossOrigin))
-	if m.extract == nil {
-		m.extract = extractor(cfg.JWTCookie, cfg.TokenCookie)
-	}
-	if m.verifier == nil {
-		v, err := jwtlocal.New(jwtlocal.Config{
-			Client: cfg.Client, Issuers: cfg.Issuers, ClockTolerance: cfg.ClockTolerance,
-			MachineMaxTokenAge: cfg.MachineMaxTokenAge, Claims: cfg.Claims, Now: cfg.Now, Logger: cfg.Logger,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("middleware: %w", err)
-		}
-		m.verifier, m.ownsVerifier = v, true
-	}
-	m.revocationTTL = jwtLifetime + m.verifier.ClockTolerance() + cfg.RemoteTTL
-	m.sharedMarks = sharedMarks
-	return m, nil
-}
-
-// Close releases the Verifier New built, if it built one.
-func (m *Middleware) Close() {
-	if m.ownsVerifier {
-		m.verifier.Close()
-	}
-}
 
 // auth is an authenticated session, however it was verified, or a machine
 // token: exactly one of consumer, member and machine is set.
@@ -349,7 +40,7 @@ func (a *auth) subject() string {
 // changed (WebhookHandler) at or after t: what was known of them at t may no
 // longer hold.
 func (m *Middleware) changedSince(ctx context.Context, subject string, t time.Time) bool {
-	until, ok := m.cfg.Marks.MarkedUntil(ctx, subject)
+	until, ok := m.cfg.Stores.Marks.MarkedUntil(ctx, subject)
 	return ok && !t.After(until.Add(-m.revocationTTL))
 }
 
@@ -407,7 +98,7 @@ func (m *Middleware) Require(next http.Handler) http.Handler {
 // admit, when set, accepted it.
 func (m *Middleware) handler(next http.Handler, required bool, admit func(*stytchguard.MachineAuth) *stytchguard.Refusal) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if required && !m.cfg.RefusePreflights && isPreflight(r) {
+		if required && !m.cfg.CrossOrigin.RefusePreflights && isPreflight(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -453,9 +144,9 @@ func isPreflight(r *http.Request) bool {
 // with its status. It reports whether the request goes on, with its session
 // (nil: anonymous), after writing back any cookie Stytch refreshed. A
 // session the JWT alone proves is written to local, and returned.
-func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, required bool, local *auth) (Credential, *auth, bool) {
+func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, required bool, local *auth) (credential, *auth, bool) {
 	cred, a, e := m.resolve(r, local)
-	if e != nil && e.Status == http.StatusUnauthorized && cred.From == FromCookie {
+	if e != nil && e.Status == http.StatusUnauthorized && cred.From == fromCookie {
 		if cred.tossed == nil { // else the value that failed may be a planted one
 			m.clearCookies(w)
 		}
@@ -477,7 +168,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, required bool
 }
 
 // authenticated is serve for handlers that need a person's session.
-func (m *Middleware) authenticated(w http.ResponseWriter, r *http.Request) (Credential, *auth, bool) {
+func (m *Middleware) authenticated(w http.ResponseWriter, r *http.Request) (credential, *auth, bool) {
 	cred, a, ok := m.serve(w, r, true, new(auth))
 	if ok {
 		if e := personOnly(a.machine); e != nil {
@@ -502,11 +193,16 @@ func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, e *stytchgua
 // resolve runs the pipeline, steps numbered as in the package doc. It
 // returns the credential, and either the session, an *stytchguard.Refusal, or neither
 // (anonymous). A session the JWT alone proves is written to dst.
-func (m *Middleware) resolve(r *http.Request, dst *auth) (Credential, *auth, *stytchguard.Refusal) {
+func (m *Middleware) resolve(r *http.Request, dst *auth) (credential, *auth, *stytchguard.Refusal) {
 	// 1. Extract.
 	cred, e := m.extract(r)
 	if e != nil || cred.Empty() {
 		return cred, nil, e
+	}
+	// A cookie goes with whatever page made the request: another site's
+	// must not act with it (Config.CrossOrigin).
+	if cred.From == fromCookie && m.crossOrigin(r) {
+		return cred, nil, errCrossOrigin()
 	}
 	if cred.tossed != nil {
 		return m.resolveTossed(r, cred)
@@ -527,7 +223,7 @@ func (m *Middleware) resolve(r *http.Request, dst *auth) (Credential, *auth, *st
 // planted one, which this site's Set-Cookie cannot reach, and clearing would
 // drop only the good one. An outage among the failures is the answer (503),
 // never a sign-out.
-func (m *Middleware) resolveTossed(r *http.Request, cred Credential) (Credential, *auth, *stytchguard.Refusal) {
+func (m *Middleware) resolveTossed(r *http.Request, cred credential) (credential, *auth, *stytchguard.Refusal) {
 	var worst *stytchguard.Refusal
 	for i, c := range cred.tossed.candidates() {
 		a, e := m.decide(r, c, new(auth))
@@ -553,7 +249,7 @@ func (m *Middleware) resolveTossed(r *http.Request, cred Credential) (Credential
 func (m *Middleware) anotherPerson(ctx context.Context, a *auth, jwts []string) bool {
 	for _, jwt := range jwts {
 		v, err := m.verifier.VerifyAny(ctx, jwt)
-		if err == nil && v.Machine == nil && v.Subject != a.subject() && !m.cfg.Revocations.IsRevoked(ctx, v.SessionID) {
+		if err == nil && v.Machine == nil && v.Subject != a.subject() && !m.cfg.Stores.Revocations.IsRevoked(ctx, v.SessionID) {
 			return true
 		}
 	}
@@ -562,7 +258,7 @@ func (m *Middleware) anotherPerson(ctx context.Context, a *auth, jwts []string) 
 
 // decide runs steps 2 to 4 of the pipeline for one credential: it returns
 // the session, an *stytchguard.Refusal, or neither (anonymous).
-func (m *Middleware) decide(r *http.Request, cred Credential, dst *auth) (*auth, *stytchguard.Refusal) {
+func (m *Middleware) decide(r *http.Request, cred credential, dst *auth) (*auth, *stytchguard.Refusal) {
 	ctx := r.Context()
 
 	// 2. Verify the JWT locally, and decide what, if anything, to ask Stytch.
@@ -577,7 +273,7 @@ func (m *Middleware) decide(r *http.Request, cred Credential, dst *auth) (*auth,
 		}
 		if v != nil {
 			// 3. Revoked here, or on an instance sharing the list?
-			if checked = v.SessionID; m.cfg.Revocations.IsRevoked(ctx, checked) {
+			if checked = v.SessionID; m.cfg.Stores.Revocations.IsRevoked(ctx, checked) {
 				return nil, errSessionEnded()
 			}
 		}
@@ -625,7 +321,7 @@ func (m *Middleware) decide(r *http.Request, cred Credential, dst *auth) (*auth,
 		return local, nil // a refresh that could not be done: the local session stands
 	case e != nil:
 		return nil, e
-	case a.sessionID != checked && m.cfg.Revocations.IsRevoked(ctx, a.sessionID):
+	case a.sessionID != checked && m.cfg.Stores.Revocations.IsRevoked(ctx, a.sessionID):
 		return nil, errSessionEnded()
 	}
 	return a, nil
@@ -634,7 +330,7 @@ func (m *Middleware) decide(r *http.Request, cred Credential, dst *auth) (*auth,
 // dueForRefresh reports whether a valid JWT is old enough (RefreshAfter) to
 // be sent to Stytch, to extend the session and refresh the cookie.
 func (m *Middleware) dueForRefresh(v *jwtlocal.Verified) bool {
-	return m.cfg.RefreshAfter > 0 && !m.cfg.Now().Before(v.IssuedAt.Add(m.cfg.RefreshAfter))
+	return m.cfg.Sessions.RefreshAfter > 0 && !m.cfg.Now().Before(v.IssuedAt.Add(m.cfg.Sessions.RefreshAfter))
 }
 
 func errSessionEnded() *stytchguard.Refusal {
@@ -655,16 +351,16 @@ func localAuth(v *jwtlocal.Verified, dst *auth) *auth {
 // else the JWT. A recent answer is reused (RemoteCache); otherwise, when
 // spends, the call is paid from the budget first. Identical concurrent asks
 // share one call, and one unit of the budget.
-func (m *Middleware) remote(r *http.Request, cred Credential, spends bool) (*auth, *stytchguard.Refusal) {
+func (m *Middleware) remote(r *http.Request, cred credential, spends bool) (*auth, *stytchguard.Refusal) {
 	ctx := r.Context()
-	params := session.AuthenticateParams{SessionToken: cred.Token, SessionDurationMinutes: m.cfg.SessionDurationMinutes}
+	params := session.AuthenticateParams{SessionToken: cred.Token, SessionDurationMinutes: m.cfg.Sessions.DurationMinutes}
 	if cred.Token == "" {
 		params.SessionJWT = cred.JWT
 	} else if !plausibleToken(cred.Token) {
 		return nil, &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeInvalidToken, Message: "the session token is not valid", TokenPresented: true}
 	}
 	key := cacheKey(params.SessionToken, params.SessionJWT)
-	if e, ok := m.cfg.RemoteCache.Get(ctx, key); ok {
+	if e, ok := m.cfg.Stores.RemoteCache.Get(ctx, key); ok {
 		if e.Gone {
 			return nil, errGone("")
 		}
@@ -696,7 +392,7 @@ func (m *Middleware) remote(r *http.Request, cred Credential, spends bool) (*aut
 		}
 		return res.Val.(*auth), nil
 	case <-ctx.Done():
-		return nil, &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "the request ended before Stytch answered", RetryAfter: m.cfg.UnavailableRetryAfter, Err: ctx.Err()}
+		return nil, &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "the request ended before Stytch answered", RetryAfter: m.cfg.Upstream.RetryAfter, Err: ctx.Err()}
 	}
 }
 
@@ -731,7 +427,7 @@ func (m *Middleware) gated(ctx context.Context, f func(context.Context) error) e
 		return shedError(reason)
 	}
 	err := f(ctx)
-	release(session.Classify(err) == session.KindUnavailable)
+	release(errors.Is(err, session.ErrUnavailable))
 	return err
 }
 
@@ -776,15 +472,15 @@ func (m *Middleware) ask(ctx context.Context, key string, p session.Authenticate
 	if err != nil {
 		e := m.upstreamError(ctx, err)
 		if e.Status == http.StatusUnauthorized {
-			m.cfg.RemoteCache.Set(ctx, key, &RemoteEntry{Until: m.cfg.Now().Add(m.cfg.GoneTTL), Gone: true})
+			m.cfg.Stores.RemoteCache.Set(ctx, key, &RemoteEntry{Until: m.cfg.Now().Add(m.cfg.Upstream.GoneTTL), Gone: true})
 		}
 		return nil, e
 	}
-	until := m.cfg.Now().Add(m.cfg.RemoteTTL)
+	until := m.cfg.Now().Add(m.cfg.Upstream.RemoteTTL)
 	if a.expires.Before(until) {
 		until = a.expires
 	}
-	m.cfg.RemoteCache.Set(ctx, key, &RemoteEntry{Until: until, At: asked, Consumer: a.consumer, Member: a.member})
+	m.cfg.Stores.RemoteCache.Set(ctx, key, &RemoteEntry{Until: until, At: asked, Consumer: a.consumer, Member: a.member})
 	return a, nil
 }
 
@@ -799,8 +495,8 @@ func (m *Middleware) upstreamError(ctx context.Context, err error) *stytchguard.
 	if errors.As(err, &api) {
 		requestID = api.RequestID
 	}
-	switch kind := session.Classify(err); {
-	case kind == session.KindSessionGone, kind == session.KindBadRequest, kind == session.KindForbidden:
+	switch {
+	case errors.Is(err, session.ErrSessionGone), errors.Is(err, session.ErrBadRequest), errors.Is(err, session.ErrForbidden):
 		return errGone(requestID)
 	case errors.Is(err, session.ErrInvalidAnswer):
 		m.answerLog.Do(func() {
@@ -808,7 +504,7 @@ func (m *Middleware) upstreamError(ctx context.Context, err error) *stytchguard.
 				"is something else answering for Stytch (a proxy, a captive portal, a DNS entry)? check STYTCH_BASE_URL and the network path",
 				slog.String("base_url", m.cfg.Client.BaseURL()), slog.String("stytch_request_id", requestID), slog.Any("error", err))
 		})
-	case kind == session.KindCredentials:
+	case errors.Is(err, session.ErrCredentials):
 		m.credentialsLog.Do(func() {
 			m.cfg.Logger.LogAttrs(ctx, slog.LevelError, "stytchguard: Stytch refused this app's project credentials; "+
 				"every request that needs Stytch answers 503 until they are fixed: check STYTCH_PROJECT_ID and STYTCH_SECRET "+
@@ -818,12 +514,13 @@ func (m *Middleware) upstreamError(ctx context.Context, err error) *stytchguard.
 	default:
 		// Logged here, where a failed call becomes an answer: once per call
 		// to Stytch, however many requests shared it.
-		m.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "stytchguard: Stytch unavailable",
-			slog.String("stytch_request_id", requestID), slog.Any("error", err))
+		m.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "stytchguard: Stytch unavailable; answering 503, cookies kept: "+
+			"if it lasts, check that base_url (STYTCH_BASE_URL) is Stytch's, or the emulator's, and reachable from here",
+			slog.String("base_url", m.cfg.Client.BaseURL()), slog.String("stytch_request_id", requestID), slog.Any("error", err))
 	}
 	retry := session.RetryAfter(err)
 	if retry <= 0 {
-		retry = m.cfg.UnavailableRetryAfter
+		retry = m.cfg.Upstream.RetryAfter
 	}
 	return &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "Stytch is unavailable; try again later", RetryAfter: retry, RequestID: requestID, Err: err}
 }

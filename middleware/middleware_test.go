@@ -2,8 +2,10 @@ package middleware_test
 
 import (
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -129,7 +131,7 @@ func TestLogoutTakesEffectAtOnce(t *testing.T) {
 }
 
 func TestCrossOriginLogoutIsRefused(t *testing.T) {
-	a := newApp(t, func(c *middleware.Config) { c.TrustedOrigins = []string{"https://app.example.com"} })
+	a := newApp(t, func(c *middleware.Config) { c.CrossOrigin.TrustedOrigins = []string{"https://app.example.com"} })
 	_, tok := a.user(t)
 	tests := []struct {
 		name    string
@@ -346,8 +348,8 @@ func TestGoneSessionClearsCookiesAndIsRemembered(t *testing.T) {
 
 func TestSlidingSessions(t *testing.T) {
 	a := newApp(t, func(c *middleware.Config) {
-		c.SessionDurationMinutes = 60
-		c.RefreshAfter = 2 * time.Minute
+		c.Sessions.DurationMinutes = 60
+		c.Sessions.RefreshAfter = 2 * time.Minute
 	})
 	_, tok := a.user(t)
 	start := a.srv.Now()
@@ -378,7 +380,7 @@ func TestSlidingSessions(t *testing.T) {
 
 func TestLogoutAll(t *testing.T) {
 	t.Run("consumer", func(t *testing.T) {
-		a := newApp(t, func(c *middleware.Config) { c.LogoutAllConcurrency = 1 })
+		a := newApp(t, func(c *middleware.Config) { c.Logout.AllConcurrency = 1 })
 		u, first := a.user(t)
 		var others []stytchtest.Tokens
 		for range 5 {
@@ -476,7 +478,7 @@ func TestB2BExchange(t *testing.T) {
 	}
 	rec = a.do(req("POST", "/exchange?organization_id="+strict.OrganizationID, creds...))
 	b = body(t, rec)
-	ist := cookies(rec)[middleware.DefaultIntermediateCookie]
+	ist := cookies(rec)["stytch_intermediate_session_token"]
 	if rec.Code != 200 || b["member_authenticated"] != false || b["mfa_required"] != true || b["intermediate_session_token"] != nil || len(rec.Result().Cookies()) != 1 ||
 		ist == nil || ist.Value == "" || !ist.Expires.After(time.Now()) {
 		t.Fatalf("MFA exchange: the intermediate token in its cookie only: %d %v %v", rec.Code, b, rec.Header()["Set-Cookie"])
@@ -525,24 +527,88 @@ func TestHooksAndLogs(t *testing.T) {
 	}
 }
 
-func TestNewValidatesConfig(t *testing.T) {
+// TestNewNamesTheInvalidField: each invalid value is refused by New with an
+// error that names its field, so that a misconfiguration is fixed from the
+// message alone; several invalid values are each reported.
+func TestNewNamesTheInvalidField(t *testing.T) {
 	srv := stytchtest.NewServer()
 	defer srv.Close()
 	c := srv.Client()
 	tests := []struct {
-		name string
-		cfg  middleware.Config
+		field string
+		cfg   middleware.Config
 	}{
-		{"no client", middleware.Config{}},
-		{"bad duration", middleware.Config{Client: c, SessionDurationMinutes: 4}},
-		{"remote TTL over a JWT's life", middleware.Config{Client: c, RemoteTTL: 10 * time.Minute}},
-		{"same cookie names", middleware.Config{Client: c, JWTCookie: "s", TokenCookie: "s"}},
-		{"bad trusted origin", middleware.Config{Client: c, TrustedOrigins: []string{"not a url"}}},
-		{"negative", middleware.Config{Client: c, GoneTTL: -1}},
+		{"Config.Client", middleware.Config{}},
+		{"Config.Sessions.DurationMinutes", middleware.Config{Client: c, Sessions: middleware.Sessions{DurationMinutes: 4}}},
+		{"Config.Sessions.DurationMinutes", middleware.Config{Client: c, Sessions: middleware.Sessions{DurationMinutes: 527041}}},
+		{"Config.Sessions.RefreshAfter", middleware.Config{Client: c, Sessions: middleware.Sessions{RefreshAfter: -time.Second}}},
+		{"Config.Verification.ClockTolerance", middleware.Config{Client: c, Verification: middleware.Verification{ClockTolerance: -1}}},
+		{"Config.Verification.MachineMaxTokenAge", middleware.Config{Client: c, Verification: middleware.Verification{MachineMaxTokenAge: -1}}},
+		{"Config.Upstream.RemoteTTL", middleware.Config{Client: c, Upstream: middleware.Upstream{RemoteTTL: 10 * time.Minute}}},
+		{"Config.Upstream.RemoteTTL", middleware.Config{Client: c, Upstream: middleware.Upstream{RemoteTTL: -1}}},
+		{"Config.Upstream.GoneTTL", middleware.Config{Client: c, Upstream: middleware.Upstream{GoneTTL: -1}}},
+		{"Config.Upstream.RetryAfter", middleware.Config{Client: c, Upstream: middleware.Upstream{RetryAfter: -1}}},
+		{"Config.Upstream.SlotWait", middleware.Config{Client: c, Upstream: middleware.Upstream{SlotWait: -1}}},
+		{"Config.Upstream.BreakerCooldown", middleware.Config{Client: c, Upstream: middleware.Upstream{BreakerCooldown: -1}}},
+		{"Config.Upstream.Burst", middleware.Config{Client: c, Upstream: middleware.Upstream{Burst: -1}}},
+		{"Config.Upstream.ClientRate", middleware.Config{Client: c, Upstream: middleware.Upstream{ClientRate: -1}}},
+		{"Config.Upstream.ClientBurst", middleware.Config{Client: c, Upstream: middleware.Upstream{ClientBurst: -1}}},
+		{"Config.Upstream.MaxClients", middleware.Config{Client: c, Upstream: middleware.Upstream{MaxClients: -1}}},
+		{"Config.Upstream.MaxInFlight", middleware.Config{Client: c, Upstream: middleware.Upstream{MaxInFlight: -1}}},
+		{"Config.Logout.AllConcurrency", middleware.Config{Client: c, Logout: middleware.Logout{AllConcurrency: -1}}},
+		{"Config.Cookies.Token", middleware.Config{Client: c, Cookies: middleware.Cookies{JWT: "s", Token: "s"}}},
+		{"Config.Cookies.Token", middleware.Config{Client: c, Cookies: middleware.Cookies{Token: "stytch_session_jwt"}}},
+		{"Config.Cookies.JWT", middleware.Config{Client: c, Cookies: middleware.Cookies{JWT: "bad name;"}}},
+		{"Config.Cookies.JWT", middleware.Config{Client: c, Cookies: middleware.Cookies{JWT: "__Host-jwt", Domain: "example.com"}}},
+		{"Config.Cookies.Intermediate", middleware.Config{Client: c, Cookies: middleware.Cookies{Intermediate: "__Secure-ist", Insecure: true}}},
+		{"Config.CrossOrigin.TrustedOrigins[1]", middleware.Config{Client: c, CrossOrigin: middleware.CrossOrigin{TrustedOrigins: []string{"https://ok.example", "not a url"}}}},
 	}
 	for _, tt := range tests {
-		if _, err := middleware.New(tt.cfg); err == nil {
-			t.Errorf("%s: accepted", tt.name)
-		}
+		t.Run(tt.field, func(t *testing.T) {
+			_, err := middleware.New(tt.cfg)
+			if err == nil || !strings.Contains(err.Error(), "middleware: "+tt.field+": ") {
+				t.Fatalf("error %v, want one naming %s", err, tt.field)
+			}
+		})
+	}
+	_, err := middleware.New(middleware.Config{Client: c, Upstream: middleware.Upstream{GoneTTL: -1, MaxInFlight: -2}})
+	if err == nil || !strings.Contains(err.Error(), "Config.Upstream.GoneTTL") || !strings.Contains(err.Error(), "Config.Upstream.MaxInFlight") {
+		t.Fatalf("two invalid values: %v, want both named", err)
+	}
+	if mw, err := middleware.New(middleware.Config{Client: c}); err != nil {
+		t.Fatalf("the zero Config with a client: %v", err)
+	} else {
+		mw.Close()
+	}
+}
+
+// TestDefaultLoggerReportsAMisconfiguredBaseURL: with no Logger set, a
+// base URL where no Stytch answers is reported on slog.Default, with the
+// URL and what to check, never silently answered 503.
+func TestDefaultLoggerReportsAMisconfiguredBaseURL(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	base := dead.URL
+	dead.Close() // nothing listens there now
+	client, err := session.New(session.Config{ProjectID: "project-test-1", Secret: "secret-test-1", BaseURL: base,
+		Timeout: time.Second, Retry: &session.RetryPolicy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	defer slog.SetDefault(prev)
+	mw, err := middleware.New(middleware.Config{Client: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mw.Close()
+	rec := httptest.NewRecorder()
+	mw.Require(whoami).ServeHTTP(rec, req("GET", "/me", "bearer:opaque-session-token-0123456789abcdef0123456789"))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", rec.Code)
+	}
+	if out := logs.String(); !strings.Contains(out, "Stytch unavailable") || !strings.Contains(out, base) || !strings.Contains(out, "STYTCH_BASE_URL") {
+		t.Fatalf("the default logger said %q", out)
 	}
 }

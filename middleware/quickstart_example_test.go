@@ -45,5 +45,5 @@ func Example_netHTTP() {
 	mux.Handle("GET /sessions", mw.SessionsHandler())
 	mux.Handle("POST /logout", mw.LogoutHandler())
 	mux.Handle("POST /logout-all", mw.LogoutAllHandler())
-	log.Fatal(http.ListenAndServe(":8080", mw.Protect(mux)))
+	log.Fatal(http.ListenAndServe(":8080", mux))
 }

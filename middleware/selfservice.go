@@ -32,7 +32,7 @@ func (m *Middleware) EndSessionHandler() http.Handler {
 			m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusNotFound, Code: stytchguard.CodeUnknownSession, Message: "no session of yours has that id"})
 			return
 		}
-		if e := m.revoke(r.Context(), target, Credential{}); e != nil {
+		if e := m.revoke(r.Context(), target, credential{}); e != nil {
 			m.refuse(w, r, e)
 			return
 		}
@@ -42,7 +42,7 @@ func (m *Middleware) EndSessionHandler() http.Handler {
 		}
 		if target == a.sessionID {
 			m.forget(r.Context(), cred)
-			m.loggedOut(w, r, m.cfg.LogoutRedirect)
+			m.loggedOut(w, r, m.cfg.Logout.Redirect)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -77,7 +77,7 @@ func (m *Middleware) SignOutOthersHandler() http.Handler {
 
 // callerSessions authenticates the request and lists the ids of its
 // person's live sessions; on a refusal it has answered and ok is false.
-func (m *Middleware) callerSessions(w http.ResponseWriter, r *http.Request) (Credential, *auth, []string, bool) {
+func (m *Middleware) callerSessions(w http.ResponseWriter, r *http.Request) (credential, *auth, []string, bool) {
 	cred, a, ok := m.authenticated(w, r)
 	if !ok {
 		return cred, nil, nil, false

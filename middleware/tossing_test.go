@@ -103,7 +103,7 @@ func TestLogoutWithTossedCookiesEndsTheSignedInSession(t *testing.T) {
 // at New.
 func TestHostPrefixedCookies(t *testing.T) {
 	a := newApp(t, func(c *middleware.Config) {
-		c.JWTCookie, c.TokenCookie = "__Host-stytch_session_jwt", "__Host-stytch_session"
+		c.Cookies.JWT, c.Cookies.Token = "__Host-stytch_session_jwt", "__Host-stytch_session"
 	})
 	_, tok := a.user(t)
 	a.srv.Advance(6 * time.Minute) // stale: Stytch answers and the cookies are refreshed
@@ -127,9 +127,9 @@ func TestHostPrefixedCookies(t *testing.T) {
 		cfg  middleware.Config
 		want string
 	}{
-		{"__Host- with a Domain", middleware.Config{JWTCookie: "__Host-jwt", CookieDomain: "example.com"}, "Domain"},
-		{"__Host- without Secure", middleware.Config{TokenCookie: "__Host-tok", InsecureCookies: true}, "Secure"},
-		{"__Secure- without Secure", middleware.Config{IntermediateCookie: "__Secure-ist", InsecureCookies: true}, "Secure"},
+		{"__Host- with a Domain", middleware.Config{Cookies: middleware.Cookies{JWT: "__Host-jwt", Domain: "example.com"}}, "Domain"},
+		{"__Host- without Secure", middleware.Config{Cookies: middleware.Cookies{Token: "__Host-tok", Insecure: true}}, "Secure"},
+		{"__Secure- without Secure", middleware.Config{Cookies: middleware.Cookies{Intermediate: "__Secure-ist", Insecure: true}}, "Secure"},
 	} {
 		tt.cfg.Client = srv.Client()
 		_, err := middleware.New(tt.cfg)
@@ -137,7 +137,7 @@ func TestHostPrefixedCookies(t *testing.T) {
 			t.Errorf("%s: err %v, want one about %s", tt.name, err, tt.want)
 		}
 	}
-	tt := middleware.Config{Client: srv.Client(), JWTCookie: "__Secure-jwt", CookieDomain: "example.com"}
+	tt := middleware.Config{Client: srv.Client(), Cookies: middleware.Cookies{JWT: "__Secure-jwt", Domain: "example.com"}}
 	if mw, err := middleware.New(tt); err != nil {
 		t.Errorf("__Secure- with a Domain is a browser's to take: %v", err)
 	} else {

@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"cmp"
 	"context"
 	"net/http"
 	"sync"
@@ -11,17 +10,7 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Defaults for the zero fields of Upstream.
 const (
-	DefaultUpstreamRate        = 20
-	DefaultUpstreamBurst       = 50
-	DefaultClientRate          = 2
-	DefaultClientBurst         = 10
-	DefaultMaxClients          = 10_000
-	DefaultMaxInFlight         = 32
-	DefaultSlotWait            = 100 * time.Millisecond
-	DefaultBreakerFailures     = 5
-	DefaultBreakerCooldown     = 2 * time.Second
 	defaultShedRetryAfter      = time.Second
 	defaultShedLogEvery        = 10 * time.Second
 	defaultCredentialsLogEvery = time.Minute
@@ -43,69 +32,6 @@ const (
 	// Upstream.BreakerCooldown.
 	ShedCircuitOpen = "circuit_open"
 )
-
-// Upstream bounds what the middleware asks of Stytch's authenticate, so that
-// neither a flood of plausible garbage nor a hung Stytch can turn into a
-// flood of calls or a pile of waiting goroutines. Every zero field takes the
-// default its comment names.
-//
-// The budget (Rate, Burst, and per client ClientRate, ClientBurst) is spent
-// only by credentials that cannot be tied to the project cryptographically:
-// an opaque token with no cached answer, a JWT while no key set is held, a
-// JWT with an issuer not configured. A JWT signed by the project's key,
-// stale or not, never spends it. The concurrency bound and the circuit
-// breaker apply to every call.
-type Upstream struct {
-	// Rate is the budget's refill, in calls per second. Zero means
-	// DefaultUpstreamRate (20); negative means no budget at all.
-	Rate float64
-	// Burst is how many calls the budget allows at once. Zero means
-	// DefaultUpstreamBurst (50).
-	Burst int
-	// ClientKey, when set, names the client of a request (an address the
-	// app trusts, say, from its proxy's header), so that one client cannot
-	// spend everyone's budget: each gets ClientRate and ClientBurst of its
-	// own as well. An empty key is not limited per client. Nil means no
-	// per-client budget.
-	ClientKey func(r *http.Request) string
-	// ClientRate and ClientBurst are each client's share. Zero means
-	// DefaultClientRate (2/s) and DefaultClientBurst (10).
-	ClientRate  float64
-	ClientBurst int
-	// MaxClients bounds how many clients' budgets are remembered (least
-	// recently seen dropped first). Zero means DefaultMaxClients (10,000).
-	MaxClients int
-
-	// MaxInFlight bounds the calls to Stytch's authenticate in flight at
-	// once in this process. Zero means DefaultMaxInFlight (32).
-	MaxInFlight int
-	// SlotWait is how long a call waits for a free slot before its request
-	// is answered 503. Zero means DefaultSlotWait (100 ms).
-	SlotWait time.Duration
-
-	// BreakerFailures is how many calls in a row must fail (Stytch
-	// unreachable, 5xx, 429, timeouts) before calls pause. Zero means
-	// DefaultBreakerFailures (5); negative means never.
-	BreakerFailures int
-	// BreakerCooldown is how long calls pause: requests that need Stytch
-	// are answered 503 at once, then one call tries again. Zero means
-	// DefaultBreakerCooldown (2 s).
-	BreakerCooldown time.Duration
-}
-
-// withDefaults returns u with its zero fields set.
-func (u Upstream) withDefaults() Upstream {
-	u.Rate = cmp.Or(u.Rate, DefaultUpstreamRate)
-	u.Burst = cmp.Or(u.Burst, DefaultUpstreamBurst)
-	u.ClientRate = cmp.Or(u.ClientRate, DefaultClientRate)
-	u.ClientBurst = cmp.Or(u.ClientBurst, DefaultClientBurst)
-	u.MaxClients = cmp.Or(u.MaxClients, DefaultMaxClients)
-	u.MaxInFlight = cmp.Or(u.MaxInFlight, DefaultMaxInFlight)
-	u.SlotWait = cmp.Or(u.SlotWait, DefaultSlotWait)
-	u.BreakerFailures = cmp.Or(u.BreakerFailures, DefaultBreakerFailures)
-	u.BreakerCooldown = cmp.Or(u.BreakerCooldown, DefaultBreakerCooldown)
-	return u
-}
 
 // gate applies Upstream's bounds: the budget, the slots and the breaker.
 type gate struct {

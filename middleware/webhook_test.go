@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stytchguard/stytchguard/internal/memstore"
+
 	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
@@ -39,8 +41,8 @@ func newHooked(t *testing.T) *hooked {
 		{RoleID: session.RoleStytchUser, Permissions: []session.Permission{}},
 		{RoleID: "editor", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read", "write"}}}},
 	}})
-	shared := middleware.NewMemoryRevocationList(middleware.MemoryRevocationListConfig{Now: srv.Now})
-	marks := middleware.NewMemoryMarks(middleware.MemoryRevocationListConfig{Now: srv.Now})
+	shared := memstore.NewList(memstore.Config{Now: srv.Now})
+	marks := memstore.NewMarks(memstore.Config{Now: srv.Now})
 	h := &hooked{srv: srv, received: make(chan int, 100)}
 	az, err := authz.New(authz.Config{Client: srv.Client(), Now: srv.Now})
 	if err != nil {
@@ -48,7 +50,7 @@ func newHooked(t *testing.T) *hooked {
 	}
 	t.Cleanup(az.Close)
 	for i := range 2 {
-		mw, err := middleware.New(middleware.Config{Client: srv.Client(), Now: srv.Now, Revocations: shared, Marks: marks})
+		mw, err := middleware.New(middleware.Config{Client: srv.Client(), Now: srv.Now, Stores: middleware.Stores{Revocations: shared, Marks: marks}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,8 +263,8 @@ func TestWebhookBurstIsBounded(t *testing.T) {
 	}
 	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
 	defer srv.Close()
-	list := middleware.NewMemoryMarks(middleware.MemoryRevocationListConfig{Size: 5_000, Now: srv.Now})
-	mw, err := middleware.New(middleware.Config{Client: srv.Client(), Now: srv.Now, Marks: list})
+	list := memstore.NewMarks(memstore.Config{Size: 5_000, Now: srv.Now})
+	mw, err := middleware.New(middleware.Config{Client: srv.Client(), Now: srv.Now, Stores: middleware.Stores{Marks: list}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +308,7 @@ func TestWebhookBurstIsBounded(t *testing.T) {
 // still fresh JWT is checked with Stytch and refused.
 func TestLogoutFloodCannotPushOutAMark(t *testing.T) {
 	a := newApp(t, func(c *middleware.Config) {
-		c.Revocations = middleware.NewMemoryRevocationList(middleware.MemoryRevocationListConfig{Size: 10, Now: c.Now})
+		c.Stores.Revocations = memstore.NewList(memstore.Config{Size: 10, Now: c.Now})
 	})
 	wh, err := a.mw.WebhookHandler(hookSecret)
 	if err != nil {

@@ -74,7 +74,7 @@ func (m *Middleware) WebhookHandler(secret string) (http.Handler, error) {
 			return
 		}
 		if err := m.apply(r, ev); err != nil {
-			m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "the change could not be recorded; deliver it again", RetryAfter: m.cfg.UnavailableRetryAfter, Err: err})
+			m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "the change could not be recorded; deliver it again", RetryAfter: m.cfg.Upstream.RetryAfter, Err: err})
 			return
 		}
 		v.Accept(r.Header)
@@ -92,7 +92,7 @@ func (m *Middleware) apply(r *http.Request, ev webhook.Event) error {
 	}
 	// The mark's end is the change's time plus the life of a logout: the
 	// change's time is read back from it (changedSince).
-	if err := m.cfg.Marks.Mark(r.Context(), ev.ID, m.cfg.Now().Add(m.revocationTTL)); err != nil {
+	if err := m.cfg.Stores.Marks.Mark(r.Context(), ev.ID, m.cfg.Now().Add(m.revocationTTL)); err != nil {
 		m.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "stytchguard: a webhook's change could not be recorded; answering 503 so that Svix delivers it again",
 			slog.String("event", ev.Type()), slog.String("subject", ev.ID), slog.Any("error", err))
 		return err

@@ -30,7 +30,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	tok := newSession(b, srv)
 	noop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	run := func(b *testing.B, revocations middleware.RevocationList, remote middleware.RemoteCache) {
-		mw, err := middleware.New(middleware.Config{Client: srv.Client(), Revocations: revocations, RemoteCache: remote})
+		mw, err := middleware.New(middleware.Config{Client: srv.Client(), Stores: middleware.Stores{Revocations: revocations, RemoteCache: remote}})
 		if err != nil {
 			b.Fatal(err)
 		}

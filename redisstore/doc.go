@@ -8,7 +8,7 @@
 //	store, err := redisstore.New(ctx, redisstore.Config{Client: rdb, ProjectID: projectID})
 //	...
 //	defer store.Close()
-//	mw, err := middleware.New(middleware.Config{Client: client, Revocations: store, RemoteCache: store})
+//	mw, err := middleware.New(middleware.Config{Client: client, Stores: middleware.Stores{Revocations: store, RemoteCache: store}})
 //
 // It is a module of its own, so that stytchguard itself never requires a
 // Redis client.

@@ -32,7 +32,7 @@ func Example() {
 		log.Fatal(err) // Redis unreachable at start: do not serve blind to earlier logouts
 	}
 	defer store.Close()
-	mw, err := middleware.New(middleware.Config{Client: client, Revocations: store, RemoteCache: store})
+	mw, err := middleware.New(middleware.Config{Client: client, Stores: middleware.Stores{Revocations: store, RemoteCache: store}})
 	if err != nil {
 		log.Fatal(err)
 	}

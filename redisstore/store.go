@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/stytchguard/stytchguard/internal/memstore"
 	"log/slog"
 	"maps"
 	"strconv"
@@ -56,12 +57,12 @@ type Config struct {
 	ResyncInterval time.Duration
 	// Size bounds the revocations held: in the local mirror, in Redis, and
 	// waiting to reach Redis. Each drops its entries in expiry order. Zero
-	// means middleware.DefaultRevocationListSize.
+	// means memstore.DefaultListSize.
 	Size int
 	// MarksSize bounds the marks of people changed elsewhere, held apart
 	// from the revocations in the same three places; past it, the marks
 	// that end soonest give way to one mark of everyone (middleware.Marks).
-	// Zero means middleware.DefaultMarksSize.
+	// Zero means memstore.DefaultMarksSize.
 	MarksSize int
 	// RemoteSize bounds the local copy of the remote cache. Zero means
 	// DefaultRemoteSize.
@@ -85,9 +86,9 @@ type Store struct {
 	revocations *set // session ids, as logouts end them
 	marks       *set // user and member ids, as webhooks tell of changes
 	remoteKey   string
-	mirror      *middleware.MemoryRevocationList
-	markMirror  *middleware.MemoryMarks
-	local       *middleware.MemoryRemoteCache
+	mirror      *memstore.List
+	markMirror  *memstore.Marks
+	local       *memstore.Remote[middleware.RemoteEntry]
 	ps          *redis.PubSub
 	connected   atomic.Bool
 	stop        context.CancelFunc
@@ -131,8 +132,8 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	cfg.RemoteTimeout = cmp.Or(cfg.RemoteTimeout, DefaultRemoteTimeout)
 	cfg.LoadTimeout = cmp.Or(cfg.LoadTimeout, DefaultLoadTimeout)
 	cfg.ResyncInterval = cmp.Or(cfg.ResyncInterval, DefaultResyncInterval)
-	cfg.Size = cmp.Or(cfg.Size, middleware.DefaultRevocationListSize)
-	cfg.MarksSize = cmp.Or(cfg.MarksSize, middleware.DefaultMarksSize)
+	cfg.Size = cmp.Or(cfg.Size, memstore.DefaultListSize)
+	cfg.MarksSize = cmp.Or(cfg.MarksSize, memstore.DefaultMarksSize)
 	cfg.RemoteSize = cmp.Or(cfg.RemoteSize, DefaultRemoteSize)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -145,11 +146,13 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		cfg:        cfg,
 		client:     cfg.Client,
 		remoteKey:  ns + "remote:",
-		mirror:     middleware.NewMemoryRevocationList(middleware.MemoryRevocationListConfig{Size: cfg.Size, Now: cfg.Now, Logger: cfg.Logger}),
-		markMirror: middleware.NewMemoryMarks(middleware.MemoryRevocationListConfig{Size: cfg.MarksSize, Now: cfg.Now, Logger: cfg.Logger}),
-		local:      middleware.NewMemoryRemoteCache(cfg.RemoteSize, cfg.Now),
-		outageLog:  rate.Sometimes{Interval: 10 * time.Second},
-		done:       make(chan struct{}),
+		mirror:     memstore.NewList(memstore.Config{Size: cfg.Size, Now: cfg.Now, Logger: cfg.Logger}),
+		markMirror: memstore.NewMarks(memstore.Config{Size: cfg.MarksSize, Now: cfg.Now, Logger: cfg.Logger}),
+		local: memstore.NewRemote(cfg.RemoteSize, cfg.Now,
+			func(e *middleware.RemoteEntry) time.Time { return e.Until },
+			func(e *middleware.RemoteEntry) bool { return e.Gone }),
+		outageLog: rate.Sometimes{Interval: 10 * time.Second},
+		done:      make(chan struct{}),
 	}
 	s.revocations = &set{name: "revocation", key: ns + "revoked", channel: ns + "revoked:events", size: cfg.Size,
 		pending: map[string]time.Time{}, record: func(ctx context.Context, id string, until time.Time) { _ = s.mirror.Revoke(ctx, id, until) }}

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -46,7 +47,7 @@ func newStore(t testing.TB, rdb redis.UniversalClient, srv *stytchtest.Server, m
 func newInstance(t testing.TB, r *redistest.Server, srv *stytchtest.Server) *instance {
 	t.Helper()
 	s := newStore(t, r.Client(), srv, nil)
-	mw, err := middleware.New(middleware.Config{Client: srv.Client(), Now: srv.Now, Revocations: s, RemoteCache: s})
+	mw, err := middleware.New(middleware.Config{Client: srv.Client(), Now: srv.Now, Stores: middleware.Stores{Revocations: s, RemoteCache: s}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +260,7 @@ func TestRemoteAnswersAreSharedWithoutCredentials(t *testing.T) {
 			if strings.Contains(v, tok.SessionToken) || strings.Contains(v, tok.SessionJWT) || !strings.Contains(v, tok.SessionID) {
 				t.Errorf("a remote value holds a credential, or not the session: %.80s", v)
 			}
-			if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > middleware.MaxRemoteTTL {
+			if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > (5*time.Minute) {
 				t.Errorf("remote entry TTL %v", ttl)
 			}
 		}
@@ -439,7 +440,7 @@ func TestRevocationErrorsNameNoSecret(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "queued") || strings.Contains(err.Error(), srv.Secret()) {
 		t.Fatalf("Revoke with Redis down: %v", err)
 	}
-	if session.Classify(err) == session.KindSessionGone {
+	if errors.Is(err, session.ErrSessionGone) {
 		t.Fatal("a store outage reads as a sign-out")
 	}
 }

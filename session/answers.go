@@ -10,7 +10,7 @@ import (
 // without the session it promises (an empty body, empty ids, no expiry).
 // Something other than Stytch answered: a proxy, a captive portal, a DNS
 // entry pointing elsewhere. Such an error is also an *UnavailableError
-// (KindUnavailable): it says nothing about the session, and is never read as
+// (kindUnavailable): it says nothing about the session, and is never read as
 // a sign-in nor as a sign-out.
 var ErrInvalidAnswer = errors.New("stytch: a success answer Stytch would not give")
 

@@ -18,24 +18,24 @@ import (
 )
 
 // Base URLs Stytch serves its API from. A project id that starts with
-// "project-live-" uses LiveBaseURL, any other TestBaseURL.
+// "project-live-" uses liveBaseURL, any other testBaseURL.
 const (
-	LiveBaseURL = "https://api.stytch.com"
-	TestBaseURL = "https://test.stytch.com"
+	liveBaseURL = "https://api.stytch.com"
+	testBaseURL = "https://test.stytch.com"
 )
 
 // Defaults for the zero fields of Config and RetryPolicy.
 const (
-	DefaultTimeout          = 5 * time.Second
-	DefaultMaxResponseBytes = 1 << 20
-	DefaultUserAgent        = "stytchguard-go/1"
-	DefaultMaxAttempts      = 3
-	DefaultRetryBaseDelay   = 100 * time.Millisecond
-	DefaultRetryMaxDelay    = 2 * time.Second
-	// DefaultMaxConnsPerHost bounds the connections the default HTTP client
+	defaultTimeout          = 5 * time.Second
+	defaultMaxResponseBytes = 1 << 20
+	defaultUserAgent        = "stytchguard-go/1"
+	defaultMaxAttempts      = 3
+	defaultRetryBaseDelay   = 100 * time.Millisecond
+	defaultRetryMaxDelay    = 2 * time.Second
+	// defaultMaxConnsPerHost bounds the connections the default HTTP client
 	// opens to Stytch, so that a slow Stytch cannot make the app open one
 	// socket per waiting request.
-	DefaultMaxConnsPerHost = 64
+	defaultMaxConnsPerHost = 64
 )
 
 // Config configures a Client. ProjectID and Secret are required; every other
@@ -52,26 +52,26 @@ type Config struct {
 	// credentials and never appears in an error or log line.
 	Secret string
 	// BaseURL overrides the API's location: a custom domain, or the emulator
-	// (stytchtest). Empty means LiveBaseURL for live project ids and
-	// TestBaseURL otherwise. It must be https, except on a loopback host.
+	// (stytchtest). Empty means https://api.stytch.com for live project ids
+	// and https://test.stytch.com otherwise. It must be https, except on a loopback host.
 	BaseURL string
 	// HTTPClient sends the requests. Nil means a client of this package's own
-	// with keep-alive connections, at most DefaultMaxConnsPerHost of them to
+	// with keep-alive connections, at most 64 of them to
 	// Stytch at once (more calls wait for one); its Timeout, if any, applies
 	// per attempt. The client is copied, and the copy follows no redirect:
 	// a 3xx is an unavailable Stytch, whatever CheckRedirect says.
 	HTTPClient *http.Client
 	// Timeout bounds each call, retries and waits included, on top of the
-	// caller's context. Zero means DefaultTimeout; negative means no bound
+	// caller's context. Zero means 5 s; negative means no bound
 	// beyond the context.
 	Timeout time.Duration
-	// Retry is the retry policy. Nil means DefaultMaxAttempts attempts with
-	// backoff from DefaultRetryBaseDelay to DefaultRetryMaxDelay.
+	// Retry is the retry policy. Nil means 3 attempts with backoff
+	// from 100 ms to 2 s.
 	Retry *RetryPolicy
-	// UserAgent is sent on every request. Empty means DefaultUserAgent.
+	// UserAgent is sent on every request. Empty means "stytchguard-go/1".
 	UserAgent string
 	// MaxResponseBytes caps the size of a response body; a larger answer is
-	// treated as unavailable. Zero means DefaultMaxResponseBytes.
+	// treated as unavailable. Zero means 1 MiB.
 	MaxResponseBytes int64
 }
 
@@ -83,15 +83,15 @@ type Config struct {
 // doing anything.
 type RetryPolicy struct {
 	// MaxAttempts is the number of requests at most, the first included. Zero
-	// means DefaultMaxAttempts; 1 means no retries.
+	// means 3; 1 means no retries.
 	MaxAttempts int
 	// BaseDelay is the wait before the first retry; each further retry waits
 	// twice as long, with random jitter taking up to half of it away. Zero
-	// means DefaultRetryBaseDelay.
+	// means 100 ms.
 	BaseDelay time.Duration
 	// MaxDelay caps every wait, a server's Retry-After included: when Stytch
 	// asks for a longer pause, the call fails at once and reports it. Zero
-	// means DefaultRetryMaxDelay.
+	// means 2 s.
 	MaxDelay time.Duration
 }
 
@@ -146,8 +146,8 @@ func New(cfg Config) (*Client, error) {
 	}
 	if t.http == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = DefaultMaxConnsPerHost
-		tr.MaxConnsPerHost = DefaultMaxConnsPerHost
+		tr.MaxIdleConnsPerHost = defaultMaxConnsPerHost
+		tr.MaxConnsPerHost = defaultMaxConnsPerHost
 		t.http = &http.Client{Transport: tr}
 	} else {
 		c := *t.http // a copy: the caller's client keeps its own rule
@@ -158,25 +158,25 @@ func New(cfg Config) (*Client, error) {
 	// session token (a 307 re-posts its body) to whoever the answer names.
 	t.http.CheckRedirect = refuseRedirect
 	if t.timeout == 0 {
-		t.timeout = DefaultTimeout
+		t.timeout = defaultTimeout
 	}
 	if cfg.Retry != nil {
 		t.retry = *cfg.Retry
 	}
 	if t.retry.MaxAttempts <= 0 {
-		t.retry.MaxAttempts = DefaultMaxAttempts
+		t.retry.MaxAttempts = defaultMaxAttempts
 	}
 	if t.retry.BaseDelay <= 0 {
-		t.retry.BaseDelay = DefaultRetryBaseDelay
+		t.retry.BaseDelay = defaultRetryBaseDelay
 	}
 	if t.retry.MaxDelay <= 0 {
-		t.retry.MaxDelay = DefaultRetryMaxDelay
+		t.retry.MaxDelay = defaultRetryMaxDelay
 	}
 	if t.userAgent == "" {
-		t.userAgent = DefaultUserAgent
+		t.userAgent = defaultUserAgent
 	}
 	if t.maxResponse <= 0 {
-		t.maxResponse = DefaultMaxResponseBytes
+		t.maxResponse = defaultMaxResponseBytes
 	}
 	return &Client{Consumer: &ConsumerClient{t: t}, B2B: &B2BClient{t: t}, M2M: &M2MClient{t: t}, t: t}, nil
 }
@@ -193,9 +193,9 @@ func (c *Client) BaseURL() string { return c.t.baseURL }
 func resolveBaseURL(projectID, override string) (string, error) {
 	if override == "" {
 		if strings.HasPrefix(projectID, "project-live-") {
-			return LiveBaseURL, nil
+			return liveBaseURL, nil
 		}
-		return TestBaseURL, nil
+		return testBaseURL, nil
 	}
 	u, err := url.Parse(strings.TrimRight(override, "/"))
 	if err != nil {
@@ -482,12 +482,12 @@ func (c *Client) Check(ctx context.Context) error {
 	if err == nil {
 		return nil
 	}
-	switch Classify(err) {
-	case KindOther:
+	switch classify(err) {
+	case kindOther:
 		return fmt.Errorf("session: checking credentials: %w", err)
-	case KindCredentials:
+	case kindCredentials:
 		return fmt.Errorf("session: Stytch refused the credentials of project %s: check the project id and secret (and that both are of the same environment): %w", c.t.projectID, err)
-	case KindUnavailable:
+	case kindUnavailable:
 		return fmt.Errorf("session: Stytch at %s could not be asked whether the credentials are good: %w", c.t.baseURL, err)
 	default:
 		return nil // authenticated; the endpoint's own refusal says nothing about the credentials

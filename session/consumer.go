@@ -24,7 +24,7 @@ type AuthenticateParams struct {
 	// deletes that claim.
 	SessionCustomClaims map[string]any `json:"session_custom_claims,omitempty"`
 	// AuthorizationCheck, when set, also asks whether the session may act;
-	// a denial is a 403 (KindForbidden).
+	// a denial is a 403 (kindForbidden).
 	AuthorizationCheck *AuthorizationCheck `json:"authorization_check,omitempty"`
 }
 

@@ -15,7 +15,7 @@
 //
 // A failed call returns an *APIError when Stytch answered with its error JSON,
 // and an *UnavailableError when it did not (network, timeout, a body that is not
-// Stytch's). Classify, or errors.Is with the sentinels, tells what the failure
+// Stytch's). classify, or errors.Is with the sentinels, tells what the failure
 // means without string matching:
 //
 //   - ErrSessionGone (404 session_not_found): the user is signed out;

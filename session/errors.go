@@ -7,56 +7,56 @@ import (
 	"time"
 )
 
-// Kind is what an error from a Stytch call means for the caller: the part of
-// it the middleware acts on. The zero Kind is KindOther, an error that fits no
+// kind is what an error from a Stytch call means for the caller: the part of
+// it the middleware acts on. The zero kind is kindOther, an error that fits no
 // class below (a request that could not even be built, say).
-type Kind int
+type kind int
 
 // The kinds of failure a Stytch call can end in.
 const (
-	// KindOther is any error that is not from Stytch's answer nor the network.
-	KindOther Kind = iota
-	// KindSessionGone: the session, token or JWT is unknown, expired or
+	// kindOther is any error that is not from Stytch's answer nor the network.
+	kindOther kind = iota
+	// kindSessionGone: the session, token or JWT is unknown, expired or
 	// revoked (404 session_not_found). The caller should treat the user as
 	// signed out.
-	KindSessionGone
-	// KindForbidden: the session exists but may not do what was asked (403).
-	KindForbidden
-	// KindBadRequest: Stytch refused the request as malformed (any other 4xx
+	kindSessionGone
+	// kindForbidden: the session exists but may not do what was asked (403).
+	kindForbidden
+	// kindBadRequest: Stytch refused the request as malformed (any other 4xx
 	// but 429). Retrying the same request will not help.
-	KindBadRequest
-	// KindUnavailable: Stytch could not be asked or gave no usable answer: a
+	kindBadRequest
+	// kindUnavailable: Stytch could not be asked or gave no usable answer: a
 	// network error, a timeout, 429, 5xx, or a body that is not Stytch's JSON.
 	// It says nothing about the session; retry later.
-	KindUnavailable
-	// KindCredentials: Stytch refused the project's own credentials (401
+	kindUnavailable
+	// kindCredentials: Stytch refused the project's own credentials (401
 	// unauthorized_credentials, invalid_secret_authentication): a wrong or
 	// rotated secret, or a project id of another environment. It is a
 	// misconfiguration of the app, says nothing about the session, and must
 	// never be read as a sign-out.
-	KindCredentials
+	kindCredentials
 )
 
 // String returns the kind's name.
-func (k Kind) String() string {
+func (k kind) String() string {
 	switch k {
-	case KindSessionGone:
+	case kindSessionGone:
 		return "session_gone"
-	case KindForbidden:
+	case kindForbidden:
 		return "forbidden"
-	case KindBadRequest:
+	case kindBadRequest:
 		return "bad_request"
-	case KindUnavailable:
+	case kindUnavailable:
 		return "unavailable"
-	case KindCredentials:
+	case kindCredentials:
 		return "credentials"
 	default:
 		return "other"
 	}
 }
 
-// Sentinel errors, one per Kind, for errors.Is. Every error a Client returns
-// matches exactly one of them, or none for KindOther.
+// Sentinel errors, one per kind, for errors.Is. Every error a Client returns
+// matches exactly one of them, or none for kindOther.
 var (
 	ErrSessionGone = errors.New("stytch: session not found, expired or revoked")
 	ErrForbidden   = errors.New("stytch: forbidden")
@@ -65,30 +65,11 @@ var (
 	ErrCredentials = errors.New("stytch: the project's credentials were refused")
 )
 
-// Error types Stytch sends that this package and the emulator name.
+// Error types of Stytch's that decide what an error means here.
 const (
-	ErrorTypeUnauthorizedCredentials       = "unauthorized_credentials"
-	ErrorTypeInvalidSecretAuthentication   = "invalid_secret_authentication"
-	ErrorTypeSessionNotFound               = "session_not_found"
-	ErrorTypeTooManySessionArguments       = "too_many_session_arguments"
-	ErrorTypeNoSessionArguments            = "no_session_arguments"
-	ErrorTypeTooManySessionRevokeArguments = "too_many_session_revoke_arguments"
-	ErrorTypeNoSessionRevokeArguments      = "no_session_revoke_arguments"
-	ErrorTypeInvalidSessionDuration        = "invalid_session_duration_minutes"
-	ErrorTypeCustomClaimsTooLarge          = "custom_claims_too_large"
-	ErrorTypeReservedClaims                = "reserved_claims_in_custom_claims"
-	ErrorTypeUnableToParseSessionJWT       = "unable_to_parse_session_jwt"
-	ErrorTypeConsumerAuthorization         = "consumer_session_authorization_error"
-	ErrorTypeSessionAuthorization          = "session_authorization_error"
-	ErrorTypeSessionAuthorizationTenancy   = "session_authorization_tenancy_error"
-	// ErrorTypeM2MAuthorization is Stytch's refusal of an M2M client's
-	// scopes for a permission.
-	ErrorTypeM2MAuthorization = "m2m_authorization_error"
-	ErrorTypeTooManyRequests  = "too_many_requests"
-	// ErrorTypeTooFewTokensAuthenticated is Stytch's 429 for a project whose
-	// recent authenticate calls carried too many tokens that failed.
-	ErrorTypeTooFewTokensAuthenticated = "too_few_tokens_authenticated"
-	ErrorTypeInternalServerError       = "internal_server_error"
+	errorTypeUnauthorizedCredentials     = "unauthorized_credentials"
+	errorTypeInvalidSecretAuthentication = "invalid_secret_authentication"
+	errorTypeSessionNotFound             = "session_not_found"
 )
 
 // APIError is an error answer from Stytch, with the fields of its JSON body.
@@ -117,29 +98,29 @@ func (e *APIError) Error() string {
 	return msg
 }
 
-// Kind classifies the answer by status and error type.
-func (e *APIError) Kind() Kind {
+// kind classifies the answer by status and error type.
+func (e *APIError) kind() kind {
 	switch {
 	case e.StatusCode == 401,
-		e.ErrorType == ErrorTypeUnauthorizedCredentials,
-		e.ErrorType == ErrorTypeInvalidSecretAuthentication:
-		return KindCredentials
-	case e.StatusCode == 404, e.ErrorType == ErrorTypeSessionNotFound:
-		return KindSessionGone
+		e.ErrorType == errorTypeUnauthorizedCredentials,
+		e.ErrorType == errorTypeInvalidSecretAuthentication:
+		return kindCredentials
+	case e.StatusCode == 404, e.ErrorType == errorTypeSessionNotFound:
+		return kindSessionGone
 	case e.StatusCode == 403:
-		return KindForbidden
+		return kindForbidden
 	case e.StatusCode == 429, e.StatusCode >= 500:
-		return KindUnavailable
+		return kindUnavailable
 	case e.StatusCode >= 400:
-		return KindBadRequest
+		return kindBadRequest
 	default:
-		return KindUnavailable
+		return kindUnavailable
 	}
 }
 
-// Is reports whether target is the sentinel of e's Kind.
+// Is reports whether target is the sentinel of e's kind.
 func (e *APIError) Is(target error) bool {
-	return target != nil && target == sentinel(e.Kind())
+	return target != nil && target == sentinel(e.kind())
 }
 
 // UnavailableError is a call that got no usable answer from Stytch: the
@@ -176,24 +157,24 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 // Is matches ErrUnavailable.
 func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
 
-// Classify returns the Kind of any error a Client returned, KindOther for
+// classify returns the kind of any error a Client returned, kindOther for
 // errors that did not come from a Stytch call.
-func Classify(err error) Kind {
+func classify(err error) kind {
 	switch {
 	case err == nil:
-		return KindOther
+		return kindOther
 	case errors.Is(err, ErrSessionGone):
-		return KindSessionGone
+		return kindSessionGone
 	case errors.Is(err, ErrForbidden):
-		return KindForbidden
+		return kindForbidden
 	case errors.Is(err, ErrBadRequest):
-		return KindBadRequest
+		return kindBadRequest
 	case errors.Is(err, ErrUnavailable):
-		return KindUnavailable
+		return kindUnavailable
 	case errors.Is(err, ErrCredentials):
-		return KindCredentials
+		return kindCredentials
 	default:
-		return KindOther
+		return kindOther
 	}
 }
 
@@ -210,17 +191,17 @@ func RetryAfter(err error) time.Duration {
 	return 0
 }
 
-func sentinel(k Kind) error {
+func sentinel(k kind) error {
 	switch k {
-	case KindSessionGone:
+	case kindSessionGone:
 		return ErrSessionGone
-	case KindForbidden:
+	case kindForbidden:
 		return ErrForbidden
-	case KindBadRequest:
+	case kindBadRequest:
 		return ErrBadRequest
-	case KindUnavailable:
+	case kindUnavailable:
 		return ErrUnavailable
-	case KindCredentials:
+	case kindCredentials:
 		return ErrCredentials
 	default:
 		return nil

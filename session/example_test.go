@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/stytchguard/stytchguard/session"
@@ -23,24 +24,24 @@ func Example() {
 		panic(err)
 	}
 	res, err := client.Consumer.Authenticate(context.Background(), session.AuthenticateParams{SessionToken: tokens.SessionToken})
-	switch session.Classify(err) {
-	case session.KindSessionGone:
+	switch {
+	case errors.Is(err, session.ErrSessionGone):
 		fmt.Println("signed out: clear the cookies")
-	case session.KindUnavailable:
+	case errors.Is(err, session.ErrUnavailable):
 		fmt.Println("Stytch unavailable: answer 503, keep the cookies")
+	case err != nil:
+		panic(err)
 	default:
-		if err != nil {
-			panic(err)
-		}
 		fmt.Println(res.User.UserID == user.UserID, res.Session.Roles)
 	}
 	// Output: true [stytch_user]
 }
 
-func ExampleClassify() {
-	err := &session.APIError{StatusCode: 404, ErrorType: session.ErrorTypeSessionNotFound}
-	fmt.Println(session.Classify(err))
-	// Output: session_gone
+// Every error of a call matches at most one of the sentinels.
+func ExampleAPIError() {
+	err := fmt.Errorf("authenticate: %w", &session.APIError{StatusCode: 404, ErrorType: "session_not_found"})
+	fmt.Println(errors.Is(err, session.ErrSessionGone), errors.Is(err, session.ErrUnavailable))
+	// Output: true false
 }
 
 // A support agent impersonating a user from Stytch's dashboard shows in the

@@ -142,7 +142,7 @@ func (c *M2MClient) SearchClients(ctx context.Context, p SearchMachineClientsPar
 // form-encoded, authenticated by the client's own id and secret, not the
 // project's). Stytch's OAuth2-shaped errors come back as *APIError, error in
 // ErrorType: 400 invalid_client for an unknown client or a wrong secret
-// (KindBadRequest), 400 invalid_scope for a scope the client lacks. The
+// (kindBadRequest), 400 invalid_scope for a scope the client lacks. The
 // secret never appears in an error.
 func (c *M2MClient) Token(ctx context.Context, p M2MTokenParams) (*M2MTokenResponse, error) {
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {p.ClientID}, "client_secret": {p.ClientSecret}}

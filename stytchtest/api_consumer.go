@@ -26,7 +26,7 @@ func (e *Emulator) signUnlock(s *sess) (string, *session.APIError) {
 	e.mu.Unlock()
 	out, err := sign(claims, key)
 	if err != nil {
-		return "", apiError(http.StatusInternalServerError, session.ErrorTypeInternalServerError, "Signing failed.")
+		return "", apiError(http.StatusInternalServerError, "internal_server_error", "Signing failed.")
 	}
 	return out, nil
 }
@@ -58,9 +58,9 @@ func (e *Emulator) authenticateLocked(r *http.Request, b2b bool) (sessionArgs, *
 func (e *Emulator) findSession(token, jwtStr string, b2b bool) (*sess, *session.APIError) {
 	switch {
 	case token != "" && jwtStr != "":
-		return nil, apiError(http.StatusBadRequest, session.ErrorTypeTooManySessionArguments, "Pass either session_token or session_jwt, not both.")
+		return nil, apiError(http.StatusBadRequest, "too_many_session_arguments", "Pass either session_token or session_jwt, not both.")
 	case token == "" && jwtStr == "":
-		return nil, apiError(http.StatusBadRequest, session.ErrorTypeNoSessionArguments, "Pass session_token or session_jwt.")
+		return nil, apiError(http.StatusBadRequest, "no_session_arguments", "Pass session_token or session_jwt.")
 	}
 	var s *sess
 	if token != "" {
@@ -83,7 +83,7 @@ func duration(minutes *int) (time.Duration, *session.APIError) {
 		return 0, nil
 	}
 	if *minutes < MinSessionDurationMinutes || *minutes > MaxSessionDurationMinutes {
-		return 0, apiError(http.StatusBadRequest, session.ErrorTypeInvalidSessionDuration,
+		return 0, apiError(http.StatusBadRequest, "invalid_session_duration_minutes",
 			fmt.Sprintf("session_duration_minutes must be between %d and %d.", MinSessionDurationMinutes, MaxSessionDurationMinutes))
 	}
 	return time.Duration(*minutes) * time.Minute, nil
@@ -188,9 +188,9 @@ func countSet(vs ...string) int {
 
 func errRevokeArgs(n int) *session.APIError {
 	if n == 0 {
-		return apiError(http.StatusBadRequest, session.ErrorTypeNoSessionRevokeArguments, "Pass one identifier of the session to revoke.")
+		return apiError(http.StatusBadRequest, "no_session_revoke_arguments", "Pass one identifier of the session to revoke.")
 	}
-	return apiError(http.StatusBadRequest, session.ErrorTypeTooManySessionRevokeArguments, "Pass only one identifier of the session to revoke.")
+	return apiError(http.StatusBadRequest, "too_many_session_revoke_arguments", "Pass only one identifier of the session to revoke.")
 }
 
 func (e *Emulator) handleRevoke(r *http.Request, reqID string) (any, *session.APIError) {

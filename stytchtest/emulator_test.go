@@ -1,6 +1,7 @@
 package stytchtest_test
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -40,7 +41,7 @@ func TestBasicAuthOnEveryEndpointButJWKS(t *testing.T) {
 	for _, ep := range endpoints {
 		t.Run(ep.method+" "+ep.path, func(t *testing.T) {
 			status, body := e.do(t, ep.method, ep.path, ep.body, false)
-			if status != 401 || body["error_type"] != session.ErrorTypeUnauthorizedCredentials {
+			if status != 401 || body["error_type"] != "unauthorized_credentials" {
 				t.Fatalf("without credentials: %d %v, want 401 unauthorized_credentials", status, body["error_type"])
 			}
 		})
@@ -56,7 +57,7 @@ func TestBasicAuthOnEveryEndpointButJWKS(t *testing.T) {
 	c.Secret = "wrong"
 	bad, _ := session.New(c)
 	_, err := bad.Consumer.Policy(ctx(t))
-	wantAPIError(t, err, 401, session.ErrorTypeUnauthorizedCredentials)
+	wantAPIError(t, err, 401, "unauthorized_credentials")
 }
 
 func TestAuthenticateArguments(t *testing.T) {
@@ -72,17 +73,17 @@ func TestAuthenticateArguments(t *testing.T) {
 		status    int
 		errorType string
 	}{
-		{"both", session.AuthenticateParams{SessionToken: tok.SessionToken, SessionJWT: tok.SessionJWT}, 400, session.ErrorTypeTooManySessionArguments},
-		{"neither", session.AuthenticateParams{}, 400, session.ErrorTypeNoSessionArguments},
-		{"unknown token", session.AuthenticateParams{SessionToken: strings.Repeat("a", 44)}, 404, session.ErrorTypeSessionNotFound},
-		{"revoked token", session.AuthenticateParams{SessionToken: revoked.SessionToken}, 404, session.ErrorTypeSessionNotFound},
-		{"revoked JWT", session.AuthenticateParams{SessionJWT: revoked.SessionJWT}, 404, session.ErrorTypeSessionNotFound},
-		{"garbage JWT", session.AuthenticateParams{SessionJWT: "not.a.jwt"}, 400, session.ErrorTypeUnableToParseSessionJWT},
-		{"duration too short", session.AuthenticateParams{SessionToken: tok.SessionToken, SessionDurationMinutes: 4}, 400, session.ErrorTypeInvalidSessionDuration},
-		{"duration too long", session.AuthenticateParams{SessionToken: tok.SessionToken, SessionDurationMinutes: 527041}, 400, session.ErrorTypeInvalidSessionDuration},
-		{"reserved claim", session.AuthenticateParams{SessionToken: tok.SessionToken, SessionCustomClaims: map[string]any{"sub": "x"}}, 400, session.ErrorTypeReservedClaims},
-		{"stytch claim", session.AuthenticateParams{SessionToken: tok.SessionToken, SessionCustomClaims: map[string]any{"https://stytch.com/session": 1}}, 400, session.ErrorTypeReservedClaims},
-		{"claims over 4 KB", session.AuthenticateParams{SessionToken: tok.SessionToken, SessionCustomClaims: map[string]any{"big": strings.Repeat("x", 4100)}}, 400, session.ErrorTypeCustomClaimsTooLarge},
+		{"both", session.AuthenticateParams{SessionToken: tok.SessionToken, SessionJWT: tok.SessionJWT}, 400, "too_many_session_arguments"},
+		{"neither", session.AuthenticateParams{}, 400, "no_session_arguments"},
+		{"unknown token", session.AuthenticateParams{SessionToken: strings.Repeat("a", 44)}, 404, "session_not_found"},
+		{"revoked token", session.AuthenticateParams{SessionToken: revoked.SessionToken}, 404, "session_not_found"},
+		{"revoked JWT", session.AuthenticateParams{SessionJWT: revoked.SessionJWT}, 404, "session_not_found"},
+		{"garbage JWT", session.AuthenticateParams{SessionJWT: "not.a.jwt"}, 400, "unable_to_parse_session_jwt"},
+		{"duration too short", session.AuthenticateParams{SessionToken: tok.SessionToken, SessionDurationMinutes: 4}, 400, "invalid_session_duration_minutes"},
+		{"duration too long", session.AuthenticateParams{SessionToken: tok.SessionToken, SessionDurationMinutes: 527041}, 400, "invalid_session_duration_minutes"},
+		{"reserved claim", session.AuthenticateParams{SessionToken: tok.SessionToken, SessionCustomClaims: map[string]any{"sub": "x"}}, 400, "reserved_claims_in_custom_claims"},
+		{"stytch claim", session.AuthenticateParams{SessionToken: tok.SessionToken, SessionCustomClaims: map[string]any{"https://stytch.com/session": 1}}, 400, "reserved_claims_in_custom_claims"},
+		{"claims over 4 KB", session.AuthenticateParams{SessionToken: tok.SessionToken, SessionCustomClaims: map[string]any{"big": strings.Repeat("x", 4100)}}, 400, "custom_claims_too_large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,7 +110,7 @@ func TestSessionExpiresByTheClock(t *testing.T) {
 	}
 	e.Advance(2 * time.Minute)
 	_, err := e.client.Consumer.Authenticate(ctx(t), session.AuthenticateParams{SessionToken: tok.SessionToken})
-	wantAPIError(t, err, 404, session.ErrorTypeSessionNotFound)
+	wantAPIError(t, err, 404, "session_not_found")
 }
 
 func TestExpiredJWTOfLiveSessionGetsFreshJWT(t *testing.T) {
@@ -280,7 +281,7 @@ func TestForgedJWTIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.client.Consumer.Authenticate(ctx(t), session.AuthenticateParams{SessionJWT: s})
-	wantAPIError(t, err, 404, session.ErrorTypeSessionNotFound)
+	wantAPIError(t, err, 404, "session_not_found")
 }
 
 func TestListReturnsActiveSessionsOnly(t *testing.T) {
@@ -330,17 +331,17 @@ func TestRevokeByEachIdentifier(t *testing.T) {
 			// Every credential of the session dies at once.
 			for _, p := range []session.AuthenticateParams{{SessionToken: tok.SessionToken}, {SessionJWT: tok.SessionJWT}} {
 				_, err := e.client.Consumer.Authenticate(ctx(t), p)
-				wantAPIError(t, err, 404, session.ErrorTypeSessionNotFound)
+				wantAPIError(t, err, 404, "session_not_found")
 			}
 			_, err := e.client.Consumer.Revoke(ctx(t), tt.params(tok))
-			wantAPIError(t, err, 404, session.ErrorTypeSessionNotFound)
+			wantAPIError(t, err, 404, "session_not_found")
 		})
 	}
 	_, tok := e.consumer(t, stytchtest.SessionParams{})
 	_, err := e.client.Consumer.Revoke(ctx(t), session.RevokeParams{})
-	wantAPIError(t, err, 400, session.ErrorTypeNoSessionRevokeArguments)
+	wantAPIError(t, err, 400, "no_session_revoke_arguments")
 	_, err = e.client.Consumer.Revoke(ctx(t), session.RevokeParams{SessionID: tok.SessionID, SessionToken: tok.SessionToken})
-	wantAPIError(t, err, 400, session.ErrorTypeTooManySessionRevokeArguments)
+	wantAPIError(t, err, 400, "too_many_session_revoke_arguments")
 }
 
 func TestB2BRevokeByMemberIDEndsAllAndListIsPerMember(t *testing.T) {
@@ -361,7 +362,7 @@ func TestB2BRevokeByMemberIDEndsAllAndListIsPerMember(t *testing.T) {
 	}
 	for _, tok := range []stytchtest.Tokens{first, second} {
 		_, err := e.client.B2B.Authenticate(ctx(t), session.B2BAuthenticateParams{SessionToken: tok.SessionToken})
-		wantAPIError(t, err, 404, session.ErrorTypeSessionNotFound)
+		wantAPIError(t, err, 404, "session_not_found")
 	}
 	if _, err := e.client.B2B.Authenticate(ctx(t), session.B2BAuthenticateParams{SessionToken: otherTok.SessionToken}); err != nil {
 		t.Fatalf("another member's session died too: %v", err)
@@ -371,13 +372,13 @@ func TestB2BRevokeByMemberIDEndsAllAndListIsPerMember(t *testing.T) {
 		t.Fatalf("revoked sessions still listed")
 	}
 	_, err = e.client.B2B.Revoke(ctx(t), session.B2BRevokeParams{MemberID: m.MemberID, MemberSessionID: first.SessionID})
-	wantAPIError(t, err, 400, session.ErrorTypeTooManySessionRevokeArguments)
+	wantAPIError(t, err, 400, "too_many_session_revoke_arguments")
 	// A consumer token means nothing to the B2B API, and the reverse.
 	_, ctok := e.consumer(t, stytchtest.SessionParams{})
 	_, err = e.client.B2B.Authenticate(ctx(t), session.B2BAuthenticateParams{SessionToken: ctok.SessionToken})
-	wantAPIError(t, err, 404, session.ErrorTypeSessionNotFound)
+	wantAPIError(t, err, 404, "session_not_found")
 	_, err = e.client.Consumer.Authenticate(ctx(t), session.AuthenticateParams{SessionJWT: otherTok.SessionJWT})
-	wantAPIError(t, err, 404, session.ErrorTypeSessionNotFound)
+	wantAPIError(t, err, 404, "session_not_found")
 }
 
 func TestAuthorizationCheck(t *testing.T) {
@@ -398,9 +399,9 @@ func TestAuthorizationCheck(t *testing.T) {
 		t.Fatalf("viewer read: %v %+v", err, res)
 	}
 	_, err = check(viewer, "documents", "write")
-	wantAPIError(t, err, 403, session.ErrorTypeConsumerAuthorization)
+	wantAPIError(t, err, 403, "consumer_session_authorization_error")
 	_, err = check(viewer, "documents.secret", "read")
-	wantAPIError(t, err, 403, session.ErrorTypeConsumerAuthorization)
+	wantAPIError(t, err, 403, "consumer_session_authorization_error")
 	res, err = check(admin, "documents", "delete")
 	if err != nil || !slices.Equal(res.Verdict.GrantingRoles, []string{"admin"}) {
 		t.Fatalf("admin wildcard: %v %+v", err, res)
@@ -426,9 +427,9 @@ func TestAuthorizationCheck(t *testing.T) {
 		t.Fatalf("project role: %v", err)
 	}
 	_, err = b2b(org.OrganizationID, "ledger", "write")
-	wantAPIError(t, err, 403, session.ErrorTypeSessionAuthorization)
+	wantAPIError(t, err, 403, "session_authorization_error")
 	_, err = b2b("organization-test-00000000-0000-4000-8000-000000000000", "ledger", "read")
-	wantAPIError(t, err, 403, session.ErrorTypeSessionAuthorizationTenancy)
+	wantAPIError(t, err, 403, "session_authorization_tenancy_error")
 	// A refused check does not touch the session.
 	list, _ := e.client.B2B.List(ctx(t), org.OrganizationID, m.MemberID)
 	if len(list.MemberSessions) != 1 {
@@ -503,7 +504,7 @@ func TestB2BExchange(t *testing.T) {
 	_, err = e.client.B2B.Exchange(ctx(t), session.B2BExchangeParams{OrganizationID: stranger.OrganizationID, SessionToken: tok.SessionToken})
 	wantAPIError(t, err, 404, "member_not_found")
 	_, err = e.client.B2B.Exchange(ctx(t), session.B2BExchangeParams{OrganizationID: away.OrganizationID})
-	wantAPIError(t, err, 400, session.ErrorTypeNoSessionArguments)
+	wantAPIError(t, err, 400, "no_session_arguments")
 }
 
 func TestExchangeFactorsTransferOnlyEmailOAuthAndSMS(t *testing.T) {
@@ -630,7 +631,7 @@ func TestAdminAPI(t *testing.T) {
 	if status, body := e.do(t, "POST", "/_emulator/faults", map[string]any{"endpoint": "sessions.authenticate", "status": 500, "times": 1}, true); status != 200 {
 		t.Fatalf("inject fault: %d %v", status, body)
 	}
-	if _, err := e.client.Consumer.Authenticate(ctx(t), session.AuthenticateParams{SessionToken: "x"}); session.Classify(err) != session.KindUnavailable {
+	if _, err := e.client.Consumer.Authenticate(ctx(t), session.AuthenticateParams{SessionToken: "x"}); !errors.Is(err, session.ErrUnavailable) {
 		t.Fatalf("injected 500: %v", err)
 	}
 	if status, _ := e.do(t, "DELETE", "/_emulator/faults", nil, true); status != 200 {
@@ -735,14 +736,14 @@ func TestB2BRevokeByEachIdentifier(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := e.client.B2B.Authenticate(ctx(t), session.B2BAuthenticateParams{SessionJWT: tok.SessionJWT})
-			wantAPIError(t, err, 404, session.ErrorTypeSessionNotFound)
+			wantAPIError(t, err, 404, "session_not_found")
 			if _, err := e.client.B2B.Authenticate(ctx(t), session.B2BAuthenticateParams{SessionToken: keep.SessionToken}); err != nil {
 				t.Fatalf("the member's other session died: %v", err)
 			}
 		})
 	}
 	_, err := e.client.B2B.Revoke(ctx(t), session.B2BRevokeParams{})
-	wantAPIError(t, err, 400, session.ErrorTypeNoSessionRevokeArguments)
+	wantAPIError(t, err, 400, "no_session_revoke_arguments")
 	_, err = e.client.B2B.Revoke(ctx(t), session.B2BRevokeParams{MemberID: "member-test-nope"})
 	wantAPIError(t, err, 404, "member_not_found")
 }
@@ -808,7 +809,7 @@ func TestAdminGrantsLocksAndLimits(t *testing.T) {
 	}
 	_, _ = e.client.Consumer.Policy(ctx(t))
 	_, err = e.client.Consumer.Policy(ctx(t))
-	wantAPIError(t, err, 429, session.ErrorTypeTooManyRequests)
+	wantAPIError(t, err, 429, "too_many_requests")
 	if status, _ := e.do(t, "PUT", "/_emulator/rate_limit", map[string]any{}, true); status != 200 {
 		t.Fatal("turning the rate limit off")
 	}

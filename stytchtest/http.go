@@ -82,7 +82,7 @@ func (e *Emulator) endpoint(ep Endpoint, auth access, h apiHandler) http.Handler
 			return
 		}
 		if auth == projectAuth && !e.authorized(r) {
-			e.writeError(w, apiError(http.StatusUnauthorized, session.ErrorTypeUnauthorizedCredentials, "Unauthorized credentials."))
+			e.writeError(w, apiError(http.StatusUnauthorized, "unauthorized_credentials", "Unauthorized credentials."))
 			return
 		}
 		e.mu.Lock()
@@ -133,7 +133,7 @@ func apiError(status int, errorType, message string) *session.APIError {
 }
 
 func errSessionNotFound() *session.APIError {
-	return apiError(http.StatusNotFound, session.ErrorTypeSessionNotFound, "Session could not be found.")
+	return apiError(http.StatusNotFound, "session_not_found", "Session could not be found.")
 }
 
 func (e *Emulator) writeError(w http.ResponseWriter, err *session.APIError) {

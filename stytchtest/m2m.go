@@ -424,7 +424,7 @@ func (e *Emulator) handleM2MToken(r *http.Request, reqID string) (any, *session.
 	}
 	tok, err := sign(claims, k)
 	if err != nil {
-		return nil, apiError(http.StatusInternalServerError, session.ErrorTypeInternalServerError, "The token could not be signed.")
+		return nil, apiError(http.StatusInternalServerError, "internal_server_error", "The token could not be signed.")
 	}
 	return &session.M2MTokenResponse{RequestID: reqID, StatusCode: http.StatusOK, AccessToken: tok, TokenType: "bearer", ExpiresIn: int(M2MTokenLifetime / time.Second)}, nil
 }

@@ -106,10 +106,10 @@ func (e *Emulator) smsSendAllowed(memberID string, pend *pendingMFA) *session.AP
 	recent := slices.DeleteFunc(e.smsSends[memberID], func(at time.Time) bool { return !now.Before(at.Add(SMSSendWindow)) })
 	switch {
 	case pend != nil && pend.sends >= SMSSendsPerIntermediateSession:
-		return apiError(http.StatusTooManyRequests, session.ErrorTypeTooManyRequests, "Too many one-time passcodes were sent for this intermediate session.")
+		return apiError(http.StatusTooManyRequests, "too_many_requests", "Too many one-time passcodes were sent for this intermediate session.")
 	case len(recent) >= SMSSendsPerMember:
 		e.smsSends[memberID] = recent
-		return apiError(http.StatusTooManyRequests, session.ErrorTypeTooManyRequests, "Too many one-time passcodes were sent to this member; try again later.")
+		return apiError(http.StatusTooManyRequests, "too_many_requests", "Too many one-time passcodes were sent to this member; try again later.")
 	}
 	if pend != nil {
 		pend.sends++

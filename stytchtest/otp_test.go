@@ -186,7 +186,7 @@ func TestSMSSendsAreLimited(t *testing.T) {
 			t.Fatalf("send %d: %v", i+1, err)
 		}
 	}
-	wantAPIError(t, send(ist), 429, session.ErrorTypeTooManyRequests)
+	wantAPIError(t, send(ist), 429, "too_many_requests")
 	if memberID, orgID, ok := e.IntermediateSession(ist); !ok || memberID != m.MemberID || orgID != org.OrganizationID {
 		t.Fatalf("IntermediateSession = %s %s %v", memberID, orgID, ok)
 	}
@@ -197,7 +197,7 @@ func TestSMSSendsAreLimited(t *testing.T) {
 			t.Fatalf("send %d: %v", i+1, err)
 		}
 	}
-	wantAPIError(t, send(next), 429, session.ErrorTypeTooManyRequests)
+	wantAPIError(t, send(next), 429, "too_many_requests")
 	e.Advance(stytchtest.SMSSendWindow)
 	if home, err = e.StartMemberSession(homeMember.MemberID, stytchtest.SessionParams{}); err != nil {
 		t.Fatal(err)

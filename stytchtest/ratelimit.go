@@ -105,7 +105,7 @@ func (l *limiter) refuse(ep Endpoint, now time.Time) *session.APIError {
 	if l.FailedShare > 0 && isAuthenticate(ep) {
 		total, failed := l.window(now)
 		if total >= l.MinCalls && float64(failed) > l.FailedShare*float64(total) {
-			err := apiError(http.StatusTooManyRequests, session.ErrorTypeTooFewTokensAuthenticated, "Too many of the recent requests carried tokens that failed to authenticate.")
+			err := apiError(http.StatusTooManyRequests, "too_few_tokens_authenticated", "Too many of the recent requests carried tokens that failed to authenticate.")
 			err.RetryAfter = time.Second
 			return err
 		}
@@ -114,7 +114,7 @@ func (l *limiter) refuse(ep Endpoint, now time.Time) *session.APIError {
 		r := l.bucket.ReserveN(now, 1)
 		if d := r.DelayFrom(now); d > 0 {
 			r.CancelAt(now)
-			err := apiError(http.StatusTooManyRequests, session.ErrorTypeTooManyRequests, "Too many requests.")
+			err := apiError(http.StatusTooManyRequests, "too_many_requests", "Too many requests.")
 			err.RetryAfter = d
 			return err
 		}
@@ -129,7 +129,7 @@ func (l *limiter) record(ep Endpoint, now time.Time, apiErr *session.APIError) {
 	}
 	s := l.slot(now)
 	s.total++
-	if apiErr != nil && (apiErr.ErrorType == session.ErrorTypeSessionNotFound || apiErr.ErrorType == session.ErrorTypeUnableToParseSessionJWT) {
+	if apiErr != nil && (apiErr.ErrorType == "session_not_found" || apiErr.ErrorType == "unable_to_parse_session_jwt") {
 		s.failed++
 	}
 }

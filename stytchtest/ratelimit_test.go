@@ -1,6 +1,7 @@
 package stytchtest_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -18,12 +19,12 @@ func TestRateLimitAnswers429WithRetryAfter(t *testing.T) {
 		}
 	}
 	_, err := e.client.Consumer.Authenticate(ctx(t), session.AuthenticateParams{SessionToken: tok.SessionToken})
-	wantAPIError(t, err, 429, session.ErrorTypeTooManyRequests)
+	wantAPIError(t, err, 429, "too_many_requests")
 	if ra := session.RetryAfter(err); ra != time.Second {
 		t.Fatalf("Retry-After %v, want 1s (one call back every 500 ms, rounded up)", ra)
 	}
-	if k := session.Classify(err); k == session.KindSessionGone || k == session.KindCredentials {
-		t.Fatalf("a rate limit reads as %v", k)
+	if !errors.Is(err, session.ErrUnavailable) || errors.Is(err, session.ErrSessionGone) || errors.Is(err, session.ErrCredentials) {
+		t.Fatalf("a rate limit reads as %v", err)
 	}
 	// The JWKS endpoints are not limited: verifiers must always get keys.
 	if _, err := e.client.Consumer.JWKS(ctx(t)); err != nil {
@@ -59,19 +60,19 @@ func TestTooFewTokensAuthenticated(t *testing.T) {
 	// Below MinCalls, failures alone do not trip the rule.
 	for i := range 19 {
 		_, err := e.client.Consumer.Authenticate(ctx(t), session.AuthenticateParams{SessionToken: strings.Repeat(string(rune('A'+i%26)), 44)})
-		wantAPIError(t, err, 404, session.ErrorTypeSessionNotFound)
+		wantAPIError(t, err, 404, "session_not_found")
 	}
 	if err := good(false); err != nil {
 		t.Fatalf("19 failures of 20 calls, below MinCalls: %v", err)
 	}
 	// 20 calls, 19 failed: over half. Authenticate is refused, good tokens
 	// too, on both product lines; other endpoints are not.
-	wantAPIError(t, good(false), 429, session.ErrorTypeTooFewTokensAuthenticated)
-	wantAPIError(t, good(true), 429, session.ErrorTypeTooFewTokensAuthenticated)
+	wantAPIError(t, good(false), 429, "too_few_tokens_authenticated")
+	wantAPIError(t, good(true), 429, "too_few_tokens_authenticated")
 	if _, err := e.client.Consumer.List(ctx(t), u.UserID); err != nil {
 		t.Fatalf("list while authenticate is refused: %v", err)
 	}
-	if k := session.Classify(good(false)); k == session.KindSessionGone {
+	if errors.Is(good(false), session.ErrSessionGone) {
 		t.Fatal("too_few_tokens_authenticated reads as a sign-out")
 	}
 }

@@ -83,7 +83,7 @@ func (e *Emulator) authorize(s *sess, check *session.AuthorizationCheck) (*sessi
 	if !s.b2b {
 		granting := decide(e.policy.Roles, roles, check.ResourceID, check.Action)
 		if len(granting) == 0 {
-			return nil, apiError(403, session.ErrorTypeConsumerAuthorization, "The user is not authorized to perform the requested action.")
+			return nil, apiError(403, "consumer_session_authorization_error", "The user is not authorized to perform the requested action.")
 		}
 		return &session.Verdict{Authorized: true, GrantingRoles: granting}, nil
 	}
@@ -91,12 +91,12 @@ func (e *Emulator) authorize(s *sess, check *session.AuthorizationCheck) (*sessi
 		return nil, apiError(400, "bad_request", "authorization_check needs organization_id.")
 	}
 	if check.OrganizationID != s.orgID {
-		return nil, apiError(403, session.ErrorTypeSessionAuthorizationTenancy, "The member session belongs to another organization.")
+		return nil, apiError(403, "session_authorization_tenancy_error", "The member session belongs to another organization.")
 	}
 	all := append(slices.Clone(e.b2bPolicy.Roles), e.orgPolicies[s.orgID]...)
 	granting := decide(all, roles, check.ResourceID, check.Action)
 	if len(granting) == 0 {
-		return nil, apiError(403, session.ErrorTypeSessionAuthorization, "The member is not authorized to perform the requested action.")
+		return nil, apiError(403, "session_authorization_error", "The member is not authorized to perform the requested action.")
 	}
 	return &session.Verdict{Authorized: true, GrantingRoles: granting}, nil
 }

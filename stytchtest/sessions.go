@@ -366,7 +366,7 @@ func (e *Emulator) sessionFromJWT(raw string, b2b bool) (*sess, *session.APIErro
 	})
 	switch {
 	case errors.Is(err, jwt.ErrTokenMalformed):
-		return nil, apiError(400, session.ErrorTypeUnableToParseSessionJWT, "The session JWT could not be parsed.")
+		return nil, apiError(400, "unable_to_parse_session_jwt", "The session JWT could not be parsed.")
 	case err != nil:
 		return nil, errSessionNotFound()
 	}
@@ -403,7 +403,7 @@ func reservedClaim(name string) bool {
 func mergeClaims(current, update map[string]any) (map[string]any, *session.APIError) {
 	for k := range update {
 		if reservedClaim(k) {
-			return nil, apiError(400, session.ErrorTypeReservedClaims, "Custom claims may not use a reserved claim name.")
+			return nil, apiError(400, "reserved_claims_in_custom_claims", "Custom claims may not use a reserved claim name.")
 		}
 	}
 	out := maps.Clone(current)
@@ -422,7 +422,7 @@ func mergeClaims(current, update map[string]any) (map[string]any, *session.APIEr
 		return nil, apiError(400, "bad_request", "Custom claims must be JSON.")
 	}
 	if len(b) > MaxCustomClaimsBytes {
-		return nil, apiError(400, session.ErrorTypeCustomClaimsTooLarge, "Custom claims may not exceed 4 kilobytes.")
+		return nil, apiError(400, "custom_claims_too_large", "Custom claims may not exceed 4 kilobytes.")
 	}
 	if len(out) == 0 {
 		return nil, nil

@@ -125,7 +125,7 @@ func TestWebhooksForDashboardChanges(t *testing.T) {
 	}
 	// Deleting a user ends its sessions, as at Stytch.
 	_, err := e.client.Consumer.Authenticate(ctx(t), session.AuthenticateParams{SessionToken: tok.SessionToken})
-	wantAPIError(t, err, 404, session.ErrorTypeSessionNotFound)
+	wantAPIError(t, err, 404, "session_not_found")
 	if err := e.DeleteUser(u.UserID); !errors.Is(err, stytchtest.ErrNotFound) {
 		t.Fatalf("deleting twice: %v", err)
 	}

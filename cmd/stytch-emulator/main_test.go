@@ -156,7 +156,7 @@ func TestRateLimitFlags(t *testing.T) {
 	}
 	_, err = c.Consumer.Policy(ctx)
 	var api *session.APIError
-	if !errors.As(err, &api) || api.StatusCode != 429 || api.ErrorType != session.ErrorTypeTooManyRequests || api.RetryAfter == 0 {
+	if !errors.As(err, &api) || api.StatusCode != 429 || api.ErrorType != "too_many_requests" || api.RetryAfter == 0 {
 		t.Fatalf("second call within the limit's period: %v", err)
 	}
 	if _, err := c.Consumer.JWKS(ctx); err != nil {

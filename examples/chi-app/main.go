@@ -87,20 +87,20 @@ func newApp(be *demo.Backend, stores *demo.Stores, logger *slog.Logger) (*app, e
 	a := &app{be: be}
 	a.site = demo.NewSite("Acme Docs", be, &a.docs, true)
 	mw, err := middleware.New(middleware.Config{
-		Client:      be.Client,
-		Revocations: stores.Revocations,
-		RemoteCache: stores.Remote,
-		Issuers:     be.Issuers,
-		Logger:      logger,
-		// Served over plain http on this machine: drop behind TLS.
-		InsecureCookies: true,
-		// No script of this app reads the session cookies (it uses no
-		// Stytch frontend SDK), so none may: see README, "Using it with your Stytch project".
-		HTTPOnlyCookies:   true,
-		LogoutRedirect:    "/?signed_out=device",
-		LogoutAllRedirect: "/?signed_out=everywhere",
-		SignInURL:         "/",              // a signed-out page view goes to the sign-in page
-		ErrorHandler:      a.site.ErrorPage, // refused page views read as pages; API calls keep JSON
+		Client:       be.Client,
+		Logger:       logger,
+		Stores:       middleware.Stores{Revocations: stores.Revocations, RemoteCache: stores.Remote},
+		Verification: middleware.Verification{Issuers: be.Issuers},
+		Cookies: middleware.Cookies{
+			// Served over plain http on this machine: drop behind TLS.
+			Insecure: true,
+			// No script of this app reads the session cookies (it uses no
+			// Stytch frontend SDK), so none may: see docs/configuration.md.
+			HTTPOnly: true,
+		},
+		Logout:       middleware.Logout{Redirect: "/?signed_out=device", AllRedirect: "/?signed_out=everywhere"},
+		SignInURL:    "/",              // a signed-out page view goes to the sign-in page
+		ErrorHandler: a.site.ErrorPage, // refused page views read as pages; API calls keep JSON
 	})
 	if err != nil {
 		return nil, err
@@ -121,13 +121,14 @@ func (a *app) close() {
 
 func (a *app) routes() http.Handler {
 	r := chi.NewRouter()
-	// Every POST acts on a cookie session: refuse cross-origin ones before
-	// any handler runs.
-	r.Use(a.mw.Protect)
 	r.Handle("/static/*", demo.Static())
 	r.With(a.mw.Authenticate).Get("/", a.site.Start)
-	r.Post("/demo/login", a.be.LoginHandler(true, a.mw.SetSessionCookies))
-	r.Post("/demo/admin", a.be.AdminHandler(true))
+	// The demo's own forms act without a session, so the middleware does not
+	// see them: refuse other sites' posts to them here. A POST that a
+	// session cookie authenticates, the middleware refuses when another site
+	// sent it (Config.CrossOrigin).
+	r.Method(http.MethodPost, "/demo/login", demo.SameOrigin(a.be.LoginHandler(true, a.mw.SetSessionCookies)))
+	r.Method(http.MethodPost, "/demo/admin", demo.SameOrigin(a.be.AdminHandler(true)))
 	// The MFA step of a switch into an organization that requires it: the
 	// intermediate session token ExchangeHandler kept is its credential.
 	// Only a signed-in member switches, so that requests with made-up

@@ -78,7 +78,7 @@ func TestOrganizationsStayApart(t *testing.T) {
 		{"POST", "/logout"}, {"POST", "/logout-all"},
 	} {
 		c, body := call(route.method, "/orgs/"+acme.org+route.path, globex.jwt, url.Values{"title": {"planted"}})
-		if c != http.StatusForbidden || !strings.Contains(body, session.ErrorTypeSessionAuthorizationTenancy) {
+		if c != http.StatusForbidden || !strings.Contains(body, "session_authorization_tenancy_error") {
 			t.Errorf("%s /orgs/<another>%s: %d %s", route.method, route.path, c, body)
 		}
 	}

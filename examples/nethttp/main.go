@@ -99,20 +99,20 @@ func newApp(be *demo.Backend, stores *demo.Stores, logger *slog.Logger) (*app, e
 	a := &app{be: be}
 	a.site = demo.NewSite("Notes", be, &a.docs, false)
 	mw, err := middleware.New(middleware.Config{
-		Client:      be.Client,
-		Revocations: stores.Revocations,
-		RemoteCache: stores.Remote,
-		Issuers:     be.Issuers,
-		Logger:      logger,
-		// Served over plain http on this machine: drop behind TLS.
-		InsecureCookies: true,
-		// No script of this app reads the session cookies (it uses no
-		// Stytch frontend SDK), so none may: see README, "Using it with your Stytch project".
-		HTTPOnlyCookies:   true,
-		LogoutRedirect:    "/?signed_out=device",
-		LogoutAllRedirect: "/?signed_out=everywhere",
-		SignInURL:         "/",              // a signed-out page view goes to the sign-in page
-		ErrorHandler:      a.site.ErrorPage, // refused page views read as pages; API calls keep JSON
+		Client:       be.Client,
+		Logger:       logger,
+		Stores:       middleware.Stores{Revocations: stores.Revocations, RemoteCache: stores.Remote},
+		Verification: middleware.Verification{Issuers: be.Issuers},
+		Cookies: middleware.Cookies{
+			// Served over plain http on this machine: drop behind TLS.
+			Insecure: true,
+			// No script of this app reads the session cookies (it uses no
+			// Stytch frontend SDK), so none may: see docs/configuration.md.
+			HTTPOnly: true,
+		},
+		Logout:       middleware.Logout{Redirect: "/?signed_out=device", AllRedirect: "/?signed_out=everywhere"},
+		SignInURL:    "/",              // a signed-out page view goes to the sign-in page
+		ErrorHandler: a.site.ErrorPage, // refused page views read as pages; API calls keep JSON
 	})
 	if err != nil {
 		return nil, err
@@ -136,8 +136,10 @@ func (a *app) routes() http.Handler {
 	mux.Handle("GET /static/", demo.Static())
 	mux.Handle("GET /{$}", a.mw.Authenticate(http.HandlerFunc(a.site.Start)))
 	mux.Handle("GET /documents", a.mw.Require(a.az.Require("documents", "read")(a.site.DocumentsPage(a.az, demo.Shared))))
-	mux.HandleFunc("POST /demo/login", a.be.LoginHandler(false, a.mw.SetSessionCookies))
-	mux.HandleFunc("POST /demo/admin", a.be.AdminHandler(false))
+	// The demo's own forms act without a session, so the middleware does not
+	// see them: refuse other sites' posts to them here.
+	mux.Handle("POST /demo/login", demo.SameOrigin(a.be.LoginHandler(false, a.mw.SetSessionCookies)))
+	mux.Handle("POST /demo/admin", demo.SameOrigin(a.be.AdminHandler(false)))
 	if a.webhook != nil {
 		mux.Handle("POST /webhooks/stytch", a.webhook) // its signature is its credential
 	}
@@ -152,9 +154,9 @@ func (a *app) routes() http.Handler {
 	mux.Handle("POST /api/sessions/others", a.mw.SignOutOthersHandler()) // sign out my other devices
 	mux.Handle("GET /api/documents", a.mw.Require(a.az.Require("documents", "read")(a.docs.ListHandler(demo.Shared))))
 	mux.Handle("POST /api/documents", a.mw.Require(a.az.Require("documents", "write")(a.docs.AddHandler(demo.Shared))))
-	// Every POST acts on a cookie session: refuse cross-origin ones before
-	// any handler runs.
-	return a.mw.Protect(mux)
+	// A POST that a session cookie authenticates is refused by the
+	// middleware when another site sent it (Config.CrossOrigin).
+	return mux
 }
 
 // me answers the session in the request's context.

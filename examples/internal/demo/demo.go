@@ -475,3 +475,10 @@ func (b *Backend) AdminHandler(b2b bool) http.HandlerFunc {
 		http.Redirect(w, r, "/?admin="+action, http.StatusSeeOther)
 	}
 }
+
+// SameOrigin refuses cross-origin requests that change state, for the
+// demo's forms that no session authenticates (sign-in, the admin panel):
+// the middleware guards only what a session cookie authenticates.
+func SameOrigin(h http.Handler) http.Handler {
+	return http.NewCrossOriginProtection().Handler(h)
+}

@@ -17,7 +17,7 @@ import (
 
 // intermediate is the intermediate session token ExchangeHandler kept.
 func intermediate(r *http.Request) string {
-	c, err := r.Cookie(middleware.DefaultIntermediateCookie)
+	c, err := r.Cookie("stytch_intermediate_session_token")
 	if err != nil {
 		return ""
 	}
@@ -119,7 +119,7 @@ func (s *Site) mfaFailed(w http.ResponseWriter, r *http.Request, v view, err err
 		status, v.Alert = http.StatusUnauthorized, "That code is not right, or it has expired. Check the latest text, or send a new code."
 	case errors.As(err, &api) && api.ErrorType == "intermediate_session_not_found":
 		status, v.Alert = http.StatusUnauthorized, "This switch has expired. Go back and switch organization again."
-	case session.Classify(err) == session.KindUnavailable:
+	case errors.Is(err, session.ErrUnavailable):
 		status, v.Alert = http.StatusServiceUnavailable, "Stytch cannot be reached right now. Try again in a few seconds."
 	default:
 		v.Alert = "The code could not be checked. Go back and switch organization again."
