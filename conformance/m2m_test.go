@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
@@ -72,7 +71,7 @@ func TestM2MAnswersConformToStytchsShapes(t *testing.T) {
 	if err := conform(reflect.TypeOf(wM2MClientAnswer{}), raw); err != nil {
 		t.Fatalf("create: %v\n%s", err, raw)
 	}
-	mc, err := srv.CreateM2MClient(session.CreateMachineClientParams{Scopes: []string{"read:reports"}})
+	mc, err := srv.CreateM2MClient(stytchtest.M2MClientParams{Scopes: []string{"read:reports"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,11 @@
 package conformance_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -121,9 +124,22 @@ func TestRecipes(t *testing.T) {
 		if err := srv.AddTrustedAuthToken("profile-otp", "second-factor", u.UserID); err != nil {
 			t.Fatal(err)
 		}
-		res, err := c.Consumer.Attest(ctx, session.AttestParams{ProfileID: "profile-otp", Token: "second-factor", SessionToken: tok.SessionToken})
+		// Attest is an app's own call (stytch-go: Sessions.Attest), through
+		// the validating client.
+		body, _ := json.Marshal(map[string]string{"profile_id": "profile-otp", "token": "second-factor", "session_token": tok.SessionToken})
+		req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/v1/sessions/attest", bytes.NewReader(body))
+		req.SetBasicAuth(srv.ProjectID(), srv.Secret())
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
 		if err != nil {
 			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var res struct {
+			Session session.Session `json:"session"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("attest: %d %v", resp.StatusCode, err)
 		}
 		if res.Session.SessionID != tok.SessionID {
 			t.Fatalf("a new session %s instead of the existing one", res.Session.SessionID)
@@ -133,7 +149,7 @@ func TestRecipes(t *testing.T) {
 			t.Fatal(err)
 		}
 		f := auth.Session.AuthenticationFactors
-		if len(f) != 2 || f[0].Type != session.FactorMagicLink || f[0].EmailFactor.EmailAddress != "a@example.com" || f[1].Type != session.FactorTrustedAuthToken {
+		if len(f) != 2 || f[0].Type != "magic_link" || f[0].EmailFactor.EmailAddress != "a@example.com" || f[1].Type != "trusted_auth_token" {
 			t.Fatalf("factors %+v", f)
 		}
 	})

@@ -551,7 +551,7 @@ func newConformanceFixture(t *testing.T, e *env) conformanceFixture {
 	must(e.LockMember(f.grace.MemberID, 30*time.Minute))
 	f.graceTok = start(f.grace.MemberID, true, stytchtest.SessionParams{CustomClaims: map[string]any{"team": "compilers"}})
 	f.alanTok = start(f.alan.MemberID, true, stytchtest.SessionParams{})
-	f.graceImported = start(f.grace.MemberID, true, stytchtest.SessionParams{Factors: []session.AuthenticationFactor{{Type: session.FactorImported, DeliveryMethod: "imported_auth0"}}})
+	f.graceImported = start(f.grace.MemberID, true, stytchtest.SessionParams{Factors: []session.AuthenticationFactor{{Type: "imported", DeliveryMethod: "imported_auth0"}}})
 
 	f.access, err = e.IssueAccessToken(named.UserID, "connected-app-test-1")
 	must(err)

@@ -1,6 +1,9 @@
 package jwtlocal
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // HeadersRemembered exposes how many header segments v remembers.
 func HeadersRemembered(v *Verifier) int {
@@ -35,4 +38,55 @@ func RefreshNow(v *Verifier) {
 	}
 	v.mu.Unlock()
 	<-done
+}
+
+// The kinds of a verification, as the tests name them.
+type Outcome = kind
+
+const (
+	Valid         = kindValid
+	Invalid       = kindInvalid
+	Stale         = kindStale
+	KeyUnknown    = kindKeyUnknown
+	IssuerUnknown = kindIssuerUnknown
+)
+
+// OutcomeOf is kindOf.
+var OutcomeOf = kindOf
+
+// The defaults, as the tests name them.
+const (
+	DefaultMaxTokenAge               = defaultMaxTokenAge
+	DefaultMaxTokenBytes             = defaultMaxTokenBytes
+	DefaultCacheSize                 = defaultCacheSize
+	DefaultUnknownKIDRefreshInterval = defaultUnknownKIDRefreshInterval
+	DefaultRefreshInterval           = defaultRefreshInterval
+)
+
+// CacheLen returns how many verified tokens the cache holds.
+func (v *Verifier) CacheLen() int {
+	if v.cache == nil {
+		return 0
+	}
+	return v.cache.len()
+}
+
+// VerifyMachine is Verify for M2M access tokens alone: a session JWT is
+// invalid.
+func (v *Verifier) VerifyMachine(ctx context.Context, token string) (*Verified, error) {
+	got, err := v.Verify(ctx, token)
+	if got != nil && got.Machine == nil {
+		return nil, invalid("a session JWT, not an M2M access token", nil)
+	}
+	return got, err
+}
+
+// VerifySession is Verify for session JWTs alone: an M2M access token is
+// invalid.
+func (v *Verifier) VerifySession(ctx context.Context, token string) (*Verified, error) {
+	got, err := v.Verify(ctx, token)
+	if got != nil && got.Machine != nil {
+		return nil, invalid("an M2M access token, not a session JWT", nil)
+	}
+	return got, err
 }

@@ -10,14 +10,13 @@ import (
 
 	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/jwtlocal"
-	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
 // machineToken issues an M2M access token for a new client with scopes.
-func machineToken(t *testing.T, srv *stytchtest.Server, scopes ...string) (session.MachineClient, string) {
+func machineToken(t *testing.T, srv *stytchtest.Server, scopes ...string) (stytchtest.M2MClient, string) {
 	t.Helper()
-	mc, err := srv.CreateM2MClient(session.CreateMachineClientParams{Scopes: scopes, TrustedMetadata: map[string]any{"plan": "pro"}})
+	mc, err := srv.CreateM2MClient(stytchtest.M2MClientParams{Scopes: scopes, TrustedMetadata: map[string]any{"plan": "pro"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +36,7 @@ func TestMachineTokens(t *testing.T) {
 
 	for name, verify := range map[string]func() (*jwtlocal.Verified, error){
 		"VerifyMachine": func() (*jwtlocal.Verified, error) { return f.v.VerifyMachine(bg(), tok) },
-		"VerifyAny":     func() (*jwtlocal.Verified, error) { return f.v.VerifyAny(bg(), tok) },
+		"VerifyAny":     func() (*jwtlocal.Verified, error) { return f.v.Verify(bg(), tok) },
 	} {
 		got, err := verify()
 		if err != nil {
@@ -49,14 +48,14 @@ func TestMachineTokens(t *testing.T) {
 			t.Fatalf("%s: %+v %+v", name, got, m)
 		}
 	}
-	if _, err := f.v.Verify(bg(), tok); jwtlocal.OutcomeOf(err) != jwtlocal.Invalid {
-		t.Fatalf("Verify took an M2M token: %v", err)
+	if _, err := f.v.VerifySession(bg(), tok); jwtlocal.OutcomeOf(err) != jwtlocal.Invalid {
+		t.Fatalf("a session-only check took an M2M token: %v", err)
 	}
 	if _, err := f.v.VerifyMachine(bg(), f.tok.SessionJWT); jwtlocal.OutcomeOf(err) != jwtlocal.Invalid {
 		t.Fatalf("VerifyMachine took a session JWT: %v", err)
 	}
-	if got, err := f.v.VerifyAny(bg(), f.tok.SessionJWT); err != nil || got.Consumer == nil || got.Machine != nil {
-		t.Fatalf("VerifyAny on a session JWT: %+v, %v", got, err)
+	if got, err := f.v.Verify(bg(), f.tok.SessionJWT); err != nil || got.Consumer == nil || got.Machine != nil {
+		t.Fatalf("Verify on a session JWT: %+v, %v", got, err)
 	}
 
 	claims := claimsOf(t, tok)
@@ -127,10 +126,10 @@ func TestMachineTokenWithoutKeys(t *testing.T) {
 	st, _ := srv.StartSession(u.UserID, stytchtest.SessionParams{})
 	v := verifierWithoutKeys(t, srv)
 	var je *jwtlocal.Error
-	if _, err := v.VerifyAny(bg(), tok); !errors.As(err, &je) || je.Outcome != jwtlocal.KeyUnknown || !je.MachineShaped {
+	if _, err := v.Verify(bg(), tok); !errors.As(err, &je) || jwtlocal.OutcomeOf(je) != jwtlocal.KeyUnknown || !je.MachineShaped {
 		t.Fatalf("M2M token without keys: %v", err)
 	}
-	if _, err := v.VerifyAny(bg(), st.SessionJWT); !errors.As(err, &je) || je.Outcome != jwtlocal.KeyUnknown || je.MachineShaped {
+	if _, err := v.Verify(bg(), st.SessionJWT); !errors.As(err, &je) || jwtlocal.OutcomeOf(je) != jwtlocal.KeyUnknown || je.MachineShaped {
 		t.Fatalf("session JWT without keys: %v", err)
 	}
 }

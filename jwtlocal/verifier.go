@@ -23,14 +23,14 @@ import (
 
 // Defaults for the zero fields of Config.
 const (
-	DefaultMaxTokenAge               = 300 * time.Second
-	DefaultMaxTokenBytes             = 8 << 10
-	DefaultCacheSize                 = 10_000
-	DefaultInitialFetchWait          = 2 * time.Second
-	DefaultUnknownKIDRefreshInterval = time.Minute
-	DefaultUnknownKIDWait            = 500 * time.Millisecond
-	DefaultRefreshInterval           = time.Hour
-	DefaultFetchTimeout              = 10 * time.Second
+	defaultMaxTokenAge               = 300 * time.Second
+	defaultMaxTokenBytes             = 8 << 10
+	defaultCacheSize                 = 10_000
+	defaultInitialFetchWait          = 2 * time.Second
+	defaultUnknownKIDRefreshInterval = time.Minute
+	defaultUnknownKIDWait            = 500 * time.Millisecond
+	defaultRefreshInterval           = time.Hour
+	defaultFetchTimeout              = 10 * time.Second
 )
 
 // Config configures a Verifier. Client is required; every other zero field
@@ -47,35 +47,35 @@ type Config struct {
 	// ClockTolerance is the leeway on exp, nbf and iat. Zero means none.
 	ClockTolerance time.Duration
 	// MaxTokenAge is how long after its iat a JWT is trusted without asking
-	// Stytch: older ones are Stale. Zero means DefaultMaxTokenAge (300 s,
+	// Stytch: older ones are Stale. Zero means defaultMaxTokenAge (300 s,
 	// the JWT's own lifetime, as Stytch's Ruby SDK).
 	MaxTokenAge time.Duration
 	// MaxTokenBytes caps a token's length, checked before any decoding;
-	// longer tokens are Invalid. Zero means DefaultMaxTokenBytes (8 KiB).
+	// longer tokens are Invalid. Zero means defaultMaxTokenBytes (8 KiB).
 	MaxTokenBytes int
 	// CacheSize is how many verified tokens are remembered. Zero means
-	// DefaultCacheSize; negative disables the cache.
+	// defaultCacheSize; negative disables the cache.
 	CacheSize int
 	// InitialFetchWait bounds how long New waits for the first JWKS fetch;
 	// when Stytch is slower or down, New returns anyway and the fetch goes
 	// on, or is tried again by later requests. Zero means
-	// DefaultInitialFetchWait.
+	// defaultInitialFetchWait.
 	InitialFetchWait time.Duration
 	// UnknownKIDRefreshInterval is the least time, by Now, between two
 	// refreshes triggered by unknown kids (10 s at most after a failed one);
 	// the fetch at start and the periodic ones do not count against it, so
 	// a key rotated in just after start is still picked up at once. Zero
-	// means DefaultUnknownKIDRefreshInterval (1 min): a flood of made-up kids
+	// means defaultUnknownKIDRefreshInterval (1 min): a flood of made-up kids
 	// costs one JWKS fetch a minute, and is Invalid meanwhile.
 	UnknownKIDRefreshInterval time.Duration
 	// UnknownKIDWait bounds how long a request with an unknown kid waits for
 	// a refresh before it is answered KeyUnknown. Zero means
-	// DefaultUnknownKIDWait.
+	// defaultUnknownKIDWait.
 	UnknownKIDWait time.Duration
 	// RefreshInterval is the period of the background refresh. Zero means
-	// DefaultRefreshInterval.
+	// defaultRefreshInterval.
 	RefreshInterval time.Duration
-	// FetchTimeout bounds one JWKS fetch. Zero means DefaultFetchTimeout.
+	// FetchTimeout bounds one JWKS fetch. Zero means defaultFetchTimeout.
 	FetchTimeout time.Duration
 	// Issuers are iss values accepted besides stytch.com/<project_id> (and
 	// the client's BaseURL when it is not Stytch's own): the URL of a custom
@@ -84,7 +84,7 @@ type Config struct {
 	// a warning names the issuer once. Empty means none.
 	Issuers []string
 	// MachineMaxTokenAge is how long after its iat an M2M access token is
-	// accepted (VerifyMachine, VerifyAny); older ones are Stale. Zero means
+	// accepted (Verify); older ones are Stale. Zero means
 	// no bound but the token's own exp (an hour by Stytch's default), as in
 	// Stytch's SDKs.
 	MachineMaxTokenAge time.Duration
@@ -142,14 +142,14 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	cfg.MaxTokenAge = cmp.Or(cfg.MaxTokenAge, DefaultMaxTokenAge)
-	cfg.MaxTokenBytes = cmp.Or(cfg.MaxTokenBytes, DefaultMaxTokenBytes)
-	cfg.CacheSize = cmp.Or(cfg.CacheSize, DefaultCacheSize)
-	cfg.InitialFetchWait = cmp.Or(cfg.InitialFetchWait, DefaultInitialFetchWait)
-	cfg.UnknownKIDRefreshInterval = cmp.Or(cfg.UnknownKIDRefreshInterval, DefaultUnknownKIDRefreshInterval)
-	cfg.UnknownKIDWait = cmp.Or(cfg.UnknownKIDWait, DefaultUnknownKIDWait)
-	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, DefaultRefreshInterval)
-	cfg.FetchTimeout = cmp.Or(cfg.FetchTimeout, DefaultFetchTimeout)
+	cfg.MaxTokenAge = cmp.Or(cfg.MaxTokenAge, defaultMaxTokenAge)
+	cfg.MaxTokenBytes = cmp.Or(cfg.MaxTokenBytes, defaultMaxTokenBytes)
+	cfg.CacheSize = cmp.Or(cfg.CacheSize, defaultCacheSize)
+	cfg.InitialFetchWait = cmp.Or(cfg.InitialFetchWait, defaultInitialFetchWait)
+	cfg.UnknownKIDRefreshInterval = cmp.Or(cfg.UnknownKIDRefreshInterval, defaultUnknownKIDRefreshInterval)
+	cfg.UnknownKIDWait = cmp.Or(cfg.UnknownKIDWait, defaultUnknownKIDWait)
+	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, defaultRefreshInterval)
+	cfg.FetchTimeout = cmp.Or(cfg.FetchTimeout, defaultFetchTimeout)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -209,38 +209,17 @@ func (v *Verifier) Close() {
 	})
 }
 
-// Verify checks a session JWT. On success it returns the session; on failure
-// an *Error whose Outcome tells what to do. A Stale or IssuerUnknown token's
-// signature was good, so the Verified returned with it is Stytch's word,
-// only old or from an unexpected issuer. A token seen before costs a cache
-// lookup: its exp, nbf, max age and session end are checked again, its
-// signature is not. Revocation is the caller's to check, on SessionID. An
-// M2M access token is Invalid here (VerifyMachine takes it).
+// Verify checks a session JWT or an M2M access token (Stytch's
+// client-credentials token, signed with the same key set): Verified.Machine
+// tells which it was. On failure the error matches one of the sentinels
+// (errors.Is). A stale token, or one from an issuer not configured, had a
+// good signature: the Verified returned with ErrStale or ErrIssuerUnknown
+// is Stytch's word, only old or from an unexpected issuer. A token seen
+// before costs a cache lookup: its exp, nbf, max age and session end are
+// checked again, its signature is not. Revocation is the caller's to check,
+// on SessionID. Stytch has no endpoint to ask about an M2M token, so a
+// stale one cannot be settled remotely: the caller refuses it.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Verified, error) {
-	got, err := v.verify(ctx, token)
-	if got != nil && got.Machine != nil {
-		return nil, invalid("an M2M access token, not a session JWT", nil)
-	}
-	return result(got, err)
-}
-
-// VerifyMachine checks an M2M access token (Stytch's client-credentials
-// token, signed with the same key set) with the same rules as Verify:
-// audience, issuer, exp and nbf with ClockTolerance, MachineMaxTokenAge, and
-// the cache. A session JWT is Invalid here. Stytch has no endpoint to ask
-// about an M2M token, so a Stale or IssuerUnknown one cannot be settled
-// remotely: the caller refuses it.
-func (v *Verifier) VerifyMachine(ctx context.Context, token string) (*Verified, error) {
-	got, err := v.verify(ctx, token)
-	if got != nil && got.Machine == nil {
-		return nil, invalid("a session JWT, not an M2M access token", nil)
-	}
-	return result(got, err)
-}
-
-// VerifyAny is Verify for routes that take a person's session JWT or an M2M
-// access token: Verified.Machine tells which it was.
-func (v *Verifier) VerifyAny(ctx context.Context, token string) (*Verified, error) {
 	return result(v.verify(ctx, token))
 }
 
@@ -278,7 +257,7 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Verified, *Error)
 		return nil, perr
 	}
 	if err := v.checkClaims(c); err != nil {
-		if err.Outcome != IssuerUnknown {
+		if err.kind != kindIssuerUnknown {
 			return nil, err
 		}
 		v.warnIssuer(c.Issuer)
@@ -392,7 +371,7 @@ func (v *Verifier) parse(ctx context.Context, token string, now time.Time) (*cla
 	case errors.Is(err, jwkset.ErrKeyNotFound):
 		var kerr *Error
 		if key, kerr = v.keyAfterMiss(ctx, hdr.Kid, now); kerr != nil {
-			kerr.MachineShaped = kerr.Outcome == KeyUnknown && machineShaped(token[dot1+1:dot2])
+			kerr.MachineShaped = kerr.kind == kindKeyUnknown && machineShaped(token[dot1+1:dot2])
 			return nil, kerr
 		}
 	case err != nil:
@@ -430,10 +409,10 @@ func (v *Verifier) keyAfterMiss(ctx context.Context, kid string, now time.Time) 
 	if v.ambiguous(kid) {
 		// Two keys of the set share this kid: neither can be trusted to be
 		// the one meant, nor can the token be called bad.
-		return nil, &Error{Outcome: KeyUnknown, Reason: "kid held by two different keys in the key set"}
+		return nil, &Error{kind: kindKeyUnknown, Reason: "kid held by two different keys in the key set"}
 	}
 	if !v.keysCurrent(now) {
-		return nil, &Error{Outcome: KeyUnknown, Reason: "no current key set"}
+		return nil, &Error{kind: kindKeyUnknown, Reason: "no current key set"}
 	}
 	k, err := v.keys.MemoryJWKSet.KeyRead(ctx, kid)
 	if err != nil {
@@ -479,7 +458,7 @@ func (v *Verifier) checkClaims(c *claims) *Error {
 		return invalid("a B2B session JWT", nil)
 	}
 	if !slices.Contains(v.issuers, c.Issuer) {
-		return &Error{Outcome: IssuerUnknown, Reason: "issuer not configured"}
+		return &Error{kind: kindIssuerUnknown, Reason: "issuer not configured"}
 	}
 	return nil
 }
@@ -532,10 +511,3 @@ func sessionEnd(s *Verified) time.Time {
 	return time.Time{}
 }
 
-// CacheLen returns how many verified tokens the cache holds.
-func (v *Verifier) CacheLen() int {
-	if v.cache == nil {
-		return 0
-	}
-	return v.cache.len()
-}

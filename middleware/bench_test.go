@@ -16,7 +16,6 @@ import (
 	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/jwtlocal"
 	"github.com/stytchguard/stytchguard/middleware"
-	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
@@ -173,7 +172,7 @@ func BenchmarkClaims(b *testing.B) {
 	if err := srv.SetM2MClaimsTemplate(map[string]any{"plan": "team", "seats": 12, "region": "eu-west-1"}); err != nil {
 		b.Fatal(err)
 	}
-	mc, err := srv.CreateM2MClient(session.CreateMachineClientParams{Scopes: []string{"read:reports"}})
+	mc, err := srv.CreateM2MClient(stytchtest.M2MClientParams{Scopes: []string{"read:reports"}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,11 +2,13 @@ package middleware_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"time"
 
@@ -230,11 +232,19 @@ func ExampleMiddleware_RequireMachine() {
 		fmt.Fprintln(w, "reports for", m.ClientID == "reporting-job", m.Scopes)
 	}))
 
-	// The caller's side: a client with the scope, and a token for it.
-	ctx := context.Background()
-	created, _ := client.M2M.CreateClient(ctx, session.CreateMachineClientParams{ClientID: "reporting-job", Scopes: []string{"read:reports"}})
-	tok, err := client.M2M.Token(ctx, session.M2MTokenParams{ClientID: created.M2MClient.ClientID, ClientSecret: created.M2MClient.ClientSecret})
+	// The caller's side: a client with the scope, and a token for it from
+	// Stytch's OAuth2 token endpoint (the client-credentials grant).
+	created, _ := srv.CreateM2MClient(stytchtest.M2MClientParams{ClientID: "reporting-job", Scopes: []string{"read:reports"}})
+	res, err := http.PostForm(srv.URL+"/v1/public/"+srv.ProjectID()+"/oauth2/token", url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {created.ClientID}, "client_secret": {created.ClientSecret}})
 	if err != nil {
+		panic(err)
+	}
+	defer res.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&tok); err != nil {
 		panic(err)
 	}
 	r := httptest.NewRequest("GET", "/api/reports", nil)

@@ -116,10 +116,10 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	var ask credential
 	if cred.JWT != "" {
 		v, err := m.verifier.Verify(ctx, cred.JWT)
-		switch o := jwtlocal.OutcomeOf(err); {
-		case v != nil:
+		switch {
+		case v != nil && v.Machine == nil:
 			sessionID = v.SessionID // the project's signature, fresh or not
-		case o == jwtlocal.KeyUnknown:
+		case v == nil && errors.Is(err, jwtlocal.ErrKeyUnknown):
 			ask.JWT = cred.JWT
 		}
 	}

@@ -18,8 +18,8 @@ func (m *Middleware) machine(cred credential, v *jwtlocal.Verified, err error) (
 	refuse := func(msg string) *stytchguard.Refusal {
 		return &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeInvalidToken, Message: msg, TokenPresented: true, Err: err}
 	}
-	switch jwtlocal.OutcomeOf(err) {
-	case jwtlocal.Valid:
+	switch verdictOf(err) {
+	case nil:
 		if cred.From != fromHeader {
 			return nil, refuse("an M2M access token is taken only as a Bearer credential")
 		}
@@ -27,7 +27,7 @@ func (m *Middleware) machine(cred credential, v *jwtlocal.Verified, err error) (
 			m.cfg.Hooks.Local()
 		}
 		return &auth{machine: v.Machine, expires: v.Machine.ExpiresAt}, nil
-	case jwtlocal.IssuerUnknown:
+	case jwtlocal.ErrIssuerUnknown:
 		return nil, refuse("the access token's issuer is not configured")
 	default:
 		return nil, refuse("the access token is expired or not valid yet")
@@ -124,11 +124,11 @@ func (m *Middleware) resolveMachine(r *http.Request, refusal *stytchguard.Refusa
 	case cred.JWT == "":
 		return nil, refusal // an opaque token: a person's session, or nothing
 	}
-	v, err := m.verifier.VerifyAny(r.Context(), cred.JWT)
+	v, err := m.verifier.Verify(r.Context(), cred.JWT)
 	switch {
 	case v != nil && v.Machine != nil:
 		return m.machine(cred, v, err)
-	case jwtlocal.OutcomeOf(err) == jwtlocal.Invalid:
+	case verdictOf(err) == jwtlocal.ErrInvalid:
 		return nil, errInvalidJWT(err)
 	case machineShaped(err):
 		return nil, m.errNoKeys(err)
@@ -136,11 +136,26 @@ func (m *Middleware) resolveMachine(r *http.Request, refusal *stytchguard.Refusa
 	return nil, refusal // a person's session JWT
 }
 
-// machineShaped reports whether err is KeyUnknown for a token shaped as an
-// M2M access token.
+// machineShaped reports whether err is ErrKeyUnknown for a token shaped as
+// an M2M access token.
 func machineShaped(err error) bool {
 	var je *jwtlocal.Error
-	return errors.As(err, &je) && je.Outcome == jwtlocal.KeyUnknown && je.MachineShaped
+	return errors.As(err, &je) && errors.Is(je, jwtlocal.ErrKeyUnknown) && je.MachineShaped
+}
+
+// verdictOf returns the jwtlocal sentinel err matches, nil for nil: what a
+// local verification concluded. errors.Is on a *jwtlocal.Error compares
+// without allocating, so a flood of garbage costs no garbage.
+func verdictOf(err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, s := range [...]error{jwtlocal.ErrStale, jwtlocal.ErrKeyUnknown, jwtlocal.ErrIssuerUnknown} {
+		if errors.Is(err, s) {
+			return s
+		}
+	}
+	return jwtlocal.ErrInvalid
 }
 
 // errNoKeys answers an M2M token while no key set is held: only the key

@@ -12,7 +12,6 @@ import (
 
 	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/middleware"
-	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
@@ -42,7 +41,7 @@ func machineApp(t *testing.T) *app {
 
 func (a *app) machine(t *testing.T, scopes ...string) (string, string) {
 	t.Helper()
-	mc, err := a.srv.CreateM2MClient(session.CreateMachineClientParams{Scopes: scopes})
+	mc, err := a.srv.CreateM2MClient(stytchtest.M2MClientParams{Scopes: scopes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +133,7 @@ func TestMachineRoutes(t *testing.T) {
 func TestMachineTokenWithoutKeySet(t *testing.T) {
 	srv := stytchtest.NewServer()
 	t.Cleanup(srv.Close)
-	mc, err := srv.CreateM2MClient(session.CreateMachineClientParams{Scopes: []string{"read:reports"}})
+	mc, err := srv.CreateM2MClient(stytchtest.M2MClientParams{Scopes: []string{"read:reports"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -248,7 +248,7 @@ func (m *Middleware) resolveTossed(r *http.Request, cred credential) (credential
 // a session of someone other than a's subject.
 func (m *Middleware) anotherPerson(ctx context.Context, a *auth, jwts []string) bool {
 	for _, jwt := range jwts {
-		v, err := m.verifier.VerifyAny(ctx, jwt)
+		v, err := m.verifier.Verify(ctx, jwt)
 		if err == nil && v.Machine == nil && v.Subject != a.subject() && !m.cfg.Stores.Revocations.IsRevoked(ctx, v.SessionID) {
 			return true
 		}
@@ -267,7 +267,7 @@ func (m *Middleware) decide(r *http.Request, cred credential, dst *auth) (*auth,
 	var local *auth // a session the JWT alone proves
 	var checked string
 	if cred.JWT != "" {
-		v, err := m.verifier.VerifyAny(ctx, cred.JWT)
+		v, err := m.verifier.Verify(ctx, cred.JWT)
 		if v != nil && v.Machine != nil {
 			return m.machine(cred, v, err)
 		}
@@ -277,8 +277,8 @@ func (m *Middleware) decide(r *http.Request, cred credential, dst *auth) (*auth,
 				return nil, errSessionEnded()
 			}
 		}
-		switch jwtlocal.OutcomeOf(err) {
-		case jwtlocal.Valid:
+		switch verdictOf(err) {
+		case nil:
 			if m.changedSince(ctx, v.Subject, v.IssuedAt) {
 				// The person changed after this JWT was issued (deleted,
 				// deactivated, new roles): ask, and do not fall back on
@@ -294,19 +294,19 @@ func (m *Middleware) decide(r *http.Request, cred credential, dst *auth) (*auth,
 				return local, nil
 			}
 			spends = false
-		case jwtlocal.Stale:
+		case jwtlocal.ErrStale:
 			spends = false // the project's signature: Stytch's word, only old
-		case jwtlocal.KeyUnknown:
+		case jwtlocal.ErrKeyUnknown:
 			if machineShaped(err) {
 				// Only the key set can settle an M2M token: wait for it.
 				return nil, m.errNoKeys(err)
 			}
 			// Inconclusive, and not tied to the project by a checked key:
 			// ask, within the budget.
-		case jwtlocal.IssuerUnknown:
+		case jwtlocal.ErrIssuerUnknown:
 			// Inconclusive, and not tied to the project by a checked
 			// issuer: ask, within the budget.
-		case jwtlocal.Invalid:
+		case jwtlocal.ErrInvalid:
 			if cred.Token == "" {
 				return nil, errInvalidJWT(err)
 			}

@@ -15,12 +15,12 @@ import (
 
 func TestRequireFactor(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
-	email := session.AuthenticationFactor{Type: session.FactorMagicLink, DeliveryMethod: "email", EmailFactor: &session.EmailFactor{EmailID: "email-test-1", EmailAddress: "a@example.com"}}
+	email := session.AuthenticationFactor{Type: "magic_link", DeliveryMethod: "email", EmailFactor: &session.EmailFactor{EmailID: "email-test-1", EmailAddress: "a@example.com"}}
 	factor := func(typ, method string, ago time.Duration) session.AuthenticationFactor {
 		t := session.NewTime(now.Add(-ago))
 		return session.AuthenticationFactor{Type: typ, DeliveryMethod: method, LastAuthenticatedAt: t, CreatedAt: t, UpdatedAt: t}
 	}
-	accepted := []middleware.Factor{{Type: session.FactorTOTP}, {Type: session.FactorOTP, DeliveryMethod: "sms"}}
+	accepted := []middleware.Factor{{Type: "totp"}, {Type: "otp", DeliveryMethod: "sms"}}
 	tests := []struct {
 		name    string
 		b2b     bool
@@ -29,12 +29,12 @@ func TestRequireFactor(t *testing.T) {
 		want    int
 	}{
 		{"primary factor only", false, []session.AuthenticationFactor{email}, "jwt", 403},
-		{"TOTP 5 minutes ago", false, []session.AuthenticationFactor{email, factor(session.FactorTOTP, "authenticator_app", 5*time.Minute)}, "jwt", 200},
-		{"TOTP 5 minutes ago, asked of Stytch", false, []session.AuthenticationFactor{email, factor(session.FactorTOTP, "authenticator_app", 5*time.Minute)}, "token", 200},
-		{"TOTP 20 minutes ago", false, []session.AuthenticationFactor{email, factor(session.FactorTOTP, "authenticator_app", 20*time.Minute)}, "jwt", 403},
-		{"an email OTP where SMS is asked", false, []session.AuthenticationFactor{factor(session.FactorOTP, "email", time.Minute)}, "jwt", 403},
-		{"an SMS OTP", false, []session.AuthenticationFactor{factor(session.FactorOTP, "sms", time.Minute)}, "jwt", 200},
-		{"B2B member with TOTP", true, []session.AuthenticationFactor{email, factor(session.FactorTOTP, "authenticator_app", time.Minute)}, "jwt", 200},
+		{"TOTP 5 minutes ago", false, []session.AuthenticationFactor{email, factor("totp", "authenticator_app", 5*time.Minute)}, "jwt", 200},
+		{"TOTP 5 minutes ago, asked of Stytch", false, []session.AuthenticationFactor{email, factor("totp", "authenticator_app", 5*time.Minute)}, "token", 200},
+		{"TOTP 20 minutes ago", false, []session.AuthenticationFactor{email, factor("totp", "authenticator_app", 20*time.Minute)}, "jwt", 403},
+		{"an email OTP where SMS is asked", false, []session.AuthenticationFactor{factor("otp", "email", time.Minute)}, "jwt", 403},
+		{"an SMS OTP", false, []session.AuthenticationFactor{factor("otp", "sms", time.Minute)}, "jwt", 200},
+		{"B2B member with TOTP", true, []session.AuthenticationFactor{email, factor("totp", "authenticator_app", time.Minute)}, "jwt", 200},
 		{"B2B member without", true, []session.AuthenticationFactor{email}, "token", 403},
 		{"no session", false, nil, "", 401},
 	}

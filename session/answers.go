@@ -92,16 +92,6 @@ func (r *B2BAuthenticateResponse) problem() string {
 		r.MemberSession.problem(r.Member.MemberID, r.Organization.OrganizationID))
 }
 
-func (r *SessionResponse) problem() string {
-	if p := envelope(r.RequestID, r.StatusCode); p != "" {
-		return p
-	}
-	if r.Session == nil {
-		return "no session"
-	}
-	return r.Session.problem(r.User.UserID)
-}
-
 func (r *B2BSessionResponse) problem() string {
 	if p := envelope(r.RequestID, r.StatusCode); p != "" {
 		return p

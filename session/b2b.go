@@ -92,29 +92,6 @@ type B2BExchangeResponse struct {
 	IntermediateSessionTokenExpiresAt Time `json:"intermediate_session_token_expires_at"`
 }
 
-// B2BAttestParams trades a trusted identity provider's token for a member
-// session, or adds it as a factor to the session named by SessionToken or
-// SessionJWT.
-type B2BAttestParams struct {
-	ProfileID              string         `json:"profile_id"`
-	Token                  string         `json:"token"`
-	OrganizationID         string         `json:"organization_id,omitempty"`
-	SessionDurationMinutes int            `json:"session_duration_minutes,omitempty"`
-	SessionCustomClaims    map[string]any `json:"session_custom_claims,omitempty"`
-	SessionToken           string         `json:"session_token,omitempty"`
-	SessionJWT             string         `json:"session_jwt,omitempty"`
-	TelemetryID            string         `json:"telemetry_id,omitempty"`
-}
-
-// B2BMigrateParams trades an external provider's session token for a member
-// session in OrganizationID.
-type B2BMigrateParams struct {
-	SessionToken           string         `json:"session_token"`
-	OrganizationID         string         `json:"organization_id"`
-	SessionDurationMinutes int            `json:"session_duration_minutes,omitempty"`
-	SessionCustomClaims    map[string]any `json:"session_custom_claims,omitempty"`
-}
-
 // B2BSessionResponse is the answer of the B2B endpoints that start a member
 // session from another credential: exchange_access_token, attest and migrate.
 type B2BSessionResponse struct {
@@ -167,22 +144,6 @@ func (c *B2BClient) JWKSURL() string {
 func (c *B2BClient) JWKS(ctx context.Context) (*JWKSResponse, error) {
 	path := "/v1/b2b/sessions/jwks/" + url.PathEscape(c.t.projectID)
 	return doJSON[JWKSResponse](ctx, c.t, call{method: http.MethodGet, path: path, idempotent: true, noAuth: true})
-}
-
-// ExchangeAccessToken trades a Connected Apps access token for a member
-// session.
-func (c *B2BClient) ExchangeAccessToken(ctx context.Context, p ExchangeAccessTokenParams) (*B2BSessionResponse, error) {
-	return doJSON[B2BSessionResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/b2b/sessions/exchange_access_token", body: p})
-}
-
-// Attest trades a trusted identity provider's token for a member session.
-func (c *B2BClient) Attest(ctx context.Context, p B2BAttestParams) (*B2BSessionResponse, error) {
-	return doJSON[B2BSessionResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/b2b/sessions/attest", body: p})
-}
-
-// Migrate trades an external provider's session token for a member session.
-func (c *B2BClient) Migrate(ctx context.Context, p B2BMigrateParams) (*B2BSessionResponse, error) {
-	return doJSON[B2BSessionResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/b2b/sessions/migrate", body: p})
 }
 
 // Policy fetches the project's B2B RBAC policy.

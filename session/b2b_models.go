@@ -27,7 +27,7 @@ type Member struct {
 	OrganizationID         string              `json:"organization_id"`
 	MemberID               string              `json:"member_id"`
 	EmailAddress           string              `json:"email_address"`
-	Status                 string              `json:"status"`
+	Status                 string              `json:"status"` // "active", "pending" or "invited"
 	Name                   string              `json:"name"`
 	SSORegistrations       []SSORegistration   `json:"sso_registrations"`
 	IsBreakglass           bool                `json:"is_breakglass"`
@@ -52,13 +52,6 @@ type Member struct {
 	LockCreatedAt          Time                `json:"lock_created_at"`
 	LockExpiresAt          Time                `json:"lock_expires_at"`
 }
-
-// Member statuses.
-const (
-	MemberActive  = "active"
-	MemberPending = "pending"
-	MemberInvited = "invited"
-)
 
 // MemberRole is a role a member holds and why: assigned directly, implied by
 // the email domain, an SSO or SCIM group, and so on.
@@ -198,7 +191,7 @@ type Organization struct {
 	EmailInvites                         string                        `json:"email_invites"`
 	AuthMethods                          string                        `json:"auth_methods"`
 	AllowedAuthMethods                   []string                      `json:"allowed_auth_methods"`
-	MFAPolicy                            string                        `json:"mfa_policy"`
+	MFAPolicy                            string                        `json:"mfa_policy"` // "OPTIONAL" or "REQUIRED_FOR_ALL"
 	RBACEmailImplicitRoleAssignments     []EmailImplicitRoleAssignment `json:"rbac_email_implicit_role_assignments"`
 	MFAMethods                           string                        `json:"mfa_methods"`
 	AllowedMFAMethods                    []string                      `json:"allowed_mfa_methods"`
@@ -217,12 +210,6 @@ type Organization struct {
 	SCIMActiveConnection                 *ActiveSCIMConnection         `json:"scim_active_connection,omitempty"`
 	AllowedOAuthTenants                  map[string]any                `json:"allowed_oauth_tenants,omitempty"`
 }
-
-// Organization MFA policies.
-const (
-	MFAPolicyOptional       = "OPTIONAL"
-	MFAPolicyRequiredForAll = "REQUIRED_FOR_ALL"
-)
 
 // ActiveSSOConnection is an SSO connection an organization has enabled.
 type ActiveSSOConnection struct {

@@ -103,9 +103,6 @@ type Client struct {
 	Consumer *ConsumerClient
 	// B2B holds the B2B Sessions and RBAC endpoints.
 	B2B *B2BClient
-	// M2M holds the machine-to-machine endpoints: M2M clients and the
-	// OAuth2 token endpoint.
-	M2M *M2MClient
 
 	t *transport
 }
@@ -178,7 +175,7 @@ func New(cfg Config) (*Client, error) {
 	if t.maxResponse <= 0 {
 		t.maxResponse = defaultMaxResponseBytes
 	}
-	return &Client{Consumer: &ConsumerClient{t: t}, B2B: &B2BClient{t: t}, M2M: &M2MClient{t: t}, t: t}, nil
+	return &Client{Consumer: &ConsumerClient{t: t}, B2B: &B2BClient{t: t}, t: t}, nil
 }
 
 // ProjectID returns the project the client speaks for.

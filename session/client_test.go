@@ -202,8 +202,8 @@ func TestImpersonator(t *testing.T) {
 		factors []session.AuthenticationFactor
 		want    *session.ImpersonatedFactor
 	}{
-		{"the owner", []session.AuthenticationFactor{{Type: session.FactorMagicLink, DeliveryMethod: "email"}}, nil},
-		{"impersonated", []session.AuthenticationFactor{{Type: session.FactorImpersonated, DeliveryMethod: "impersonation", ImpersonatedFactor: imp}}, imp},
+		{"the owner", []session.AuthenticationFactor{{Type: "magic_link", DeliveryMethod: "email"}}, nil},
+		{"impersonated", []session.AuthenticationFactor{{Type: "impersonated", DeliveryMethod: "impersonation", ImpersonatedFactor: imp}}, imp},
 	}
 	for _, tt := range tests {
 		s := session.Session{AuthenticationFactors: tt.factors}

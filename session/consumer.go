@@ -68,50 +68,6 @@ type JWKSResponse struct {
 	StatusCode int    `json:"status_code"`
 }
 
-// ExchangeAccessTokenParams trades a Connected Apps access token for a
-// session (consumer and B2B alike).
-type ExchangeAccessTokenParams struct {
-	AccessToken            string         `json:"access_token"`
-	SessionDurationMinutes int            `json:"session_duration_minutes,omitempty"`
-	SessionCustomClaims    map[string]any `json:"session_custom_claims,omitempty"`
-	TelemetryID            string         `json:"telemetry_id,omitempty"`
-}
-
-// MigrateParams trades a session token of an external identity provider,
-// known to a migration profile, for a Stytch session.
-type MigrateParams struct {
-	SessionToken           string         `json:"session_token"`
-	SessionDurationMinutes int            `json:"session_duration_minutes,omitempty"`
-	SessionCustomClaims    map[string]any `json:"session_custom_claims,omitempty"`
-	TelemetryID            string         `json:"telemetry_id,omitempty"`
-}
-
-// AttestParams trades a trusted identity provider's token for a session, or
-// adds it as a factor to the session named by SessionToken or SessionJWT.
-type AttestParams struct {
-	ProfileID              string         `json:"profile_id"`
-	Token                  string         `json:"token"`
-	SessionDurationMinutes int            `json:"session_duration_minutes,omitempty"`
-	SessionCustomClaims    map[string]any `json:"session_custom_claims,omitempty"`
-	SessionToken           string         `json:"session_token,omitempty"`
-	SessionJWT             string         `json:"session_jwt,omitempty"`
-	TelemetryID            string         `json:"telemetry_id,omitempty"`
-}
-
-// SessionResponse is the answer of the endpoints that start or extend a
-// consumer session from another credential: exchange_access_token, migrate
-// and attest.
-type SessionResponse struct {
-	RequestID    string      `json:"request_id"`
-	UserID       string      `json:"user_id"`
-	SessionToken string      `json:"session_token"`
-	SessionJWT   string      `json:"session_jwt"`
-	User         User        `json:"user"`
-	StatusCode   int         `json:"status_code"`
-	Session      *Session    `json:"session,omitempty"`
-	UserDevice   *DeviceInfo `json:"user_device"` // null unless device fingerprinting is on
-}
-
 // PolicyResponse carries a project's RBAC policy (consumer or B2B).
 type PolicyResponse struct {
 	RequestID  string  `json:"request_id"`
@@ -147,22 +103,6 @@ func (c *ConsumerClient) JWKSURL() string {
 func (c *ConsumerClient) JWKS(ctx context.Context) (*JWKSResponse, error) {
 	path := "/v1/sessions/jwks/" + url.PathEscape(c.t.projectID)
 	return doJSON[JWKSResponse](ctx, c.t, call{method: http.MethodGet, path: path, idempotent: true, noAuth: true})
-}
-
-// ExchangeAccessToken trades a Connected Apps access token for a session.
-func (c *ConsumerClient) ExchangeAccessToken(ctx context.Context, p ExchangeAccessTokenParams) (*SessionResponse, error) {
-	return doJSON[SessionResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/sessions/exchange_access_token", body: p})
-}
-
-// Migrate trades an external provider's session token for a Stytch session.
-func (c *ConsumerClient) Migrate(ctx context.Context, p MigrateParams) (*SessionResponse, error) {
-	return doJSON[SessionResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/sessions/migrate", body: p})
-}
-
-// Attest trades a trusted identity provider's token for a session, or adds it
-// to an existing one as a factor.
-func (c *ConsumerClient) Attest(ctx context.Context, p AttestParams) (*SessionResponse, error) {
-	return doJSON[SessionResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/sessions/attest", body: p})
 }
 
 // Policy fetches the project's consumer RBAC policy.

@@ -49,7 +49,7 @@ func ExampleAPIError() {
 // owner may do.
 func ExampleSession_Impersonator() {
 	s := session.Session{AuthenticationFactors: []session.AuthenticationFactor{{
-		Type: session.FactorImpersonated, DeliveryMethod: "impersonation",
+		Type: "impersonated", DeliveryMethod: "impersonation",
 		ImpersonatedFactor: &session.ImpersonatedFactor{ImpersonatorID: "dashboard-user-1", ImpersonatorEmailAddress: "support@example.com"},
 	}}}
 	if who := s.Impersonator(); who != nil {

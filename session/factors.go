@@ -1,23 +1,5 @@
 package session
 
-// Factor types Stytch reports in AuthenticationFactor.Type.
-const (
-	FactorMagicLink          = "magic_link"
-	FactorOTP                = "otp"
-	FactorOAuth              = "oauth"
-	FactorWebAuthn           = "webauthn"
-	FactorTOTP               = "totp"
-	FactorCrypto             = "crypto"
-	FactorPassword           = "password"
-	FactorSignatureChallenge = "signature_challenge"
-	FactorSSO                = "sso"
-	FactorImported           = "imported"
-	FactorRecoveryCodes      = "recovery_codes"
-	FactorEmailOTP           = "email_otp"
-	FactorImpersonated       = "impersonated"
-	FactorTrustedAuthToken   = "trusted_auth_token"
-)
-
 // AuthenticationFactor is one way the person proved who they are in a session.
 // Type and DeliveryMethod are always set; of the nested factor objects exactly
 // the one matching DeliveryMethod is non-nil, the others are nil.
@@ -169,7 +151,7 @@ func (s *MemberSession) Impersonator() *ImpersonatedFactor {
 
 func impersonator(factors []AuthenticationFactor) *ImpersonatedFactor {
 	for _, f := range factors {
-		if f.Type == FactorImpersonated && f.ImpersonatedFactor != nil {
+		if f.Type == "impersonated" && f.ImpersonatedFactor != nil {
 			return f.ImpersonatedFactor
 		}
 	}

@@ -85,16 +85,6 @@ func TestDecodesStytchShapedAnswers(t *testing.T) {
 			}
 			return nil
 		}},
-		{"migrate", func() error {
-			res, err := c.Consumer.Migrate(ctx, session.MigrateParams{SessionToken: "x"})
-			if err != nil {
-				return err
-			}
-			if res.UserDevice != nil || res.User.ExternalID != "legacy-42" || res.User.Password == nil || res.User.Name.FirstName != "Ada" || res.Session == nil {
-				return errorf("%+v", res)
-			}
-			return nil
-		}},
 		{"list", func() error {
 			res, err := c.Consumer.List(ctx, "user-test-1")
 			if err != nil {

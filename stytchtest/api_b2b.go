@@ -93,11 +93,11 @@ func (e *Emulator) handleB2BRevoke(r *http.Request, reqID string) (any, *session
 // email magic links, OAuth and SMS OTPs do, as at Stytch.
 func transferable(f session.AuthenticationFactor) bool {
 	switch {
-	case f.Type == session.FactorMagicLink && f.DeliveryMethod == "email":
+	case f.Type == "magic_link" && f.DeliveryMethod == "email":
 		return true
-	case f.Type == session.FactorOAuth && strings.HasPrefix(f.DeliveryMethod, "oauth_") && !strings.HasPrefix(f.DeliveryMethod, "oauth_exchange_") && f.DeliveryMethod != "oauth_access_token_exchange":
+	case f.Type == "oauth" && strings.HasPrefix(f.DeliveryMethod, "oauth_") && !strings.HasPrefix(f.DeliveryMethod, "oauth_exchange_") && f.DeliveryMethod != "oauth_access_token_exchange":
 		return true
-	case f.Type == session.FactorOTP && f.DeliveryMethod == "sms":
+	case f.Type == "otp" && f.DeliveryMethod == "sms":
 		return true
 	}
 	return false
@@ -222,7 +222,7 @@ func (e *Emulator) handleB2BExchangeAccessToken(r *http.Request, reqID string) (
 		return nil, errInvalidGrant("access token")
 	}
 	f := session.AuthenticationFactor{
-		Type:                           session.FactorOAuth,
+		Type:                           "oauth",
 		DeliveryMethod:                 "oauth_access_token_exchange",
 		OAuthAccessTokenExchangeFactor: &session.OAuthAccessTokenExchangeFactor{ClientID: ref.clientID},
 	}
@@ -257,7 +257,7 @@ func (e *Emulator) handleB2BMigrate(r *http.Request, reqID string) (any, *sessio
 		e.mu.Unlock()
 		return nil, errMemberNotFound()
 	}
-	f := session.AuthenticationFactor{Type: session.FactorImported, DeliveryMethod: "imported_auth0"}
+	f := session.AuthenticationFactor{Type: "imported", DeliveryMethod: "imported_auth0"}
 	s, apiErr := e.startGranted(true, m.id, m.orgID, p.grantArgs, f)
 	if apiErr != nil {
 		e.mu.Unlock()

@@ -260,7 +260,7 @@ func (e *Emulator) startGranted(b2b bool, subject, orgID string, g grantArgs, f 
 // for s, releasing e.mu (held on entry) before signing.
 func (e *Emulator) consumerGrantResponse(s *sess, reqID string) (any, *session.APIError) {
 	ss := e.consumerSession(s)
-	out := &session.SessionResponse{
+	out := &sessionResponse{
 		RequestID:    reqID,
 		UserID:       s.subject,
 		SessionToken: s.token,
@@ -292,7 +292,7 @@ func (e *Emulator) handleExchangeAccessToken(r *http.Request, reqID string) (any
 		return nil, errInvalidGrant("access token")
 	}
 	f := session.AuthenticationFactor{
-		Type:                           session.FactorOAuth,
+		Type:                           "oauth",
 		DeliveryMethod:                 "oauth_access_token_exchange",
 		OAuthAccessTokenExchangeFactor: &session.OAuthAccessTokenExchangeFactor{ClientID: ref.clientID},
 	}
@@ -318,7 +318,7 @@ func (e *Emulator) handleMigrate(r *http.Request, reqID string) (any, *session.A
 		e.mu.Unlock()
 		return nil, errInvalidGrant("external session token")
 	}
-	f := session.AuthenticationFactor{Type: session.FactorImported, DeliveryMethod: "imported_auth0"}
+	f := session.AuthenticationFactor{Type: "imported", DeliveryMethod: "imported_auth0"}
 	s, apiErr := e.startGranted(false, ref.id, "", p.grantArgs, f)
 	if apiErr != nil {
 		e.mu.Unlock()
@@ -346,7 +346,7 @@ func (e *Emulator) attest(a attestArgs, b2b bool) (*sess, *session.APIError) {
 		return nil, errInvalidGrant("trusted auth token")
 	}
 	f := session.AuthenticationFactor{
-		Type:                   session.FactorTrustedAuthToken,
+		Type:                   "trusted_auth_token",
 		DeliveryMethod:         "trusted_token_exchange",
 		TrustedAuthTokenFactor: &session.TrustedAuthTokenFactor{TokenID: e.id("trusted-auth-token")},
 	}
@@ -418,4 +418,18 @@ func (e *Emulator) addGrant(m map[string]subjectRef, key string, ref subjectRef)
 	}
 	m[key] = ref
 	return nil
+}
+
+// sessionResponse is the answer of the endpoints that start or extend a
+// consumer session from another credential: exchange_access_token, migrate
+// and attest.
+type sessionResponse struct {
+	RequestID    string              `json:"request_id"`
+	UserID       string              `json:"user_id"`
+	SessionToken string              `json:"session_token"`
+	SessionJWT   string              `json:"session_jwt"`
+	User         session.User        `json:"user"`
+	StatusCode   int                 `json:"status_code"`
+	Session      *session.Session    `json:"session,omitempty"`
+	UserDevice   *session.DeviceInfo `json:"user_device"` // null unless device fingerprinting is on
 }

@@ -316,9 +316,9 @@ func (e *Emulator) userModel(u *user) session.User {
 }
 
 func (e *Emulator) orgModel(o *organization) session.Organization {
-	mfa := session.MFAPolicyOptional
+	mfa := "OPTIONAL"
 	if o.mfaRequired {
-		mfa = session.MFAPolicyRequiredForAll
+		mfa = "REQUIRED_FOR_ALL"
 	}
 	return session.Organization{
 		OrganizationID:                       o.id,
@@ -367,7 +367,7 @@ func (e *Emulator) memberModel(m *member) session.Member {
 		OrganizationID:         m.orgID,
 		MemberID:               m.id,
 		EmailAddress:           m.email,
-		Status:                 session.MemberActive,
+		Status:                 "active",
 		Name:                   m.name,
 		SSORegistrations:       []session.SSORegistration{},
 		OAuthRegistrations:     []session.OAuthRegistration{},

@@ -1,6 +1,7 @@
 package stytchtest_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -516,8 +517,8 @@ func TestExchangeFactorsTransferOnlyEmailOAuthAndSMS(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok, _ := e.StartMemberSession(ma.MemberID, stytchtest.SessionParams{Factors: []session.AuthenticationFactor{
-		{Type: session.FactorPassword, DeliveryMethod: "knowledge"},
-		{Type: session.FactorOAuth, DeliveryMethod: "oauth_google", GoogleOAuthFactor: &session.OAuthFactor{ID: "g", ProviderSubject: "s"}},
+		{Type: "password", DeliveryMethod: "knowledge"},
+		{Type: "oauth", DeliveryMethod: "oauth_google", GoogleOAuthFactor: &session.OAuthFactor{ID: "g", ProviderSubject: "s"}},
 	}})
 	res, err := e.client.B2B.Exchange(ctx(t), session.B2BExchangeParams{OrganizationID: b.OrganizationID, SessionToken: tok.SessionToken})
 	if err != nil {
@@ -535,45 +536,62 @@ func TestGrantsStartSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, err := e.client.Consumer.ExchangeAccessToken(ctx(t), session.ExchangeAccessTokenParams{AccessToken: access, SessionDurationMinutes: 15})
-	if err != nil || x.UserID != u.UserID || x.Session.AuthenticationFactors[0].OAuthAccessTokenExchangeFactor.ClientID != "connected-app-test-1" {
-		t.Fatalf("exchange_access_token: %v %+v", err, x)
+	// The grants' answers, read as Stytch's SDKs read them.
+	type grant struct {
+		UserID        string                `json:"user_id"`
+		MemberID      string                `json:"member_id"`
+		Session       session.Session       `json:"session"`
+		MemberSession session.MemberSession `json:"member_session"`
 	}
-	_, err = e.client.Consumer.ExchangeAccessToken(ctx(t), session.ExchangeAccessTokenParams{AccessToken: "nope"})
-	wantAPIError(t, err, 404, "invalid_token")
+	call := func(path string, body map[string]any) (int, grant) {
+		t.Helper()
+		status, raw := e.raw(t, "POST", path, body, true)
+		var g grant
+		if err := json.Unmarshal(raw, &g); err != nil {
+			t.Fatalf("%s: %d %s", path, status, raw)
+		}
+		return status, g
+	}
+	status, x := call("/v1/sessions/exchange_access_token", map[string]any{"access_token": access, "session_duration_minutes": 15})
+	if status != 200 || x.UserID != u.UserID || x.Session.AuthenticationFactors[0].OAuthAccessTokenExchangeFactor.ClientID != "connected-app-test-1" {
+		t.Fatalf("exchange_access_token: %d %+v", status, x)
+	}
+	if status, body := e.do(t, "POST", "/v1/sessions/exchange_access_token", map[string]any{"access_token": "nope"}, true); status != 404 || body["error_type"] != "invalid_token" {
+		t.Fatalf("exchange_access_token of a made-up token: %d %v", status, body)
+	}
 
 	if err := e.AddMigrationToken("auth0-session-xyz", u.UserID); err != nil {
 		t.Fatal(err)
 	}
-	mg, err := e.client.Consumer.Migrate(ctx(t), session.MigrateParams{SessionToken: "auth0-session-xyz"})
-	if err != nil || mg.Session.AuthenticationFactors[0].Type != session.FactorImported {
-		t.Fatalf("migrate: %v %+v", err, mg)
+	status, mg := call("/v1/sessions/migrate", map[string]any{"session_token": "auth0-session-xyz"})
+	if status != 200 || mg.Session.AuthenticationFactors[0].Type != "imported" {
+		t.Fatalf("migrate: %d %+v", status, mg)
 	}
 
 	if err := e.AddTrustedAuthToken("profile-1", "idp-token", u.UserID); err != nil {
 		t.Fatal(err)
 	}
-	at, err := e.client.Consumer.Attest(ctx(t), session.AttestParams{ProfileID: "profile-1", Token: "idp-token", SessionToken: tok.SessionToken})
-	if err != nil || at.Session.SessionID != tok.SessionID || len(at.Session.AuthenticationFactors) != 2 {
-		t.Fatalf("attest onto a session: %v %+v", err, at)
+	status, at := call("/v1/sessions/attest", map[string]any{"profile_id": "profile-1", "token": "idp-token", "session_token": tok.SessionToken})
+	if status != 200 || at.Session.SessionID != tok.SessionID || len(at.Session.AuthenticationFactors) != 2 {
+		t.Fatalf("attest onto a session: %d %+v", status, at)
 	}
-	_, err = e.client.Consumer.Attest(ctx(t), session.AttestParams{ProfileID: "profile-2", Token: "idp-token"})
-	wantAPIError(t, err, 404, "invalid_token")
+	if status, body := e.do(t, "POST", "/v1/sessions/attest", map[string]any{"profile_id": "profile-2", "token": "idp-token"}, true); status != 404 || body["error_type"] != "invalid_token" {
+		t.Fatalf("attest with another profile: %d %v", status, body)
+	}
 
 	org, m, mtok := e.b2b(t, stytchtest.OrganizationParams{Name: "Acme"})
 	maccess, _ := e.IssueAccessToken(m.MemberID, "connected-app-test-2")
-	bx, err := e.client.B2B.ExchangeAccessToken(ctx(t), session.ExchangeAccessTokenParams{AccessToken: maccess})
-	if err != nil || bx.MemberSession.OrganizationID != org.OrganizationID {
-		t.Fatalf("B2B exchange_access_token: %v", err)
+	if status, bx := call("/v1/b2b/sessions/exchange_access_token", map[string]any{"access_token": maccess}); status != 200 || bx.MemberSession.OrganizationID != org.OrganizationID {
+		t.Fatalf("B2B exchange_access_token: %d %+v", status, bx)
 	}
 	_ = e.AddMigrationToken("legacy", m.MemberID)
-	if _, err := e.client.B2B.Migrate(ctx(t), session.B2BMigrateParams{SessionToken: "legacy", OrganizationID: org.OrganizationID}); err != nil {
-		t.Fatalf("B2B migrate: %v", err)
+	if status, _ := call("/v1/b2b/sessions/migrate", map[string]any{"session_token": "legacy", "organization_id": org.OrganizationID}); status != 200 {
+		t.Fatalf("B2B migrate: %d", status)
 	}
 	_ = e.AddTrustedAuthToken("profile-b", "t", m.MemberID)
-	ba, err := e.client.B2B.Attest(ctx(t), session.B2BAttestParams{ProfileID: "profile-b", Token: "t", SessionJWT: mtok.SessionJWT})
-	if err != nil || ba.MemberSession.MemberSessionID != mtok.SessionID || len(ba.MemberSession.AuthenticationFactors) != 2 {
-		t.Fatalf("B2B attest: %v", err)
+	status, ba := call("/v1/b2b/sessions/attest", map[string]any{"profile_id": "profile-b", "token": "t", "session_jwt": mtok.SessionJWT})
+	if status != 200 || ba.MemberSession.MemberSessionID != mtok.SessionID || len(ba.MemberSession.AuthenticationFactors) != 2 {
+		t.Fatalf("B2B attest: %d %+v", status, ba)
 	}
 }
 
@@ -779,18 +797,16 @@ func TestAdminGrantsLocksAndLimits(t *testing.T) {
 	str := func(v any) string { s, _ := v.(string); return s }
 
 	tok := admin("/_emulator/access_tokens", map[string]any{"user_id": u.UserID, "client_id": "connected-app-test-1"})
-	res, err := e.client.Consumer.ExchangeAccessToken(ctx(t), session.ExchangeAccessTokenParams{AccessToken: str(tok["access_token"])})
-	if err != nil || res.User.UserID != u.UserID || res.Session.AuthenticationFactors[0].OAuthAccessTokenExchangeFactor.ClientID != "connected-app-test-1" {
-		t.Fatalf("exchange_access_token with a minted token: %v %+v", err, res)
+	if status, res := e.do(t, "POST", "/v1/sessions/exchange_access_token", map[string]any{"access_token": str(tok["access_token"])}, true); status != 200 || res["user_id"] != u.UserID {
+		t.Fatalf("exchange_access_token with a minted token: %d %v", status, res)
 	}
 	mig := admin("/_emulator/migration_tokens", map[string]any{"member_id": m.MemberID})
-	b2b, err := e.client.B2B.Migrate(ctx(t), session.B2BMigrateParams{SessionToken: str(mig["session_token"]), OrganizationID: org.OrganizationID})
-	if err != nil || b2b.MemberID != m.MemberID {
-		t.Fatalf("B2B migrate with a minted token: %v %+v", err, b2b)
+	if status, res := e.do(t, "POST", "/v1/b2b/sessions/migrate", map[string]any{"session_token": str(mig["session_token"]), "organization_id": org.OrganizationID}, true); status != 200 || res["member_id"] != m.MemberID {
+		t.Fatalf("B2B migrate with a minted token: %d %v", status, res)
 	}
 	tr := admin("/_emulator/trusted_auth_tokens", map[string]any{"user_id": u.UserID})
-	if _, err := e.client.Consumer.Attest(ctx(t), session.AttestParams{ProfileID: str(tr["profile_id"]), Token: str(tr["token"])}); err != nil {
-		t.Fatalf("attest with a minted token: %v", err)
+	if status, res := e.do(t, "POST", "/v1/sessions/attest", map[string]any{"profile_id": str(tr["profile_id"]), "token": str(tr["token"])}, true); status != 200 {
+		t.Fatalf("attest with a minted token: %d %v", status, res)
 	}
 
 	admin("/_emulator/locks", map[string]any{"member_id": m.MemberID, "seconds": 600})

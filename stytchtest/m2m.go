@@ -42,8 +42,8 @@ type m2mClient struct {
 	metadata                      map[string]any
 }
 
-func (c *m2mClient) model() session.MachineClient {
-	return session.MachineClient{
+func (c *m2mClient) model() M2MClient {
+	return M2MClient{
 		ClientID:             c.id,
 		ClientName:           c.name,
 		ClientDescription:    c.description,
@@ -57,7 +57,7 @@ func (c *m2mClient) model() session.MachineClient {
 // CreateM2MClient creates an M2M client, as POST /v1/m2m/clients does, and
 // returns it with its secret (the only time it is shown). Empty ClientID and
 // ClientSecret are generated; a given secret must be at least 8 characters.
-func (e *Emulator) CreateM2MClient(p session.CreateMachineClientParams) (session.MachineClient, error) {
+func (e *Emulator) CreateM2MClient(p M2MClientParams) (M2MClient, error) {
 	m, apiErr := e.createM2MClient(p)
 	if apiErr != nil {
 		return m, apiErr
@@ -65,14 +65,14 @@ func (e *Emulator) CreateM2MClient(p session.CreateMachineClientParams) (session
 	return m, nil
 }
 
-func (e *Emulator) createM2MClient(p session.CreateMachineClientParams) (session.MachineClient, *session.APIError) {
+func (e *Emulator) createM2MClient(p M2MClientParams) (M2MClient, *session.APIError) {
 	if apiErr := checkScopes(p.Scopes); apiErr != nil {
-		return session.MachineClient{}, apiErr
+		return M2MClient{}, apiErr
 	}
 	if p.ClientSecret == "" {
 		p.ClientSecret = randomToken(33)
 	} else if len(p.ClientSecret) < 8 {
-		return session.MachineClient{}, apiError(http.StatusBadRequest, "invalid_client_secret", "client_secret must be at least 8 characters long.")
+		return M2MClient{}, apiError(http.StatusBadRequest, "invalid_client_secret", "client_secret must be at least 8 characters long.")
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -80,10 +80,10 @@ func (e *Emulator) createM2MClient(p session.CreateMachineClientParams) (session
 		p.ClientID = e.id("m2m-client")
 	}
 	if _, dup := e.m2m[p.ClientID]; dup {
-		return session.MachineClient{}, apiError(http.StatusBadRequest, "m2m_client_id_already_exists", "An M2M client with this client_id already exists.")
+		return M2MClient{}, apiError(http.StatusBadRequest, "m2m_client_id_already_exists", "An M2M client with this client_id already exists.")
 	}
 	c := &m2mClient{
-		id: p.ClientID, name: p.ClientName, description: p.ClientDescription, status: session.MachineClientActive,
+		id: p.ClientID, name: p.ClientName, description: p.ClientDescription, status: M2MClientActive,
 		secret: sha256.Sum256([]byte(p.ClientSecret)), lastFour: p.ClientSecret[len(p.ClientSecret)-4:],
 		scopes: slices.Clone(p.Scopes), metadata: maps.Clone(p.TrustedMetadata),
 	}
@@ -112,7 +112,7 @@ func checkScopes(scopes []string) *session.APIError {
 // client gets no new tokens, but those it holds stay valid until they
 // expire, as at Stytch.
 func (e *Emulator) SetM2MClientStatus(clientID, status string) error {
-	if status != session.MachineClientActive && status != session.MachineClientInactive {
+	if status != M2MClientActive && status != M2MClientInactive {
 		return fmt.Errorf("stytchtest: status %q is neither active nor inactive", status)
 	}
 	e.mu.Lock()
@@ -199,7 +199,7 @@ func (e *Emulator) IssueM2MToken(clientID string, scopes ...string) (string, err
 // m2mClaims builds an access token's claims for c and picks the signing key.
 // The caller holds e.mu.
 func (e *Emulator) m2mClaims(c *m2mClient, scopes []string) (jwt.MapClaims, *signingKey, *session.APIError) {
-	if c.status != session.MachineClientActive {
+	if c.status != M2MClientActive {
 		return nil, nil, apiError(http.StatusBadRequest, OAuthInvalidClient, "The M2M client is not active.")
 	}
 	if len(scopes) == 0 {
@@ -224,7 +224,7 @@ func (e *Emulator) m2mClaims(c *m2mClient, scopes []string) (jwt.MapClaims, *sig
 }
 
 func (e *Emulator) handleM2MCreate(r *http.Request, reqID string) (any, *session.APIError) {
-	var p session.CreateMachineClientParams
+	var p M2MClientParams
 	if err := decode(r, &p); err != nil {
 		return nil, err
 	}
@@ -232,7 +232,7 @@ func (e *Emulator) handleM2MCreate(r *http.Request, reqID string) (any, *session
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	return &session.MachineClientResponse{RequestID: reqID, StatusCode: http.StatusOK, M2MClient: m}, nil
+	return &m2mClientResponse{RequestID: reqID, StatusCode: http.StatusOK, M2MClient: m}, nil
 }
 
 func errM2MClientNotFound() *session.APIError {
@@ -246,15 +246,15 @@ func (e *Emulator) handleM2MGet(r *http.Request, reqID string) (any, *session.AP
 	if !ok {
 		return nil, errM2MClientNotFound()
 	}
-	return &session.MachineClientResponse{RequestID: reqID, StatusCode: http.StatusOK, M2MClient: c.model()}, nil
+	return &m2mClientResponse{RequestID: reqID, StatusCode: http.StatusOK, M2MClient: c.model()}, nil
 }
 
 func (e *Emulator) handleM2MUpdate(r *http.Request, reqID string) (any, *session.APIError) {
-	var p session.UpdateMachineClientParams
+	var p m2mUpdateParams
 	if err := decode(r, &p); err != nil {
 		return nil, err
 	}
-	if p.Status != "" && p.Status != session.MachineClientActive && p.Status != session.MachineClientInactive {
+	if p.Status != "" && p.Status != M2MClientActive && p.Status != M2MClientInactive {
 		return nil, apiError(http.StatusBadRequest, "invalid_status", "status must be active or inactive.")
 	}
 	if apiErr := checkScopes(p.Scopes); apiErr != nil {
@@ -275,11 +275,11 @@ func (e *Emulator) handleM2MUpdate(r *http.Request, reqID string) (any, *session
 	if p.TrustedMetadata != nil {
 		c.metadata = maps.Clone(p.TrustedMetadata)
 	}
-	return &session.MachineClientResponse{RequestID: reqID, StatusCode: http.StatusOK, M2MClient: c.model()}, nil
+	return &m2mClientResponse{RequestID: reqID, StatusCode: http.StatusOK, M2MClient: c.model()}, nil
 }
 
 func (e *Emulator) handleM2MSearch(r *http.Request, reqID string) (any, *session.APIError) {
-	var p session.SearchMachineClientsParams
+	var p m2mSearchParams
 	if err := decode(r, &p); err != nil {
 		return nil, err
 	}
@@ -301,13 +301,13 @@ func (e *Emulator) handleM2MSearch(r *http.Request, reqID string) (any, *session
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var all []session.MachineClient
+	var all []M2MClient
 	for _, id := range e.m2mOrder {
 		if c := e.m2m[id]; match(c) {
 			all = append(all, c.model())
 		}
 	}
-	out := &session.SearchMachineClientsResponse{RequestID: reqID, StatusCode: http.StatusOK, M2MClients: []session.MachineClient{}}
+	out := &m2mSearchResponse{RequestID: reqID, StatusCode: http.StatusOK, M2MClients: []M2MClient{}}
 	out.ResultsMetadata.Total = len(all)
 	if start < len(all) {
 		end := min(len(all), start+limit)
@@ -322,7 +322,7 @@ func (e *Emulator) handleM2MSearch(r *http.Request, reqID string) (any, *session
 
 // m2mFilter turns a search query into a predicate: operands filter by
 // client_id, client_name or scopes (any of the values), joined by AND or OR.
-func m2mFilter(q *session.M2MSearchQuery) (func(*m2mClient) bool, *session.APIError) {
+func m2mFilter(q *m2mSearchQuery) (func(*m2mClient) bool, *session.APIError) {
 	if q == nil || len(q.Operands) == 0 {
 		return func(*m2mClient) bool { return true }, nil
 	}
@@ -426,7 +426,7 @@ func (e *Emulator) handleM2MToken(r *http.Request, reqID string) (any, *session.
 	if err != nil {
 		return nil, apiError(http.StatusInternalServerError, "internal_server_error", "The token could not be signed.")
 	}
-	return &session.M2MTokenResponse{RequestID: reqID, StatusCode: http.StatusOK, AccessToken: tok, TokenType: "bearer", ExpiresIn: int(M2MTokenLifetime / time.Second)}, nil
+	return &m2mTokenResponse{RequestID: reqID, StatusCode: http.StatusOK, AccessToken: tok, TokenType: "bearer", ExpiresIn: int(M2MTokenLifetime / time.Second)}, nil
 }
 
 // oauthBody is an error in the shape of OAuth2's token endpoint.

@@ -273,7 +273,7 @@ func (e *Emulator) handleSMSAuthenticate(r *http.Request, reqID string) (any, *s
 		m.phone = c.phone
 	}
 	factor := session.AuthenticationFactor{
-		Type:              session.FactorOTP,
+		Type:              "otp",
 		DeliveryMethod:    "sms",
 		PhoneNumberFactor: &session.PhoneNumberFactor{PhoneID: e.id("phone-number"), PhoneNumber: c.phone},
 	}

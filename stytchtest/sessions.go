@@ -224,7 +224,7 @@ func stampFactors(fs []session.AuthenticationFactor, now time.Time) []session.Au
 
 func (e *Emulator) emailFactor(emailID, address string) session.AuthenticationFactor {
 	return session.AuthenticationFactor{
-		Type:           session.FactorMagicLink,
+		Type:           "magic_link",
 		DeliveryMethod: "email",
 		EmailFactor:    &session.EmailFactor{EmailID: emailID, EmailAddress: address},
 	}
@@ -233,7 +233,7 @@ func (e *Emulator) emailFactor(emailID, address string) session.AuthenticationFa
 func (e *Emulator) defaultUserFactor(u *user) session.AuthenticationFactor {
 	if u.email == "" && u.phone != "" {
 		return session.AuthenticationFactor{
-			Type:              session.FactorOTP,
+			Type:              "otp",
 			DeliveryMethod:    "sms",
 			PhoneNumberFactor: &session.PhoneNumberFactor{PhoneID: u.phoneID, PhoneNumber: u.phone},
 		}

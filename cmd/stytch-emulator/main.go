@@ -50,7 +50,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 	"github.com/stytchguard/stytchguard/webhook"
 )
@@ -223,7 +222,7 @@ func demo(emu *stytchtest.Emulator) (banner, error) {
 	}
 	b.Demo.B2B = b2bDemo{OrganizationID: org.OrganizationID, MemberID: m.MemberID, MemberSessionID: mt.SessionID, SessionToken: mt.SessionToken, SessionJWT: mt.SessionJWT}
 
-	mc, err := emu.CreateM2MClient(session.CreateMachineClientParams{ClientName: "Demo client", Scopes: []string{"read:reports", "write:reports"}})
+	mc, err := emu.CreateM2MClient(stytchtest.M2MClientParams{ClientName: "Demo client", Scopes: []string{"read:reports", "write:reports"}})
 	if err != nil {
 		return b, err
 	}

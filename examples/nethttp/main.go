@@ -20,7 +20,7 @@ import (
 	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/examples/internal/demo"
 	"github.com/stytchguard/stytchguard/middleware"
-	"github.com/stytchguard/stytchguard/session"
+	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
 func main() {
@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	listening := be.Listening(getenv, a.webhook != nil, stdout)
 	if be.Emulator != nil {
 		fmt.Fprintf(stdout, "No STYTCH_PROJECT_ID/STYTCH_SECRET: using the Stytch emulator at %s (project %s)\n", be.Emulator.URL, be.Emulator.ProjectID())
-		client, err := be.Emulator.CreateM2MClient(session.CreateMachineClientParams{ClientName: "Demo reports job", Scopes: []string{"read:reports"}})
+		client, err := be.Emulator.CreateM2MClient(stytchtest.M2MClientParams{ClientName: "Demo reports job", Scopes: []string{"read:reports"}})
 		if err != nil {
 			return err
 		}
@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 // printMachineDemo prints the demo M2M client and one curl line that gets
 // it a token from the emulator and calls GET /api/reports with it.
-func printMachineDemo(w io.Writer, stytchURL, projectID string, c session.MachineClient, appURL string) {
+func printMachineDemo(w io.Writer, stytchURL, projectID string, c stytchtest.M2MClient, appURL string) {
 	fmt.Fprintf(w, "Demo M2M client (scope read:reports): client_id %s, client_secret %s\n", c.ClientID, c.ClientSecret)
 	token := fmt.Sprintf("curl -s -d grant_type=client_credentials -d client_id=%s -d client_secret=%s %s/v1/public/%s/oauth2/token", c.ClientID, c.ClientSecret, stytchURL, projectID)
 	fmt.Fprintf(w, "Try it: curl -s -H \"Authorization: Bearer $(%s | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')\" %s/api/reports\n", token, appURL)
