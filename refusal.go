@@ -67,8 +67,8 @@ const (
 	CodeMachineDenied = "m2m_authorization_error"
 )
 
-// DefaultRetryAfter is the Retry-After of a 503 whose Refusal names none.
-const DefaultRetryAfter = 5 * time.Second
+// defaultRetryAfter is the Retry-After of a 503 whose Refusal names none.
+const defaultRetryAfter = 5 * time.Second
 
 // Refusal is a request refused by the middleware, a guard, a machine route,
 // a step-up check or the webhook handler: the one shape every refusal of
@@ -85,7 +85,7 @@ type Refusal struct {
 	// 401 challenge then says invalid_token, as RFC 6750 asks.
 	TokenPresented bool
 	// RetryAfter is how long to wait before trying again, for 503s. Zero
-	// means DefaultRetryAfter.
+	// means 5 s.
 	RetryAfter time.Duration
 	// RequestID is Stytch's request id when Stytch's answer caused the
 	// refusal, for correlating with Stytch's logs.
@@ -129,7 +129,7 @@ func WriteRefusal(w http.ResponseWriter, _ *http.Request, e *Refusal) {
 // SetHeaders sets the headers e's answer needs, whatever its body: the
 // WWW-Authenticate challenge of a 401 or 400 (RFC 6750) and of a scope or
 // step-up refusal (RFC 9470), Retry-After on a 503 (RetryAfter, or
-// DefaultRetryAfter, in whole seconds rounded up), Allow on a 405. An
+// 5 s, in whole seconds rounded up), Allow on a 405. An
 // ErrorHandler of the app's calls it before it writes the status.
 func (e *Refusal) SetHeaders(h http.Header) {
 	switch {
@@ -153,11 +153,11 @@ func (e *Refusal) SetHeaders(h http.Header) {
 	}
 }
 
-// setRetryAfter sets Retry-After to d (DefaultRetryAfter when zero) in
+// setRetryAfter sets Retry-After to d (defaultRetryAfter when zero) in
 // whole seconds, rounded up, at least 1.
 func setRetryAfter(h http.Header, d time.Duration) {
 	if d <= 0 {
-		d = DefaultRetryAfter
+		d = defaultRetryAfter
 	}
 	secs := int((d + time.Second - 1) / time.Second)
 	h.Set("Retry-After", strconv.Itoa(max(secs, 1)))

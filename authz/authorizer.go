@@ -17,9 +17,9 @@ import (
 
 // Defaults for the zero fields of Config.
 const (
-	DefaultTTL          = 5 * time.Minute
-	DefaultMaxStale     = time.Hour
-	DefaultOrgCacheSize = 10_000
+	defaultTTL          = 5 * time.Minute
+	defaultMaxStale     = time.Hour
+	defaultOrgCacheSize = 10_000
 )
 
 // Errors an authorization ends in, for errors.Is.
@@ -42,14 +42,14 @@ type Config struct {
 	// organization's custom roles, or consumer sessions.
 	Client *session.Client
 	// TTL is how long a fetched policy is used before it is refreshed in the
-	// background (still deciding with it meanwhile). Zero means DefaultTTL.
+	// background (still deciding with it meanwhile). Zero means defaultTTL.
 	TTL time.Duration
 	// MaxStale is how long after its fetch a policy may still decide while
 	// refreshes fail; past it, decisions wait for a fetch and fail with
-	// ErrPolicyUnavailable when it fails. Zero means DefaultMaxStale.
+	// ErrPolicyUnavailable when it fails. Zero means defaultMaxStale.
 	MaxStale time.Duration
 	// OrgCacheSize bounds how many organizations' custom roles are kept (B2B).
-	// Zero means DefaultOrgCacheSize.
+	// Zero means defaultOrgCacheSize.
 	OrgCacheSize int
 	// Now is the clock. Nil means time.Now, and a policy's age is then read
 	// on the monotonic clock alone.
@@ -93,16 +93,16 @@ func New(cfg Config) (*Authorizer, error) {
 		return nil, errors.New("authz: Config durations and sizes must not be negative")
 	}
 	if cfg.TTL == 0 {
-		cfg.TTL = DefaultTTL
+		cfg.TTL = defaultTTL
 	}
 	if cfg.MaxStale == 0 {
-		cfg.MaxStale = DefaultMaxStale
+		cfg.MaxStale = defaultMaxStale
 	}
 	if cfg.MaxStale < cfg.TTL {
 		return nil, fmt.Errorf("authz: MaxStale %v is shorter than TTL %v", cfg.MaxStale, cfg.TTL)
 	}
 	if cfg.OrgCacheSize == 0 {
-		cfg.OrgCacheSize = DefaultOrgCacheSize
+		cfg.OrgCacheSize = defaultOrgCacheSize
 	}
 	since, timed := time.Since, cfg.Now == nil
 	if timed {
@@ -140,20 +140,17 @@ func (a *Authorizer) Close() {
 }
 
 func (a *Authorizer) fetchPolicy(ctx context.Context) (*session.Policy, error) {
-	var res *session.PolicyResponse
+	var p *session.Policy
 	var err error
 	if a.b2b {
-		res, err = a.cfg.Client.B2B.Policy(ctx)
+		p, err = a.cfg.Client.B2B.Policy(ctx)
 	} else {
-		res, err = a.cfg.Client.Consumer.Policy(ctx)
+		p, err = a.cfg.Client.Consumer.Policy(ctx)
 	}
-	if err != nil {
-		return nil, err
+	if err == nil && p == nil {
+		err = errors.New("authz: policy response without a policy")
 	}
-	if res.Policy == nil {
-		return nil, errors.New("authz: policy response without a policy")
-	}
-	return res.Policy, nil
+	return p, err
 }
 
 func (a *Authorizer) fetchProject(ctx context.Context) ([]session.Role, error) {
@@ -165,7 +162,7 @@ func (a *Authorizer) fetchProject(ctx context.Context) ([]session.Role, error) {
 }
 
 // fetchScopes returns the policy's scopes as roles named by the scope, so
-// that the same Index decides for them.
+// that the same index decides for them.
 func (a *Authorizer) fetchScopes(ctx context.Context) ([]session.Role, error) {
 	p, err := a.fetchPolicy(ctx)
 	if err != nil {
@@ -197,7 +194,7 @@ func (a *Authorizer) orgEntry(orgID string) *entry {
 		if err != nil {
 			return nil, err
 		}
-		return res.OrgPolicy.Roles, nil
+		return res.Roles, nil
 	}}
 	if prev, ok, _ := a.orgs.PeekOrAdd(orgID, e); ok {
 		return prev
@@ -276,7 +273,7 @@ func (a *Authorizer) AuthorizeMachine(ctx context.Context, scopes []string, reso
 
 // orgIndex returns the project roles merged with the organization's own,
 // compiled, recompiling when either side has changed.
-func (a *Authorizer) orgIndex(ctx context.Context, orgID string) (*Index, error) {
+func (a *Authorizer) orgIndex(ctx context.Context, orgID string) (*index, error) {
 	_, projectRoles, err := a.project.index(ctx, a)
 	if err != nil {
 		return nil, err

@@ -37,7 +37,7 @@ type entry struct {
 // mergedIndex is an organization's roles compiled after the project's, and
 // the two slices it was compiled from.
 type mergedIndex struct {
-	ix           *Index
+	ix           *index
 	project, org []session.Role
 }
 
@@ -45,7 +45,7 @@ type mergedIndex struct {
 // but for aged.
 type policy struct {
 	roles    []session.Role
-	ix       *Index
+	ix       *index
 	loadedAt time.Time
 	// aged is set by a timer one TTL after the load when the Authorizer
 	// keeps the default clock: while it is unset, a guarded request knows
@@ -88,7 +88,7 @@ func (p *policy) stop() {
 // index returns the entry's compiled policy and roles: fresh ones at once,
 // without a lock; past the TTL, the held ones while a background refresh
 // runs; past MaxStale or never loaded, after waiting for a fetch.
-func (e *entry) index(ctx context.Context, a *Authorizer) (*Index, []session.Role, error) {
+func (e *entry) index(ctx context.Context, a *Authorizer) (*index, []session.Role, error) {
 	p := e.held.Load()
 	var age time.Duration
 	if p != nil {
@@ -142,7 +142,7 @@ func (e *entry) startLocked(a *Authorizer) chan struct{} {
 			}
 			return
 		}
-		e.hold(a, &policy{roles: roles, ix: Compile(roles), loadedAt: a.cfg.Now()})
+		e.hold(a, &policy{roles: roles, ix: compile(roles), loadedAt: a.cfg.Now()})
 		e.lastErr = nil
 	}()
 	return done
@@ -151,7 +151,7 @@ func (e *entry) startLocked(a *Authorizer) chan struct{} {
 // mergedWith returns the organization's roles compiled after the project's,
 // compiling again only when either slice is not the one last compiled: on
 // every request but those after a refresh, one atomic load and no lock.
-func (e *entry) mergedWith(project, org []session.Role) *Index {
+func (e *entry) mergedWith(project, org []session.Role) *index {
 	if m := e.merged.Load(); m != nil && sameSlice(m.project, project) && sameSlice(m.org, org) {
 		return m.ix
 	}
@@ -159,7 +159,7 @@ func (e *entry) mergedWith(project, org []session.Role) *Index {
 	defer e.mu.Unlock()
 	m := e.merged.Load()
 	if m == nil || !sameSlice(m.project, project) || !sameSlice(m.org, org) {
-		m = &mergedIndex{ix: Compile(project, org), project: project, org: org}
+		m = &mergedIndex{ix: compile(project, org), project: project, org: org}
 		e.merged.Store(m)
 	}
 	return m.ix

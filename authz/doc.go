@@ -10,7 +10,7 @@
 // organization must first equal the organization acted in (else
 // session_authorization_tenancy_error), and the organization's custom roles
 // add to the project's. The verdict lists the granting roles in policy order,
-// as Stytch's does. Compile turns a policy into an Index when it loads, so a
+// as Stytch's does. compile turns a policy into an index when it loads, so a
 // decision is a few map lookups: BenchmarkDecide (a 50-role policy, a session
 // with 3 roles) runs in about 100 ns with 0 allocations on a 2-core machine.
 //

@@ -2,6 +2,7 @@ package authz_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,16 +13,27 @@ import (
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
-func ExampleIndex_Decide() {
-	ix := authz.Compile([]session.Role{
+// Authorize decides locally, as Stytch's authorization_check would, for
+// code that is not an HTTP handler.
+func ExampleAuthorizer_Authorize() {
+	srv := stytchtest.NewServer() // stands in for Stytch
+	defer srv.Close()
+	srv.SetPolicy(session.Policy{Roles: []session.Role{
 		{RoleID: "viewer", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}},
 		{RoleID: "editor", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"*"}}}},
-	})
-	fmt.Println(ix.Decide([]string{"editor", "viewer"}, "documents", "read", nil))
-	fmt.Println(ix.Decide([]string{"viewer"}, "documents", "write", nil))
+	}})
+	a, err := authz.New(authz.Config{Client: srv.Client()})
+	if err != nil {
+		panic(err)
+	}
+	defer a.Close()
+	v, err := a.Authorize(context.Background(), authz.Check{Roles: []string{"editor", "viewer"}, ResourceID: "documents", Action: "read"})
+	fmt.Println(v.GrantingRoles, err)
+	_, err = a.Authorize(context.Background(), authz.Check{Roles: []string{"viewer"}, ResourceID: "documents", Action: "write"})
+	fmt.Println(errors.Is(err, authz.ErrDenied))
 	// Output:
-	// [viewer editor]
-	// []
+	// [viewer editor] <nil>
+	// true
 }
 
 func ExampleAuthorizer_Require() {

@@ -4,14 +4,14 @@ import (
 	"github.com/stytchguard/stytchguard/session"
 )
 
-// Wildcard is the action that grants every action on a resource.
-const Wildcard = "*"
+// wildcard is the action that grants every action on a resource.
+const wildcard = "*"
 
-// Index is an RBAC policy compiled for decisions: for each resource and
+// index is an RBAC policy compiled for decisions: for each resource and
 // action, the roles that may act, with their position in the policy so that
-// granting roles come out in policy order, as Stytch lists them. An Index is
+// granting roles come out in policy order, as Stytch lists them. An index is
 // immutable and safe for concurrent use.
-type Index struct {
+type index struct {
 	// grants maps a resource and action to the roles that may act, each with
 	// the verdict it grants alone (the common case, answered with no
 	// allocation). A named action's roles include the resource's wildcard
@@ -22,10 +22,10 @@ type Index struct {
 
 type permKey struct{ resource, action string }
 
-// Compile builds an Index from roles, in order: for B2B pass the project's
+// compile builds an index from roles, in order: for B2B pass the project's
 // roles, then the organization's custom roles.
-func Compile(roleSets ...[]session.Role) *Index {
-	ix := &Index{grants: map[permKey]map[string]*session.Verdict{}, rolePos: map[string]int{}}
+func compile(roleSets ...[]session.Role) *index {
+	ix := &index{grants: map[permKey]map[string]*session.Verdict{}, rolePos: map[string]int{}}
 	alone := map[string]*session.Verdict{}
 	grant := func(k permKey, role string) {
 		if ix.grants[k] == nil {
@@ -48,10 +48,10 @@ func Compile(roleSets ...[]session.Role) *Index {
 	}
 	// A wildcard grants the actions named elsewhere too: fold its roles in.
 	for k := range ix.grants {
-		if k.action == Wildcard {
+		if k.action == wildcard {
 			continue
 		}
-		for role := range ix.grants[permKey{k.resource, Wildcard}] {
+		for role := range ix.grants[permKey{k.resource, wildcard}] {
 			grant(k, role)
 		}
 	}
@@ -60,16 +60,16 @@ func Compile(roleSets ...[]session.Role) *Index {
 
 // roles returns the roles that may take action on resource, each with the
 // verdict it grants alone; nil when none may.
-func (ix *Index) roles(resource, action string) map[string]*session.Verdict {
+func (ix *index) roles(resource, action string) map[string]*session.Verdict {
 	if g, ok := ix.grants[permKey{resource, action}]; ok {
 		return g
 	}
-	return ix.grants[permKey{resource, Wildcard}] // an action named nowhere
+	return ix.grants[permKey{resource, wildcard}] // an action named nowhere
 }
 
 // verdict decides like Decide and returns the verdict, nil when denied. A
 // verdict granted by one role is shared: verdicts are read-only.
-func (ix *Index) verdict(held []string, resource, action string) *session.Verdict {
+func (ix *index) verdict(held []string, resource, action string) *session.Verdict {
 	g := ix.roles(resource, action)
 	var first *session.Verdict
 	for _, role := range held {
@@ -78,7 +78,7 @@ func (ix *Index) verdict(held []string, resource, action string) *session.Verdic
 		case first == nil:
 			first = v
 		default: // two roles grant: list them in policy order
-			return &session.Verdict{Authorized: true, GrantingRoles: ix.Decide(held, resource, action, nil)}
+			return &session.Verdict{Authorized: true, GrantingRoles: ix.decide(held, resource, action, nil)}
 		}
 	}
 	return first
@@ -89,7 +89,7 @@ func (ix *Index) verdict(held []string, resource, action string) *session.Verdic
 // equals resource exactly and whose actions contain action or "*". The
 // result is in policy order, without duplicates; empty means denied. With a
 // dst of enough capacity, Decide does not allocate.
-func (ix *Index) Decide(held []string, resource, action string, dst []string) []string {
+func (ix *index) decide(held []string, resource, action string, dst []string) []string {
 	g := ix.roles(resource, action)
 	if g == nil {
 		return dst
@@ -105,7 +105,7 @@ func (ix *Index) Decide(held []string, resource, action string, dst []string) []
 
 // insert inserts role into dst[start:], kept in policy order, unless it is
 // there already.
-func (ix *Index) insert(dst []string, start int, role string) []string {
+func (ix *index) insert(dst []string, start int, role string) []string {
 	pos := ix.rolePos[role]
 	i := start
 	for ; i < len(dst); i++ {

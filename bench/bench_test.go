@@ -62,7 +62,7 @@ func newFixture(b *testing.B) *fixture {
 			srv:    srv,
 			policy: policy,
 			user:   srv.CreateUser(stytchtest.UserParams{Email: "bench@example.com", Roles: []string{"viewer"}}),
-			proj:   Project{ID: srv.ProjectID(), BaseURL: srv.URL, JWKSURL: srv.Client().Consumer.JWKSURL()},
+			proj:   Project{ID: srv.ProjectID(), BaseURL: srv.URL, JWKSURL: srv.URL + "/v1/sessions/jwks/" + srv.ProjectID()},
 		}
 		rng := rand.New(rand.NewPCG(1, 2))
 		for i := range pool {

@@ -65,7 +65,7 @@ func TestGuardsOnChi(t *testing.T) {
 		return []session.Permission{{ResourceID: "documents", Actions: actions}}
 	}
 	srv.SetB2BPolicy(session.Policy{Roles: []session.Role{
-		{RoleID: session.RoleStytchMember, Permissions: []session.Permission{}},
+		{RoleID: "stytch_member", Permissions: []session.Permission{}},
 		{RoleID: "viewer", Permissions: perm("read")},
 	}})
 	acme := srv.CreateOrganization(stytchtest.OrganizationParams{Name: "Acme"})

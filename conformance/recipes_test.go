@@ -72,7 +72,7 @@ func TestRecipes(t *testing.T) {
 		u := srv.CreateUser(stytchtest.UserParams{Email: "a@example.com"})
 		laptop, _ := srv.StartSession(u.UserID, stytchtest.SessionParams{})
 		phone, _ := srv.StartSession(u.UserID, stytchtest.SessionParams{})
-		if _, err := c.Consumer.Revoke(ctx, session.RevokeParams{SessionID: laptop.SessionID}); err != nil {
+		if err := c.Consumer.Revoke(ctx, session.RevokeParams{SessionID: laptop.SessionID}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := c.Consumer.Authenticate(ctx, session.AuthenticateParams{SessionToken: laptop.SessionToken}); !errors.Is(err, session.ErrSessionGone) {
@@ -99,7 +99,7 @@ func TestRecipes(t *testing.T) {
 			t.Fatalf("list: %v", err)
 		}
 		for _, s := range list.Sessions {
-			if _, err := c.Consumer.Revoke(ctx, session.RevokeParams{SessionID: s.SessionID}); err != nil {
+			if err := c.Consumer.Revoke(ctx, session.RevokeParams{SessionID: s.SessionID}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -515,14 +515,14 @@ func newConformanceFixture(t *testing.T, e *env) conformanceFixture {
 		return tok
 	}
 	e.SetPolicy(session.Policy{
-		Roles:     []session.Role{{RoleID: session.RoleStytchUser, Description: "Everyone", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}}},
+		Roles:     []session.Role{{RoleID: "stytch_user", Description: "Everyone", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}}},
 		Resources: []session.Resource{{ResourceID: "documents", Description: "Documents", Actions: []string{"read", "write"}}},
 		Scopes:    []session.Scope{{Scope: "read:documents", Description: "Read", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}}},
 	})
 	e.SetB2BPolicy(session.Policy{
 		Roles: []session.Role{
-			{RoleID: session.RoleStytchMember, Description: "Every member", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}},
-			{RoleID: session.RoleStytchAdmin, Description: "Admins", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"*"}}}},
+			{RoleID: "stytch_member", Description: "Every member", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}},
+			{RoleID: "stytch_admin", Description: "Admins", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"*"}}}},
 		},
 		Resources: []session.Resource{{ResourceID: "documents", Description: "Documents", Actions: []string{"read", "write"}}},
 	})

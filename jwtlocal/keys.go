@@ -117,18 +117,18 @@ func (v *Verifier) startRefreshLocked(paced bool) chan struct{} {
 // replaces the held one with it.
 func (v *Verifier) refresh(ctx context.Context) error {
 	var (
-		res *session.JWKSResponse
+		set []session.JWK
 		err error
 	)
 	if v.b2b {
-		res, err = v.cfg.Client.B2B.JWKS(ctx)
+		set, err = v.cfg.Client.B2B.JWKS(ctx)
 	} else {
-		res, err = v.cfg.Client.Consumer.JWKS(ctx)
+		set, err = v.cfg.Client.Consumer.JWKS(ctx)
 	}
 	if err != nil {
 		return fmt.Errorf("jwtlocal: fetching JWKS: %w", err)
 	}
-	keys, ambiguous := v.usableKeys(res.Keys)
+	keys, ambiguous := v.usableKeys(set)
 	if len(keys) == 0 {
 		return errEmptyKeySet
 	}

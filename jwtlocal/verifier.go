@@ -510,4 +510,3 @@ func sessionEnd(s *Verified) time.Time {
 	}
 	return time.Time{}
 }
-

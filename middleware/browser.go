@@ -39,12 +39,12 @@ func (m *Middleware) ClearSessionCookies(w http.ResponseWriter) {
 	m.expireCookie(w, m.cfg.Cookies.Intermediate)
 }
 
-// ReturnPath is the page r asked for, as a path on this site to come back
+// returnPath is the page r asked for, as a path on this site to come back
 // to after signing in: r's path and query, or "/" when the path, as sent or
 // decoded, could be read as another site ("//evil.example",
 // "/%2F%2Fevil.example", "/\evil.example") or is not a path. It follows
 // LocalPath's rule.
-func ReturnPath(r *http.Request) string {
+func returnPath(r *http.Request) string {
 	p := r.URL.EscapedPath()
 	if r.URL.RawQuery != "" {
 		p += "?" + r.URL.RawQuery
@@ -91,7 +91,7 @@ func signInTarget(signIn string, r *http.Request) string {
 		return signIn
 	}
 	q := u.Query()
-	q.Set("return_to", ReturnPath(r))
+	q.Set("return_to", returnPath(r))
 	u.RawQuery = q.Encode()
 	return u.String()
 }

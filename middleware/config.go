@@ -117,7 +117,7 @@ type Verification struct {
 type Cookies struct {
 	// JWT and Token name the session cookies. Empty means
 	// "stytch_session_jwt" and "stytch_session", the names Stytch's
-	// frontend SDKs use. Names with the HostPrefix
+	// frontend SDKs use. Names with the __Host- prefix
 	// ("__Host-stytch_session") cannot be planted by a sibling subdomain or
 	// a plain-http page of the host (cookie tossing): use them unless
 	// subdomains must share the session (Domain), and give the same names
@@ -228,7 +228,7 @@ type Upstream struct {
 	// request. Zero means 30 s.
 	GoneTTL time.Duration
 	// RetryAfter is the Retry-After of a 503 when Stytch gave none. Zero
-	// means stytchguard.DefaultRetryAfter (5 s).
+	// means 5 s.
 	RetryAfter time.Duration
 
 	// Rate is the budget's refill, in calls per second. Zero means 20;
@@ -270,7 +270,7 @@ type Upstream struct {
 func (u Upstream) withDefaults() Upstream {
 	u.RemoteTTL = cmp.Or(u.RemoteTTL, defaultRemoteTTL)
 	u.GoneTTL = cmp.Or(u.GoneTTL, defaultGoneTTL)
-	u.RetryAfter = cmp.Or(u.RetryAfter, stytchguard.DefaultRetryAfter)
+	u.RetryAfter = cmp.Or(u.RetryAfter, 5*time.Second)
 	u.Rate = cmp.Or(u.Rate, defaultUpstreamRate)
 	u.Burst = cmp.Or(u.Burst, defaultUpstreamBurst)
 	u.ClientRate = cmp.Or(u.ClientRate, defaultClientRate)
@@ -296,8 +296,11 @@ type Hooks struct {
 	// Refused is called for each refused request, with its code.
 	Refused func(code string)
 	// Shed is called for each request answered 503 without asking Stytch,
-	// with the reason: ShedBudget, ShedClientBudget, ShedConcurrency or
-	// ShedCircuitOpen.
+	// with the reason: "budget" (the budget for credentials nothing ties
+	// to the project is spent), "client_budget" (this client's share of it,
+	// Upstream.ClientKey), "concurrency" (Upstream.MaxInFlight calls in
+	// flight, none ended within Upstream.SlotWait) or "circuit_open"
+	// (Stytch kept failing; calls pause for Upstream.BreakerCooldown).
 	Shed func(reason string)
 	// RevokeFailed is called when the RevocationList could not record a
 	// logout; the logout then answers 503.
@@ -362,12 +365,12 @@ func (cfg *Config) check() error {
 		bad("Cookies.Token", "%q is also the JWT cookie's name", names[1].name)
 	}
 	for _, n := range names {
-		host, secure := strings.HasPrefix(n.name, HostPrefix), strings.HasPrefix(n.name, SecurePrefix)
+		host, secure := strings.HasPrefix(n.name, hostPrefix), strings.HasPrefix(n.name, securePrefix)
 		switch {
 		case !validCookieName(n.name):
 			bad(n.field, "%q is not a cookie name", n.name)
 		case host && c.Domain != "":
-			bad(n.field, "a %s cookie takes no Domain, and Cookies.Domain is %q", HostPrefix, c.Domain)
+			bad(n.field, "a %s cookie takes no Domain, and Cookies.Domain is %q", hostPrefix, c.Domain)
 		case (host || secure) && c.Insecure:
 			bad(n.field, "a prefixed cookie needs Secure, and Cookies.Insecure drops it "+
 				"(browsers take Secure cookies from http://localhost: leave Insecure unset)")

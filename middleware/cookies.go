@@ -11,8 +11,8 @@ import (
 // subdomain or a plain-http page cannot plant one, so it cannot be tossed.
 // A "__Secure-" cookie needs Secure.
 const (
-	HostPrefix   = "__Host-"
-	SecurePrefix = "__Secure-"
+	hostPrefix   = "__Host-"
+	securePrefix = "__Secure-"
 )
 
 // cookie returns a session cookie of the middleware's attributes: Path /,
@@ -28,7 +28,7 @@ func (m *Middleware) cookie(name, value string) *http.Cookie {
 		HttpOnly: m.cfg.Cookies.HTTPOnly,
 		SameSite: http.SameSiteLaxMode,
 	}
-	if strings.HasPrefix(name, HostPrefix) {
+	if strings.HasPrefix(name, hostPrefix) {
 		c.Domain = ""
 	}
 	return c

@@ -40,8 +40,8 @@ func (m *Middleware) SessionsHandler() http.Handler {
 	})
 }
 
-// ExchangeResult is the JSON answer of ExchangeHandler.
-type ExchangeResult struct {
+// exchangeResult is the JSON answer of ExchangeHandler.
+type exchangeResult struct {
 	MemberAuthenticated bool   `json:"member_authenticated"`
 	OrganizationID      string `json:"organization_id"`
 	MemberID            string `json:"member_id"`
@@ -63,7 +63,7 @@ type ExchangeResult struct {
 // ExchangeHandler (B2B) exchanges the caller's member session for one in
 // another organization the member belongs to, named by the form or query
 // value organization_id. On success it sets the new session's cookies (for
-// cookie callers) and answers ExchangeResult; when that organization
+// cookie callers) and answers exchangeResult; when that organization
 // requires MFA it answers the intermediate session token and sets no session
 // cookie. POST only, same-origin only.
 func (m *Middleware) ExchangeHandler() http.Handler {
@@ -99,7 +99,7 @@ func (m *Middleware) ExchangeHandler() http.Handler {
 			m.refuse(w, r, m.upstreamError(r.Context(), err))
 			return
 		}
-		out := ExchangeResult{
+		out := exchangeResult{
 			MemberAuthenticated: res.MemberAuthenticated,
 			OrganizationID:      res.Organization.OrganizationID,
 			MemberID:            res.MemberID,

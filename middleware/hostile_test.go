@@ -153,8 +153,8 @@ func newHostile(t *testing.T, b2b bool) *hostile {
 func newHostileOn(t *testing.T, emu *stytchtest.Server, b2b bool, preset func(*hostile)) *hostile {
 	t.Helper()
 	policy := session.Policy{Roles: []session.Role{
-		{RoleID: session.RoleStytchUser, Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}},
-		{RoleID: session.RoleStytchMember, Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}},
+		{RoleID: "stytch_user", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}},
+		{RoleID: "stytch_member", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}},
 	}}
 	if b2b {
 		emu.SetB2BPolicy(policy)

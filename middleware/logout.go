@@ -173,13 +173,13 @@ func (m *Middleware) revoke(ctx context.Context, sessionID string, cred credenti
 			if sessionID == "" {
 				p.SessionToken, p.SessionJWT = cred.Token, tokenOr(cred.Token, cred.JWT)
 			}
-			_, err = m.cfg.Client.B2B.Revoke(ctx, p)
+			err = m.cfg.Client.B2B.Revoke(ctx, p)
 		} else {
 			p := session.RevokeParams{SessionID: sessionID}
 			if sessionID == "" {
 				p.SessionToken, p.SessionJWT = cred.Token, tokenOr(cred.Token, cred.JWT)
 			}
-			_, err = m.cfg.Client.Consumer.Revoke(ctx, p)
+			err = m.cfg.Client.Consumer.Revoke(ctx, p)
 		}
 		return err
 	})
@@ -245,7 +245,7 @@ func (m *Middleware) logoutAll(w http.ResponseWriter, r *http.Request) {
 		recorded = m.record(r, others...)
 		if m.b2b {
 			failed = m.call(ctx, func(ctx context.Context) error {
-				_, err := m.cfg.Client.B2B.Revoke(ctx, session.B2BRevokeParams{MemberID: a.member.Session.MemberID})
+				err := m.cfg.Client.B2B.Revoke(ctx, session.B2BRevokeParams{MemberID: a.member.Session.MemberID})
 				return err
 			})
 		} else if failed = m.revokeEach(ctx, others); failed == nil {

@@ -545,7 +545,7 @@ func (m *Middleware) live(end time.Time) bool {
 // invalidAnswer is the error of a 2xx answer to op that Stytch would not
 // give, for the reason problem: unavailable, never a session.
 func invalidAnswer(op, problem string) error {
-	return &session.UnavailableError{Op: op, Attempts: 1, StatusCode: http.StatusOK, Err: fmt.Errorf("%w: %s", session.ErrInvalidAnswer, problem)}
+	return fmt.Errorf("stytch: %s: %w (%w: %s)", op, session.ErrUnavailable, session.ErrInvalidAnswer, problem)
 }
 
 // authenticateLine calls the product line's authenticate endpoint.

@@ -16,7 +16,8 @@ type Factor struct {
 	Type, DeliveryMethod string
 }
 
-func (f Factor) String() string {
+// name is f as a challenge names it: "otp/sms", or the type alone.
+func (f Factor) name() string {
 	if f.DeliveryMethod == "" {
 		return f.Type
 	}
@@ -35,7 +36,7 @@ func (f Factor) String() string {
 func (m *Middleware) RequireFactor(within time.Duration, accepted ...Factor) func(http.Handler) http.Handler {
 	names := make([]string, len(accepted))
 	for i, f := range accepted {
-		names[i] = f.String()
+		names[i] = f.name()
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

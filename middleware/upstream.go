@@ -17,20 +17,20 @@ const (
 )
 
 // Why a request was answered 503 without asking Stytch, as Hooks.Shed is
-// told.
+// told (its comment says what each means).
 const (
-	// ShedBudget: the process's budget for credentials that cannot be tied
+	// shedBudget: the process's budget for credentials that cannot be tied
 	// to the project is spent.
-	ShedBudget = "budget"
-	// ShedClientBudget: this client's share of that budget is spent
+	shedBudget = "budget"
+	// shedClientBudget: this client's share of that budget is spent
 	// (Upstream.ClientKey).
-	ShedClientBudget = "client_budget"
-	// ShedConcurrency: Upstream.MaxInFlight calls to Stytch are in flight
+	shedClientBudget = "client_budget"
+	// shedConcurrency: Upstream.MaxInFlight calls to Stytch are in flight
 	// and none ended within Upstream.SlotWait.
-	ShedConcurrency = "concurrency"
-	// ShedCircuitOpen: Stytch kept failing; calls pause for
+	shedConcurrency = "concurrency"
+	// shedCircuitOpen: Stytch kept failing; calls pause for
 	// Upstream.BreakerCooldown.
-	ShedCircuitOpen = "circuit_open"
+	shedCircuitOpen = "circuit_open"
 )
 
 // gate applies Upstream's bounds: the budget, the slots and the breaker.
@@ -73,12 +73,12 @@ func (g *gate) spend(r *http.Request) shedError {
 				g.clients.Add(key, l)
 			}
 			if !l.AllowN(now, 1) {
-				return ShedClientBudget
+				return shedClientBudget
 			}
 		}
 	}
 	if !g.budget.AllowN(now, 1) {
-		return ShedBudget
+		return shedBudget
 	}
 	return ""
 }
@@ -99,10 +99,10 @@ func (g *gate) acquire(ctx context.Context) (release func(failed bool), shed she
 		case g.slots <- struct{}{}:
 		case <-t.C:
 			g.unprobe()
-			return nil, ShedConcurrency
+			return nil, shedConcurrency
 		case <-ctx.Done():
 			g.unprobe()
-			return nil, ShedConcurrency
+			return nil, shedConcurrency
 		}
 	}
 	return func(failed bool) {
@@ -123,7 +123,7 @@ func (g *gate) admit() shedError {
 		return ""
 	}
 	if g.now().Before(g.openUntil) || g.probing {
-		return ShedCircuitOpen
+		return shedCircuitOpen
 	}
 	g.probing = true
 	return ""

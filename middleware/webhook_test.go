@@ -13,12 +13,12 @@ import (
 	"time"
 
 	"github.com/stytchguard/stytchguard/internal/memstore"
+	"github.com/stytchguard/stytchguard/internal/svix"
 
 	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
-	"github.com/stytchguard/stytchguard/webhook"
 )
 
 const hookSecret = "whsec_c3R5dGNoZ3VhcmQtd2ViaG9vay10ZXN0LXNlY3JldA=="
@@ -38,7 +38,7 @@ func newHooked(t *testing.T) *hooked {
 	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
 	t.Cleanup(srv.Close)
 	srv.SetPolicy(session.Policy{Roles: []session.Role{
-		{RoleID: session.RoleStytchUser, Permissions: []session.Permission{}},
+		{RoleID: "stytch_user", Permissions: []session.Permission{}},
 		{RoleID: "editor", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read", "write"}}}},
 	}})
 	shared := memstore.NewList(memstore.Config{Now: srv.Now})
@@ -241,7 +241,7 @@ func TestWebhookRefusalsChangeNothing(t *testing.T) {
 // deliver posts one signed delivery straight to the handler.
 func deliver(t testing.TB, h http.Handler, at time.Time, id, body string) *httptest.ResponseRecorder {
 	t.Helper()
-	sig, err := webhook.Sign(hookSecret, id, at, []byte(body))
+	sig, err := svix.Sign(hookSecret, id, at, []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/stytchguard/stytchguard"
+	"github.com/stytchguard/stytchguard/internal/svix"
 	"github.com/stytchguard/stytchguard/webhook"
 )
 
@@ -48,7 +49,7 @@ func (m *Middleware) WebhookHandler(secret string) (http.Handler, error) {
 			m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusMethodNotAllowed, Code: stytchguard.CodeMethodNotAllowed, Message: "use POST"})
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, webhook.MaxBodyBytes))
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, svix.MaxBodyBytes))
 		if err != nil {
 			m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusBadRequest, Code: stytchguard.CodeInvalidRequest, Message: "the delivery's body could not be read"})
 			return

@@ -9,7 +9,7 @@ import (
 // request id, a status_code that is not a success, or a session answer
 // without the session it promises (an empty body, empty ids, no expiry).
 // Something other than Stytch answered: a proxy, a captive portal, a DNS
-// entry pointing elsewhere. Such an error is also an *UnavailableError
+// entry pointing elsewhere. Such an error is also an unavailable error
 // (kindUnavailable): it says nothing about the session, and is never read as
 // a sign-in nor as a sign-out.
 var ErrInvalidAnswer = errors.New("stytch: a success answer Stytch would not give")
@@ -148,11 +148,11 @@ func (r *B2BListResponse) problem() string {
 	return ""
 }
 
-func (r *RevokeResponse) problem() string { return envelope(r.RequestID, r.StatusCode) }
+func (r *revokeResponse) problem() string { return envelope(r.RequestID, r.StatusCode) }
 
-func (r *JWKSResponse) problem() string { return envelope(r.RequestID, r.StatusCode) }
+func (r *jwksResponse) problem() string { return envelope(r.RequestID, r.StatusCode) }
 
-func (r *SMSOTPSendResponse) problem() string {
+func (r *smsOTPSendResponse) problem() string {
 	if p := envelope(r.RequestID, r.StatusCode); p != "" {
 		return p
 	}
@@ -164,7 +164,7 @@ func (r *SMSOTPSendResponse) problem() string {
 
 // problem refuses a policy that would replace a good one with nothing: a
 // project's policy always holds Stytch's predefined roles.
-func (r *PolicyResponse) problem() string {
+func (r *policyResponse) problem() string {
 	if p := envelope(r.RequestID, r.StatusCode); p != "" {
 		return p
 	}
@@ -177,7 +177,7 @@ func (r *PolicyResponse) problem() string {
 	return rolesProblem("policy.roles", r.Policy.Roles)
 }
 
-func (r *OrgPolicyResponse) problem() string {
+func (r *orgPolicyResponse) problem() string {
 	if p := envelope(r.RequestID, r.StatusCode); p != "" {
 		return p
 	}

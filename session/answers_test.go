@@ -61,7 +61,7 @@ func TestAnswersStytchWouldNotGive(t *testing.T) {
 		return err
 	}
 	revoke := func(ctx context.Context, c *session.Client) error {
-		_, err := c.Consumer.Revoke(ctx, session.RevokeParams{SessionID: "session-test-1"})
+		err := c.Consumer.Revoke(ctx, session.RevokeParams{SessionID: "session-test-1"})
 		return err
 	}
 	policy := func(ctx context.Context, c *session.Client) error {

@@ -106,8 +106,8 @@ type B2BSessionResponse struct {
 	MemberDevice  *DeviceInfo    `json:"member_device,omitempty"`
 }
 
-// OrgPolicyResponse carries one organization's custom roles.
-type OrgPolicyResponse struct {
+// orgPolicyResponse carries one organization's custom roles.
+type orgPolicyResponse struct {
 	RequestID  string    `json:"request_id"`
 	OrgPolicy  OrgPolicy `json:"org_policy"`
 	StatusCode int       `json:"status_code"`
@@ -126,8 +126,9 @@ func (c *B2BClient) List(ctx context.Context, organizationID, memberID string) (
 }
 
 // Revoke ends one member session, or all of a member's sessions.
-func (c *B2BClient) Revoke(ctx context.Context, p B2BRevokeParams) (*RevokeResponse, error) {
-	return doJSON[RevokeResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/b2b/sessions/revoke", body: p, idempotent: true})
+func (c *B2BClient) Revoke(ctx context.Context, p B2BRevokeParams) error {
+	_, err := doJSON[revokeResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/b2b/sessions/revoke", body: p, idempotent: true})
+	return err
 }
 
 // Exchange moves the member's session into another organization.
@@ -135,24 +136,22 @@ func (c *B2BClient) Exchange(ctx context.Context, p B2BExchangeParams) (*B2BExch
 	return doJSON[B2BExchangeResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/b2b/sessions/exchange", body: p})
 }
 
-// JWKSURL returns where the project's B2B session JWT keys are served.
-func (c *B2BClient) JWKSURL() string {
-	return c.t.baseURL + "/v1/b2b/sessions/jwks/" + url.PathEscape(c.t.projectID)
-}
-
 // JWKS fetches the project's B2B session JWT signing keys.
-func (c *B2BClient) JWKS(ctx context.Context) (*JWKSResponse, error) {
-	path := "/v1/b2b/sessions/jwks/" + url.PathEscape(c.t.projectID)
-	return doJSON[JWKSResponse](ctx, c.t, call{method: http.MethodGet, path: path, idempotent: true, noAuth: true})
+func (c *B2BClient) JWKS(ctx context.Context) ([]JWK, error) {
+	return jwks(ctx, c.t, "/v1/b2b/sessions/jwks/")
 }
 
 // Policy fetches the project's B2B RBAC policy.
-func (c *B2BClient) Policy(ctx context.Context) (*PolicyResponse, error) {
-	return doJSON[PolicyResponse](ctx, c.t, call{method: http.MethodGet, path: "/v1/b2b/rbac/policy", idempotent: true})
+func (c *B2BClient) Policy(ctx context.Context) (*Policy, error) {
+	return policy(ctx, c.t, "/v1/b2b/rbac/policy")
 }
 
 // OrgPolicy fetches one organization's custom roles.
-func (c *B2BClient) OrgPolicy(ctx context.Context, organizationID string) (*OrgPolicyResponse, error) {
+func (c *B2BClient) OrgPolicy(ctx context.Context, organizationID string) (*OrgPolicy, error) {
 	path := "/v1/b2b/rbac/organizations/" + url.PathEscape(organizationID)
-	return doJSON[OrgPolicyResponse](ctx, c.t, call{method: http.MethodGet, path: path, idempotent: true})
+	res, err := doJSON[orgPolicyResponse](ctx, c.t, call{method: http.MethodGet, path: path, idempotent: true})
+	if err != nil {
+		return nil, err
+	}
+	return &res.OrgPolicy, nil
 }

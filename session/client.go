@@ -262,7 +262,7 @@ func (t *transport) do(ctx context.Context, c call, out any) error {
 	if len(c.query) > 0 {
 		target += "?" + c.query.Encode()
 	}
-	unavailable := &UnavailableError{Op: c.op()}
+	unavailable := &unavailableError{Op: c.op()}
 	for attempt := 1; ; attempt++ {
 		unavailable.Attempts = attempt
 		status, retryAfter, err := t.attempt(ctx, c, target, payload, out)
@@ -301,8 +301,8 @@ func (t *transport) do(ctx context.Context, c call, out any) error {
 
 // final shapes the last error of a call: Stytch's own error answers stay
 // *APIError (429 and 5xx ones included, which classify as unavailable); the
-// rest become *UnavailableError.
-func (t *transport) final(u *UnavailableError, err error) error {
+// rest become *unavailableError.
+func (t *transport) final(u *unavailableError, err error) error {
 	var api *APIError
 	if errors.As(err, &api) {
 		return api

@@ -52,12 +52,6 @@ func TestNewValidatesConfig(t *testing.T) {
 			if c.BaseURL() != tt.base {
 				t.Fatalf("base URL %s, want %s", c.BaseURL(), tt.base)
 			}
-			if want := tt.base + "/v1/sessions/jwks/" + tt.cfg.ProjectID; c.Consumer.JWKSURL() != want {
-				t.Fatalf("JWKS URL %s", c.Consumer.JWKSURL())
-			}
-			if want := tt.base + "/v1/b2b/sessions/jwks/" + tt.cfg.ProjectID; c.B2B.JWKSURL() != want {
-				t.Fatalf("B2B JWKS URL %s", c.B2B.JWKSURL())
-			}
 		})
 	}
 }

@@ -55,21 +55,21 @@ type RevokeParams struct {
 	SessionJWT   string `json:"session_jwt,omitempty"`
 }
 
-// RevokeResponse is the answer to a successful revoke.
-type RevokeResponse struct {
+// revokeResponse is the answer to a successful revoke.
+type revokeResponse struct {
 	RequestID  string `json:"request_id"`
 	StatusCode int    `json:"status_code"`
 }
 
-// JWKSResponse is a project's JSON Web Key Set.
-type JWKSResponse struct {
+// jwksResponse is a project's JSON Web Key Set.
+type jwksResponse struct {
 	Keys       []JWK  `json:"keys"`
 	RequestID  string `json:"request_id"`
 	StatusCode int    `json:"status_code"`
 }
 
-// PolicyResponse carries a project's RBAC policy (consumer or B2B).
-type PolicyResponse struct {
+// policyResponse carries a project's RBAC policy (consumer or B2B).
+type policyResponse struct {
 	RequestID  string  `json:"request_id"`
 	StatusCode int     `json:"status_code"`
 	Policy     *Policy `json:"policy,omitempty"`
@@ -89,23 +89,35 @@ func (c *ConsumerClient) List(ctx context.Context, userID string) (*ListResponse
 
 // Revoke ends a session at once: every token and JWT of it stops
 // authenticating at Stytch.
-func (c *ConsumerClient) Revoke(ctx context.Context, p RevokeParams) (*RevokeResponse, error) {
-	return doJSON[RevokeResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/sessions/revoke", body: p, idempotent: true})
-}
-
-// JWKSURL returns where the project's consumer session JWT keys are served.
-// No credentials are needed to fetch it.
-func (c *ConsumerClient) JWKSURL() string {
-	return c.t.baseURL + "/v1/sessions/jwks/" + url.PathEscape(c.t.projectID)
+func (c *ConsumerClient) Revoke(ctx context.Context, p RevokeParams) error {
+	_, err := doJSON[revokeResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/sessions/revoke", body: p, idempotent: true})
+	return err
 }
 
 // JWKS fetches the project's consumer session JWT signing keys.
-func (c *ConsumerClient) JWKS(ctx context.Context) (*JWKSResponse, error) {
-	path := "/v1/sessions/jwks/" + url.PathEscape(c.t.projectID)
-	return doJSON[JWKSResponse](ctx, c.t, call{method: http.MethodGet, path: path, idempotent: true, noAuth: true})
+func (c *ConsumerClient) JWKS(ctx context.Context) ([]JWK, error) {
+	return jwks(ctx, c.t, "/v1/sessions/jwks/")
+}
+
+// jwks fetches the keys served under prefix, without credentials.
+func jwks(ctx context.Context, t *transport, prefix string) ([]JWK, error) {
+	res, err := doJSON[jwksResponse](ctx, t, call{method: http.MethodGet, path: prefix + url.PathEscape(t.projectID), idempotent: true, noAuth: true})
+	if err != nil {
+		return nil, err
+	}
+	return res.Keys, nil
 }
 
 // Policy fetches the project's consumer RBAC policy.
-func (c *ConsumerClient) Policy(ctx context.Context) (*PolicyResponse, error) {
-	return doJSON[PolicyResponse](ctx, c.t, call{method: http.MethodGet, path: "/v1/rbac/policy", idempotent: true})
+func (c *ConsumerClient) Policy(ctx context.Context) (*Policy, error) {
+	return policy(ctx, c.t, "/v1/rbac/policy")
+}
+
+// policy fetches a project's RBAC policy from path.
+func policy(ctx context.Context, t *transport, path string) (*Policy, error) {
+	res, err := doJSON[policyResponse](ctx, t, call{method: http.MethodGet, path: path, idempotent: true})
+	if err != nil {
+		return nil, err
+	}
+	return res.Policy, nil
 }

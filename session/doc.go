@@ -14,7 +14,7 @@
 // # Errors
 //
 // A failed call returns an *APIError when Stytch answered with its error JSON,
-// and an *UnavailableError when it did not (network, timeout, a body that is not
+// and an unavailable error when it did not (network, timeout, a body that is not
 // Stytch's). classify, or errors.Is with the sentinels, tells what the failure
 // means without string matching:
 //

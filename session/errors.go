@@ -123,10 +123,11 @@ func (e *APIError) Is(target error) bool {
 	return target != nil && target == sentinel(e.kind())
 }
 
-// UnavailableError is a call that got no usable answer from Stytch: the
-// network failed, the deadline passed, or the body was not Stytch's JSON. When
-// Stytch did answer with an error body, the error is an *APIError instead.
-type UnavailableError struct {
+// unavailableError is a call that got no usable answer from Stytch: the
+// network failed, the deadline passed, or the body was not Stytch's JSON. It
+// matches ErrUnavailable. When Stytch did answer with an error body, the
+// error is an *APIError instead.
+type unavailableError struct {
 	// Op names the call, for example "POST /v1/sessions/authenticate".
 	Op string
 	// Attempts is how many requests were sent.
@@ -140,7 +141,7 @@ type UnavailableError struct {
 }
 
 // Error describes the failed call without its body or credentials.
-func (e *UnavailableError) Error() string {
+func (e *unavailableError) Error() string {
 	msg := fmt.Sprintf("stytch: %s unavailable after %d attempt(s)", e.Op, e.Attempts)
 	if e.StatusCode != 0 {
 		msg += fmt.Sprintf(" (last status %d)", e.StatusCode)
@@ -152,10 +153,10 @@ func (e *UnavailableError) Error() string {
 }
 
 // Unwrap returns the cause.
-func (e *UnavailableError) Unwrap() error { return e.Err }
+func (e *unavailableError) Unwrap() error { return e.Err }
 
 // Is matches ErrUnavailable.
-func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
+func (e *unavailableError) Is(target error) bool { return target == ErrUnavailable }
 
 // classify returns the kind of any error a Client returned, kindOther for
 // errors that did not come from a Stytch call.
@@ -184,7 +185,7 @@ func RetryAfter(err error) time.Duration {
 	if errors.As(err, &api) {
 		return api.RetryAfter
 	}
-	var un *UnavailableError
+	var un *unavailableError
 	if errors.As(err, &un) {
 		return un.RetryAfter
 	}

@@ -14,3 +14,6 @@ const (
 )
 
 var Classify = classify
+
+// UnavailableError is the error of a call Stytch gave no usable answer to.
+type UnavailableError = unavailableError

@@ -19,8 +19,8 @@ type SMSOTPSendParams struct {
 	SessionJWT               string `json:"session_jwt,omitempty"`
 }
 
-// SMSOTPSendResponse is the answer to a send: the member the code went to.
-type SMSOTPSendResponse struct {
+// smsOTPSendResponse is the answer to a send: the member the code went to.
+type smsOTPSendResponse struct {
 	RequestID    string       `json:"request_id"`
 	MemberID     string       `json:"member_id"`
 	Member       Member       `json:"member"`
@@ -48,8 +48,9 @@ type SMSOTPAuthenticateParams struct {
 
 // SendSMSOTP sends a member a one-time code by SMS. It is never retried: a
 // retry would text the member twice.
-func (c *B2BClient) SendSMSOTP(ctx context.Context, p SMSOTPSendParams) (*SMSOTPSendResponse, error) {
-	return doJSON[SMSOTPSendResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/b2b/otps/sms/send", body: p})
+func (c *B2BClient) SendSMSOTP(ctx context.Context, p SMSOTPSendParams) error {
+	_, err := doJSON[smsOTPSendResponse](ctx, c.t, call{method: http.MethodPost, path: "/v1/b2b/otps/sms/send", body: p})
+	return err
 }
 
 // AuthenticateSMSOTP checks the code a member received by SMS. A wrong or

@@ -42,10 +42,3 @@ type Scope struct {
 	Description string       `json:"description"`
 	Permissions []Permission `json:"permissions"`
 }
-
-// Predefined role ids.
-const (
-	RoleStytchUser   = "stytch_user"
-	RoleStytchMember = "stytch_member"
-	RoleStytchAdmin  = "stytch_admin"
-)

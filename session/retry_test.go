@@ -106,7 +106,7 @@ func list(c *session.Client, _ stytchtest.Tokens) error {
 }
 
 func revoke(c *session.Client, tok stytchtest.Tokens) error {
-	_, err := c.Consumer.Revoke(context.Background(), session.RevokeParams{SessionID: tok.SessionID})
+	err := c.Consumer.Revoke(context.Background(), session.RevokeParams{SessionID: tok.SessionID})
 	return err
 }
 

@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// TimeLayout is the layout of every timestamp Stytch sends: RFC 3339, UTC,
+// timeLayout is the layout of every timestamp Stytch sends: RFC 3339, UTC,
 // second precision.
-const TimeLayout = "2006-01-02T15:04:05Z"
+const timeLayout = "2006-01-02T15:04:05Z"
 
 // Time is a Stytch timestamp. It embeds time.Time, so s.ExpiresAt.Before(now)
 // reads as expected. On the wire it is an RFC 3339 string, or null when unset,
@@ -25,14 +25,14 @@ func NewTime(t time.Time) Time {
 	return Time{t.UTC().Truncate(time.Second)}
 }
 
-// MarshalJSON encodes t in TimeLayout, or null when t is zero.
+// MarshalJSON encodes t in timeLayout, or null when t is zero.
 func (t Time) MarshalJSON() ([]byte, error) {
 	if t.IsZero() {
 		return []byte("null"), nil
 	}
-	b := make([]byte, 0, len(TimeLayout)+2)
+	b := make([]byte, 0, len(timeLayout)+2)
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, TimeLayout)
+	b = t.UTC().AppendFormat(b, timeLayout)
 	return append(b, '"'), nil
 }
 

@@ -100,8 +100,8 @@ func TestDecodesStytchShapedAnswers(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if len(res.Keys) != 1 || res.Keys[0].X5TS256 != "example-x5tS256" {
-				return errorf("%+v", res.Keys)
+			if len(res) != 1 || res[0].X5TS256 != "example-x5tS256" {
+				return errorf("%+v", res)
 			}
 			return nil
 		}},

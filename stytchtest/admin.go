@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/stytchguard/stytchguard/internal/svix"
 	"github.com/stytchguard/stytchguard/session"
-	"github.com/stytchguard/stytchguard/webhook"
 )
 
 // AdminPrefix is where the emulator's own API lives: a path Stytch does not
@@ -427,7 +427,7 @@ func (e *Emulator) adminSetWebhooks(r *http.Request, reqID string) (any, *sessio
 		return nil, err
 	}
 	if len(p.URLs) > 0 {
-		if _, err := webhook.Sign(p.Secret, "msg_check", time.Now(), nil); err != nil {
+		if _, err := svix.Sign(p.Secret, "msg_check", time.Now(), nil); err != nil {
 			return nil, apiError(http.StatusBadRequest, "bad_request", "secret must be whsec_ and base64.")
 		}
 	}

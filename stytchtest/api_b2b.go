@@ -86,7 +86,7 @@ func (e *Emulator) handleB2BRevoke(r *http.Request, reqID string) (any, *session
 		}
 		s.revoked = true
 	}
-	return &session.RevokeResponse{RequestID: reqID, StatusCode: http.StatusOK}, nil
+	return &revokeResponse{RequestID: reqID, StatusCode: http.StatusOK}, nil
 }
 
 // transferable reports whether a factor carries over in an exchange: only
@@ -284,7 +284,7 @@ func (e *Emulator) handleB2BPolicy(_ *http.Request, reqID string) (any, *session
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	p := clonePolicy(e.b2bPolicy)
-	return &session.PolicyResponse{RequestID: reqID, StatusCode: http.StatusOK, Policy: &p}, nil
+	return &policyResponse{RequestID: reqID, StatusCode: http.StatusOK, Policy: &p}, nil
 }
 
 func (e *Emulator) handleB2BOrgPolicy(r *http.Request, reqID string) (any, *session.APIError) {
@@ -294,7 +294,7 @@ func (e *Emulator) handleB2BOrgPolicy(r *http.Request, reqID string) (any, *sess
 	if e.orgs[orgID] == nil {
 		return nil, apiError(http.StatusNotFound, "organization_not_found", "Organization could not be found.")
 	}
-	return &session.OrgPolicyResponse{
+	return &orgPolicyResponse{
 		RequestID:  reqID,
 		OrgPolicy:  session.OrgPolicy{Roles: cloneRoles(e.orgPolicies[orgID])},
 		StatusCode: http.StatusOK,

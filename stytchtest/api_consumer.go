@@ -215,21 +215,21 @@ func (e *Emulator) handleRevoke(r *http.Request, reqID string) (any, *session.AP
 		}
 	}
 	s.revoked = true
-	return &session.RevokeResponse{RequestID: reqID, StatusCode: http.StatusOK}, nil
+	return &revokeResponse{RequestID: reqID, StatusCode: http.StatusOK}, nil
 }
 
 func (e *Emulator) handleJWKS(r *http.Request, reqID string) (any, *session.APIError) {
 	if r.PathValue("project_id") != e.projectID {
 		return nil, apiError(http.StatusNotFound, "project_not_found", "Project could not be found.")
 	}
-	return &session.JWKSResponse{Keys: e.JWKS(), RequestID: reqID, StatusCode: http.StatusOK}, nil
+	return &jwksResponse{Keys: e.JWKS(), RequestID: reqID, StatusCode: http.StatusOK}, nil
 }
 
 func (e *Emulator) handlePolicy(_ *http.Request, reqID string) (any, *session.APIError) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	p := clonePolicy(e.policy)
-	return &session.PolicyResponse{RequestID: reqID, StatusCode: http.StatusOK, Policy: &p}, nil
+	return &policyResponse{RequestID: reqID, StatusCode: http.StatusOK, Policy: &p}, nil
 }
 
 // grantArgs is the part of exchange_access_token, migrate and attest requests

@@ -250,15 +250,15 @@ func (e *Emulator) SetMemberRoles(memberID string, roles []string) error {
 // userRoles are the roles a user's sessions carry: stytch_user, then the
 // assigned ones.
 func (u *user) allRoles() []string {
-	return appendUnique([]string{session.RoleStytchUser}, u.roles...)
+	return appendUnique([]string{"stytch_user"}, u.roles...)
 }
 
 // allRoles are the roles a member's sessions carry: stytch_member,
 // stytch_admin for admins, then the assigned ones.
 func (m *member) allRoles() []string {
-	roles := []string{session.RoleStytchMember}
+	roles := []string{"stytch_member"}
 	if m.isAdmin {
-		roles = append(roles, session.RoleStytchAdmin)
+		roles = append(roles, "stytch_admin")
 	}
 	return appendUnique(roles, m.roles...)
 }

@@ -192,7 +192,7 @@ func (e *Emulator) handleSMSSend(r *http.Request, reqID string) (any, *session.A
 	}
 	prune(e.smsCodes, e.now(), func(c *smsCode) time.Time { return c.expires })
 	e.smsCodes[m.id] = &smsCode{code: fmt.Sprintf("%06d", e.rng.IntN(1_000_000)), phone: phone, orgID: m.orgID, expires: e.now().Add(SMSOTPLifetime)}
-	return &session.SMSOTPSendResponse{
+	return &smsOTPSendResponse{
 		RequestID:    reqID,
 		MemberID:     m.id,
 		Member:       e.memberModel(m),

@@ -31,9 +31,9 @@ func mfaSetup(t *testing.T, e *env, phone string) (string, session.Member, sessi
 func TestSMSOTPCompletesTheExchange(t *testing.T) {
 	e := newEnv(t)
 	ist, m, org := mfaSetup(t, e, "+15555550100")
-	sent, err := e.client.B2B.SendSMSOTP(ctx(t), session.SMSOTPSendParams{OrganizationID: org.OrganizationID, MemberID: m.MemberID, IntermediateSessionToken: ist})
-	if err != nil || sent.MemberID != m.MemberID {
-		t.Fatalf("send: %v %+v", err, sent)
+	status, sent := e.do(t, "POST", "/v1/b2b/otps/sms/send", map[string]any{"organization_id": org.OrganizationID, "member_id": m.MemberID, "intermediate_session_token": ist}, true)
+	if status != 200 || sent["member_id"] != m.MemberID {
+		t.Fatalf("send: %d %v", status, sent)
 	}
 	code, ok := e.SMSCode(m.MemberID)
 	if !ok || len(code) != 6 {
@@ -90,7 +90,7 @@ func TestSMSOTPRefusals(t *testing.T) {
 			if tt.send != nil {
 				tt.send(&sp)
 			}
-			_, err := e.client.B2B.SendSMSOTP(ctx(t), sp)
+			err := e.client.B2B.SendSMSOTP(ctx(t), sp)
 			if tt.sendFails {
 				wantAPIError(t, err, tt.wantStatus, tt.wantType)
 				return
@@ -115,7 +115,7 @@ func TestSMSOTPRefusals(t *testing.T) {
 func TestSMSOTPGuessesAreBounded(t *testing.T) {
 	e := newEnv(t)
 	ist, m, org := mfaSetup(t, e, "+15555550100")
-	if _, err := e.client.B2B.SendSMSOTP(ctx(t), session.SMSOTPSendParams{OrganizationID: org.OrganizationID, MemberID: m.MemberID, IntermediateSessionToken: ist}); err != nil {
+	if err := e.client.B2B.SendSMSOTP(ctx(t), session.SMSOTPSendParams{OrganizationID: org.OrganizationID, MemberID: m.MemberID, IntermediateSessionToken: ist}); err != nil {
 		t.Fatal(err)
 	}
 	code, _ := e.SMSCode(m.MemberID)
@@ -137,7 +137,7 @@ func TestSMSOTPGuessesAreBounded(t *testing.T) {
 func TestSMSOTPEnrollsANewNumber(t *testing.T) {
 	e := newEnv(t)
 	ist, m, org := mfaSetup(t, e, "")
-	if _, err := e.client.B2B.SendSMSOTP(ctx(t), session.SMSOTPSendParams{OrganizationID: org.OrganizationID, MemberID: m.MemberID, MFAPhoneNumber: "+15555550123", IntermediateSessionToken: ist}); err != nil {
+	if err := e.client.B2B.SendSMSOTP(ctx(t), session.SMSOTPSendParams{OrganizationID: org.OrganizationID, MemberID: m.MemberID, MFAPhoneNumber: "+15555550123", IntermediateSessionToken: ist}); err != nil {
 		t.Fatal(err)
 	}
 	code, _ := e.SMSCode(m.MemberID)
@@ -178,7 +178,7 @@ func TestSMSSendsAreLimited(t *testing.T) {
 	}
 	ist := step()
 	send := func(ist string) error {
-		_, err := e.client.B2B.SendSMSOTP(ctx(t), session.SMSOTPSendParams{OrganizationID: org.OrganizationID, MemberID: m.MemberID, IntermediateSessionToken: ist})
+		err := e.client.B2B.SendSMSOTP(ctx(t), session.SMSOTPSendParams{OrganizationID: org.OrganizationID, MemberID: m.MemberID, IntermediateSessionToken: ist})
 		return err
 	}
 	for i := range stytchtest.SMSSendsPerIntermediateSession {

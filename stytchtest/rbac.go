@@ -9,7 +9,7 @@ import (
 
 func defaultConsumerPolicy() session.Policy {
 	return session.Policy{
-		Roles:     []session.Role{{RoleID: session.RoleStytchUser, Description: "Granted to every user.", Permissions: []session.Permission{}}},
+		Roles:     []session.Role{{RoleID: "stytch_user", Description: "Granted to every user.", Permissions: []session.Permission{}}},
 		Resources: []session.Resource{},
 		Scopes:    []session.Scope{},
 	}
@@ -18,8 +18,8 @@ func defaultConsumerPolicy() session.Policy {
 func defaultB2BPolicy() session.Policy {
 	return session.Policy{
 		Roles: []session.Role{
-			{RoleID: session.RoleStytchMember, Description: "Granted to every member.", Permissions: []session.Permission{}},
-			{RoleID: session.RoleStytchAdmin, Description: "Granted to organization admins.", Permissions: []session.Permission{}},
+			{RoleID: "stytch_member", Description: "Granted to every member.", Permissions: []session.Permission{}},
+			{RoleID: "stytch_admin", Description: "Granted to organization admins.", Permissions: []session.Permission{}},
 		},
 		Resources: []session.Resource{},
 		Scopes:    []session.Scope{},

@@ -248,13 +248,13 @@ func (e *Emulator) roles(s *sess) []string {
 		if m, ok := e.members[s.subject]; ok {
 			base = m.allRoles()
 		} else {
-			base = []string{session.RoleStytchMember}
+			base = []string{"stytch_member"}
 		}
 	} else {
 		if u, ok := e.users[s.subject]; ok {
 			base = u.allRoles()
 		} else {
-			base = []string{session.RoleStytchUser}
+			base = []string{"stytch_user"}
 		}
 	}
 	return appendUnique(base, s.extraRoles...)

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/stytchguard/stytchguard/webhook"
+	"github.com/stytchguard/stytchguard/internal/svix"
 )
 
 // WebhookConfig makes the emulator deliver Stytch's webhooks, signed as
@@ -174,7 +174,7 @@ func (e *Emulator) post(client *http.Client, d delivery, url string) bool {
 	if d.cfg.Fault.BadSignature {
 		secret = "whsec_" + "Zm9yZ2VkLXNlY3JldC1mb3ItdGVzdHM=" // another key
 	}
-	sig, err := webhook.Sign(secret, d.id, ts, d.body)
+	sig, err := svix.Sign(secret, d.id, ts, d.body)
 	if err != nil {
 		return false
 	}

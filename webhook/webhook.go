@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -17,20 +16,19 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
+	"github.com/stytchguard/stytchguard/internal/svix"
 	"github.com/stytchguard/stytchguard/session"
 )
 
-// Defaults for Config's zero fields.
+// The defaults of Config's zero fields.
 const (
-	// DefaultTolerance is how far a delivery's svix-timestamp may be from
+	// defaultTolerance is how far a delivery's svix-timestamp may be from
 	// the verifier's clock, either way: Svix's own default.
-	DefaultTolerance = 5 * time.Minute
-	// DefaultReplayCacheSize bounds the delivery ids remembered to refuse
+	defaultTolerance = 5 * time.Minute
+	// defaultReplayCacheSize bounds the delivery ids remembered to refuse
 	// replays: more than 300 deliveries a second, sustained over the
 	// tolerance.
-	DefaultReplayCacheSize = 100_000
-	// MaxBodyBytes bounds a delivery's body.
-	MaxBodyBytes = 1 << 20
+	defaultReplayCacheSize = 100_000
 )
 
 // Errors Verify returns (wrapped). None of them repeats the secret or a
@@ -52,10 +50,10 @@ type Config struct {
 	// shows it: "whsec_" and base64.
 	Secret string
 	// Tolerance is how far svix-timestamp may be from Now. Zero means
-	// DefaultTolerance.
+	// defaultTolerance.
 	Tolerance time.Duration
 	// ReplayCacheSize bounds the accepted delivery ids remembered. Zero
-	// means DefaultReplayCacheSize.
+	// means defaultReplayCacheSize.
 	ReplayCacheSize int
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
@@ -72,30 +70,18 @@ type Verifier struct {
 
 // New returns a Verifier for the endpoint secret.
 func New(cfg Config) (*Verifier, error) {
-	key, err := decodeSecret(cfg.Secret)
+	key, err := svix.DecodeSecret(cfg.Secret)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	accepted, err := lru.New[string, struct{}](cmp.Or(cfg.ReplayCacheSize, DefaultReplayCacheSize))
+	accepted, err := lru.New[string, struct{}](cmp.Or(cfg.ReplayCacheSize, defaultReplayCacheSize))
 	if err != nil {
 		return nil, fmt.Errorf("webhook: %w", err)
 	}
-	return &Verifier{key: key, tolerance: cmp.Or(cfg.Tolerance, DefaultTolerance), now: cfg.Now, accepted: accepted}, nil
-}
-
-func decodeSecret(secret string) ([]byte, error) {
-	raw, ok := strings.CutPrefix(secret, "whsec_")
-	if !ok {
-		return nil, errors.New(`webhook: the secret must start with "whsec_"`)
-	}
-	key, err := base64.StdEncoding.DecodeString(raw)
-	if err != nil || len(key) == 0 {
-		return nil, errors.New("webhook: the secret after whsec_ is not base64")
-	}
-	return key, nil
+	return &Verifier{key: key, tolerance: cmp.Or(cfg.Tolerance, defaultTolerance), now: cfg.Now, accepted: accepted}, nil
 }
 
 // Verify checks a delivery's headers (svix-id, svix-timestamp,
@@ -115,7 +101,7 @@ func (v *Verifier) Verify(h http.Header, body []byte) error {
 	if d := v.now().Sub(time.Unix(secs, 0)); d > v.tolerance || d < -v.tolerance {
 		return ErrTimestamp
 	}
-	want := sign(v.key, id, ts, body)
+	want := svix.MAC(v.key, id, ts, body)
 	matched := false
 	for _, entry := range strings.Fields(sigs) {
 		version, sig, ok := strings.Cut(entry, ",")
@@ -140,27 +126,6 @@ func (v *Verifier) Verify(h http.Header, body []byte) error {
 // same id is ErrReplay (within the tolerance; older ones fail on their
 // timestamp).
 func (v *Verifier) Accept(h http.Header) { v.accepted.Add(h.Get("svix-id"), struct{}{}) }
-
-func sign(key []byte, id, ts string, body []byte) []byte {
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id))
-	mac.Write([]byte{'.'})
-	mac.Write([]byte(ts))
-	mac.Write([]byte{'.'})
-	mac.Write(body)
-	return mac.Sum(nil)
-}
-
-// Sign returns the svix-signature header value ("v1,<base64>") of a
-// delivery, as Svix computes it: for senders, such as the emulator, and
-// tests.
-func Sign(secret, id string, timestamp time.Time, body []byte) (string, error) {
-	key, err := decodeSecret(secret)
-	if err != nil {
-		return "", err
-	}
-	return "v1," + base64.StdEncoding.EncodeToString(sign(key, id, strconv.FormatInt(timestamp.Unix(), 10), body)), nil
-}
 
 // Event is one Stytch webhook event. Its type is Source.ObjectType.Action,
 // lowercased ("dashboard.member.update"). For create and update, the object

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/stytchguard/stytchguard/examples/internal/demo"
-	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
@@ -30,7 +29,7 @@ func TestStory(t *testing.T) {
 func TestOrganizationsStayApart(t *testing.T) {
 	emu := stytchtest.NewServer()
 	defer emu.Close()
-	emu.SetB2BPolicy(demo.Policy(session.RoleStytchMember, session.RoleStytchAdmin))
+	emu.SetB2BPolicy(demo.Policy("stytch_member", "stytch_admin"))
 	app := demo.StartAppWith(t, run, map[string]string{
 		"STYTCH_PROJECT_ID": emu.ProjectID(), "STYTCH_SECRET": emu.Secret(), "STYTCH_BASE_URL": emu.URL,
 	})

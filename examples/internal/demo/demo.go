@@ -104,7 +104,7 @@ func NewBackend(getenv func(string) string, b2b bool) (*Backend, error) {
 	b := &Backend{Client: emu.Client(), Emulator: emu, people: map[string]*person{}}
 	if b2b {
 		b.Client = emu.B2BClient()
-		emu.SetB2BPolicy(Policy(session.RoleStytchMember, session.RoleStytchAdmin))
+		emu.SetB2BPolicy(Policy("stytch_member", "stytch_admin"))
 		for _, p := range []stytchtest.OrganizationParams{
 			{Name: "Acme Corp", Slug: "acme"},
 			{Name: "Globex", Slug: "globex", MFARequired: true},
@@ -114,7 +114,7 @@ func NewBackend(getenv func(string) string, b2b bool) (*Backend, error) {
 		}
 		b.Organization = session.Organization{OrganizationID: b.Organizations[0].ID, OrganizationName: b.Organizations[0].Name, OrganizationSlug: b.Organizations[0].Slug}
 	} else {
-		emu.SetPolicy(Policy(session.RoleStytchUser))
+		emu.SetPolicy(Policy("stytch_user"))
 	}
 	return b, nil
 }

@@ -76,7 +76,7 @@ func (s *Site) SendCode(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusUnauthorized, "mfa_expired", "")
 		return
 	}
-	_, err := s.be.Client.B2B.SendSMSOTP(r.Context(), session.SMSOTPSendParams{OrganizationID: v.MFA.OrganizationID, MemberID: v.MFA.MemberID, IntermediateSessionToken: ist})
+	err := s.be.Client.B2B.SendSMSOTP(r.Context(), session.SMSOTPSendParams{OrganizationID: v.MFA.OrganizationID, MemberID: v.MFA.MemberID, IntermediateSessionToken: ist})
 	if err != nil {
 		s.mfaFailed(w, r, v, err)
 		return
