@@ -414,8 +414,9 @@ func (cfg Config) withDefaults() Config {
 // Middleware authenticates requests from Stytch sessions. Build it with New;
 // it is safe for concurrent use.
 type Middleware struct {
-	cfg Config
-	b2b bool // the client's product line
+	cfg  Config
+	b2b  bool // the client's product line
+	line line // what differs between the product lines
 	// appHandler is Config.ErrorHandler as the app gave it: nil for the
 	// default, which the guards fall back to on their own.
 	appHandler   stytchguard.ErrorHandler
@@ -462,7 +463,7 @@ func New(cfg Config) (*Middleware, error) {
 		st.RemoteCache = newRemoteCache(0, cfg.Now)
 	}
 	m := &Middleware{
-		cfg: cfg, b2b: cfg.Client.IsB2B(), appHandler: appHandler, verifier: cfg.Verifier,
+		cfg: cfg, b2b: cfg.Client.IsB2B(), line: lineOf(cfg.Client, cfg.Claims.Decode), appHandler: appHandler, verifier: cfg.Verifier,
 		extract:        extractor(cfg.Cookies.JWT, cfg.Cookies.Token),
 		gate:           newGate(cfg.Upstream, cfg.Now),
 		sharedMarks:    sharedMarks,

@@ -19,19 +19,7 @@ func (m *Middleware) SessionsHandler() http.Handler {
 		if !ok {
 			return
 		}
-		var body any
-		var err error
-		if m.b2b {
-			var res *session.B2BListResponse
-			if res, err = m.cfg.Client.B2B.List(r.Context(), a.member.Session.OrganizationID, a.member.Session.MemberID); err == nil {
-				body = map[string]any{"member_sessions": res.MemberSessions}
-			}
-		} else {
-			var res *session.ListResponse
-			if res, err = m.cfg.Client.Consumer.List(r.Context(), a.consumer.Session.UserID); err == nil {
-				body = map[string]any{"sessions": res.Sessions}
-			}
-		}
+		_, body, err := m.line.list(r.Context(), a)
 		if err != nil {
 			m.refuse(w, r, m.upstreamError(r.Context(), err))
 			return

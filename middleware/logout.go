@@ -10,7 +10,6 @@ import (
 
 	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/jwtlocal"
-	"github.com/stytchguard/stytchguard/session"
 )
 
 // LogoutHandler ends the caller's session: it remembers the session as
@@ -113,21 +112,19 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 	// What is worth asking Stytch about: never a credential that is
 	// definitely bad, so that garbage costs no call here either.
 	var sessionID string
+	j := m.judge(ctx, cred)
 	var ask credential
-	if cred.JWT != "" {
-		v, err := m.verifier.Verify(ctx, cred.JWT)
-		switch {
-		case v != nil && v.Machine == nil:
-			sessionID = v.SessionID // the project's signature, fresh or not
-		case v == nil && errors.Is(err, jwtlocal.ErrKeyUnknown):
-			ask.JWT = cred.JWT
-		}
+	if plausibleToken(j.ask.Token) {
+		ask.Token = j.ask.Token
 	}
-	if cred.Token != "" && plausibleToken(cred.Token) {
-		ask.Token = cred.Token
+	switch {
+	case j.session():
+		sessionID = j.verified.SessionID // the project's signature, fresh or not
+	case j.outcome == jwtlocal.ErrKeyUnknown:
+		ask.JWT = cred.JWT
 	}
 	if sessionID == "" && ask.Token != "" {
-		a, e := m.remote(r, credential{Token: ask.Token}, true)
+		a, e := m.askStytch(r, credential{Token: ask.Token}, true)
 		switch {
 		case a != nil:
 			sessionID = a.sessionID
@@ -167,21 +164,7 @@ func (m *Middleware) logout(w http.ResponseWriter, r *http.Request) {
 // session already gone is not an error.
 func (m *Middleware) revoke(ctx context.Context, sessionID string, cred credential) *stytchguard.Refusal {
 	return m.call(ctx, func(ctx context.Context) error {
-		var err error
-		if m.b2b {
-			p := session.B2BRevokeParams{MemberSessionID: sessionID}
-			if sessionID == "" {
-				p.SessionToken, p.SessionJWT = cred.Token, tokenOr(cred.Token, cred.JWT)
-			}
-			err = m.cfg.Client.B2B.Revoke(ctx, p)
-		} else {
-			p := session.RevokeParams{SessionID: sessionID}
-			if sessionID == "" {
-				p.SessionToken, p.SessionJWT = cred.Token, tokenOr(cred.Token, cred.JWT)
-			}
-			err = m.cfg.Client.Consumer.Revoke(ctx, p)
-		}
-		return err
+		return m.line.revoke(ctx, sessionID, cred)
 	})
 }
 
@@ -243,11 +226,8 @@ func (m *Middleware) logoutAll(w http.ResponseWriter, r *http.Request) {
 	if failed == nil {
 		others := slices.DeleteFunc(mine, func(id string) bool { return id == a.sessionID })
 		recorded = m.record(r, others...)
-		if m.b2b {
-			failed = m.call(ctx, func(ctx context.Context) error {
-				err := m.cfg.Client.B2B.Revoke(ctx, session.B2BRevokeParams{MemberID: a.member.Session.MemberID})
-				return err
-			})
+		if m.line.revokesAll() {
+			failed = m.call(ctx, func(ctx context.Context) error { return m.line.revokeAll(ctx, a) })
 		} else if failed = m.revokeEach(ctx, others); failed == nil {
 			failed = m.revoke(ctx, a.sessionID, cred)
 		}

@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -124,38 +123,16 @@ func (m *Middleware) resolveMachine(r *http.Request, refusal *stytchguard.Refusa
 	case cred.JWT == "":
 		return nil, refusal // an opaque token: a person's session, or nothing
 	}
-	v, err := m.verifier.Verify(r.Context(), cred.JWT)
+	j := m.judge(r.Context(), cred)
 	switch {
-	case v != nil && v.Machine != nil:
-		return m.machine(cred, v, err)
-	case verdictOf(err) == jwtlocal.ErrInvalid:
-		return nil, errInvalidJWT(err)
-	case machineShaped(err):
-		return nil, m.errNoKeys(err)
+	case j.machine():
+		return m.machine(cred, j.verified, j.err)
+	case j.outcome == jwtlocal.ErrInvalid:
+		return nil, errInvalidJWT(j.err)
+	case machineShaped(j.err):
+		return nil, m.errNoKeys(j.err)
 	}
 	return nil, refusal // a person's session JWT
-}
-
-// machineShaped reports whether err is ErrKeyUnknown for a token shaped as
-// an M2M access token.
-func machineShaped(err error) bool {
-	var je *jwtlocal.Error
-	return errors.As(err, &je) && errors.Is(je, jwtlocal.ErrKeyUnknown) && je.MachineShaped
-}
-
-// verdictOf returns the jwtlocal sentinel err matches, nil for nil: what a
-// local verification concluded. errors.Is on a *jwtlocal.Error compares
-// without allocating, so a flood of garbage costs no garbage.
-func verdictOf(err error) error {
-	if err == nil {
-		return nil
-	}
-	for _, s := range [...]error{jwtlocal.ErrStale, jwtlocal.ErrKeyUnknown, jwtlocal.ErrIssuerUnknown} {
-		if errors.Is(err, s) {
-			return s
-		}
-	}
-	return jwtlocal.ErrInvalid
 }
 
 // errNoKeys answers an M2M token while no key set is held: only the key

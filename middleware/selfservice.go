@@ -93,26 +93,9 @@ func (m *Middleware) callerSessions(w http.ResponseWriter, r *http.Request) (cre
 // sessionsOf lists the ids of the live sessions of a's user or member.
 func (m *Middleware) sessionsOf(ctx context.Context, a *auth) ([]string, *stytchguard.Refusal) {
 	var ids []string
-	e := m.call(ctx, func(ctx context.Context) error {
-		if m.b2b {
-			s := a.member.Session
-			list, err := m.cfg.Client.B2B.List(ctx, s.OrganizationID, s.MemberID)
-			if err != nil {
-				return err
-			}
-			for _, ms := range list.MemberSessions {
-				ids = append(ids, ms.MemberSessionID)
-			}
-			return nil
-		}
-		list, err := m.cfg.Client.Consumer.List(ctx, a.consumer.Session.UserID)
-		if err != nil {
-			return err
-		}
-		for _, s := range list.Sessions {
-			ids = append(ids, s.SessionID)
-		}
-		return nil
+	e := m.call(ctx, func(ctx context.Context) (err error) {
+		ids, _, err = m.line.list(ctx, a)
+		return err
 	})
 	return ids, e
 }

@@ -40,22 +40,10 @@ func (m *Middleware) RequireFactor(within time.Duration, accepted ...Factor) fun
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var factors []session.AuthenticationFactor
-			switch {
-			case m.b2b:
-				a, ok := stytchguard.MemberFromContext(r.Context())
-				if !ok {
-					m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeUnauthenticated, Message: "a session is required"})
-					return
-				}
-				factors = a.Session.AuthenticationFactors
-			default:
-				a, ok := stytchguard.ConsumerFromContext(r.Context())
-				if !ok {
-					m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeUnauthenticated, Message: "a session is required"})
-					return
-				}
-				factors = a.Session.AuthenticationFactors
+			factors, ok := m.line.factors(r)
+			if !ok {
+				m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeUnauthenticated, Message: "a session is required"})
+				return
 			}
 			if recentFactor(factors, accepted, m.cfg.Now().Add(-within)) {
 				next.ServeHTTP(w, r)
