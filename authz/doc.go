@@ -30,14 +30,17 @@
 // # Guards
 //
 // Authorizer.Require(resource, action) is a func(http.Handler) http.Handler
-// for net/http and chi. The organization comes from the route
-// (OrganizationFrom with URLParam for chi, PathValue for ServeMux, or any
-// function of the request; an empty one is a 403 tenancy refusal, never the
-// member's own) and defaults to the session's own when the route names none. The session is
+// for net/http and chi; RequireAny takes several permissions, any of which
+// opens the route. The organization of a B2B route comes from the request
+// with RequireIn (PathValue("organization_id") on chi and ServeMux alike,
+// or any function of the request; an empty one is a 403 tenancy refusal,
+// never the member's own) and is the session's own otherwise. The session is
 // read from the request's context with stytchguard.ConsumerFromContext or
 // stytchguard.MemberFromContext, whichever way it was verified. No session: 401.
 // Refused: 403 with a Stytch-shaped JSON body and Stytch's error_type
 // (consumer_session_authorization_error, session_authorization_error,
 // session_authorization_tenancy_error). Allowed: the verdict is in the
-// context for the handler (VerdictFromContext).
+// context for the handler (stytchguard.VerdictFromContext). Refusals are
+// answered by the middleware's ErrorHandler (stytchguard.Refuse): one
+// handler for the app. The product line is the client's.
 package authz

@@ -1,59 +1,19 @@
 package conformance_test
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"log"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
-
-// The README's chi quickstart is the body of this example, word for word
-// (middleware's TestREADMECodeIsCompiled holds them equal). It lives here
-// because this module, unlike the library, may require chi.
-func Example_chi() {
-	client, err := session.New(session.Config{ProjectID: os.Getenv("STYTCH_PROJECT_ID"), Secret: os.Getenv("STYTCH_SECRET"), B2B: true})
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := client.Check(context.Background()); errors.Is(err, session.ErrCredentials) {
-		log.Fatal(err) // a wrong secret: stop here, not with a 503 on every request
-	}
-	mw, err := middleware.New(middleware.Config{Client: client})
-	if err != nil {
-		log.Fatal(err)
-	}
-	rbac, err := authz.New(authz.Config{Client: client})
-	if err != nil {
-		log.Fatal(err)
-	}
-	documents := func(w http.ResponseWriter, r *http.Request) {
-		m, _ := stytchguard.MemberFromContext(r.Context())
-		fmt.Fprintf(w, "documents of %s for %s\n", m.Session.OrganizationID, m.Session.MemberID)
-	}
-	r := chi.NewRouter()
-	r.Use(mw.Authenticate)
-	r.Route("/orgs/{organization_id}", func(r chi.Router) {
-		org := authz.PathValue("organization_id")
-		r.With(mw.Require, rbac.RequireIn(org, authz.Permission{ResourceID: "documents", Action: "read"})).Get("/documents", documents)
-	})
-	r.Method("POST", "/logout", mw.LogoutHandler())
-	r.Method("POST", "/logout-all", mw.LogoutAllHandler())
-	log.Fatal(http.ListenAndServe(":8080", r))
-}
 
 // TestGuardsOnChi runs authz's organization guard behind chi's router:
 // authz reads route parameters with http.Request.PathValue, which chi sets

@@ -24,36 +24,35 @@
 //
 // # Machine tokens
 //
-// Stytch's M2M access tokens are signed with the same key set. VerifyMachine
+// Stytch's M2M access tokens are signed with the same key set. Verify
 // checks them with the same rules (length, RS256, signature, audience,
 // issuer, iat, nbf and exp with ClockTolerance), an optional
 // MachineMaxTokenAge instead of MaxTokenAge, and the same cache; the result's
 // Machine holds the client id, the scopes and the custom claims. A token is
-// an M2M one when it has a scope claim and no session claim: Verify refuses
-// it as Invalid, and VerifyMachine refuses a session JWT the same way.
-// VerifyAny takes either. Stytch cannot be asked about an M2M token, so the
-// caller refuses a Stale or IssuerUnknown one; a KeyUnknown Error says, in
+// an M2M one when it has a scope claim and no session claim. Stytch cannot
+// be asked about an M2M token, so the caller refuses a stale one, or one
+// from an issuer not configured; an ErrKeyUnknown *Error says, in
 // MachineShaped, whether the unverified payload looks like one.
 //
-// # Outcomes
+// # Errors
 //
 // Verify returns the session in the session package's own types (Session or
 // MemberSession, with roles, factors, attributes, custom claims without the
 // reserved ones, and expires_at from the session claim, falling back to exp),
-// or an *Error whose Outcome tells the caller what to do without matching
-// strings:
+// or an error that matches one sentinel (errors.Is), which tells the caller
+// what to do without matching strings:
 //
-//   - Invalid: definitely bad, do not ask Stytch. This includes a kid that is
+//   - ErrInvalid: definitely bad, do not ask Stytch. This includes a kid that is
 //     not in a current key set (one fetched successfully within
 //     RefreshInterval), after the one paced refresh it may trigger: made-up
 //     kids cost no call to Stytch and one JWKS fetch per
 //     UnknownKIDRefreshInterval at most.
-//   - Stale: good signature but expired, too old or not yet valid by this
+//   - ErrStale: good signature but expired, too old or not yet valid by this
 //     clock: ask Stytch, which may answer with a fresh JWT.
-//   - IssuerUnknown: good signature and audience, but an issuer not
+//   - ErrIssuerUnknown: good signature and audience, but an issuer not
 //     configured, as a custom domain's JWTs have until it is: ask Stytch, and
 //     a warning names the issuer to configure, once.
-//   - KeyUnknown: no current key set is held (Stytch's JWKS could not be
+//   - ErrKeyUnknown: no current key set is held (Stytch's JWKS could not be
 //     fetched since start, or not for longer than RefreshInterval), so the
 //     signature could not be checked: only Stytch can tell. A caller should
 //     ask within a budget, since such a JWT is not tied to the project.

@@ -7,37 +7,49 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
 
 var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```")
 
-// TestREADMECodeIsCompiled holds every Go block of the README equal to the
-// body of an Example function of this package's tests, or of redisstore's
-// or conformance's (modules of their own, which compile their examples in
-// their own go test), which the Go tool compiles (and, where it has an
-// Output comment, runs).
+// TestREADMECodeIsCompiled holds every Go block of the README and of docs/
+// equal to the body of an Example function of this package's tests, or of
+// redisstore's or conformance's (modules of their own, which compile their
+// examples in their own go test), or to a whole quickstart file
+// (examples/quickstart, which a test builds and runs against the
+// emulator): code the Go tool compiles, and runs.
 func TestREADMECodeIsCompiled(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	docs, err := filepath.Glob("../docs/*.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bodies := exampleBodies(t)
-	blocks := goBlock.FindAllStringSubmatch(string(readme), -1)
-	if len(blocks) == 0 {
-		t.Fatal("the README has no Go blocks")
+	known := exampleBodies(t)
+	quickstarts, err := filepath.Glob("../examples/quickstart/*/main.go")
+	if err != nil || len(quickstarts) == 0 {
+		t.Fatalf("no quickstart files: %v", err)
 	}
-	for _, b := range blocks {
-		block := strings.TrimSpace(b[1])
-		found := false
-		for _, body := range bodies {
-			if body == block {
-				found = true
-			}
+	for _, q := range quickstarts {
+		src, err := os.ReadFile(q)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if !found {
-			t.Errorf("README block is not an Example body in middleware/, redisstore/ or conformance/:\n%s", block)
+		known = append(known, strings.TrimSpace(string(src)))
+	}
+	for _, name := range append([]string{"../README.md"}, docs...) {
+		text, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks := goBlock.FindAllStringSubmatch(string(text), -1)
+		if name == "../README.md" && len(blocks) == 0 {
+			t.Fatal("the README has no Go blocks")
+		}
+		for _, b := range blocks {
+			if block := strings.TrimSpace(b[1]); !slices.Contains(known, block) {
+				t.Errorf("%s: a Go block is neither an Example body (middleware/, redisstore/, conformance/) nor a quickstart file:\n%s", name, block)
+			}
 		}
 	}
 }

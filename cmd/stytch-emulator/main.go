@@ -8,6 +8,15 @@
 //	                [-issuer https://login.example.com]
 //	                [-rate-limit 100] [-rate-burst 0] [-failed-auth-share 0.5] [-failed-auth-min 100]
 //	                [-webhook-url http://127.0.0.1:8080/webhooks/stytch -webhook-secret whsec_...]
+//	                [-demo-roles editor] [-policy policy.json]
+//
+// The project's RBAC policy (consumer and B2B alike) is a demo one unless
+// -policy names a JSON file of Stytch's policy shape ({"roles": [...],
+// "resources": [...]}): a resource "documents" with the actions read and
+// write, a role "viewer" that may read and a role "editor" that may read
+// and write. The demo user and member hold the roles -demo-roles lists
+// (comma-separated; default editor), so that a quickstart's guarded
+// POST /documents answers 2xx for them; -demo-roles viewer shows the 403.
 //
 // -webhook-url (repeatable) and -webhook-secret make it deliver Stytch's
 // webhooks, signed as Svix signs them, for the user and member changes its
@@ -31,8 +40,13 @@
 // Once listening it prints one JSON line to stdout: the base URL, the project
 // id and secret, a demo consumer session and B2B member session (each
 // living 60 minutes) ready to use, and a demo M2M client (scopes
-// read:reports and write:reports) with its secret. It serves until SIGINT or SIGTERM, then
-// shuts down cleanly.
+// read:reports and write:reports) with its secret. Then, for people, the
+// same as shell lines to copy into the terminal an app runs in:
+//
+//	export STYTCH_PROJECT_ID=... STYTCH_SECRET=... STYTCH_BASE_URL=...
+//	export DEMO_SESSION_TOKEN=... DEMO_MEMBER_SESSION_TOKEN=...
+//
+// It serves until SIGINT or SIGTERM, then shuts down cleanly.
 package main
 
 import (
@@ -50,6 +64,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 	"github.com/stytchguard/stytchguard/webhook"
 )
@@ -110,6 +125,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var hookURLs urlList
 	fs.Var(&hookURLs, "webhook-url", "deliver Stytch's webhooks for user and member changes here (repeatable)")
 	hookSecret := fs.String("webhook-secret", "", "sign webhooks with this endpoint secret (whsec_...); required with -webhook-url")
+	demoRoles := fs.String("demo-roles", "editor", "roles of the demo user and member, comma-separated (the demo policy has viewer and editor)")
+	policyFile := fs.String("policy", "", "a JSON file of the RBAC policy, in Stytch's shape (default: the demo policy)")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -138,9 +155,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(hookURLs) > 0 {
 		opts = append(opts, stytchtest.WithWebhooks(stytchtest.WebhookConfig{Secret: *hookSecret, URLs: hookURLs}))
 	}
+	policy, err := loadPolicy(*policyFile)
+	if err != nil {
+		return err
+	}
 	emu := stytchtest.New(opts...)
 	defer emu.Close()
-	b, err := demo(emu)
+	emu.SetPolicy(policy)
+	emu.SetB2BPolicy(policy)
+	b, err := demo(emu, splitRoles(*demoRoles))
 	if err != nil {
 		return err
 	}
@@ -158,6 +181,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	if _, err := fmt.Fprintf(stdout, "%s\n", line); err != nil {
+		return err
+	}
+	if _, err := fmt.Fprint(stdout, envLines(b)); err != nil {
 		return err
 	}
 
@@ -198,13 +224,65 @@ func dialable(a *net.TCPAddr) string {
 	return net.JoinHostPort(ip.String(), fmt.Sprint(a.Port))
 }
 
-// demo creates a demo user and member, each with a 60-minute session.
-func demo(emu *stytchtest.Emulator) (banner, error) {
+// demoPolicy is the RBAC policy a quickstart's guards decide with: viewers
+// read documents, editors read and write them.
+func demoPolicy() session.Policy {
+	return session.Policy{
+		Resources: []session.Resource{{ResourceID: "documents", Description: "the demo's documents", Actions: []string{"read", "write"}}},
+		Roles: []session.Role{
+			{RoleID: "viewer", Description: "reads documents", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}},
+			{RoleID: "editor", Description: "reads and writes documents", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read", "write"}}}},
+		},
+	}
+}
+
+// loadPolicy reads a policy file, or returns the demo policy for "".
+func loadPolicy(path string) (session.Policy, error) {
+	if path == "" {
+		return demoPolicy(), nil
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return session.Policy{}, fmt.Errorf("-policy: %w", err)
+	}
+	var p session.Policy
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return session.Policy{}, fmt.Errorf("-policy %s: %w", path, err)
+	}
+	if len(p.Roles) == 0 {
+		return session.Policy{}, fmt.Errorf("-policy %s: no roles", path)
+	}
+	return p, nil
+}
+
+// splitRoles splits a comma-separated list, dropping empty entries.
+func splitRoles(s string) []string {
+	var out []string
+	for _, r := range strings.Split(s, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// envLines is the banner as shell lines, for people: what an app's
+// terminal exports to use this emulator, and the demo sessions to try.
+func envLines(b banner) string {
+	return "# For an app to use this emulator, in its terminal:\n" +
+		"export STYTCH_PROJECT_ID=" + b.ProjectID + " STYTCH_SECRET=" + b.Secret + " STYTCH_BASE_URL=" + b.BaseURL + "\n" +
+		"# The demo user's and member's sessions (Authorization: Bearer ...):\n" +
+		"export DEMO_SESSION_TOKEN=" + b.Demo.Consumer.SessionToken + " DEMO_MEMBER_SESSION_TOKEN=" + b.Demo.B2B.SessionToken + "\n"
+}
+
+// demo creates a demo user and member, each with a 60-minute session and
+// roles.
+func demo(emu *stytchtest.Emulator, roles []string) (banner, error) {
 	var b banner
 	b.ProjectID, b.Secret = emu.ProjectID(), emu.Secret()
 	p := stytchtest.SessionParams{Duration: 60 * time.Minute}
 
-	u := emu.CreateUser(stytchtest.UserParams{Email: "demo@example.com"})
+	u := emu.CreateUser(stytchtest.UserParams{Email: "demo@example.com", Roles: roles})
 	ct, err := emu.StartSession(u.UserID, p)
 	if err != nil {
 		return b, err
@@ -212,7 +290,7 @@ func demo(emu *stytchtest.Emulator) (banner, error) {
 	b.Demo.Consumer = consumerDemo{UserID: u.UserID, SessionID: ct.SessionID, SessionToken: ct.SessionToken, SessionJWT: ct.SessionJWT}
 
 	org := emu.CreateOrganization(stytchtest.OrganizationParams{Name: "Demo Organization"})
-	m, err := emu.CreateMember(org.OrganizationID, stytchtest.MemberParams{Email: "demo@example.com", Name: "Demo Member"})
+	m, err := emu.CreateMember(org.OrganizationID, stytchtest.MemberParams{Email: "demo@example.com", Name: "Demo Member", Roles: roles})
 	if err != nil {
 		return b, err
 	}

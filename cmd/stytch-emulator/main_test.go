@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -37,10 +39,12 @@ func TestServesAndShutsDown(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- run(ctx, tt.args, pw); pw.Close() }()
 
-			line, err := bufio.NewReader(pr).ReadString('\n')
+			out := bufio.NewReader(pr)
+			line, err := out.ReadString('\n')
 			if err != nil {
 				t.Fatal(err)
 			}
+			go func() { _, _ = io.Copy(io.Discard, out) }() // the lines for people
 			var b banner
 			dec := json.NewDecoder(strings.NewReader(line))
 			dec.DisallowUnknownFields()
@@ -177,11 +181,13 @@ func startEmulator(t *testing.T, args ...string) banner {
 		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), pw)
 		pw.Close()
 	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
+	out := bufio.NewReader(pr)
+	line, err := out.ReadString('\n')
 	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
+	go func() { _, _ = io.Copy(io.Discard, out) }() // the lines for people
 	var b banner
 	if err := json.Unmarshal([]byte(line), &b); err != nil {
 		cancel()
@@ -256,4 +262,80 @@ func m2mToken(baseURL, projectID, clientID, secret, scope string) (string, error
 		return "", fmt.Errorf("token endpoint: %d, %v", res.StatusCode, err)
 	}
 	return tok.AccessToken, nil
+}
+
+// TestDemoRolesPolicyAndEnv: the demo user and member hold -demo-roles in
+// the demo policy (or the one -policy names), so that a quickstart's
+// guarded write succeeds for them, and the lines for people export what an
+// app needs.
+func TestDemoRolesPolicyAndEnv(t *testing.T) {
+	custom := filepath.Join(t.TempDir(), "policy.json")
+	if err := os.WriteFile(custom, []byte(`{"roles":[{"role_id":"auditor","permissions":[{"resource_id":"logs","actions":["read"]}]}],"resources":[{"resource_id":"logs","actions":["read"]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name                 string
+		args                 []string
+		resource, action     string
+		wantUser, wantMember bool
+	}{
+		{"default: editor may write documents", nil, "documents", "write", true, true},
+		{"viewer may not", []string{"-demo-roles", "viewer"}, "documents", "write", false, false},
+		{"viewer may read", []string{"-demo-roles", "viewer"}, "documents", "read", true, true},
+		{"a policy of the app's own", []string{"-policy", custom, "-demo-roles", "auditor"}, "logs", "read", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			pr, pw := io.Pipe()
+			done := make(chan error, 1)
+			go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, tt.args...), pw); pw.Close() }()
+			out := bufio.NewReader(pr)
+			line, err := out.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b banner
+			if err := json.Unmarshal([]byte(line), &b); err != nil {
+				t.Fatal(err)
+			}
+			var people strings.Builder
+			for range 4 {
+				l, err := out.ReadString('\n')
+				if err != nil {
+					t.Fatal(err)
+				}
+				people.WriteString(l)
+			}
+			go func() { _, _ = io.Copy(io.Discard, out) }()
+			for _, want := range []string{"export STYTCH_PROJECT_ID=" + b.ProjectID + " ", "STYTCH_SECRET=" + b.Secret + " ", "STYTCH_BASE_URL=" + b.BaseURL + "\n",
+				"DEMO_SESSION_TOKEN=" + b.Demo.Consumer.SessionToken + " ", "DEMO_MEMBER_SESSION_TOKEN=" + b.Demo.B2B.SessionToken + "\n"} {
+				if !strings.Contains(people.String(), want) {
+					t.Fatalf("the lines for people lack %q:\n%s", want, people.String())
+				}
+			}
+			c, err := session.New(session.Config{ProjectID: b.ProjectID, Secret: b.Secret, BaseURL: b.BaseURL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Consumer.Authenticate(ctx, session.AuthenticateParams{SessionToken: b.Demo.Consumer.SessionToken,
+				AuthorizationCheck: &session.AuthorizationCheck{ResourceID: tt.resource, Action: tt.action}})
+			if (err == nil) != tt.wantUser {
+				t.Fatalf("the demo user may %s %s: %v, want %v", tt.action, tt.resource, err, tt.wantUser)
+			}
+			_, err = c.B2B.Authenticate(ctx, session.B2BAuthenticateParams{SessionToken: b.Demo.B2B.SessionToken,
+				AuthorizationCheck: &session.AuthorizationCheck{OrganizationID: b.Demo.B2B.OrganizationID, ResourceID: tt.resource, Action: tt.action}})
+			if (err == nil) != tt.wantMember {
+				t.Fatalf("the demo member may %s %s: %v, want %v", tt.action, tt.resource, err, tt.wantMember)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-policy", filepath.Join(t.TempDir(), "none.json")}, io.Discard); err == nil {
+		t.Fatal("a missing -policy file accepted")
+	}
 }

@@ -10,16 +10,17 @@ import (
 	"time"
 
 	"github.com/stytchguard/stytchguard/examples/internal/demo"
+	"github.com/stytchguard/stytchguard/examples/internal/demotest"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
 func TestStory(t *testing.T) {
-	app := demo.StartApp(t, run)
+	app := demotest.StartApp(t, run)
 	org := app.Organization()
 	if !strings.HasPrefix(org, "organization-test-") {
 		t.Fatalf("no demo organization printed: %v", app.Lines)
 	}
-	demo.RunStory(t, app.URL, "/orgs/"+org)
+	demotest.RunStory(t, app.URL, "/orgs/"+org)
 }
 
 // TestOrganizationsStayApart runs the app on an emulator with two
@@ -30,7 +31,7 @@ func TestOrganizationsStayApart(t *testing.T) {
 	emu := stytchtest.NewServer()
 	defer emu.Close()
 	emu.SetB2BPolicy(demo.Policy("stytch_member", "stytch_admin"))
-	app := demo.StartAppWith(t, run, map[string]string{
+	app := demotest.StartAppWith(t, run, map[string]string{
 		"STYTCH_PROJECT_ID": emu.ProjectID(), "STYTCH_SECRET": emu.Secret(), "STYTCH_BASE_URL": emu.URL,
 	})
 	type member struct {
@@ -92,7 +93,7 @@ func TestOrganizationsStayApart(t *testing.T) {
 // device's very next request reflects each change, although its JWT is
 // still fresh.
 func TestDashboardChangesReachTheOtherDevice(t *testing.T) {
-	app := demo.StartApp(t, run)
+	app := demotest.StartApp(t, run)
 	org := app.Organization()
 	device := func() *http.Client {
 		jar, _ := cookiejar.New(nil)
@@ -156,7 +157,7 @@ func TestDashboardChangesReachTheOtherDevice(t *testing.T) {
 // made-up intermediate cookie with another member's id in the query sees
 // no code, and cannot have one sent.
 func TestMFAPageShowsOnlyItsOwnCode(t *testing.T) {
-	app := demo.StartApp(t, run)
+	app := demotest.StartApp(t, run)
 	orgs := app.Organizations()
 	device := func(email string) *http.Client {
 		jar, _ := cookiejar.New(nil)

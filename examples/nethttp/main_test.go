@@ -10,14 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stytchguard/stytchguard/examples/internal/demo"
+	"github.com/stytchguard/stytchguard/examples/internal/demotest"
 	"github.com/stytchguard/stytchguard/redisstore/redistest"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
 func TestStory(t *testing.T) {
-	app := demo.StartApp(t, run)
-	demo.RunStory(t, app.URL, "")
+	app := demotest.StartApp(t, run)
+	demotest.RunStory(t, app.URL, "")
 }
 
 func TestWrongSecretStopsTheAppAtStart(t *testing.T) {
@@ -43,7 +43,7 @@ func TestTwoInstancesShareLogoutsThroughRedis(t *testing.T) {
 		"STYTCH_PROJECT_ID": emu.ProjectID(), "STYTCH_SECRET": emu.Secret(), "STYTCH_BASE_URL": emu.URL,
 		"REDIS_URL": r.URL(),
 	}
-	a, b := demo.StartAppWith(t, run, env), demo.StartAppWith(t, run, env)
+	a, b := demotest.StartAppWith(t, run, env), demotest.StartAppWith(t, run, env)
 	if !strings.Contains(strings.Join(a.Lines, "\n"), "in Redis at "+r.Addr()) {
 		t.Fatalf("the app does not say where its revocations live: %v", a.Lines)
 	}
@@ -65,7 +65,7 @@ func TestTwoInstancesShareLogoutsThroughRedis(t *testing.T) {
 		return resp.StatusCode
 	}
 	emu.ResetCalls()
-	for _, in := range []*demo.Started{a, b} {
+	for _, in := range []*demotest.Started{a, b} {
 		if c := call("GET", in.URL+"/api/me", "stytch_session", tok.SessionToken); c != 200 {
 			t.Fatalf("opaque token: %d", c)
 		}
@@ -90,7 +90,7 @@ func TestTwoInstancesShareLogoutsThroughRedis(t *testing.T) {
 	if err := b.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	restarted := demo.StartAppWith(t, run, env)
+	restarted := demotest.StartAppWith(t, run, env)
 	if c := call("GET", restarted.URL+"/api/me", "stytch_session_jwt", tok.SessionJWT); c != http.StatusUnauthorized {
 		t.Fatalf("an instance started after the logout accepted the session: %d", c)
 	}
@@ -100,7 +100,7 @@ func TestTwoInstancesShareLogoutsThroughRedis(t *testing.T) {
 // it gets a token from the emulator and calls /api/reports with it. A
 // person's session is refused there.
 func TestMachineDemo(t *testing.T) {
-	app := demo.StartApp(t, run)
+	app := demotest.StartApp(t, run)
 	var line string
 	for _, l := range app.Lines {
 		if c, ok := strings.CutPrefix(l, "Try it: "); ok {

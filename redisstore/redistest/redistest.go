@@ -36,7 +36,7 @@ func Start(t testing.TB) *Server {
 		if os.Getenv("CI") != "" {
 			t.Fatal("redis-server not found; .ci/run installs it")
 		}
-		t.Skip("redis-server not installed")
+		t.Skip("SKIPPED the Redis tests: no redis-server or valkey-server on PATH (apt-get install redis-server)")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -37,6 +37,12 @@ type Person struct {
 	Source           stytchguard.Source
 }
 
+// Viewer reports whether the person's only role of the demo's is viewer:
+// the dashboard card then offers no "make me a viewer".
+func (p Person) Viewer() bool {
+	return slices.Contains(p.Roles, RoleViewer) && !slices.Contains(p.Roles, RoleEditor)
+}
+
 // PersonFrom reads the person from r's context: a consumer session or a
 // member session. be, when not nil, fills in what a locally verified JWT
 // does not carry (the demo person's name, the organization's name).
@@ -188,6 +194,7 @@ type orgChoice struct {
 }
 
 type sessionView struct {
+	ID                       string
 	Current                  bool
 	Started, Active, Expires string
 }
@@ -229,7 +236,11 @@ func (s *Site) Start(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if p, ok := PersonFrom(r, s.be); ok {
 		if s.b2b {
-			http.Redirect(w, r, p.Prefix()+"/?"+q.Encode(), http.StatusSeeOther)
+			to := p.Prefix() + "/"
+			if len(q) > 0 {
+				to += "?" + q.Encode()
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
 			return
 		}
 		s.Home(w, r)
@@ -299,7 +310,7 @@ func (s *Site) sessions(r *http.Request, p Person) ([]listed, error) {
 			return nil, err
 		}
 		for _, x := range res.MemberSessions {
-			out = append(out, listed{sessionView{Current: x.MemberSessionID == p.SessionID}, x.StartedAt.Time, x.LastAccessedAt.Time, x.ExpiresAt.Time})
+			out = append(out, listed{sessionView{ID: x.MemberSessionID, Current: x.MemberSessionID == p.SessionID}, x.StartedAt.Time, x.LastAccessedAt.Time, x.ExpiresAt.Time})
 		}
 	} else {
 		res, err := s.be.Client.Consumer.List(r.Context(), p.ID)
@@ -307,7 +318,7 @@ func (s *Site) sessions(r *http.Request, p Person) ([]listed, error) {
 			return nil, err
 		}
 		for _, x := range res.Sessions {
-			out = append(out, listed{sessionView{Current: x.SessionID == p.SessionID}, x.StartedAt.Time, x.LastAccessedAt.Time, x.ExpiresAt.Time})
+			out = append(out, listed{sessionView{ID: x.SessionID, Current: x.SessionID == p.SessionID}, x.StartedAt.Time, x.LastAccessedAt.Time, x.ExpiresAt.Time})
 		}
 	}
 	slices.SortStableFunc(out, func(a, b listed) int {

@@ -1,4 +1,4 @@
-package demo
+package demotest
 
 import (
 	"bufio"
