@@ -67,9 +67,9 @@ func (a *Authorizer) RequireIn(from func(*http.Request) string, perms ...Permiss
 				return
 			}
 			var c Check
-			nobody := &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeConsumerDenied, Message: "the route names no permission", Err: ErrDenied}
+			nobody := stytchguard.CodeConsumerDenied
 			if a.b2b {
-				nobody.Code = stytchguard.CodeMemberDenied
+				nobody = stytchguard.CodeMemberDenied
 				m, ok := stytchguard.MemberFromContext(r.Context())
 				if !ok {
 					refuse(w, r, http.StatusUnauthorized, stytchguard.CodeUnauthenticated, "a member session is required")
@@ -111,16 +111,16 @@ func (a *Authorizer) serveMachine(w http.ResponseWriter, r *http.Request, next h
 		refuse(w, r, http.StatusForbidden, stytchguard.CodeWrongOrganization, "an M2M access token belongs to no organization")
 		return
 	}
-	nobody := &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeMachineDenied, Message: "the route names no permission", Err: ErrDenied}
-	answer(w, r, next, perms, nobody, func(p Permission) (*session.Verdict, error) {
+	answer(w, r, next, perms, stytchguard.CodeMachineDenied, func(p Permission) (*session.Verdict, error) {
 		return a.AuthorizeMachine(r.Context(), m.Scopes, p.ResourceID, p.Action)
 	})
 }
 
 // answer decides perms in order and serves next with the first verdict
-// that allows; otherwise it answers the first refusal (nobody when perms is
-// empty), or 503 when no policy could be had.
-func answer(w http.ResponseWriter, r *http.Request, next http.Handler, perms []Permission, nobody *stytchguard.Refusal, decide func(Permission) (*session.Verdict, error)) {
+// that allows; otherwise it answers the first refusal (one of code nobody
+// when perms is empty), or 503 when no policy could be had. Nothing is
+// allocated for a request let through.
+func answer(w http.ResponseWriter, r *http.Request, next http.Handler, perms []Permission, nobody string, decide func(Permission) (*session.Verdict, error)) {
 	var first *stytchguard.Refusal
 	for _, p := range perms {
 		verdict, err := decide(p)
@@ -144,7 +144,7 @@ func answer(w http.ResponseWriter, r *http.Request, next http.Handler, perms []P
 		return
 	}
 	if first == nil { // no permission named: nothing opens the route
-		first = nobody
+		first = denied(nobody, "the route names no permission").(*stytchguard.Refusal)
 	}
 	stytchguard.Refuse(w, r, first)
 }

@@ -222,7 +222,7 @@ func run(rawPath, statPath, outPath string, pkgs []string, profiles string) erro
 		name   string
 		ns     float64
 		allocs float64
-	}{{"SameToken", 500, 3}, {"Guarded", 1000, 4}} {
+	}{{"SameToken", 500, 3}, {"Guarded", 1000, 4}, {"GuardedB2B", 1000, 4}} {
 		n := t.name + "/stytchguard"
 		ns, allocs := s.med(n, "ns/op"), s.med(n, "allocs/op")
 		check(fmt.Sprintf("%s: stytchguard under %.0f ns", t.name, t.ns), ns, "%.0f ns", ns < t.ns)
