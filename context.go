@@ -72,8 +72,7 @@ type requestKey struct{}
 
 // authValue is what a request's context says of its caller: the session
 // (consumer or member) or machine token the middleware verified, and the
-// verdict of the guard that let it through, and the ErrorHandler its
-// refusals are answered with. It is the context itself, so
+// verdict of the guard that let it through. It is the context itself, so
 // that a request carries all of it in one allocation and one Value lookup.
 type authValue struct {
 	context.Context
@@ -81,7 +80,6 @@ type authValue struct {
 	member   *MemberAuth
 	machine  *MachineAuth
 	verdict  *session.Verdict
-	refuse   ErrorHandler
 }
 
 // Value answers this request's authValue for requestKey, the parent's
@@ -98,7 +96,7 @@ func (c *authValue) Value(key any) any {
 func with(ctx context.Context, f func(*authValue)) context.Context {
 	c := &authValue{Context: ctx}
 	if p := from(ctx); p != nil {
-		c.consumer, c.member, c.machine, c.verdict, c.refuse = p.consumer, p.member, p.machine, p.verdict, p.refuse
+		c.consumer, c.member, c.machine, c.verdict = p.consumer, p.member, p.machine, p.verdict
 	}
 	f(c)
 	return c

@@ -167,20 +167,22 @@ func setRetryAfter(h http.Header, d time.Duration) {
 // in r's context (WithErrorHandler), or WriteRefusal when there is none: a
 // guard stacked behind the middleware answers in the app's one style.
 func Refuse(w http.ResponseWriter, r *http.Request, e *Refusal) {
-	if c := from(r.Context()); c != nil && c.refuse != nil {
-		c.refuse(w, r, e)
+	if h, ok := r.Context().Value(handlerKey{}).(ErrorHandler); ok && h != nil {
+		h(w, r, e)
 		return
 	}
 	WriteRefusal(w, r, e)
 }
 
-// WithErrorHandler records h for Refuse. Like WithVerdict, it sets h in
-// place when ctx already carries a session or machine token, and returns a
-// copy otherwise. The middleware calls it for every request it lets through.
+// handlerKey is the context key of the ErrorHandler WithErrorHandler
+// records. It is apart from the request's session value, which every
+// request allocates and which stays the smaller for it: only an app with
+// its own handler pays for this one.
+type handlerKey struct{}
+
+// WithErrorHandler returns a copy of ctx that records h for Refuse. The
+// middleware calls it, when the app set an ErrorHandler, before it puts the
+// session in the context, so that reading the session stays one lookup.
 func WithErrorHandler(ctx context.Context, h ErrorHandler) context.Context {
-	if c := from(ctx); c != nil {
-		c.refuse = h
-		return ctx
-	}
-	return with(ctx, func(c *authValue) { c.refuse = h })
+	return context.WithValue(ctx, handlerKey{}, h)
 }

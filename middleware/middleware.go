@@ -42,11 +42,11 @@ func (m *Middleware) changedSince(ctx context.Context, subject string, t time.Ti
 // its own ErrorHandler, that handler, for the guards behind the middleware
 // (stytchguard.Refuse) to answer with.
 func (m *Middleware) context(ctx context.Context, a *auth) context.Context {
-	if a != nil {
-		ctx = a.context(ctx)
-	}
 	if m.appHandler != nil {
 		ctx = stytchguard.WithErrorHandler(ctx, m.appHandler)
+	}
+	if a != nil {
+		ctx = a.context(ctx)
 	}
 	return ctx
 }
