@@ -235,7 +235,6 @@ type call struct {
 	path       string
 	query      url.Values
 	body       any
-	form       url.Values // sent form-encoded instead of body (OAuth2's token endpoint)
 	idempotent bool
 	noAuth     bool
 }
@@ -245,9 +244,7 @@ func (c call) op() string { return c.method + " " + c.path }
 // do runs c with retries and decodes a success into out.
 func (t *transport) do(ctx context.Context, c call, out any) error {
 	var payload []byte
-	if c.form != nil {
-		payload = []byte(c.form.Encode())
-	} else if c.body != nil {
+	if c.body != nil {
 		var err error
 		if payload, err = json.Marshal(c.body); err != nil {
 			return fmt.Errorf("session: encoding %s request: %w", c.op(), err)
@@ -357,10 +354,7 @@ func (t *transport) attempt(ctx context.Context, c call, target string, payload 
 	if err != nil {
 		return 0, 0, fmt.Errorf("session: building %s request: %w", c.op(), err)
 	}
-	switch {
-	case c.form != nil:
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	case payload != nil:
+	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
