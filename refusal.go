@@ -167,11 +167,21 @@ func setRetryAfter(h http.Header, d time.Duration) {
 // in r's context (WithErrorHandler), or WriteRefusal when there is none: a
 // guard stacked behind the middleware answers in the app's one style.
 func Refuse(w http.ResponseWriter, r *http.Request, e *Refusal) {
-	if h, ok := r.Context().Value(handlerKey{}).(ErrorHandler); ok && h != nil {
+	if h, ok := ErrorHandlerFromContext(r.Context()); ok {
 		h(w, r, e)
 		return
 	}
 	WriteRefusal(w, r, e)
+}
+
+// ErrorHandlerFromContext returns the ErrorHandler recorded in ctx
+// (WithErrorHandler), if any. One recorded before the request reaches the
+// middleware, by an adapter for another framework or protocol, takes
+// precedence over the middleware's Config.ErrorHandler: that is how the
+// gRPC adapter receives every refusal as a *Refusal to turn into a status.
+func ErrorHandlerFromContext(ctx context.Context) (ErrorHandler, bool) {
+	h, ok := ctx.Value(handlerKey{}).(ErrorHandler)
+	return h, ok && h != nil
 }
 
 // handlerKey is the context key of the ErrorHandler WithErrorHandler
@@ -181,8 +191,9 @@ func Refuse(w http.ResponseWriter, r *http.Request, e *Refusal) {
 type handlerKey struct{}
 
 // WithErrorHandler returns a copy of ctx that records h for Refuse. The
-// middleware calls it, when the app set an ErrorHandler, before it puts the
-// session in the context, so that reading the session stays one lookup.
+// middleware calls it, when the app set an ErrorHandler and no handler is
+// recorded yet, before it puts the session in the context, so that reading
+// the session stays one lookup.
 func WithErrorHandler(ctx context.Context, h ErrorHandler) context.Context {
 	return context.WithValue(ctx, handlerKey{}, h)
 }

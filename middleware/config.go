@@ -85,7 +85,10 @@ type Config struct {
 	Logout Logout
 	// ErrorHandler answers every refused request: the middleware's, and
 	// those of the authz guards and machine routes behind it
-	// (stytchguard.Refuse). Nil means stytchguard.WriteRefusal.
+	// (stytchguard.Refuse). Nil means stytchguard.WriteRefusal. A handler
+	// recorded in the request's context before the middleware
+	// (stytchguard.WithErrorHandler; the gRPC adapter records one) takes
+	// precedence.
 	ErrorHandler stytchguard.ErrorHandler
 	// Logger receives failures with Stytch's request ids; never a token or a
 	// cookie value. Nil means slog.Default(): a misconfiguration (a wrong

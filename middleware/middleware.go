@@ -40,9 +40,10 @@ func (m *Middleware) changedSince(ctx context.Context, subject string, t time.Ti
 
 // context returns ctx carrying a (nil: anonymous) and, when the app set
 // its own ErrorHandler, that handler, for the guards behind the middleware
-// (stytchguard.Refuse) to answer with.
+// (stytchguard.Refuse) to answer with, unless an outer layer recorded one
+// already (an adapter's, which takes precedence).
 func (m *Middleware) context(ctx context.Context, a *auth) context.Context {
-	if m.appHandler != nil {
+	if m.appHandler != nil && !hasHandler(ctx) {
 		ctx = stytchguard.WithErrorHandler(ctx, m.appHandler)
 	}
 	if a != nil {
@@ -181,7 +182,16 @@ func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, e *stytchgua
 		http.Redirect(w, r, signInTarget(m.cfg.SignInURL, r), http.StatusSeeOther)
 		return
 	}
+	if h, ok := stytchguard.ErrorHandlerFromContext(r.Context()); ok {
+		h(w, r, e) // an adapter's (gRPC's), or the app's recorded by another middleware
+		return
+	}
 	m.cfg.ErrorHandler(w, r, e)
+}
+
+func hasHandler(ctx context.Context) bool {
+	_, ok := stytchguard.ErrorHandlerFromContext(ctx)
+	return ok
 }
 
 // resolve runs the pipeline, steps numbered as in the package doc. It
