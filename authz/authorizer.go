@@ -82,6 +82,16 @@ type Authorizer struct {
 	cancel context.CancelFunc
 }
 
+// Ready reports whether the project's policy is held: nil when it is, or,
+// when none is or it is past MaxStale, after fetching it (one fetch shared
+// with any decision waiting for it), what the fetch failed with, up to
+// ctx's end. Called before the app serves, with a deadline, it is the
+// warm-up; a readiness probe may call it as often as it likes.
+func (a *Authorizer) Ready(ctx context.Context) error {
+	_, _, err := a.project.index(ctx, a)
+	return err
+}
+
 // New checks cfg and returns an Authorizer. It fetches nothing yet: the
 // first decision does, and every concurrent first decision shares that one
 // fetch.

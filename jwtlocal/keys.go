@@ -97,6 +97,7 @@ func (v *Verifier) startRefreshLocked(paced bool) chan struct{} {
 		cancel()
 		v.mu.Lock()
 		v.inflight = nil
+		v.lastErr = err
 		switch {
 		case err == nil:
 			v.lastGood = v.cfg.Now()
@@ -233,6 +234,41 @@ func (v *Verifier) refreshLoop() {
 				v.startRefreshLocked(false)
 			}
 			v.mu.Unlock()
+		}
+	}
+}
+
+// Ready reports whether a key set is held: nil once a fetch has brought
+// one, whatever happened since (a held set keeps verifying through an
+// outage). While none is held it starts a fetch, unless one is under way or
+// the pacing of unknown-kid refreshes holds it back, waits for it up to
+// ctx's end, and returns what the last fetch failed with. Called before the
+// app serves, with a deadline, it is the warm-up; a readiness probe calls it
+// as often as it likes, and costs at most one fetch per
+// UnknownKIDRefreshInterval (10 s after a failure).
+func (v *Verifier) Ready(ctx context.Context) error {
+	for {
+		v.mu.Lock()
+		if !v.lastGood.IsZero() {
+			v.mu.Unlock()
+			return nil
+		}
+		done := v.inflight
+		if done == nil && !v.cfg.Now().Before(v.nextUnknownRefresh) && v.ctx.Err() == nil {
+			done = v.startRefreshLocked(true)
+		}
+		last := v.lastErr
+		v.mu.Unlock()
+		if done == nil {
+			if last == nil {
+				last = errors.New("jwtlocal: no fetch has ended yet")
+			}
+			return fmt.Errorf("%w: %w", ErrKeyUnknown, last)
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrKeyUnknown, ctx.Err())
 		}
 	}
 }

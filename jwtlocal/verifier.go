@@ -117,6 +117,7 @@ type Verifier struct {
 	inflight           chan struct{} // closed when the running refresh ends; nil when none runs
 	nextUnknownRefresh time.Time     // by cfg.Now: no refresh for an unknown kid before
 	lastGood           time.Time     // by cfg.Now: when a fetch last brought a usable key set; zero: never
+	lastErr            error         // what the last fetch failed with; nil after a good one
 	ambiguousKIDs      []string      // kids that two different keys of the last stored set share
 	warnedIssuers      map[string]bool
 	warnedKeys         map[string]bool // kids of weak or ambiguous keys already logged

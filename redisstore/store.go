@@ -196,6 +196,20 @@ func (s *Store) Close() error {
 // while Redis cannot be reached, when logouts are recorded here and queued.
 func (s *Store) Connected() bool { return s.connected.Load() }
 
+// Ready reports whether the store is in step with the other instances:
+// connected to Redis, with no revocation or mark of this instance's waiting
+// to reach it. It never waits. The middleware's Ready and ReadyHandler ask
+// it when the store is one of Config.Stores.
+func (s *Store) Ready(context.Context) error {
+	if !s.Connected() {
+		return errors.New("redisstore: Redis cannot be reached: logouts here are queued, and other instances' are not seen")
+	}
+	if n := s.Pending(); n > 0 {
+		return fmt.Errorf("redisstore: %d revocations and marks waiting to reach Redis", n)
+	}
+	return nil
+}
+
 // Pending returns how many revocations and marks are waiting to reach
 // Redis.
 func (s *Store) Pending() int { return s.revocations.waiting() + s.marks.waiting() }

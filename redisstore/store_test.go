@@ -192,6 +192,10 @@ func TestRedisOutageOpensOnlyTheDocumentedWindow(t *testing.T) {
 	if a.store.Pending() != 1 || a.store.Connected() {
 		t.Fatalf("pending %d, connected %v", a.store.Pending(), a.store.Connected())
 	}
+	// Readiness says so, and why: not in step with the other instances.
+	if err := a.store.Ready(context.Background()); err == nil || !strings.Contains(err.Error(), "Redis cannot be reached") {
+		t.Fatalf("Ready while Redis is down: %v", err)
+	}
 	// The documented window: B still accepts the fresh JWT, until Redis is
 	// back or the JWT goes stale.
 	if b.get(during.SessionJWT, "") != 200 {
@@ -208,6 +212,9 @@ func TestRedisOutageOpensOnlyTheDocumentedWindow(t *testing.T) {
 	t.Logf("after Redis came back, B refused the session logged out during the outage in %v", took)
 	if !waitFor(func() bool { return a.store.Pending() == 0 && a.store.Connected() && b.store.Connected() }, 5*time.Second) {
 		t.Fatalf("pending %d; connected %v %v", a.store.Pending(), a.store.Connected(), b.store.Connected())
+	}
+	if err := a.store.Ready(context.Background()); err != nil {
+		t.Fatalf("Ready once Redis is back and the logout shared: %v", err)
 	}
 	// And an instance started now knows both logouts.
 	c := newInstance(t, r, srv)

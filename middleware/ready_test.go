@@ -1,0 +1,122 @@
+package middleware_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stytchguard/stytchguard/authz"
+	"github.com/stytchguard/stytchguard/middleware"
+	"github.com/stytchguard/stytchguard/session"
+	"github.com/stytchguard/stytchguard/stytchtest"
+)
+
+// TestReadiness: while the JWKS and the RBAC policy cannot be fetched at
+// start, the readiness handler answers 503 and names both; once Stytch
+// serves them, the next probe (after the paced retry) answers 200; a
+// later outage does not make a ready app unready while the keys and policy
+// it holds still decide, and does once the policy is too old to.
+func TestReadiness(t *testing.T) {
+	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
+	t.Cleanup(srv.Close)
+	srv.InjectFault(stytchtest.JWKS, stytchtest.Fault{Status: 500})
+	srv.InjectFault(stytchtest.Policy, stytchtest.Fault{Status: 500})
+	cfg := srv.Config()
+	cfg.Retry = &session.RetryPolicy{MaxAttempts: 1}
+	client, err := session.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw, err := middleware.New(middleware.Config{Client: client, Now: srv.Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(mw.Close)
+	rbac, err := authz.New(authz.Config{Client: client, Now: srv.Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rbac.Close)
+	h := mw.ReadyHandler(rbac)
+
+	probe := func() (int, []string) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		var body struct {
+			Ready   bool     `json:"ready"`
+			Missing []string `json:"missing"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Ready != (rec.Code == http.StatusOK) {
+			t.Fatalf("%d %s: %v", rec.Code, rec.Body, err)
+		}
+		return rec.Code, body.Missing
+	}
+
+	steps := []struct {
+		name    string
+		before  func()
+		want    int
+		missing []string
+	}{
+		{"both failing at start", nil, 503, []string{"jwtlocal:", "authz:"}},
+		{"JWKS serves, before the paced retry", func() { srv.ClearFaults(stytchtest.JWKS) }, 503, []string{"jwtlocal:", "authz:"}},
+		{"the paced retry", func() { srv.Advance(11 * time.Second) }, 503, []string{"authz:"}},
+		{"policy serves", func() { srv.ClearFaults(stytchtest.Policy) }, 200, nil},
+		{"an outage later, the policy past its TTL", func() {
+			srv.InjectFault(stytchtest.JWKS, stytchtest.Fault{Status: 500})
+			srv.InjectFault(stytchtest.Policy, stytchtest.Fault{Status: 500})
+			srv.Advance(30 * time.Minute)
+		}, 200, nil},
+		// Past authz's MaxStale (an hour) the policy no longer decides:
+		// guarded requests fail, and readiness says so.
+		{"the outage past MaxStale", func() { srv.Advance(31 * time.Minute) }, 503, []string{"authz:"}},
+	}
+	for _, s := range steps {
+		if s.before != nil {
+			s.before()
+		}
+		code, missing := probe()
+		if code != s.want || len(missing) != len(s.missing) {
+			t.Fatalf("%s: %d %q, want %d naming %q", s.name, code, missing, s.want, s.missing)
+		}
+		for i, prefix := range s.missing {
+			if !strings.HasPrefix(missing[i], prefix) {
+				t.Fatalf("%s: missing %q, want it to start with %q", s.name, missing[i], prefix)
+			}
+		}
+	}
+}
+
+// TestReadyIsTheWarmUp: the key set's first fetch fails; Ready, called
+// before serving, fetches it again and reports ready, without waiting for
+// the background refresh.
+func TestReadyIsTheWarmUp(t *testing.T) {
+	srv := stytchtest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.InjectFault(stytchtest.JWKS, stytchtest.Fault{Status: 500, Times: 1})
+	cfg := srv.Config()
+	cfg.Retry = &session.RetryPolicy{MaxAttempts: 1}
+	client, err := session.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw, err := middleware.New(middleware.Config{Client: client, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(mw.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := mw.Ready(ctx); err != nil {
+		t.Fatalf("Ready with time enough: %v", err)
+	}
+	if n := srv.Calls(stytchtest.JWKS); n != 2 {
+		t.Fatalf("%d JWKS fetches, want the failed one and Ready's", n)
+	}
+}
