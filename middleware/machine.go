@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/jwtlocal"
@@ -96,9 +97,16 @@ func (m *Middleware) machineGuard(scopes []string, all, people bool) func(http.H
 				next.ServeHTTP(w, r)
 				return
 			}
+			var start time.Time
+			if m.cfg.Hooks.Decided != nil {
+				start = time.Now()
+			}
 			a, e := m.resolveMachine(r, refusal)
 			if e == nil {
 				e = admit(a.machine)
+			}
+			if m.cfg.Hooks.Decided != nil {
+				m.decided(r.Context(), start, a, e)
 			}
 			if e != nil {
 				m.refuse(w, r, e)

@@ -238,7 +238,7 @@ func (m *Middleware) shed(ctx context.Context, reason shedError) *stytchguard.Re
 	if open, until := m.gate.open(); open {
 		retry = max(retry, until.Sub(m.cfg.Now()))
 	}
-	return &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "authentication is busy; try again shortly", RetryAfter: retry}
+	return &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "authentication is busy; try again shortly", RetryAfter: retry, Err: reason}
 }
 
 // gated makes one call to Stytch within the slots and the breaker: f runs
@@ -269,6 +269,7 @@ func (m *Middleware) reuse(e *RemoteEntry) *auth {
 	if !m.cfg.Now().Before(a.expires) {
 		return nil
 	}
+	a.reused = true
 	return a
 }
 
