@@ -1,0 +1,238 @@
+package otelguard
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/stytchguard/stytchguard/middleware"
+	"github.com/stytchguard/stytchguard/session"
+)
+
+// scope is the instrumentation scope's name.
+const scope = "github.com/stytchguard/stytchguard/otelguard"
+
+// Config says where telemetry goes.
+type Config struct {
+	// TracerProvider makes the spans. Nil means otel.GetTracerProvider().
+	TracerProvider trace.TracerProvider
+	// MeterProvider makes the metrics. Nil means otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
+	// Subjects puts the authenticated subject's id (user, member or M2M
+	// client id) on decision spans as enduser.id. Off by default: an id
+	// is personal data where logs and traces are kept longer than
+	// sessions.
+	Subjects bool
+}
+
+// Telemetry makes the hooks and the transport that report to cfg's
+// providers.
+type Telemetry struct {
+	cfg      Config
+	tracer   trace.Tracer
+	duration metric.Float64Histogram
+	shed     metric.Int64Counter
+	refusals metric.Int64Counter
+	calls    metric.Int64Counter
+	revokes  metric.Int64Counter
+
+	mu   sync.Mutex // serializes additions to sets
+	sets atomic.Pointer[map[decisionKey]*decisionOptions]
+}
+
+// New makes the instruments.
+func New(cfg Config) (*Telemetry, error) {
+	if cfg.TracerProvider == nil {
+		cfg.TracerProvider = otel.GetTracerProvider()
+	}
+	if cfg.MeterProvider == nil {
+		cfg.MeterProvider = otel.GetMeterProvider()
+	}
+	meter := cfg.MeterProvider.Meter(scope)
+	t := &Telemetry{cfg: cfg, tracer: cfg.TracerProvider.Tracer(scope)}
+	t.sets.Store(&map[decisionKey]*decisionOptions{})
+	var errs []error
+	counter := func(name, unit, desc string) metric.Int64Counter {
+		c, err := meter.Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return c
+	}
+	// Decisions are counted here, one atomic add each, and read by the
+	// SDK when it collects: a synchronous counter's Add costs more than
+	// the cached request it would count.
+	_, err := meter.Int64ObservableCounter("stytchguard.decisions", metric.WithUnit("{decision}"),
+		metric.WithDescription("Requests decided by a guard, by outcome, source and code."),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			for _, d := range *t.sets.Load() {
+				o.Observe(d.count.Load(), metric.WithAttributeSet(d.set))
+			}
+			return nil
+		}))
+	errs = append(errs, err)
+	t.shed = counter("stytchguard.shed", "{request}", "Requests answered 503 without asking Stytch, by reason.")
+	t.refusals = counter("stytchguard.refusals", "{refusal}", "Refused requests, by code.")
+	t.calls = counter("stytchguard.stytch.calls", "{call}", "Calls to Stytch's authenticate, by error.")
+	t.revokes = counter("stytchguard.revocations.failed", "{revocation}", "Logouts the revocation list could not record.")
+	t.duration, err = meter.Float64Histogram("stytchguard.decision.duration", metric.WithUnit("s"),
+		metric.WithDescription("How long a guard took to decide a request that waited for Stytch."),
+		metric.WithExplicitBucketBoundaries(0.000001, 0.000005, 0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5))
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Hooks returns hooks for middleware.Config.Hooks that record every event
+// and then call the matching hook of next (any may be nil).
+func (t *Telemetry) Hooks(next middleware.Hooks) middleware.Hooks {
+	h := next
+	h.Decided = func(ctx context.Context, d middleware.Decision) {
+		t.decided(ctx, d)
+		if next.Decided != nil {
+			next.Decided(ctx, d)
+		}
+	}
+	h.Shed = func(reason string) {
+		t.shed.Add(context.Background(), 1, metric.WithAttributes(attribute.String("stytchguard.reason", reason)))
+		if next.Shed != nil {
+			next.Shed(reason)
+		}
+	}
+	h.Refused = func(code string) {
+		t.refusals.Add(context.Background(), 1, metric.WithAttributes(attribute.String("stytchguard.code", code)))
+		if next.Refused != nil {
+			next.Refused(code)
+		}
+	}
+	h.Remote = func(err error) {
+		t.calls.Add(context.Background(), 1, metric.WithAttributes(attribute.String("error.type", callError(err))))
+		if next.Remote != nil {
+			next.Remote(err)
+		}
+	}
+	h.RevokeFailed = func(err error) {
+		t.revokes.Add(context.Background(), 1)
+		if next.RevokeFailed != nil {
+			next.RevokeFailed(err)
+		}
+	}
+	return h
+}
+
+// callError classifies a call's error for error.type: never its text,
+// which may name a request id but is not a bounded set.
+func callError(err error) string {
+	switch {
+	case err == nil:
+		return "none"
+	case errors.Is(err, session.ErrUnavailable):
+		return "unavailable"
+	}
+	return "refused"
+}
+
+// decided records d: the decision metrics and, when the request's own
+// span is recording, a child span from the guard's start to its decision.
+func (t *Telemetry) decided(ctx context.Context, d middleware.Decision) {
+	o := t.options(decisionKey{d.Outcome, d.Source, d.Code})
+	o.count.Add(1)
+	if d.Duration > 0 {
+		t.duration.Record(ctx, d.Duration.Seconds(), o.duration...)
+	}
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return // no request span, or one not sampled: no child either
+	}
+	end := d.Start.Add(d.Duration)
+	if d.Duration == 0 {
+		end = time.Now() // a local decision: the core did not read the clock again
+	}
+	attrs := o.attrs
+	if d.Outcome == "authenticated" {
+		attrs = append(attrs[:len(attrs):len(attrs)], attribute.Bool("stytchguard.machine", d.Machine))
+		if t.cfg.Subjects && d.Subject != "" {
+			attrs = append(attrs, attribute.String("enduser.id", d.Subject))
+		}
+	}
+	_, span := t.tracer.Start(ctx, "stytchguard.authenticate", trace.WithTimestamp(d.Start),
+		trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
+	if d.Outcome == "shed" {
+		span.SetStatus(codes.Error, "shed: "+d.Code)
+	}
+	span.End(trace.WithTimestamp(end))
+}
+
+// decisionKey is what a decision's metric attributes are made of: a small,
+// bounded set of combinations.
+type decisionKey struct{ outcome, source, code string }
+
+// decisionOptions are one combination's attributes, made once: building an
+// attribute set sorts and hashes it, which would cost more than the
+// request it measures.
+type decisionOptions struct {
+	attrs []attribute.KeyValue
+	set   attribute.Set
+	count atomic.Int64
+	// duration is kept as the slice Record takes: passing one option
+	// would allocate its slice on every call.
+	duration []metric.RecordOption
+}
+
+// options returns k's options, from a map read without a lock and copied
+// on the rare miss.
+func (t *Telemetry) options(k decisionKey) *decisionOptions {
+	if o, ok := (*t.sets.Load())[k]; ok {
+		return o
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := *t.sets.Load()
+	if o, ok := old[k]; ok {
+		return o
+	}
+	attrs := []attribute.KeyValue{attribute.String("stytchguard.outcome", k.outcome)}
+	if k.source != "" {
+		attrs = append(attrs, attribute.String("stytchguard.source", k.source))
+	}
+	short := attribute.NewSet(attrs...)
+	if k.code != "" {
+		attrs = append(attrs, attribute.String("stytchguard.code", k.code))
+	}
+	o := &decisionOptions{attrs: attrs, set: attribute.NewSet(attrs...),
+		duration: []metric.RecordOption{metric.WithAttributeSet(short)}}
+	next := make(map[decisionKey]*decisionOptions, len(old)+1)
+	for key, v := range old {
+		next[key] = v
+	}
+	next[k] = o
+	t.sets.Store(&next)
+	return o
+}
+
+// Transport returns base (nil: a transport like the Stytch client's own,
+// keep-alive and at most 64 connections to Stytch) wrapped by otelhttp: a
+// client span for every call to Stytch, named "stytch <METHOD> <path>",
+// and the HTTP client metrics. Give it to session.Config.HTTPClient.
+func (t *Telemetry) Transport(base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		tr.MaxConnsPerHost = 64
+		tr.IdleConnTimeout = 90 * time.Second
+		base = tr
+	}
+	return otelhttp.NewTransport(base,
+		otelhttp.WithTracerProvider(t.cfg.TracerProvider),
+		otelhttp.WithMeterProvider(t.cfg.MeterProvider),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "stytch " + r.Method + " " + r.URL.Path }))
+}

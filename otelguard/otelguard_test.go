@@ -1,0 +1,273 @@
+package otelguard_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/stytchguard/stytchguard/middleware"
+	"github.com/stytchguard/stytchguard/otelguard"
+	"github.com/stytchguard/stytchguard/session"
+	"github.com/stytchguard/stytchguard/stytchtest"
+)
+
+// rig is an emulator, a middleware instrumented by otelguard, and the
+// SDK's in-memory span recorder and manual metric reader.
+type rig struct {
+	srv    *stytchtest.Server
+	h      http.Handler
+	spans  *tracetest.SpanRecorder
+	reader *sdkmetric.ManualReader
+	tp     *sdktrace.TracerProvider
+}
+
+func newRig(t *testing.T, up middleware.Upstream) *rig {
+	t.Helper()
+	r := &rig{srv: stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now())), spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader()}
+	t.Cleanup(r.srv.Close)
+	r.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(r.spans))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r.reader))
+	tel, err := otelguard.New(otelguard.Config{TracerProvider: r.tp, MeterProvider: mp, Subjects: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := r.srv.Config()
+	cfg.Retry = &session.RetryPolicy{MaxAttempts: 1}
+	cfg.HTTPClient = &http.Client{Transport: tel.Transport(nil)}
+	client, err := session.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw, err := middleware.New(middleware.Config{Client: client, Now: r.srv.Now, Upstream: up, Hooks: tel.Hooks(middleware.Hooks{}), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(mw.Close)
+	r.h = mw.Require(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	return r
+}
+
+// serve sends one request with bearer, inside a request span (as
+// otelhttp's server handler would start), and returns its status.
+func (r *rig) serve(bearer string) int {
+	ctx, span := r.tp.Tracer("test").Start(context.Background(), "GET /me")
+	defer span.End()
+	req := httptest.NewRequest("GET", "/me", nil).WithContext(ctx)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	rec := httptest.NewRecorder()
+	r.h.ServeHTTP(rec, req)
+	return rec.Code
+}
+
+// decisions returns the stytchguard.authenticate spans' attributes, in
+// order, as "outcome/source/code", and checks each is a child of its
+// request's span.
+func (r *rig) decisions(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	byID := map[string]sdktrace.ReadOnlySpan{}
+	for _, s := range r.spans.Ended() {
+		byID[s.SpanContext().SpanID().String()] = s
+	}
+	for _, s := range r.spans.Ended() {
+		if s.Name() != "stytchguard.authenticate" {
+			continue
+		}
+		if p, ok := byID[s.Parent().SpanID().String()]; !ok || p.Name() != "GET /me" {
+			t.Fatalf("decision span's parent is not the request's: %v", s.Parent())
+		}
+		a := attrs(s.Attributes())
+		out = append(out, a["stytchguard.outcome"]+"/"+a["stytchguard.source"]+"/"+a["stytchguard.code"])
+	}
+	return out
+}
+
+func attrs(kvs []attribute.KeyValue) map[string]string {
+	m := map[string]string{}
+	for _, kv := range kvs {
+		m[string(kv.Key)] = kv.Value.String()
+	}
+	return m
+}
+
+// counts returns a metric's sum by its attributes, "k=v,k=v".
+func (r *rig) counts(t *testing.T, name string) map[string]int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := r.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != name {
+				continue
+			}
+			sum, ok := m.Data.(metricdata.Sum[int64])
+			if !ok {
+				t.Fatalf("%s is %T", name, m.Data)
+			}
+			for _, dp := range sum.DataPoints {
+				var parts []string
+				for _, kv := range dp.Attributes.ToSlice() {
+					parts = append(parts, string(kv.Key)+"="+kv.Value.String())
+				}
+				out[strings.Join(parts, ",")] += dp.Value
+			}
+		}
+	}
+	return out
+}
+
+func TestDecisionsAreTracedAndCounted(t *testing.T) {
+	r := newRig(t, middleware.Upstream{})
+	u := r.srv.CreateUser(stytchtest.UserParams{Email: "a@example.com"})
+	tok, err := r.srv.StartSession(u.UserID, stytchtest.SessionParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down, _ := r.srv.StartSession(u.UserID, stytchtest.SessionParams{})
+	steps := []struct {
+		name, bearer string
+		fault        bool
+		want         int
+		decision     string
+	}{
+		{"local hit", tok.SessionJWT, false, 204, "authenticated/local/"},
+		{"remote answer", tok.SessionToken, false, 204, "authenticated/remote/"},
+		{"cached answer", tok.SessionToken, false, 204, "authenticated/cached/"},
+		{"refusal with reason", "not.a.jwt", false, 401, "refused//invalid_token"},
+		{"no credential", "", false, 401, "refused//unauthenticated"},
+		{"a Stytch error", down.SessionToken, true, 503, "refused//stytch_unavailable"},
+	}
+	var want []string
+	for _, s := range steps {
+		if s.fault {
+			r.srv.InjectFault(stytchtest.Authenticate, stytchtest.Fault{Status: 503})
+		}
+		if got := r.serve(s.bearer); got != s.want {
+			t.Fatalf("%s: %d, want %d", s.name, got, s.want)
+		}
+		r.srv.ClearFaults()
+		want = append(want, s.decision)
+	}
+	if got := r.decisions(t); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("decision spans:\n got %q\nwant %q", got, want)
+	}
+	decisions := r.counts(t, "stytchguard.decisions")
+	for k, n := range map[string]int64{
+		"stytchguard.outcome=authenticated,stytchguard.source=local":      1,
+		"stytchguard.outcome=authenticated,stytchguard.source=remote":     1,
+		"stytchguard.outcome=authenticated,stytchguard.source=cached":     1,
+		"stytchguard.code=invalid_token,stytchguard.outcome=refused":      1,
+		"stytchguard.code=stytch_unavailable,stytchguard.outcome=refused": 1,
+		"stytchguard.code=unauthenticated,stytchguard.outcome=refused":    1,
+	} {
+		if decisions[k] != n {
+			t.Errorf("stytchguard.decisions{%s} = %d, want %d (all: %v)", k, decisions[k], n, decisions)
+		}
+	}
+	if calls := r.counts(t, "stytchguard.stytch.calls"); calls["error.type=none"] != 1 || calls["error.type=unavailable"] != 1 {
+		t.Errorf("stytchguard.stytch.calls = %v", calls)
+	}
+	// The calls to Stytch are client spans, the authenticate ones children
+	// of their request's span, with the HTTP status.
+	var statuses []string
+	for _, s := range r.spans.Ended() {
+		if strings.HasPrefix(s.Name(), "stytch POST /v1/sessions/authenticate") {
+			statuses = append(statuses, attrs(s.Attributes())["http.response.status_code"])
+			if !s.Parent().IsValid() {
+				t.Errorf("a call to Stytch outside its request's trace")
+			}
+		}
+	}
+	if fmt.Sprint(statuses) != "[200 503]" {
+		t.Errorf("authenticate client spans' statuses: %v", statuses)
+	}
+	r.noSecrets(t, tok.SessionJWT, tok.SessionToken, down.SessionToken)
+}
+
+func TestShedIsAnErrorSpan(t *testing.T) {
+	tests := []struct {
+		name   string
+		up     middleware.Upstream
+		fault  bool
+		reason string
+	}{
+		{"budget", middleware.Upstream{Rate: 0.001, Burst: 1}, false, "budget"},
+		{"breaker open", middleware.Upstream{BreakerFailures: 1, BreakerCooldown: time.Hour}, true, "circuit_open"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, tt.up)
+			u := r.srv.CreateUser(stytchtest.UserParams{})
+			if tt.fault {
+				r.srv.InjectFault(stytchtest.Authenticate, stytchtest.Fault{Status: 503})
+			}
+			var tokens []string
+			for range 2 {
+				tok, _ := r.srv.StartSession(u.UserID, stytchtest.SessionParams{})
+				tokens = append(tokens, tok.SessionToken)
+				if got := r.serve(tok.SessionToken); got != 503 && got != 204 {
+					t.Fatalf("%d", got)
+				}
+			}
+			got := r.decisions(t)
+			if len(got) != 2 || got[1] != "shed//"+tt.reason {
+				t.Fatalf("decisions %q, want the second shed for %s", got, tt.reason)
+			}
+			for _, s := range r.spans.Ended() {
+				if s.Name() == "stytchguard.authenticate" && attrs(s.Attributes())["stytchguard.outcome"] == "shed" && s.Status().Code.String() != "Error" {
+					t.Fatalf("a shed decision's span status is %v", s.Status())
+				}
+			}
+			if n := r.counts(t, "stytchguard.shed")["stytchguard.reason="+tt.reason]; n != 1 {
+				t.Fatalf("stytchguard.shed{%s} = %d", tt.reason, n)
+			}
+			r.noSecrets(t, tokens...)
+		})
+	}
+}
+
+// noSecrets greps every attribute of every span and every metric data
+// point for the credentials the test used.
+func (r *rig) noSecrets(t *testing.T, secrets ...string) {
+	t.Helper()
+	var all []string
+	for _, s := range r.spans.Ended() {
+		all = append(all, s.Name(), s.Status().Description)
+		for _, kv := range s.Attributes() {
+			all = append(all, kv.Value.String())
+		}
+		for _, e := range s.Events() {
+			for _, kv := range e.Attributes {
+				all = append(all, kv.Value.String())
+			}
+		}
+	}
+	var rm metricdata.ResourceMetrics
+	if err := r.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	all = append(all, fmt.Sprintf("%+v", rm))
+	for _, a := range all {
+		for _, s := range append(secrets, r.srv.Secret()) {
+			if s != "" && strings.Contains(a, s) {
+				t.Fatalf("a credential in the telemetry: %q", a)
+			}
+		}
+	}
+}
