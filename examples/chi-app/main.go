@@ -38,10 +38,20 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("chi-app", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	traces := fs.Bool("trace", false, "print every span (the requests', the middleware's decisions, the calls to Stytch) to stdout as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	be, err := demo.NewBackend(getenv, true)
+	var traceOut io.Writer
+	if *traces {
+		traceOut = stdout
+	}
+	tel, err := demo.NewTelemetry(traceOut)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tel.Close(context.Background()) }()
+	be, err := demo.NewBackend(getenv, true, tel.HTTPClient)
 	if err != nil {
 		return err
 	}
@@ -52,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer stores.Close()
-	a, err := newApp(be, stores, logger)
+	a, err := newApp(be, stores, logger, tel)
 	if err != nil {
 		return err
 	}
@@ -70,7 +80,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			fmt.Fprintf(stdout, "demo organization %s (%s)\n", o.ID, o.Name)
 		}
 	}
-	return demo.Serve(ctx, *addr, a.routes(), be.Listening(getenv, a.webhook != nil, stdout))
+	return demo.Serve(ctx, *addr, tel.Handler(a.routes()), be.Listening(getenv, a.webhook != nil, stdout))
 }
 
 type app struct {
@@ -81,14 +91,16 @@ type app struct {
 	site *demo.Site
 	// webhook receives Stytch's webhooks; nil without a secret.
 	webhook http.Handler
+	tel     *demo.Telemetry
 }
 
-func newApp(be *demo.Backend, stores *demo.Stores, logger *slog.Logger) (*app, error) {
-	a := &app{be: be}
+func newApp(be *demo.Backend, stores *demo.Stores, logger *slog.Logger, tel *demo.Telemetry) (*app, error) {
+	a := &app{be: be, tel: tel}
 	a.site = demo.NewSite("Acme Docs", be, &a.docs, true)
 	mw, err := middleware.New(middleware.Config{
 		Client:       be.Client,
 		Logger:       logger,
+		Hooks:        tel.Guard.Hooks(middleware.Hooks{}),
 		Stores:       middleware.Stores{Revocations: stores.Revocations, RemoteCache: stores.Remote},
 		Verification: middleware.Verification{Issuers: be.Issuers},
 		Cookies: middleware.Cookies{
@@ -122,6 +134,9 @@ func (a *app) close() {
 func (a *app) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Handle("/static/*", demo.Static())
+	r.Method(http.MethodGet, "/metrics", a.tel.Metrics)
+	r.Method(http.MethodGet, "/readyz", a.mw.ReadyHandler(a.az)) // the key set and the RBAC policy are held
+	r.Get("/livez", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	r.With(a.mw.Authenticate).Get("/", a.site.Start)
 	// The demo's own forms act without a session, so the middleware does not
 	// see them: refuse other sites' posts to them here. A POST that a

@@ -35,10 +35,20 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("nethttp", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	traces := fs.Bool("trace", false, "print every span (the requests', the middleware's decisions, the calls to Stytch) to stdout as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	be, err := demo.NewBackend(getenv, false)
+	var traceOut io.Writer
+	if *traces {
+		traceOut = stdout
+	}
+	tel, err := demo.NewTelemetry(traceOut)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tel.Close(context.Background()) }()
+	be, err := demo.NewBackend(getenv, false, tel.HTTPClient)
 	if err != nil {
 		return err
 	}
@@ -49,7 +59,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer stores.Close()
-	a, err := newApp(be, stores, logger)
+	a, err := newApp(be, stores, logger, tel)
 	if err != nil {
 		return err
 	}
@@ -74,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			ready(url)
 		}
 	}
-	return demo.Serve(ctx, *addr, a.routes(), listening)
+	return demo.Serve(ctx, *addr, tel.Handler(a.routes()), listening)
 }
 
 // printMachineDemo prints the demo M2M client and one curl line that gets
@@ -93,14 +103,16 @@ type app struct {
 	site *demo.Site
 	// webhook receives Stytch's webhooks; nil without a secret.
 	webhook http.Handler
+	tel     *demo.Telemetry
 }
 
-func newApp(be *demo.Backend, stores *demo.Stores, logger *slog.Logger) (*app, error) {
-	a := &app{be: be}
+func newApp(be *demo.Backend, stores *demo.Stores, logger *slog.Logger, tel *demo.Telemetry) (*app, error) {
+	a := &app{be: be, tel: tel}
 	a.site = demo.NewSite("Notes", be, &a.docs, false)
 	mw, err := middleware.New(middleware.Config{
 		Client:       be.Client,
 		Logger:       logger,
+		Hooks:        tel.Guard.Hooks(middleware.Hooks{}),
 		Stores:       middleware.Stores{Revocations: stores.Revocations, RemoteCache: stores.Remote},
 		Verification: middleware.Verification{Issuers: be.Issuers},
 		Cookies: middleware.Cookies{
@@ -134,6 +146,9 @@ func (a *app) close() {
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", demo.Static())
+	mux.Handle("GET /metrics", a.tel.Metrics)
+	mux.Handle("GET /readyz", a.mw.ReadyHandler(a.az)) // the key set and the RBAC policy are held
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.Handle("GET /{$}", a.mw.Authenticate(http.HandlerFunc(a.site.Start)))
 	mux.Handle("GET /documents", a.mw.Require(a.az.Require("documents", "read")(a.site.DocumentsPage(a.az, demo.Shared))))
 	// The demo's own forms act without a session, so the middleware does not

@@ -126,9 +126,24 @@ func startEmulator(t *testing.T, path string) banner {
 func startApp(t *testing.T, path, baseURL string, emu banner) (string, *syncBuffer) {
 	t.Helper()
 	addr := freeAddr(t)
+	return start(t, path, addr, []string{"STYTCH_PROJECT_ID=" + emu.ProjectID, "STYTCH_SECRET=" + emu.Secret, "STYTCH_BASE_URL=" + baseURL, "ADDR=" + addr})
+}
+
+// startDemo starts a demo app (examples/nethttp, examples/chi-app) against
+// the emulator, on a free port given with -addr.
+func startDemo(t *testing.T, path string, emu banner) (string, *syncBuffer) {
+	t.Helper()
+	addr := freeAddr(t)
+	return start(t, path, addr, []string{"STYTCH_PROJECT_ID=" + emu.ProjectID, "STYTCH_SECRET=" + emu.Secret, "STYTCH_BASE_URL=" + emu.BaseURL}, "-addr", addr)
+}
+
+// start runs path with env and args until the test ends, and returns its
+// URL once it listens on addr, and what it logs.
+func start(t *testing.T, path, addr string, env []string, args ...string) (string, *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, path)
-	cmd.Env = append(os.Environ(), "STYTCH_PROJECT_ID="+emu.ProjectID, "STYTCH_SECRET="+emu.Secret, "STYTCH_BASE_URL="+baseURL, "ADDR="+addr)
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Env = append(os.Environ(), env...)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

@@ -72,13 +72,14 @@ func Policy(predefined ...string) session.Policy {
 
 // NewBackend connects to the project named by the environment, or starts
 // the emulator with the demo policy (and, for B2B, a demo organization).
-func NewBackend(getenv func(string) string, b2b bool) (*Backend, error) {
+// The client sends its requests with hc (nil: its own).
+func NewBackend(getenv func(string) string, b2b bool, hc *http.Client) (*Backend, error) {
 	id, secret := getenv("STYTCH_PROJECT_ID"), getenv("STYTCH_SECRET")
 	if id != "" || secret != "" {
 		if id == "" || secret == "" {
 			return nil, errors.New("set both STYTCH_PROJECT_ID and STYTCH_SECRET, or neither for the emulator")
 		}
-		c, err := session.New(session.Config{ProjectID: id, Secret: secret, BaseURL: getenv("STYTCH_BASE_URL"), B2B: b2b})
+		c, err := session.New(session.Config{ProjectID: id, Secret: secret, BaseURL: getenv("STYTCH_BASE_URL"), B2B: b2b, HTTPClient: hc})
 		if err != nil {
 			return nil, err
 		}
@@ -101,9 +102,15 @@ func NewBackend(getenv func(string) string, b2b bool) (*Backend, error) {
 		return b, nil
 	}
 	emu := stytchtest.NewServer()
-	b := &Backend{Client: emu.Client(), Emulator: emu, people: map[string]*person{}}
+	cfg := emu.Config()
+	cfg.B2B, cfg.HTTPClient = b2b, hc
+	c, err := session.New(cfg)
+	if err != nil {
+		emu.Close()
+		return nil, err
+	}
+	b := &Backend{Client: c, Emulator: emu, people: map[string]*person{}}
 	if b2b {
-		b.Client = emu.B2BClient()
 		emu.SetB2BPolicy(Policy("stytch_member", "stytch_admin"))
 		for _, p := range []stytchtest.OrganizationParams{
 			{Name: "Acme Corp", Slug: "acme"},
