@@ -99,6 +99,13 @@ type Refusal struct {
 	MaxAge  time.Duration
 	// Scopes are, for CodeInsufficientScope, the scopes the route asks for.
 	Scopes []string
+	// Diagnosis says which check failed and with what, for a developer:
+	// the JWT's expiry or the issuer it named against those configured,
+	// the permission missing and the roles that would grant it, the
+	// factors held and their age. Only WriteRefusalExplained answers with
+	// it; it never holds a token or a secret, but it does tell a prober
+	// which check its forgery failed.
+	Diagnosis string
 }
 
 // Error returns the code and message.
@@ -124,6 +131,35 @@ type ErrorHandler func(w http.ResponseWriter, r *http.Request, e *Refusal)
 func WriteRefusal(w http.ResponseWriter, _ *http.Request, e *Refusal) {
 	e.SetHeaders(w.Header())
 	httperr.WriteBody(w, httperr.Body{StatusCode: e.Status, ErrorType: e.Code, ErrorMessage: e.Message, Factors: e.Factors, Scopes: e.Scopes})
+}
+
+// WriteRefusalExplained is WriteRefusal for development: the answer also
+// says why, in a Stytchguard-Diagnosis header and a "diagnosis" field of
+// the JSON: e's Diagnosis, or its message and cause. Set it as the
+// middleware's Config.ErrorHandler while developing; never in production,
+// where it would tell a prober which check a forged token failed.
+func WriteRefusalExplained(w http.ResponseWriter, _ *http.Request, e *Refusal) {
+	e.SetHeaders(w.Header())
+	why := e.Diagnosis
+	if why == "" {
+		why = e.Message
+		if e.Err != nil {
+			why += ": " + e.Err.Error()
+		}
+	}
+	w.Header().Set("Stytchguard-Diagnosis", headerSafe(why))
+	httperr.WriteBody(w, httperr.Body{StatusCode: e.Status, ErrorType: e.Code, ErrorMessage: e.Message, Factors: e.Factors, Scopes: e.Scopes, Diagnosis: why})
+}
+
+// headerSafe keeps s to printable ASCII and 512 bytes, for a header value.
+func headerSafe(s string) string {
+	b := make([]byte, 0, min(len(s), 512))
+	for i := 0; i < len(s) && len(b) < 512; i++ {
+		if c := s[i]; c >= 0x20 && c < 0x7f {
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 // SetHeaders sets the headers e's answer needs, whatever its body: the

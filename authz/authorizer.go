@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -213,8 +215,23 @@ func (a *Authorizer) orgEntry(orgID string) *entry {
 }
 
 // denied is a refused authorization: 403 with Stytch's error type for it.
-func denied(code, message string) error {
+func denied(code, message string) *stytchguard.Refusal {
 	return &stytchguard.Refusal{Status: http.StatusForbidden, Code: code, Message: message, Err: ErrDenied}
+}
+
+// denial gives e the diagnosis of a permission held roles lack: the roles
+// (or scopes) that would grant it.
+func (ix *index) denial(e *stytchguard.Refusal, held []string, resource, action string) *stytchguard.Refusal {
+	granting := make([]string, 0, 4)
+	for role := range ix.roles(resource, action) {
+		granting = append(granting, role)
+	}
+	slices.Sort(granting)
+	e.Diagnosis = fmt.Sprintf("held: %s; %s:%s is granted by: %s", strings.Join(held, ", "), resource, action, strings.Join(granting, ", "))
+	if len(granting) == 0 {
+		e.Diagnosis = fmt.Sprintf("held: %s; no role of the policy grants %s:%s", strings.Join(held, ", "), resource, action)
+	}
+	return e
 }
 
 // Check is one authorization question.
@@ -241,14 +258,16 @@ func (a *Authorizer) Authorize(ctx context.Context, c Check) (*session.Verdict, 
 			org = c.SessionOrganizationID
 		}
 		if org != c.SessionOrganizationID {
-			return nil, denied(stytchguard.CodeWrongOrganization, "the member session belongs to another organization")
+			e := denied(stytchguard.CodeWrongOrganization, "the member session belongs to another organization")
+			e.Diagnosis = fmt.Sprintf("the session's organization %q, the request's %q", c.SessionOrganizationID, org)
+			return nil, e
 		}
 		ix, err := a.orgIndex(ctx, org)
 		if err != nil {
 			return nil, err
 		}
 		if v = ix.verdict(c.Roles, c.ResourceID, c.Action); v == nil {
-			return nil, denied(stytchguard.CodeMemberDenied, "the member is not authorized to perform the requested action")
+			return nil, ix.denial(denied(stytchguard.CodeMemberDenied, "the member is not authorized to perform the requested action"), c.Roles, c.ResourceID, c.Action)
 		}
 	} else {
 		ix, _, err := a.project.index(ctx, a)
@@ -256,7 +275,7 @@ func (a *Authorizer) Authorize(ctx context.Context, c Check) (*session.Verdict, 
 			return nil, err
 		}
 		if v = ix.verdict(c.Roles, c.ResourceID, c.Action); v == nil {
-			return nil, denied(stytchguard.CodeConsumerDenied, "the user is not authorized to perform the requested action")
+			return nil, ix.denial(denied(stytchguard.CodeConsumerDenied, "the user is not authorized to perform the requested action"), c.Roles, c.ResourceID, c.Action)
 		}
 	}
 	return v, nil
@@ -276,7 +295,7 @@ func (a *Authorizer) AuthorizeMachine(ctx context.Context, scopes []string, reso
 	}
 	v := ix.verdict(scopes, resource, action)
 	if v == nil {
-		return nil, denied(stytchguard.CodeMachineDenied, "the client is not authorized to perform the requested action on that resource")
+		return nil, ix.denial(denied(stytchguard.CodeMachineDenied, "the client is not authorized to perform the requested action on that resource"), scopes, resource, action)
 	}
 	return v, nil
 }

@@ -3,6 +3,7 @@ package authz
 import (
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/session"
@@ -144,7 +145,7 @@ func answer(w http.ResponseWriter, r *http.Request, next http.Handler, perms []P
 		return
 	}
 	if first == nil { // no permission named: nothing opens the route
-		first = denied(nobody, "the route names no permission").(*stytchguard.Refusal)
+		first = denied(nobody, "the route names no permission")
 	}
 	stytchguard.Refuse(w, r, first)
 }
@@ -167,7 +168,9 @@ func RequireOrganization(from func(*http.Request) string) func(http.Handler) htt
 			case org == "":
 				refuse(w, r, http.StatusForbidden, stytchguard.CodeWrongOrganization, "the request names no organization")
 			case org != m.Session.OrganizationID:
-				refuse(w, r, http.StatusForbidden, stytchguard.CodeWrongOrganization, "the session belongs to another organization")
+				stytchguard.Refuse(w, r, &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeWrongOrganization,
+					Message:   "the session belongs to another organization",
+					Diagnosis: "the session's organization " + strconv.Quote(m.Session.OrganizationID) + ", the request's " + strconv.Quote(org)})
 			default:
 				next.ServeHTTP(w, r)
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"slices"
@@ -459,7 +460,8 @@ func (v *Verifier) checkClaims(c *claims) *Error {
 		return invalid("a B2B session JWT", nil)
 	}
 	if !slices.Contains(v.issuers, c.Issuer) {
-		return &Error{kind: kindIssuerUnknown, Reason: "issuer not configured"}
+		// The issuer of a token the project's key signed: safe to name.
+		return &Error{kind: kindIssuerUnknown, Reason: fmt.Sprintf("issuer %q not configured (accepted: %s)", c.Issuer, strings.Join(v.issuers, ", "))}
 	}
 	return nil
 }
@@ -471,11 +473,11 @@ func (v *Verifier) check(s *Verified, now time.Time) (later bool, err *Error) {
 	tol, maxAge := v.cfg.ClockTolerance, v.maxAge(s)
 	switch {
 	case !now.Before(s.Expiry.Add(tol)):
-		return false, stale("expired")
+		return false, stale("expired at " + s.Expiry.UTC().Format(time.RFC3339))
 	case now.Add(tol).Before(s.NotBefore), now.Add(tol).Before(s.IssuedAt):
 		return true, stale("not yet valid")
 	case maxAge > 0 && now.After(s.IssuedAt.Add(maxAge+tol)):
-		return false, stale("older than the max token age")
+		return false, stale("issued at " + s.IssuedAt.UTC().Format(time.RFC3339) + ", older than the max token age (" + maxAge.String() + ")")
 	case v.sessionEnded(s, now):
 		return false, stale("session expired")
 	}

@@ -733,3 +733,30 @@ func TestRolesAsTheJWTSaysThem(t *testing.T) {
 		})
 	}
 }
+
+// TestReasonsSayWhat: the reasons a developer reads in a diagnosis name
+// the issuer seen and those accepted, and when a JWT expired.
+func TestReasonsSayWhat(t *testing.T) {
+	f := newFixture(t, nil)
+	now := f.srv.Now()
+	tests := []struct {
+		name  string
+		token string
+		want  string
+	}{
+		{"issuer", f.resign(t, func(c jwt.MapClaims) { c["iss"] = "https://login.example.com" }),
+			`issuer "https://login.example.com" not configured (accepted: stytch.com/` + f.srv.ProjectID()},
+		{"expired", f.resign(t, func(c jwt.MapClaims) {
+			c["iat"], c["nbf"], c["exp"] = now.Add(-6*time.Minute).Unix(), now.Add(-6*time.Minute).Unix(), now.Add(-time.Minute).Unix()
+		}), "expired at " + now.Add(-time.Minute).UTC().Format(time.RFC3339)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.v.Verify(bg(), tt.token)
+			var je *jwtlocal.Error
+			if !errors.As(err, &je) || !strings.Contains(je.Reason, tt.want) {
+				t.Fatalf("%v, want a reason holding %q", err, tt.want)
+			}
+		})
+	}
+}

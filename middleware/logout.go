@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -45,7 +46,7 @@ func (m *Middleware) protect(h http.Handler) http.Handler {
 		case r.Method != http.MethodPost:
 			m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusMethodNotAllowed, Code: stytchguard.CodeMethodNotAllowed, Message: "use POST"})
 		case m.crossOrigin(r):
-			m.refuse(w, r, errCrossOrigin())
+			m.refuse(w, r, errCrossOrigin(r))
 		default:
 			h.ServeHTTP(w, r)
 		}
@@ -61,11 +62,13 @@ func (m *Middleware) crossOrigin(r *http.Request) bool {
 	return m.cop != nil && m.cop.Check(r) != nil
 }
 
-// errCrossOrigin refuses a cross-origin request that a session cookie
+// errCrossOrigin refuses r, a cross-origin request that a session cookie
 // would authenticate.
-func errCrossOrigin() *stytchguard.Refusal {
+func errCrossOrigin(r *http.Request) *stytchguard.Refusal {
 	return &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeForbidden,
-		Message: "cross-origin request refused: a session cookie does not authenticate another site's request to change state"}
+		Message: "cross-origin request refused: a session cookie does not authenticate another site's request to change state",
+		Diagnosis: fmt.Sprintf("%s with a session cookie; Sec-Fetch-Site %q, Origin %q, Host %q; an origin the app trusts goes in Config.CrossOrigin.TrustedOrigins",
+			r.Method, r.Header.Get("Sec-Fetch-Site"), r.Header.Get("Origin"), r.Host)}
 }
 
 // record remembers sessions as revoked for as long as any of their JWTs, or

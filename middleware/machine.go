@@ -82,11 +82,11 @@ func (m *Middleware) machineGuard(scopes []string, all, people bool) func(http.H
 		case machine == nil && people:
 			return nil
 		case machine == nil:
-			return refusal
+			return diagnosed(refusal, "a person's session came, where an M2M access token is required")
 		case len(scopes) == 0, all && machine.HasScopes(scopes...), !all && machine.HasAnyScope(scopes...):
 			return nil
 		}
-		return refusal
+		return diagnosed(refusal, "the token of client "+machine.ClientID+" grants "+strings.Join(machine.Scopes, " "))
 	}
 	if people {
 		return func(next http.Handler) http.Handler { return m.handler(next, true, admit) }
@@ -117,6 +117,13 @@ func (m *Middleware) machineGuard(scopes []string, all, people bool) func(http.H
 	}
 }
 
+// diagnosed returns a copy of the shared refusal e with a diagnosis.
+func diagnosed(e *stytchguard.Refusal, why string) *stytchguard.Refusal {
+	c := *e
+	c.Diagnosis = why
+	return &c
+}
+
 // resolveMachine is resolve for routes only machines may use, and never
 // asks Stytch: whatever is not an M2M access token is refused, a person's
 // session (an opaque token, a session JWT, the cookies) with refusal, at no
@@ -129,7 +136,7 @@ func (m *Middleware) resolveMachine(r *http.Request, refusal *stytchguard.Refusa
 	case cred.Empty():
 		return nil, &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeUnauthenticated, Message: "an M2M access token is required"}
 	case cred.JWT == "":
-		return nil, refusal // an opaque token: a person's session, or nothing
+		return nil, diagnosed(refusal, "an opaque token came: a person's session token, or nothing; never an M2M access token")
 	}
 	j := m.judge(r.Context(), cred)
 	switch {
@@ -140,7 +147,7 @@ func (m *Middleware) resolveMachine(r *http.Request, refusal *stytchguard.Refusa
 	case machineShaped(j.err):
 		return nil, m.errNoKeys(j.err)
 	}
-	return nil, refusal // a person's session JWT
+	return nil, diagnosed(refusal, "a person's session JWT came, where an M2M access token is required")
 }
 
 // errNoKeys answers an M2M token while no key set is held: only the key

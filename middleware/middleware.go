@@ -157,6 +157,11 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, required bool
 	}
 	if e == nil && a == nil && required {
 		e = &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeUnauthenticated, Message: "a session is required", TokenPresented: !cred.Empty()}
+		if cred.Empty() {
+			e.Diagnosis = "no credential: no Authorization: Bearer header, and no " + m.cfg.Cookies.JWT + " or " + m.cfg.Cookies.Token + " cookie"
+		} else {
+			e.Diagnosis = "a credential came, but proved no session"
+		}
 	}
 	if e != nil {
 		m.refuse(w, r, e)
@@ -245,7 +250,7 @@ func (m *Middleware) resolve(r *http.Request, dst *auth) (credential, *auth, *st
 	// A cookie goes with whatever page made the request: another site's
 	// must not act with it (Config.CrossOrigin).
 	if cred.From == fromCookie && m.crossOrigin(r) {
-		return cred, nil, errCrossOrigin()
+		return cred, nil, errCrossOrigin(r)
 	}
 	if cred.tossed != nil {
 		return m.resolveTossed(r, cred)
@@ -353,6 +358,12 @@ func (m *Middleware) decide(r *http.Request, cred credential, dst *auth) (*auth,
 	switch {
 	case e != nil && local != nil && e.Status != http.StatusUnauthorized:
 		return local, nil // a refresh that could not be done: the local session stands
+	case e != nil && j.err != nil:
+		// Say what the JWT's local check found, which sent it to Stytch.
+		// A copy: e may be shared by every request that shared the call.
+		c := *e
+		c.Diagnosis = e.Message + " (Stytch's answer); checked here first: " + j.err.Error()
+		return nil, &c
 	case e != nil:
 		return nil, e
 	case a.sessionID != checked && m.cfg.Stores.Revocations.IsRevoked(ctx, a.sessionID):

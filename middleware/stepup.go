@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/stytchguard/stytchguard"
@@ -50,9 +51,24 @@ func (m *Middleware) RequireFactor(within time.Duration, accepted ...Factor) fun
 				return
 			}
 			m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeStepUpRequired,
-				Message: "this needs a recent second factor", Factors: names, MaxAge: within})
+				Message: "this needs a recent second factor", Factors: names, MaxAge: within,
+				Diagnosis: stepUpDiagnosis(factors, names, within, m.cfg.Now())})
 		})
 	}
+}
+
+// stepUpDiagnosis says which factors the session holds, and how long ago
+// each was last authenticated, against those the route accepts.
+func stepUpDiagnosis(factors []session.AuthenticationFactor, accepted []string, within time.Duration, now time.Time) string {
+	held := make([]string, 0, len(factors))
+	for _, f := range factors {
+		name := f.Type
+		if f.DeliveryMethod != "" {
+			name += "/" + f.DeliveryMethod
+		}
+		held = append(held, name+" "+now.Sub(f.LastAuthenticatedAt.Time).Round(time.Second).String()+" ago")
+	}
+	return "the session's factors: " + strings.Join(held, ", ") + "; accepted: " + strings.Join(accepted, " or ") + " within " + within.String()
 }
 
 // recentFactor reports whether one of factors matches one accepted and was

@@ -19,6 +19,9 @@ type Body struct {
 	Factors []string `json:"factors,omitempty"`
 	// Scopes are the scopes an insufficient_scope refusal asks for.
 	Scopes []string `json:"scopes,omitempty"`
+	// Diagnosis says which check failed, in development only
+	// (stytchguard.WriteRefusalExplained).
+	Diagnosis string `json:"diagnosis,omitempty"`
 }
 
 // Write answers status with a JSON Body. The message must never hold a
