@@ -94,6 +94,16 @@ func (a *Authorizer) Ready(ctx context.Context) error {
 	return err
 }
 
+// PolicyAge returns how long ago the project's policy was fetched, and
+// false while none is held, for a gauge.
+func (a *Authorizer) PolicyAge() (time.Duration, bool) {
+	p := a.project.held.Load()
+	if p == nil {
+		return 0, false
+	}
+	return a.since(p.loadedAt), true
+}
+
 // New checks cfg and returns an Authorizer. It fetches nothing yet: the
 // first decision does, and every concurrent first decision shares that one
 // fetch.

@@ -272,3 +272,25 @@ func (v *Verifier) Ready(ctx context.Context) error {
 		}
 	}
 }
+
+// Stats is a snapshot of a Verifier's state, for gauges.
+type Stats struct {
+	// Cached is how many verified tokens the cache holds.
+	Cached int
+	// KeysFetchedAt is when (by Config.Now) a fetch last brought a usable
+	// key set; zero while none has.
+	KeysFetchedAt time.Time
+}
+
+// Stats returns a snapshot of v's cache and key set. It takes each cache
+// shard's lock in turn: for a metrics collection, not for every request.
+func (v *Verifier) Stats() Stats {
+	v.mu.Lock()
+	at := v.lastGood
+	v.mu.Unlock()
+	var n int
+	if v.cache != nil {
+		n = v.cache.len()
+	}
+	return Stats{Cached: n, KeysFetchedAt: at}
+}

@@ -32,7 +32,10 @@
 //     (none, unavailable, refused);
 //   - stytchguard.revocations.failed ({revocation});
 //   - http.client.request.duration (s) and the other HTTP client metrics
-//     of otelhttp, for every call to Stytch.
+//     of otelhttp, for every call to Stytch;
+//   - with Observe, gauges of the middleware's state: stytchguard.breaker.open,
+//     .budget.available, .stytch.in_flight, .cache.tokens, .jwks.age (s) and
+//     .policy.age (s).
 //
 // No attribute holds a token, a cookie value or a secret: the decision
 // carries none, and Stytch's requests carry theirs in bodies and headers,

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/session"
 )
@@ -235,4 +236,48 @@ func (t *Telemetry) Transport(base http.RoundTripper) http.RoundTripper {
 		otelhttp.WithTracerProvider(t.cfg.TracerProvider),
 		otelhttp.WithMeterProvider(t.cfg.MeterProvider),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "stytch " + r.Method + " " + r.URL.Path }))
+}
+
+// Observe reports mw's state, and each rbac's policy age, as gauges read
+// at each collection: stytchguard.breaker.open (1 while calls to Stytch
+// pause), stytchguard.budget.available ({call}; absent without a budget),
+// stytchguard.stytch.in_flight ({call}), stytchguard.cache.tokens
+// ({token}), stytchguard.jwks.age (s, since the key set was last fetched;
+// absent while none is held) and stytchguard.policy.age (s; absent while
+// no policy is held). Call it once per middleware.
+func (t *Telemetry) Observe(mw *middleware.Middleware, rbac ...*authz.Authorizer) error {
+	meter := t.cfg.MeterProvider.Meter(scope)
+	breaker, err1 := meter.Int64ObservableGauge("stytchguard.breaker.open", metric.WithDescription("1 while calls to Stytch pause after failures."))
+	budget, err2 := meter.Float64ObservableGauge("stytchguard.budget.available", metric.WithUnit("{call}"),
+		metric.WithDescription("Calls the budget for credentials nothing ties to the project allows now."))
+	inFlight, err3 := meter.Int64ObservableUpDownCounter("stytchguard.stytch.in_flight", metric.WithUnit("{call}"), metric.WithDescription("Calls to Stytch under way."))
+	cached, err4 := meter.Int64ObservableGauge("stytchguard.cache.tokens", metric.WithUnit("{token}"), metric.WithDescription("Verified tokens the cache holds."))
+	keysAge, err5 := meter.Float64ObservableGauge("stytchguard.jwks.age", metric.WithUnit("s"), metric.WithDescription("Time since the key set was last fetched."))
+	policyAge, err6 := meter.Float64ObservableGauge("stytchguard.policy.age", metric.WithUnit("s"), metric.WithDescription("Time since the RBAC policy was last fetched."))
+	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
+		return err
+	}
+	_, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		s := mw.Stats()
+		open := int64(0)
+		if s.BreakerOpen {
+			open = 1
+		}
+		o.ObserveInt64(breaker, open)
+		if s.Budget >= 0 {
+			o.ObserveFloat64(budget, s.Budget)
+		}
+		o.ObserveInt64(inFlight, int64(s.InFlight))
+		o.ObserveInt64(cached, int64(s.Verifier.Cached))
+		if !s.Verifier.KeysFetchedAt.IsZero() {
+			o.ObserveFloat64(keysAge, time.Since(s.Verifier.KeysFetchedAt).Seconds())
+		}
+		for _, a := range rbac {
+			if age, ok := a.PolicyAge(); ok {
+				o.ObserveFloat64(policyAge, age.Seconds())
+			}
+		}
+		return nil
+	}, breaker, budget, inFlight, cached, keysAge, policyAge)
+	return err
 }

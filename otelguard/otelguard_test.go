@@ -16,6 +16,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/middleware"
 	"github.com/stytchguard/stytchguard/otelguard"
 	"github.com/stytchguard/stytchguard/session"
@@ -30,6 +31,9 @@ type rig struct {
 	spans  *tracetest.SpanRecorder
 	reader *sdkmetric.ManualReader
 	tp     *sdktrace.TracerProvider
+	mw     *middleware.Middleware
+	tel    *otelguard.Telemetry
+	client *session.Client
 }
 
 func newRig(t *testing.T, up middleware.Upstream) *rig {
@@ -54,6 +58,7 @@ func newRig(t *testing.T, up middleware.Upstream) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(mw.Close)
+	r.mw, r.tel, r.client = mw, tel, client
 	r.h = mw.Require(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	return r
 }
@@ -269,5 +274,79 @@ func (r *rig) noSecrets(t *testing.T, secrets ...string) {
 				t.Fatalf("a credential in the telemetry: %q", a)
 			}
 		}
+	}
+}
+
+// gauges returns each gauge's (or up-down counter's) last value by name.
+func (r *rig) gauges(t *testing.T) map[string]float64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := r.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Gauge[int64]:
+				for _, dp := range d.DataPoints {
+					out[m.Name] = float64(dp.Value)
+				}
+			case metricdata.Gauge[float64]:
+				for _, dp := range d.DataPoints {
+					out[m.Name] = dp.Value
+				}
+			case metricdata.Sum[int64]:
+				if !d.IsMonotonic {
+					for _, dp := range d.DataPoints {
+						out[m.Name] = float64(dp.Value)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestGauges: the breaker's state, the budget, the token cache, and the
+// ages of the key set and the policy, read at collection.
+func TestGauges(t *testing.T) {
+	r := newRig(t, middleware.Upstream{BreakerFailures: 1, BreakerCooldown: time.Hour, Rate: 1, Burst: 10})
+	rbac, err := authz.New(authz.Config{Client: r.client, Now: r.srv.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rbac.Close)
+	if err := r.tel.Observe(r.mw, rbac); err != nil {
+		t.Fatal(err)
+	}
+	g := r.gauges(t)
+	if g["stytchguard.breaker.open"] != 0 || g["stytchguard.budget.available"] != 10 || g["stytchguard.cache.tokens"] != 0 {
+		t.Fatalf("at start: %v", g)
+	}
+	if _, ok := g["stytchguard.policy.age"]; ok {
+		t.Fatalf("a policy age before any policy: %v", g)
+	}
+	if _, ok := g["stytchguard.jwks.age"]; !ok {
+		t.Fatalf("no key set age once the key set is held: %v", g)
+	}
+	u := r.srv.CreateUser(stytchtest.UserParams{})
+	tok, _ := r.srv.StartSession(u.UserID, stytchtest.SessionParams{})
+	if got := r.serve(tok.SessionJWT); got != 204 {
+		t.Fatal(got)
+	}
+	if err := rbac.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.srv.InjectFault(stytchtest.Authenticate, stytchtest.Fault{Status: 503})
+	if got := r.serve(tok.SessionToken); got != 503 {
+		t.Fatal(got)
+	}
+	g = r.gauges(t)
+	if g["stytchguard.breaker.open"] != 1 || g["stytchguard.budget.available"] >= 10 || g["stytchguard.cache.tokens"] != 1 || g["stytchguard.stytch.in_flight"] != 0 {
+		t.Fatalf("after a cached JWT and a failed call: %v", g)
+	}
+	if _, ok := g["stytchguard.policy.age"]; !ok {
+		t.Fatalf("no policy age once the policy is held: %v", g)
 	}
 }

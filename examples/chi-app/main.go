@@ -123,6 +123,10 @@ func newApp(be *demo.Backend, stores *demo.Stores, logger *slog.Logger, tel *dem
 		return nil, err
 	}
 	a.mw, a.az = mw, az
+	if err := tel.Guard.Observe(mw, az); err != nil {
+		a.close()
+		return nil, err
+	}
 	return a, nil
 }
 
