@@ -309,6 +309,14 @@ type Hooks struct {
 	// RevokeFailed is called when the RevocationList could not record a
 	// logout; the logout then answers 503.
 	RevokeFailed func(err error)
+	// Revoked is called when a logout (or logout-everywhere, or a session
+	// ended from the sessions page) is recorded in the RevocationList, with
+	// how many sessions it ended.
+	Revoked func(sessions int)
+	// Marked is called when a webhook's change to a user or member is
+	// recorded (WebhookHandler), with the event's type, as Stytch names it
+	// ("dashboard.user.delete", "scim.member.update", ...).
+	Marked func(event string)
 	// Decided is called once for each request a guard decides
 	// (Authenticate, Require, the machine routes), once the decision is
 	// made and before the request goes on or is answered, with the

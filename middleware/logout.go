@@ -84,6 +84,9 @@ func (m *Middleware) record(r *http.Request, sessionIDs ...string) *stytchguard.
 		}
 	}
 	if failed == nil {
+		if m.cfg.Hooks.Revoked != nil {
+			m.cfg.Hooks.Revoked(len(sessionIDs))
+		}
 		return nil
 	}
 	if m.cfg.Hooks.RevokeFailed != nil {

@@ -98,6 +98,9 @@ func (m *Middleware) apply(r *http.Request, ev webhook.Event) error {
 			slog.String("event", ev.Type()), slog.String("subject", ev.ID), slog.Any("error", err))
 		return err
 	}
+	if m.cfg.Hooks.Marked != nil {
+		m.cfg.Hooks.Marked(ev.Type())
+	}
 	m.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "stytchguard: changed elsewhere; JWTs issued until now are checked with Stytch",
 		slog.String("event", ev.Type()), slog.String("subject", ev.ID), slog.String("event_id", ev.EventID))
 	return nil

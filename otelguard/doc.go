@@ -30,12 +30,14 @@
 //     by code;
 //   - stytchguard.stytch.calls ({call}): authenticate calls, by error
 //     (none, unavailable, refused);
-//   - stytchguard.revocations.failed ({revocation});
+//   - stytchguard.revocations ({session}) and .revocations.failed
+//     ({revocation}): logouts recorded, and those the list could not record;
+//   - stytchguard.webhook.marks ({mark}): webhook changes recorded, by event;
 //   - http.client.request.duration (s) and the other HTTP client metrics
 //     of otelhttp, for every call to Stytch;
 //   - with Observe, gauges of the middleware's state: stytchguard.breaker.open,
-//     .budget.available, .stytch.in_flight, .cache.tokens, .jwks.age (s) and
-//     .policy.age (s).
+//     .budget.available, .stytch.in_flight, .cache.tokens, .cache.answers,
+//     .jwks.age (s) and .policy.age (s).
 //
 // No attribute holds a token, a cookie value or a secret: the decision
 // carries none, and Stytch's requests carry theirs in bodies and headers,

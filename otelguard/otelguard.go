@@ -46,6 +46,8 @@ type Telemetry struct {
 	refusals metric.Int64Counter
 	calls    metric.Int64Counter
 	revokes  metric.Int64Counter
+	revoked  metric.Int64Counter
+	marks    metric.Int64Counter
 
 	mu   sync.Mutex // serializes additions to sets
 	sets atomic.Pointer[map[decisionKey]*decisionOptions]
@@ -84,6 +86,8 @@ func New(cfg Config) (*Telemetry, error) {
 	t.refusals = counter("stytchguard.refusals", "{refusal}", "Refused requests, by code.")
 	t.calls = counter("stytchguard.stytch.calls", "{call}", "Calls to Stytch's authenticate, by error.")
 	t.revokes = counter("stytchguard.revocations.failed", "{revocation}", "Logouts the revocation list could not record.")
+	t.revoked = counter("stytchguard.revocations", "{session}", "Sessions ended by logouts recorded in the revocation list.")
+	t.marks = counter("stytchguard.webhook.marks", "{mark}", "Changes to users and members recorded from Stytch's webhooks, by event.")
 	t.duration, err = meter.Float64Histogram("stytchguard.decision.duration", metric.WithUnit("s"),
 		metric.WithDescription("How long a guard took to decide a request that waited for Stytch."),
 		metric.WithExplicitBucketBoundaries(0.000001, 0.000005, 0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5))
@@ -120,6 +124,18 @@ func (t *Telemetry) Hooks(next middleware.Hooks) middleware.Hooks {
 		t.calls.Add(context.Background(), 1, metric.WithAttributes(attribute.String("error.type", callError(err))))
 		if next.Remote != nil {
 			next.Remote(err)
+		}
+	}
+	h.Revoked = func(n int) {
+		t.revoked.Add(context.Background(), int64(n))
+		if next.Revoked != nil {
+			next.Revoked(n)
+		}
+	}
+	h.Marked = func(event string) {
+		t.marks.Add(context.Background(), 1, metric.WithAttributes(attribute.String("stytchguard.event", event)))
+		if next.Marked != nil {
+			next.Marked(event)
 		}
 	}
 	h.RevokeFailed = func(err error) {
@@ -242,7 +258,8 @@ func (t *Telemetry) Transport(base http.RoundTripper) http.RoundTripper {
 // at each collection: stytchguard.breaker.open (1 while calls to Stytch
 // pause), stytchguard.budget.available ({call}; absent without a budget),
 // stytchguard.stytch.in_flight ({call}), stytchguard.cache.tokens
-// ({token}), stytchguard.jwks.age (s, since the key set was last fetched;
+// ({token}), stytchguard.cache.answers ({answer}; absent when the
+// RemoteCache cannot tell), stytchguard.jwks.age (s, since the key set was last fetched;
 // absent while none is held) and stytchguard.policy.age (s; absent while
 // no policy is held). Call it once per middleware.
 func (t *Telemetry) Observe(mw *middleware.Middleware, rbac ...*authz.Authorizer) error {
@@ -252,9 +269,10 @@ func (t *Telemetry) Observe(mw *middleware.Middleware, rbac ...*authz.Authorizer
 		metric.WithDescription("Calls the budget for credentials nothing ties to the project allows now."))
 	inFlight, err3 := meter.Int64ObservableUpDownCounter("stytchguard.stytch.in_flight", metric.WithUnit("{call}"), metric.WithDescription("Calls to Stytch under way."))
 	cached, err4 := meter.Int64ObservableGauge("stytchguard.cache.tokens", metric.WithUnit("{token}"), metric.WithDescription("Verified tokens the cache holds."))
+	answers, err7 := meter.Int64ObservableGauge("stytchguard.cache.answers", metric.WithUnit("{answer}"), metric.WithDescription("Stytch's answers the remote cache holds."))
 	keysAge, err5 := meter.Float64ObservableGauge("stytchguard.jwks.age", metric.WithUnit("s"), metric.WithDescription("Time since the key set was last fetched."))
 	policyAge, err6 := meter.Float64ObservableGauge("stytchguard.policy.age", metric.WithUnit("s"), metric.WithDescription("Time since the RBAC policy was last fetched."))
-	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
+	if err := errors.Join(err1, err2, err3, err4, err5, err6, err7); err != nil {
 		return err
 	}
 	_, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
@@ -269,6 +287,9 @@ func (t *Telemetry) Observe(mw *middleware.Middleware, rbac ...*authz.Authorizer
 		}
 		o.ObserveInt64(inFlight, int64(s.InFlight))
 		o.ObserveInt64(cached, int64(s.Verifier.Cached))
+		if s.Answers >= 0 {
+			o.ObserveInt64(answers, int64(s.Answers))
+		}
 		if !s.Verifier.KeysFetchedAt.IsZero() {
 			o.ObserveFloat64(keysAge, time.Since(s.Verifier.KeysFetchedAt).Seconds())
 		}
@@ -278,6 +299,6 @@ func (t *Telemetry) Observe(mw *middleware.Middleware, rbac ...*authz.Authorizer
 			}
 		}
 		return nil
-	}, breaker, budget, inFlight, cached, keysAge, policyAge)
+	}, breaker, budget, inFlight, cached, answers, keysAge, policyAge)
 	return err
 }

@@ -350,3 +350,48 @@ func TestGauges(t *testing.T) {
 		t.Fatalf("no policy age once the policy is held: %v", g)
 	}
 }
+
+// TestRevocationsAndMarks: a logout and a webhook's change are counted,
+// and the remote cache's size is a gauge.
+func TestRevocationsAndMarks(t *testing.T) {
+	const secret = "whsec_c3R5dGNoZ3VhcmQtb3RlbC10ZXN0LXNlY3JldA=="
+	r := newRig(t, middleware.Upstream{})
+	if err := r.tel.Observe(r.mw); err != nil {
+		t.Fatal(err)
+	}
+	hook, err := r.mw.WebhookHandler(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks := httptest.NewServer(hook)
+	t.Cleanup(hooks.Close)
+	u := r.srv.CreateUser(stytchtest.UserParams{})
+	tok, _ := r.srv.StartSession(u.UserID, stytchtest.SessionParams{})
+	if got := r.serve(tok.SessionToken); got != 204 { // Stytch's answer, now cached
+		t.Fatal(got)
+	}
+	if n := r.gauges(t)["stytchguard.cache.answers"]; n != 1 {
+		t.Fatalf("stytchguard.cache.answers = %v", n)
+	}
+	req := httptest.NewRequest("POST", "/logout", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.SessionJWT)
+	rec := httptest.NewRecorder()
+	r.mw.LogoutHandler().ServeHTTP(rec, req)
+	if rec.Code >= 400 {
+		t.Fatalf("logout: %d %s", rec.Code, rec.Body)
+	}
+	r.srv.SetWebhooks(stytchtest.WebhookConfig{Secret: secret, URLs: []string{hooks.URL}})
+	if err := r.srv.DeleteUser(u.UserID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for r.srv.WebhookStats().Delivered == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := r.counts(t, "stytchguard.revocations")[""]; n != 1 {
+		t.Fatalf("stytchguard.revocations = %d", n)
+	}
+	if marks := r.counts(t, "stytchguard.webhook.marks"); marks["stytchguard.event=dashboard.user.delete"] != 1 {
+		t.Fatalf("stytchguard.webhook.marks = %v", marks)
+	}
+}

@@ -66,3 +66,7 @@ func (c *Remote[E]) Delete(_ context.Context, key string) {
 	c.sessions.Remove(key)
 	c.gone.Remove(key)
 }
+
+// Len returns how many answers are held, sessions and gone ones, for a
+// gauge (middleware.Stats).
+func (c *Remote[E]) Len() int { return c.sessions.Len() + c.gone.Len() }
