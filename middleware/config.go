@@ -321,18 +321,17 @@ type Hooks struct {
 	// (Authenticate, Require, the machine routes), once the decision is
 	// made and before the request goes on or is answered, with the
 	// request's context (a span started from it is a child of the
-	// request's) and the decision. Nil costs nothing; set, it costs one
-	// reading of the clock a request, two when Stytch was waited for.
+	// request's) and the decision. Nil costs nothing; set, it reads the
+	// clock only for a request that asks Stytch (or its recent answer).
 	Decided func(ctx context.Context, d Decision)
 }
 
 // Decision is how one request was decided, for Hooks.Decided. It never
 // holds a token or a cookie value.
 type Decision struct {
-	// Start is when the guard began. Duration is how long it took to
-	// decide when it waited for Stytch (Source "remote", or a refusal
-	// Stytch's answer or its absence caused); zero otherwise: a decision
-	// made here takes well under a microsecond.
+	// Start is when the request began asking Stytch (or its recent
+	// answer, Upstream.RemoteTTL), and Duration how long that took; both
+	// zero for a decision made here, which takes well under a microsecond.
 	Start    time.Time
 	Duration time.Duration
 	// Outcome is "authenticated", "anonymous" (no session where none is

@@ -22,9 +22,9 @@
 //
 // Metrics:
 //   - stytchguard.decisions ({decision}): by outcome, source and code;
-//   - stytchguard.decision.duration (s): decisions that waited for Stytch,
-//     by outcome and source (one made here takes well under a
-//     microsecond, and is not timed);
+//   - stytchguard.decision.duration (s): decisions that asked Stytch or its
+//     recent answer, by outcome and source (one made here takes well under
+//     a microsecond, and is not timed);
 //   - stytchguard.shed ({request}): by reason;
 //   - stytchguard.refusals ({refusal}): every refusal, the handlers' too,
 //     by code;

@@ -36,10 +36,14 @@ func Example() {
 	_ = reader.Collect(context.Background(), &rm)
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
-			if m.Name == "stytchguard.decisions" {
-				dp := m.Data.(metricdata.Sum[int64]).DataPoints[0]
-				code, _ := dp.Attributes.Value("stytchguard.code")
-				fmt.Println(m.Name, code.String(), dp.Value)
+			if m.Name != "stytchguard.decisions" {
+				continue
+			}
+			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				if dp.Value > 0 {
+					code, _ := dp.Attributes.Value("stytchguard.code")
+					fmt.Println(m.Name, code.String(), dp.Value)
+				}
 			}
 		}
 	}
