@@ -2,7 +2,6 @@ package adaptertest
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -351,11 +350,6 @@ func noClearedCookie(t *testing.T, res *http.Response) {
 	if sc := res.Header["Set-Cookie"]; len(sc) > 0 {
 		t.Fatalf("an outage touched the cookies: %v", sc)
 	}
-}
-
-// String names the fixture's people, for failure messages.
-func (f *Fixture) String() string {
-	return fmt.Sprintf("editor %s, viewer %s, member %s of %s", f.EditorID, f.ViewerID, f.member, f.orgA)
 }
 
 // Token starts a session for the story's editor and returns its JWT.
