@@ -277,9 +277,9 @@ func (v *Verifier) Ready(ctx context.Context) error {
 type Stats struct {
 	// Cached is how many verified tokens the cache holds.
 	Cached int
-	// KeysFetchedAt is when (by Config.Now) a fetch last brought a usable
-	// key set; zero while none has.
-	KeysFetchedAt time.Time
+	// KeysAge is how long ago, by Config.Now, a fetch last brought a
+	// usable key set; negative while none has.
+	KeysAge time.Duration
 }
 
 // Stats returns a snapshot of v's cache and key set. It takes each cache
@@ -288,9 +288,12 @@ func (v *Verifier) Stats() Stats {
 	v.mu.Lock()
 	at := v.lastGood
 	v.mu.Unlock()
-	var n int
-	if v.cache != nil {
-		n = v.cache.len()
+	s := Stats{KeysAge: -1}
+	if !at.IsZero() {
+		s.KeysAge = v.cfg.Now().Sub(at)
 	}
-	return Stats{Cached: n, KeysFetchedAt: at}
+	if v.cache != nil {
+		s.Cached = v.cache.len()
+	}
+	return s
 }

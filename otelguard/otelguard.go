@@ -299,8 +299,8 @@ func (t *Telemetry) Observe(mw *middleware.Middleware, rbac ...*authz.Authorizer
 		if s.Answers >= 0 {
 			o.ObserveInt64(answers, int64(s.Answers))
 		}
-		if !s.Verifier.KeysFetchedAt.IsZero() {
-			o.ObserveFloat64(keysAge, time.Since(s.Verifier.KeysFetchedAt).Seconds())
+		if s.Verifier.KeysAge >= 0 {
+			o.ObserveFloat64(keysAge, s.Verifier.KeysAge.Seconds())
 		}
 		for _, a := range rbac {
 			if age, ok := a.PolicyAge(); ok {

@@ -330,6 +330,10 @@ func TestGauges(t *testing.T) {
 	if _, ok := g["stytchguard.jwks.age"]; !ok {
 		t.Fatalf("no key set age once the key set is held: %v", g)
 	}
+	r.srv.Advance(30 * time.Second) // the ages are read on the middleware's clock
+	if age := r.gauges(t)["stytchguard.jwks.age"] - g["stytchguard.jwks.age"]; age != 30 {
+		t.Fatalf("the key set aged %vs over 30 s of the middleware's clock", age)
+	}
 	u := r.srv.CreateUser(stytchtest.UserParams{})
 	tok, _ := r.srv.StartSession(u.UserID, stytchtest.SessionParams{})
 	if got := r.serve(tok.SessionJWT); got != 204 {
