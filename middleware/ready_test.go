@@ -3,6 +3,8 @@ package middleware_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -118,5 +120,45 @@ func TestReadyIsTheWarmUp(t *testing.T) {
 	}
 	if n := srv.Calls(stytchtest.JWKS); n != 2 {
 		t.Fatalf("%d JWKS fetches, want the failed one and Ready's", n)
+	}
+}
+
+// readier is a part whose readiness a test sets.
+type readier struct{ err error }
+
+func (r readier) Ready(context.Context) error { return r.err }
+
+// TestDegradedStaysReady: a part that still decides, with less (a shared
+// store that cannot reach Redis), is listed under "degraded" and the answer
+// stays 200; a part not ready at all makes it 503, and is listed apart.
+func TestDegradedStaysReady(t *testing.T) {
+	a := newApp(t, nil)
+	degraded := readier{fmt.Errorf("store: cannot reach its peers (%w)", middleware.ErrDegraded)}
+	tests := []struct {
+		name     string
+		parts    []middleware.Readier
+		want     int
+		missing  int
+		degraded int
+	}{
+		{"ready", nil, 200, 0, 0},
+		{"degraded", []middleware.Readier{degraded}, 200, 0, 1},
+		{"degraded and unready", []middleware.Readier{degraded, readier{errors.New("policy: not loaded")}}, 503, 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			a.mw.ReadyHandler(tt.parts...).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+			var body struct {
+				Ready             bool
+				Missing, Degraded []string
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != tt.want || len(body.Missing) != tt.missing || len(body.Degraded) != tt.degraded {
+				t.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+			if err := a.mw.Ready(context.Background(), tt.parts...); (err == nil) != (tt.want == 200) {
+				t.Fatalf("Ready: %v", err)
+			}
+		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/stytchguard/stytchguard/internal/memstore"
 	"log/slog"
 	"maps"
 	"strconv"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/stytchguard/stytchguard/internal/memstore"
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
@@ -198,14 +199,16 @@ func (s *Store) Connected() bool { return s.connected.Load() }
 
 // Ready reports whether the store is in step with the other instances:
 // connected to Redis, with no revocation or mark of this instance's waiting
-// to reach it. It never waits. The middleware's Ready and ReadyHandler ask
-// it when the store is one of Config.Stores.
+// to reach it. Out of step, it still decides (from what it loaded and what
+// this instance records), so its error wraps middleware.ErrDegraded: the
+// middleware's ReadyHandler lists it and stays ready. A Store that New
+// returned has loaded the shared state once. It never waits.
 func (s *Store) Ready(context.Context) error {
 	if !s.Connected() {
-		return errors.New("redisstore: Redis cannot be reached: logouts here are queued, and other instances' are not seen")
+		return fmt.Errorf("redisstore: Redis cannot be reached: logouts here are queued, and other instances' are not seen (%w)", middleware.ErrDegraded)
 	}
 	if n := s.Pending(); n > 0 {
-		return fmt.Errorf("redisstore: %d revocations and marks waiting to reach Redis", n)
+		return fmt.Errorf("redisstore: %d revocations and marks waiting to reach Redis (%w)", n, middleware.ErrDegraded)
 	}
 	return nil
 }

@@ -193,8 +193,13 @@ func TestRedisOutageOpensOnlyTheDocumentedWindow(t *testing.T) {
 		t.Fatalf("pending %d, connected %v", a.store.Pending(), a.store.Connected())
 	}
 	// Readiness says so, and why: not in step with the other instances.
-	if err := a.store.Ready(context.Background()); err == nil || !strings.Contains(err.Error(), "Redis cannot be reached") {
+	if err := a.store.Ready(context.Background()); !errors.Is(err, middleware.ErrDegraded) || !strings.Contains(err.Error(), "Redis cannot be reached") {
 		t.Fatalf("Ready while Redis is down: %v", err)
+	}
+	// Degraded, not unready: every instance still decides, and taking them
+	// all out of the load balancer would be the outage.
+	if err := a.mw.Ready(context.Background()); err != nil {
+		t.Fatalf("the middleware's Ready while Redis is down: %v", err)
 	}
 	// The documented window: B still accepts the fresh JWT, until Redis is
 	// back or the JWT goes stale.
