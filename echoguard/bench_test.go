@@ -36,6 +36,8 @@ func BenchmarkCached(b *testing.B) {
 	})
 	guarded := echo.New()
 	guarded.GET("/me", me, echoguard.Wrap(f.Consumer.Require))
+	registered := echo.New()
+	registered.GET("/me", echoguard.Guard(me, f.Consumer.Require))
 	// bridged is Echo's own bridge for net/http middleware, for comparison.
 	bridged := echo.New()
 	bridged.GET("/me", me, echo.WrapMiddleware(f.Consumer.Require))
@@ -47,6 +49,7 @@ func BenchmarkCached(b *testing.B) {
 		{"nethttp", f.Consumer.Require(bare)},
 		{"nethttp+noop", f.Consumer.Require(noop)},
 		{"echoguard", guarded},
+		{"echoguard.Guard", registered},
 		{"echo.WrapMiddleware", bridged},
 	} {
 		b.Run(bb.name, func(b *testing.B) { f.Bench(b, bb.h, "/me") })

@@ -12,6 +12,14 @@
 //	e.GET("/reports", reports, echoguard.Wrap(mw.RequireMachine("read:reports")))
 //	e.POST("/logout", echo.WrapHandler(mw.LogoutHandler()))
 //
+// Guard does the same for one route, composing its guards once, when the
+// route is registered. Echo v4 applies route, group and Use middleware anew
+// on every request, a closure each; Guard's chain is built once, and one
+// step into net/http and back serves all of its guards. Prefer it on busy
+// routes:
+//
+//	e.POST("/documents", echoguard.Guard(write, mw.Require, rbac.Require("documents", "write")))
+//
 // A refused request is answered by the middleware's ErrorHandler, exactly as
 // in net/http, and the next handler is not called. A request let through
 // goes on with the session in its request context, which Consumer, Member

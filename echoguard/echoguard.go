@@ -22,22 +22,55 @@ import (
 // http.ResponseWriter it hands on is the one it got or unwraps to it
 // (an Unwrap method, as http.ResponseController expects).
 func Wrap(guard func(http.Handler) http.Handler) echo.MiddlewareFunc {
-	h := guard(http.HandlerFunc(proceed))
-	// The writers are reused: net/http's contract is that a ResponseWriter
-	// is not used once ServeHTTP has returned.
-	writers := sync.Pool{New: func() any { return new(writer) }}
+	g := newGuarded(guard)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			copyParams(c)
-			w := writers.Get().(*writer)
-			*w = writer{ResponseWriter: c.Response(), c: c, next: next}
-			h.ServeHTTP(w, c.Request())
-			err := w.err
-			*w = writer{}
-			writers.Put(w)
-			return err
-		}
+		return func(c echo.Context) error { return g.serve(c, next) }
 	}
+}
+
+// Guard returns h behind guards, outermost first, composed once, when the
+// route is registered:
+//
+//	e.POST("/documents", echoguard.Guard(write, mw.Require, rbac.Require("documents", "write")))
+//
+// It decides as Wrap does, guard by guard. It is the cheaper of the two on a
+// busy route: Echo v4 applies route, group and Use middleware anew for each
+// request (a closure per middleware, per request), while Guard's chain is
+// built once, and a request through all of its guards takes one step into
+// net/http and back, not one per guard.
+func Guard(h echo.HandlerFunc, guards ...func(http.Handler) http.Handler) echo.HandlerFunc {
+	g := newGuarded(guards...)
+	return func(c echo.Context) error { return g.serve(c, h) }
+}
+
+// guarded is a chain of net/http guards ending in proceed, with the writers
+// that carry Echo's context through it.
+type guarded struct {
+	h http.Handler
+	// writers are reused: net/http's contract is that a ResponseWriter is
+	// not used once ServeHTTP has returned.
+	writers sync.Pool
+}
+
+func newGuarded(guards ...func(http.Handler) http.Handler) *guarded {
+	var h http.Handler = http.HandlerFunc(proceed)
+	for i := len(guards) - 1; i >= 0; i-- {
+		h = guards[i](h)
+	}
+	return &guarded{h: h, writers: sync.Pool{New: func() any { return new(writer) }}}
+}
+
+// serve runs c's request through the chain; next runs if every guard lets
+// it through.
+func (g *guarded) serve(c echo.Context, next echo.HandlerFunc) error {
+	copyParams(c)
+	w := g.writers.Get().(*writer)
+	*w = writer{ResponseWriter: c.Response(), c: c, next: next}
+	g.h.ServeHTTP(w, c.Request())
+	err := w.err
+	*w = writer{}
+	g.writers.Put(w)
+	return err
 }
 
 // writer carries the Echo context and the next handler through the net/http

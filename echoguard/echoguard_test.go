@@ -10,32 +10,49 @@ import (
 	"github.com/stytchguard/stytchguard/internal/adaptertest"
 )
 
-// TestStory mounts the story's routes in Echo, each guard through Wrap and
-// each handler through echo.WrapHandler, and has it answered as net/http
-// answers it: no credential, cookie, Bearer, revoked, outage, wrong
-// organization, missing permission, a machine on a person's route, step-up,
-// cross-origin, logout clearing cookies, a webhook.
+// TestStory mounts the story's routes in Echo, each handler through
+// echo.WrapHandler and the guards of each route either way: each through
+// Wrap as route middleware, or all of them at once through Guard. Either
+// way Echo answers the story as net/http answers it: no credential, cookie,
+// Bearer, revoked, outage, wrong organization, missing permission, a
+// machine on a person's route, step-up, cross-origin, logout clearing
+// cookies, a webhook.
 func TestStory(t *testing.T) {
-	f := adaptertest.New(t)
-	e := echo.New()
 	who := func(c echo.Context) error {
 		consumer, _ := echoguard.Consumer(c)
 		member, _ := echoguard.Member(c)
 		machine, _ := echoguard.Machine(c)
 		return c.String(http.StatusOK, adaptertest.Who(consumer, member, machine))
 	}
-	for _, route := range f.Routes() {
-		if route.Handler != nil {
-			e.Add(route.Method, route.Path, echo.WrapHandler(route.Handler))
-			continue
-		}
-		var chain []echo.MiddlewareFunc
-		for _, g := range route.Guards {
-			chain = append(chain, echoguard.Wrap(g))
-		}
-		e.Add(route.Method, route.Path, who, chain...)
+	mounts := []struct {
+		name  string
+		mount func(e *echo.Echo, method, path string, guards []func(http.Handler) http.Handler)
+	}{
+		{"Wrap", func(e *echo.Echo, method, path string, guards []func(http.Handler) http.Handler) {
+			var chain []echo.MiddlewareFunc
+			for _, g := range guards {
+				chain = append(chain, echoguard.Wrap(g))
+			}
+			e.Add(method, path, who, chain...)
+		}},
+		{"Guard", func(e *echo.Echo, method, path string, guards []func(http.Handler) http.Handler) {
+			e.Add(method, path, echoguard.Guard(who, guards...))
+		}},
 	}
-	f.Run(t, e)
+	for _, m := range mounts {
+		t.Run(m.name, func(t *testing.T) {
+			f := adaptertest.New(t)
+			e := echo.New()
+			for _, route := range f.Routes() {
+				if route.Handler != nil {
+					e.Add(route.Method, route.Path, echo.WrapHandler(route.Handler))
+					continue
+				}
+				m.mount(e, route.Method, route.Path, route.Guards)
+			}
+			f.Run(t, e)
+		})
+	}
 }
 
 // TestRefusalStopsTheChain checks that the next handler does not run after

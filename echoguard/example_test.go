@@ -56,3 +56,32 @@ func Example() {
 	// 401 unauthenticated
 	// 200 saved for ed@example.com
 }
+
+// A route whose guards are composed once, when it is registered.
+func ExampleGuard() {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	srv.SetPolicy(session.Policy{Roles: []session.Role{{RoleID: "reader", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}}}})
+	mw, _ := middleware.New(middleware.Config{Client: srv.Client()})
+	defer mw.Close()
+	rbac, _ := authz.New(authz.Config{Client: srv.Client()})
+	defer rbac.Close()
+
+	read := func(c echo.Context) error { return c.String(http.StatusOK, "the documents") }
+	e := echo.New()
+	e.GET("/documents", echoguard.Guard(read, mw.Require, rbac.Require("documents", "read")))
+	e.POST("/documents", echoguard.Guard(read, mw.Require, rbac.Require("documents", "write")))
+
+	rita := srv.CreateUser(stytchtest.UserParams{Email: "rita@example.com", Roles: []string{"reader"}})
+	tok, _ := srv.StartSession(rita.UserID, stytchtest.SessionParams{})
+	for _, method := range []string{"GET", "POST"} {
+		req := httptest.NewRequest(method, "/documents", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.SessionToken)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		fmt.Println(method, rec.Code)
+	}
+	// Output:
+	// GET 200
+	// POST 403
+}
