@@ -42,22 +42,30 @@ type Emulator struct {
 	policy      session.Policy
 	b2bPolicy   session.Policy
 	orgPolicies map[string][]session.Role
-	accessToks  map[string]subjectRef  // Connected Apps access token -> subject
-	migrations  map[string]subjectRef  // external session token -> subject
-	trusted     map[string]subjectRef  // profile id + "\x00" + token -> subject
-	m2m         map[string]*m2mClient  // M2M clients by id
-	m2mOrder    []string               // M2M client ids in creation order, for search
-	m2mTemplate map[string]any         // custom claims template of M2M access tokens
-	pendingMFA  map[string]*pendingMFA // intermediate session token -> the exchange awaiting MFA
-	smsCodes    map[string]*smsCode    // member id -> the SMS OTP last sent to them
-	smsSends    map[string][]time.Time // member id -> when codes were sent within SMSSendWindow
-	faults      map[Endpoint][]*faultState
-	calls       map[Endpoint]int
-	limits      *limiter // nil: no rate limiting
-	webhooks    WebhookConfig
-	hookQueue   chan delivery // nil until SetWebhooks
-	hooksOnce   sync.Once
-	hookStats   WebhookStats
+	accessToks  map[string]subjectRef // Connected Apps access token -> subject
+	migrations  map[string]subjectRef // external session token -> subject
+	trusted     map[string]subjectRef // profile id + "\x00" + token -> subject
+	m2m         map[string]*m2mClient // M2M clients by id
+	m2mOrder    []string              // M2M client ids in creation order, for search
+	m2mTemplate map[string]any        // custom claims template of M2M access tokens
+	// Connected Apps (connectedapps.go).
+	authorizationURL string                  // the app's consent page; "": none set
+	caClients        map[string]*caClient    // by client id
+	caConsents       map[string][]string     // grantKey -> scopes the user granted
+	caCodes          map[[32]byte]*caCode    // digest of an authorization code
+	caRefresh        map[[32]byte]*caRefresh // digest of a refresh token
+	caRevoked        map[string]time.Time    // grantKey -> when the grant was revoked
+	caRevokedJTI     map[string]bool         // access tokens revoked one by one
+	pendingMFA       map[string]*pendingMFA  // intermediate session token -> the exchange awaiting MFA
+	smsCodes         map[string]*smsCode     // member id -> the SMS OTP last sent to them
+	smsSends         map[string][]time.Time  // member id -> when codes were sent within SMSSendWindow
+	faults           map[Endpoint][]*faultState
+	calls            map[Endpoint]int
+	limits           *limiter // nil: no rate limiting
+	webhooks         WebhookConfig
+	hookQueue        chan delivery // nil until SetWebhooks
+	hooksOnce        sync.Once
+	hookStats        WebhookStats
 }
 
 // subjectRef names a user (consumer) or a member (B2B).
@@ -136,28 +144,34 @@ func New(opts ...Option) *Emulator {
 		o.seed = mrand.Uint64()
 	}
 	e := &Emulator{
-		projectID:   o.projectID,
-		secret:      o.secret,
-		env:         env,
-		issuer:      o.issuer,
-		rng:         mrand.New(mrand.NewPCG(o.seed, o.seed^0x9e3779b97f4a7c15)),
-		users:       map[string]*user{},
-		orgs:        map[string]*organization{},
-		members:     map[string]*member{},
-		sessions:    map[string]*sess{},
-		tokens:      map[string]string{},
-		orgPolicies: map[string][]session.Role{},
-		accessToks:  map[string]subjectRef{},
-		migrations:  map[string]subjectRef{},
-		trusted:     map[string]subjectRef{},
-		m2m:         map[string]*m2mClient{},
-		pendingMFA:  map[string]*pendingMFA{},
-		smsCodes:    map[string]*smsCode{},
-		smsSends:    map[string][]time.Time{},
-		faults:      map[Endpoint][]*faultState{},
-		calls:       map[Endpoint]int{},
-		policy:      defaultConsumerPolicy(),
-		b2bPolicy:   defaultB2BPolicy(),
+		projectID:    o.projectID,
+		secret:       o.secret,
+		env:          env,
+		issuer:       o.issuer,
+		rng:          mrand.New(mrand.NewPCG(o.seed, o.seed^0x9e3779b97f4a7c15)),
+		users:        map[string]*user{},
+		orgs:         map[string]*organization{},
+		members:      map[string]*member{},
+		sessions:     map[string]*sess{},
+		tokens:       map[string]string{},
+		orgPolicies:  map[string][]session.Role{},
+		accessToks:   map[string]subjectRef{},
+		migrations:   map[string]subjectRef{},
+		trusted:      map[string]subjectRef{},
+		m2m:          map[string]*m2mClient{},
+		caClients:    map[string]*caClient{},
+		caConsents:   map[string][]string{},
+		caCodes:      map[[32]byte]*caCode{},
+		caRefresh:    map[[32]byte]*caRefresh{},
+		caRevoked:    map[string]time.Time{},
+		caRevokedJTI: map[string]bool{},
+		pendingMFA:   map[string]*pendingMFA{},
+		smsCodes:     map[string]*smsCode{},
+		smsSends:     map[string][]time.Time{},
+		faults:       map[Endpoint][]*faultState{},
+		calls:        map[Endpoint]int{},
+		policy:       defaultConsumerPolicy(),
+		b2bPolicy:    defaultB2BPolicy(),
 	}
 	e.ctx, e.stop = context.WithCancel(context.Background())
 	switch {

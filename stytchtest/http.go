@@ -64,7 +64,24 @@ func (e *Emulator) routes() http.Handler {
 	handle("GET /v1/m2m/clients/{client_id}", M2MClients, true, e.handleM2MGet)
 	handle("PUT /v1/m2m/clients/{client_id}", M2MClients, true, e.handleM2MUpdate)
 	handle("POST /v1/m2m/clients/search", M2MClients, true, e.handleM2MSearch)
-	mux.Handle("POST /v1/public/{project_id}/oauth2/token", e.endpoint(M2MToken, oauthClient, e.handleM2MToken))
+	mux.Handle("POST /v1/public/{project_id}/oauth2/token", e.endpoint(M2MToken, oauthClient, e.handleToken))
+
+	// Connected Apps: the project domain's endpoints (this server's own
+	// origin plays the domain), and those under Stytch's API host.
+	for _, p := range []string{"GET /.well-known/oauth-authorization-server", "GET /.well-known/openid-configuration"} {
+		mux.Handle(p, e.endpoint(OAuthMetadata, oauthClient, e.handleMetadata))
+	}
+	mux.Handle("GET /.well-known/jwks.json", e.endpoint(JWKS, public, e.handleDomainJWKS))
+	mux.HandleFunc("GET /v1/oauth2/authorize", noAuthorizationURL)
+	mux.Handle("POST /v1/oauth2/register", e.endpoint(OAuthRegister, oauthClient, e.handleRegister))
+	mux.Handle("POST /v1/oauth2/token", e.endpoint(M2MToken, oauthClient, e.handleToken))
+	for _, prefix := range []string{"POST /v1/oauth2/", "POST /v1/public/{project_id}/oauth2/"} {
+		mux.Handle(prefix+"introspect", e.endpoint(OAuthIntrospect, oauthClient, e.handleIntrospect))
+		mux.Handle(prefix+"revoke", e.endpoint(OAuthRevoke, oauthClient, e.handleOAuthRevoke))
+	}
+	handle("POST /v1/idp/oauth/authorize/start", OAuthAuthorize, true, e.handleAuthorizeStart)
+	handle("POST /v1/idp/oauth/authorize", OAuthAuthorize, true, e.handleAuthorize)
+	handle("POST /v1/users/{user_id}/connected_apps/{connected_app_id}/revoke", Admin, true, e.handleUserConnectedAppRevoke)
 
 	e.adminRoutes(func(pattern string, h apiHandler) { handle(pattern, Admin, true, h) })
 
@@ -109,7 +126,11 @@ func (e *Emulator) endpoint(ep Endpoint, auth access, h apiHandler) http.Handler
 			e.writeError(w, apiErr)
 			return
 		}
-		writeJSON(w, http.StatusOK, body)
+		status := http.StatusOK
+		if s, ok := body.(interface{ httpStatus() int }); ok {
+			status = s.httpStatus()
+		}
+		writeJSON(w, status, body)
 	})
 }
 

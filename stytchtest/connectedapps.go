@@ -1,0 +1,800 @@
+package stytchtest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/stytchguard/stytchguard/session"
+)
+
+// Connected Apps: the project as an OAuth 2.1 authorization server for
+// third-party apps and AI agents acting for its users. The emulator keeps
+// what Stytch keeps: the clients (a confidential client's secret as a
+// digest), each user's consent per client, authorization codes and refresh
+// tokens (as digests, one use each), and the grants revoked.
+
+// Lifetimes of what the authorization server issues, as Stytch's defaults.
+const (
+	// AccessTokenLifetime is a Connected Apps access token's: exp = iat +
+	// 3600 s (the client's access_token_expiry_minutes, 60 by default).
+	AccessTokenLifetime = time.Hour
+	// RefreshTokenLifetime is a refresh token's, from its issue; each use
+	// rotates it.
+	RefreshTokenLifetime = 30 * 24 * time.Hour
+	// AuthorizationCodeLifetime is how long a code may wait for the token
+	// endpoint.
+	AuthorizationCodeLifetime = 5 * time.Minute
+)
+
+// OAuth2 error codes of the authorization server's endpoints (RFC 6749
+// 5.2, RFC 7591 3.2.2), besides those of the M2M token endpoint.
+const (
+	OAuthInvalidGrant          = "invalid_grant"
+	OAuthInvalidRedirectURI    = "invalid_redirect_uri"
+	OAuthInvalidClientMetadata = "invalid_client_metadata"
+	OAuthAccessDenied          = "access_denied"
+)
+
+// The Connected Apps endpoints, for Calls and faults.
+const (
+	OAuthMetadata   Endpoint = "oauth2.metadata" // RFC 8414 and OpenID discovery
+	OAuthRegister   Endpoint = "oauth2.register"
+	OAuthAuthorize  Endpoint = "idp.oauth.authorize" // start and submit
+	OAuthToken      Endpoint = "oauth2.token"        // authorization_code and refresh_token
+	OAuthIntrospect Endpoint = "oauth2.introspect"
+	OAuthRevoke     Endpoint = "oauth2.revoke"
+)
+
+// standardScopes are the OpenID scopes every project supports.
+const standardScopes = "openid email profile phone offline_access"
+
+// ConnectedApp is a Connected Apps client as the emulator returns it.
+type ConnectedApp struct {
+	ClientID     string
+	ClientName   string
+	ClientType   string // "third_party_public" or "third_party"
+	RedirectURIs []string
+	// ClientSecret is set once, when a confidential client is registered.
+	ClientSecret string
+}
+
+// caClient is a Connected Apps client. A confidential client's secret is
+// kept only as a digest.
+type caClient struct {
+	id, name, uri, clientType string
+	confidential              bool
+	secret                    [32]byte
+	redirectURIs              []string
+	createdAt                 time.Time
+}
+
+func (c *caClient) public() map[string]any {
+	return map[string]any{"client_id": c.id, "client_name": c.name, "client_description": "", "client_type": c.clientType, "logo_url": ""}
+}
+
+// caCode is an authorization code waiting for the token endpoint.
+type caCode struct {
+	clientID, subject, redirectURI, challenge string
+	scopes                                    []string
+	expires                                   time.Time
+}
+
+// caRefresh is a refresh token. A rotated one is kept as used: presenting it
+// again means it leaked, and ends the grant (OAuth 2.1, 4.3.1).
+type caRefresh struct {
+	clientID, subject string
+	scopes            []string
+	expires           time.Time
+	used              bool
+}
+
+// grantKey names a user's grant to a client.
+func grantKey(subject, clientID string) string { return subject + "\x00" + clientID }
+
+func digest(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+
+// RegisterConnectedApp registers a client as Dynamic Client Registration
+// does: a public one (PKCE, no secret) unless confidential, when its
+// secret is returned once.
+func (e *Emulator) RegisterConnectedApp(name string, confidential bool, redirectURIs ...string) (ConnectedApp, error) {
+	method := "none"
+	if confidential {
+		method = "client_secret_basic"
+	}
+	out, apiErr := e.register(registration{ClientName: name, RedirectURIs: redirectURIs, TokenEndpointAuthMethod: method})
+	if apiErr != nil {
+		return ConnectedApp{}, fmt.Errorf("stytchtest: %s: %s", apiErr.ErrorType, apiErr.ErrorMessage)
+	}
+	return ConnectedApp{ClientID: out.ClientID, ClientName: out.ClientName, ClientType: out.clientType, RedirectURIs: out.RedirectURIs, ClientSecret: out.ClientSecret}, nil
+}
+
+// SetAuthorizationURL sets the authorization endpoint the metadata
+// advertises: the app's own consent page, which signs the person in and
+// calls authorize/start and authorize, as a Stytch project's Connected Apps
+// settings name it. Empty means the emulator's own /v1/oauth2/authorize,
+// which only explains that none is set.
+func (e *Emulator) SetAuthorizationURL(u string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.authorizationURL = u
+}
+
+// RevokeConnectedApp ends a user's grant to a client, as the user's
+// connected_apps revoke endpoint does: its refresh tokens stop working at
+// once, and introspection calls its access tokens inactive. Access tokens
+// verified locally stay valid until their exp, as with Stytch.
+func (e *Emulator) RevokeConnectedApp(subjectID, clientID string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.caClients[clientID] == nil {
+		return fmt.Errorf("connected app %s: %w", clientID, ErrNotFound)
+	}
+	e.revokeGrant(subjectID, clientID)
+	return nil
+}
+
+// revokeGrant ends a grant. The caller holds e.mu.
+func (e *Emulator) revokeGrant(subject, clientID string) {
+	key := grantKey(subject, clientID)
+	delete(e.caConsents, key)
+	e.caRevoked[key] = e.now()
+	for d, rt := range e.caRefresh {
+		if rt.subject == subject && rt.clientID == clientID {
+			delete(e.caRefresh, d)
+		}
+	}
+}
+
+// origin is the scheme and host a request came to: the project domain it
+// used, which issues what it answers.
+func origin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// issuerFor is the iss of what the authorization server issues for r: the
+// domain it came to, or, through Stytch's own API host
+// (/v1/public/{project_id}/...), the project's issuer.
+func (e *Emulator) issuerFor(r *http.Request) string {
+	if r.PathValue("project_id") != "" {
+		return e.issuer
+	}
+	return origin(r)
+}
+
+// scopesSupported lists the OpenID scopes and the policy's own. The caller
+// holds e.mu.
+func (e *Emulator) scopesSupported() []string {
+	out := strings.Fields(standardScopes)
+	for _, s := range e.policy.Scopes {
+		if !slices.Contains(out, s.Scope) {
+			out = append(out, s.Scope)
+		}
+	}
+	return out
+}
+
+func (e *Emulator) handleMetadata(r *http.Request, _ string) (any, *session.APIError) {
+	base := origin(r)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	authorize := e.authorizationURL
+	if authorize == "" {
+		authorize = base + "/v1/oauth2/authorize"
+	}
+	return map[string]any{
+		"issuer":                                base,
+		"authorization_endpoint":                authorize,
+		"token_endpoint":                        base + "/v1/oauth2/token",
+		"registration_endpoint":                 base + "/v1/oauth2/register",
+		"introspection_endpoint":                base + "/v1/oauth2/introspect",
+		"revocation_endpoint":                   base + "/v1/oauth2/revoke",
+		"jwks_uri":                              base + "/.well-known/jwks.json",
+		"response_types_supported":              []string{"code"},
+		"response_modes_supported":              []string{"query"},
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"token_endpoint_auth_methods_supported": []string{"none", "client_secret_basic", "client_secret_post"},
+		"scopes_supported":                      e.scopesSupported(),
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+	}, nil
+}
+
+func (e *Emulator) handleDomainJWKS(_ *http.Request, _ string) (any, *session.APIError) {
+	return map[string]any{"keys": e.JWKS()}, nil
+}
+
+// noAuthorizationURL answers the placeholder authorization endpoint.
+func noAuthorizationURL(w http.ResponseWriter, _ *http.Request) {
+	http.Error(w, "stytchtest: no authorization URL is set: it is the app's own consent page "+
+		"(stytch-emulator -authorization-url, or Emulator.SetAuthorizationURL)", http.StatusNotImplemented)
+}
+
+// registration is RFC 7591's client metadata, as far as Stytch reads it.
+type registration struct {
+	ClientName              string   `json:"client_name"`
+	ClientURI               string   `json:"client_uri,omitempty"`
+	RedirectURIs            []string `json:"redirect_uris"`
+	GrantTypes              []string `json:"grant_types,omitempty"`
+	ResponseTypes           []string `json:"response_types,omitempty"`
+	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method,omitempty"`
+	Scope                   string   `json:"scope,omitempty"`
+}
+
+type registered struct {
+	ClientID                string   `json:"client_id"`
+	ClientSecret            string   `json:"client_secret,omitempty"`
+	ClientIDIssuedAt        int64    `json:"client_id_issued_at"`
+	ClientSecretExpiresAt   *int64   `json:"client_secret_expires_at,omitempty"`
+	ClientName              string   `json:"client_name"`
+	ClientURI               string   `json:"client_uri,omitempty"`
+	RedirectURIs            []string `json:"redirect_uris"`
+	GrantTypes              []string `json:"grant_types"`
+	ResponseTypes           []string `json:"response_types"`
+	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+	clientType              string
+}
+
+// httpStatus makes the endpoint answer 201 Created, as RFC 7591 asks.
+func (registered) httpStatus() int { return http.StatusCreated }
+
+func (e *Emulator) handleRegister(r *http.Request, _ string) (any, *session.APIError) {
+	var p registration
+	if err := decode(r, &p); err != nil {
+		err.ErrorType = OAuthInvalidClientMetadata
+		return nil, err
+	}
+	out, err := e.register(p)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (e *Emulator) register(p registration) (*registered, *session.APIError) {
+	bad := func(code, msg string) (*registered, *session.APIError) {
+		return nil, apiError(http.StatusBadRequest, code, msg)
+	}
+	if len(p.RedirectURIs) == 0 {
+		return bad(OAuthInvalidRedirectURI, "redirect_uris must list at least one URI.")
+	}
+	for _, u := range p.RedirectURIs {
+		if msg := checkRedirectURI(u); msg != "" {
+			return bad(OAuthInvalidRedirectURI, msg)
+		}
+	}
+	for _, g := range p.GrantTypes {
+		if g != "authorization_code" && g != "refresh_token" {
+			return bad(OAuthInvalidClientMetadata, fmt.Sprintf("grant_type %q is not supported: authorization_code and refresh_token are.", g))
+		}
+	}
+	for _, t := range p.ResponseTypes {
+		if t != "code" {
+			return bad(OAuthInvalidClientMetadata, fmt.Sprintf("response_type %q is not supported: code is.", t))
+		}
+	}
+	method := p.TokenEndpointAuthMethod
+	switch method {
+	case "":
+		method = "none"
+	case "none", "client_secret_basic", "client_secret_post":
+	default:
+		return bad(OAuthInvalidClientMetadata, fmt.Sprintf("token_endpoint_auth_method %q is not supported.", method))
+	}
+	if len(p.ClientName) > 256 {
+		return bad(OAuthInvalidClientMetadata, "client_name is longer than 256 characters.")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := &caClient{
+		id: e.id("connected-app"), name: p.ClientName, uri: p.ClientURI, confidential: method != "none",
+		redirectURIs: slices.Clone(p.RedirectURIs), createdAt: e.now(), clientType: "third_party_public",
+	}
+	out := &registered{
+		ClientID: c.id, ClientIDIssuedAt: c.createdAt.Unix(), ClientName: c.name, ClientURI: c.uri, RedirectURIs: c.redirectURIs,
+		GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"}, TokenEndpointAuthMethod: method,
+	}
+	if c.confidential {
+		c.clientType = "third_party"
+		out.ClientSecret = randomToken(32)
+		c.secret = digest(out.ClientSecret)
+		never := int64(0)
+		out.ClientSecretExpiresAt = &never
+	}
+	out.clientType = c.clientType
+	e.caClients[c.id] = c
+	return out, nil
+}
+
+// checkRedirectURI says what is wrong with a redirect URI, "" if nothing:
+// https anywhere, http only to the loopback host (RFC 8252 7.3), or an app's
+// private-use scheme (RFC 8252 7.1); never a fragment, never a scheme a
+// browser would run.
+func checkRedirectURI(raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || !u.IsAbs():
+		return fmt.Sprintf("redirect URI %q is not an absolute URI.", raw)
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return fmt.Sprintf("redirect URI %q has a fragment.", raw)
+	}
+	switch scheme := strings.ToLower(u.Scheme); scheme {
+	case "https":
+		if u.Host == "" {
+			return fmt.Sprintf("redirect URI %q has no host.", raw)
+		}
+	case "http":
+		if h := u.Hostname(); h != "localhost" && !isLoopbackIP(h) {
+			return fmt.Sprintf("redirect URI %q uses http to a host other than the loopback one.", raw)
+		}
+	case "javascript", "data", "file", "vbscript", "blob", "about":
+		return fmt.Sprintf("redirect URI %q has scheme %s.", raw, scheme)
+	}
+	return ""
+}
+
+func isLoopbackIP(h string) bool {
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// authorizeParams are authorize/start's and authorize's body.
+type authorizeParams struct {
+	ClientID       string   `json:"client_id"`
+	RedirectURI    string   `json:"redirect_uri"`
+	ResponseType   string   `json:"response_type"`
+	Scopes         []string `json:"scopes"`
+	UserID         string   `json:"user_id"`
+	SessionToken   string   `json:"session_token"`
+	SessionJWT     string   `json:"session_jwt"`
+	Prompt         string   `json:"prompt"`
+	ConsentGranted bool     `json:"consent_granted"`
+	State          string   `json:"state"`
+	Nonce          string   `json:"nonce"`
+	CodeChallenge  string   `json:"code_challenge"`
+}
+
+type scopeResult struct {
+	Scope       string `json:"scope"`
+	Description string `json:"description"`
+	IsGrantable bool   `json:"is_grantable"`
+}
+
+// authorizeRequest checks what authorize/start and authorize share: the
+// client, the redirect URI, the response type and the person. The caller
+// holds e.mu.
+func (e *Emulator) authorizeRequest(p *authorizeParams) (*caClient, *user, *session.APIError) {
+	c := e.caClients[p.ClientID]
+	switch {
+	case c == nil:
+		return nil, nil, apiError(http.StatusNotFound, "connected_app_not_found", "No Connected App client matches client_id.")
+	case !slices.Contains(c.redirectURIs, p.RedirectURI):
+		return nil, nil, apiError(http.StatusBadRequest, "invalid_redirect_uri", "redirect_uri is not one of the client's redirect URIs.")
+	case p.ResponseType != "code":
+		return nil, nil, apiError(http.StatusBadRequest, "unsupported_response_type", "response_type must be code.")
+	}
+	var subject string
+	switch {
+	case p.UserID != "" && (p.SessionToken != "" || p.SessionJWT != ""):
+		return nil, nil, apiError(http.StatusBadRequest, "too_many_identifiers", "Pass user_id, session_token or session_jwt, one of them.")
+	case p.UserID != "":
+		subject = p.UserID
+	default:
+		s, apiErr := e.findSession(p.SessionToken, p.SessionJWT, false)
+		if apiErr != nil {
+			return nil, nil, apiErr
+		}
+		subject = s.subject
+	}
+	u := e.users[subject]
+	if u == nil {
+		return nil, nil, apiError(http.StatusNotFound, "user_not_found", "User could not be found.")
+	}
+	return c, u, nil
+}
+
+// scopeResults says, for each scope asked for, whether u may grant it: an
+// OpenID scope always; a scope of the policy when u's roles hold every
+// permission it carries.
+func (e *Emulator) scopeResults(u *user, scopes []string) ([]scopeResult, *session.APIError) {
+	out := make([]scopeResult, 0, len(scopes))
+	for _, s := range scopes {
+		if slices.Contains(strings.Fields(standardScopes), s) {
+			out = append(out, scopeResult{Scope: s, IsGrantable: true})
+			continue
+		}
+		i := slices.IndexFunc(e.policy.Scopes, func(ps session.Scope) bool { return ps.Scope == s })
+		if i < 0 {
+			return nil, apiError(http.StatusBadRequest, OAuthInvalidScope, fmt.Sprintf("Scope %q is not in the project's RBAC policy.", s))
+		}
+		ps := e.policy.Scopes[i]
+		out = append(out, scopeResult{Scope: s, Description: ps.Description, IsGrantable: e.holds(u, ps.Permissions)})
+	}
+	return out, nil
+}
+
+// holds reports whether u's roles grant every one of perms. The caller
+// holds e.mu.
+func (e *Emulator) holds(u *user, perms []session.Permission) bool {
+	roles := u.allRoles()
+	for _, p := range perms {
+		for _, action := range p.Actions {
+			if !e.policyGrants(roles, p.ResourceID, action) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (e *Emulator) policyGrants(roles []string, resource, action string) bool {
+	for _, r := range e.policy.Roles {
+		if !slices.Contains(roles, r.RoleID) {
+			continue
+		}
+		for _, p := range r.Permissions {
+			if p.ResourceID == resource && (slices.Contains(p.Actions, "*") || slices.Contains(p.Actions, action)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (e *Emulator) handleAuthorizeStart(r *http.Request, reqID string) (any, *session.APIError) {
+	var p authorizeParams
+	if err := decode(r, &p); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, u, apiErr := e.authorizeRequest(&p)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	results, apiErr := e.scopeResults(u, p.Scopes)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	granted := e.caConsents[grantKey(u.id, c.id)]
+	consent := p.Prompt == "consent" || slices.ContainsFunc(p.Scopes, func(s string) bool { return !slices.Contains(granted, s) })
+	return map[string]any{
+		"request_id": reqID, "status_code": http.StatusOK, "user_id": u.id, "user": e.userModel(u),
+		"client": c.public(), "consent_required": consent, "scope_results": results,
+	}, nil
+}
+
+func (e *Emulator) handleAuthorize(r *http.Request, reqID string) (any, *session.APIError) {
+	var p authorizeParams
+	if err := decode(r, &p); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, u, apiErr := e.authorizeRequest(&p)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	redirect := func(q url.Values) map[string]any {
+		if p.State != "" {
+			q.Set("state", p.State)
+		}
+		sep := "?"
+		if strings.Contains(p.RedirectURI, "?") {
+			sep = "&"
+		}
+		return map[string]any{"request_id": reqID, "status_code": http.StatusOK, "redirect_uri": p.RedirectURI + sep + q.Encode(), "authorization_code": q.Get("code")}
+	}
+	if !p.ConsentGranted {
+		return redirect(url.Values{"error": {OAuthAccessDenied}, "error_description": {"The user denied the request."}}), nil
+	}
+	if p.CodeChallenge == "" {
+		return nil, apiError(http.StatusBadRequest, OAuthInvalidRequest, "code_challenge is required: PKCE (S256) is required of every client.")
+	}
+	results, apiErr := e.scopeResults(u, p.Scopes)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	var scopes []string
+	for _, s := range results {
+		if s.IsGrantable {
+			scopes = append(scopes, s.Scope) // a scope the user may not grant is left out
+		}
+	}
+	key := grantKey(u.id, c.id)
+	e.caConsents[key] = appendUnique(e.caConsents[key], scopes...)
+	delete(e.caRevoked, key)
+	code := randomToken(32)
+	e.caCodes[digest(code)] = &caCode{clientID: c.id, subject: u.id, redirectURI: p.RedirectURI, challenge: p.CodeChallenge, scopes: scopes, expires: e.now().Add(AuthorizationCodeLifetime)}
+	return redirect(url.Values{"code": {code}}), nil
+}
+
+// clientAuth is a token, introspection or revocation request's client
+// credentials, from the body or Basic auth (RFC 6749 2.3.1).
+func clientAuth(r *http.Request, form url.Values) (id, secret string) {
+	id, secret = form.Get("client_id"), form.Get("client_secret")
+	if u, p, ok := r.BasicAuth(); ok && secret == "" {
+		id, secret = u, p
+	}
+	return id, secret
+}
+
+// authenticateClient checks a Connected Apps client's credentials: a
+// confidential client's secret, or none for a public one. The caller holds
+// e.mu.
+func (e *Emulator) authenticateClient(id, secret string) (*caClient, *session.APIError) {
+	c := e.caClients[id]
+	switch {
+	case c == nil:
+		return nil, apiError(http.StatusUnauthorized, OAuthInvalidClient, "No Connected App client matches client_id.")
+	case c.confidential:
+		d := digest(secret)
+		if subtle.ConstantTimeCompare(d[:], c.secret[:]) != 1 {
+			return nil, apiError(http.StatusUnauthorized, OAuthInvalidClient, "The client_secret is not valid.")
+		}
+	case secret != "":
+		return nil, apiError(http.StatusUnauthorized, OAuthInvalidClient, "A public client has no client_secret.")
+	}
+	return c, nil
+}
+
+// readForm reads a form-encoded (or JSON) OAuth request body.
+func readForm(r *http.Request) (url.Values, *session.APIError) {
+	if err := r.ParseForm(); err != nil {
+		return nil, apiError(http.StatusBadRequest, OAuthInvalidRequest, "The request body is not a valid form.")
+	}
+	return r.PostForm, nil
+}
+
+// handleToken is the token endpoint: M2M's client_credentials, and
+// Connected Apps' authorization_code and refresh_token.
+func (e *Emulator) handleToken(r *http.Request, reqID string) (any, *session.APIError) {
+	if p := r.PathValue("project_id"); p != "" && p != e.projectID {
+		return nil, apiError(http.StatusNotFound, OAuthInvalidRequest, "No project matches the project_id in the path.")
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
+	if err != nil || len(body) > maxRequestBytes {
+		return nil, apiError(http.StatusBadRequest, OAuthInvalidRequest, "The request body could not be read.")
+	}
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+		if form, err := url.ParseQuery(string(body)); err == nil {
+			switch form.Get("grant_type") {
+			case "authorization_code", "refresh_token":
+				return e.connectedAppToken(r, form, reqID)
+			}
+		}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body)) // client_credentials: M2M's, which reads it again
+	return e.handleM2MToken(r, reqID)
+}
+
+type caTokenResponse struct {
+	RequestID    string `json:"request_id"`
+	StatusCode   int    `json:"status_code"`
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	Scope        string `json:"scope"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+}
+
+func (e *Emulator) connectedAppToken(r *http.Request, form url.Values, reqID string) (any, *session.APIError) {
+	id, secret := clientAuth(r, form)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, apiErr := e.authenticateClient(id, secret)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	invalid := func(msg string) (any, *session.APIError) {
+		return nil, apiError(http.StatusBadRequest, OAuthInvalidGrant, msg)
+	}
+	now := e.now()
+	var subject string
+	var scopes []string
+	if form.Get("grant_type") == "authorization_code" {
+		d := digest(form.Get("code"))
+		code := e.caCodes[d]
+		delete(e.caCodes, d) // one use, whatever comes of it
+		verifier := form.Get("code_verifier")
+		switch {
+		case code == nil || code.clientID != c.id || !now.Before(code.expires):
+			return invalid("The authorization code is not valid, or was used, or has expired.")
+		case form.Get("redirect_uri") != code.redirectURI:
+			return invalid("redirect_uri is not the one the code was issued for.")
+		case len(verifier) < 43 || len(verifier) > 128:
+			return invalid("code_verifier must be 43 to 128 characters (RFC 7636).")
+		}
+		sum := sha256.Sum256([]byte(verifier))
+		if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(code.challenge)) != 1 {
+			return invalid("code_verifier does not match the code_challenge (S256).")
+		}
+		subject, scopes = code.subject, code.scopes
+	} else {
+		d := digest(form.Get("refresh_token"))
+		rt := e.caRefresh[d]
+		switch {
+		case rt == nil || rt.clientID != c.id:
+			return invalid("The refresh token is not valid.")
+		case rt.used:
+			e.revokeGrant(rt.subject, rt.clientID) // a rotated token came back: it leaked
+			return invalid("The refresh token was used already; the grant is revoked.")
+		case !now.Before(rt.expires):
+			delete(e.caRefresh, d)
+			return invalid("The refresh token has expired.")
+		}
+		rt.used = true
+		subject, scopes = rt.subject, rt.scopes
+		if asked := strings.Fields(form.Get("scope")); len(asked) > 0 {
+			for _, s := range asked {
+				if !slices.Contains(rt.scopes, s) {
+					return nil, apiError(http.StatusBadRequest, OAuthInvalidScope, fmt.Sprintf("Scope %q was not granted.", s))
+				}
+			}
+			scopes = asked
+		}
+	}
+	if e.users[subject] == nil {
+		return invalid("The user is gone.")
+	}
+	tok, apiErr := e.signAccessToken(e.issuerFor(r), subject, c.id, scopes)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	out := &caTokenResponse{RequestID: reqID, StatusCode: http.StatusOK, AccessToken: tok, TokenType: "bearer",
+		ExpiresIn: int(AccessTokenLifetime / time.Second), Scope: strings.Join(scopes, " ")}
+	if slices.Contains(scopes, "offline_access") {
+		out.RefreshToken = randomToken(32)
+		e.caRefresh[digest(out.RefreshToken)] = &caRefresh{clientID: c.id, subject: subject, scopes: scopes, expires: now.Add(RefreshTokenLifetime)}
+	}
+	return out, nil
+}
+
+// signAccessToken signs a Connected Apps access token. The caller holds
+// e.mu.
+func (e *Emulator) signAccessToken(issuer, subject, clientID string, scopes []string) (string, *session.APIError) {
+	now := e.now()
+	claims := jwt.MapClaims{
+		"iss": issuer, "sub": subject, "aud": []string{e.projectID}, "client_id": clientID,
+		"scope": strings.Join(scopes, " "), "jti": newUUID(),
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(AccessTokenLifetime).Unix(),
+	}
+	tok, err := sign(claims, e.keys[len(e.keys)-1])
+	if err != nil {
+		return "", apiError(http.StatusInternalServerError, "internal_server_error", "The token could not be signed.")
+	}
+	e.accessToks[tok] = subjectRef{id: subject, clientID: clientID} // exchange_access_token takes it
+	return tok, nil
+}
+
+// activeAccessToken returns the claims of an access token the project
+// signed, unexpired, whose grant stands. The caller holds e.mu.
+func (e *Emulator) activeAccessToken(tok string) jwt.MapClaims {
+	claims := jwt.MapClaims{}
+	_, err := jwt.ParseWithClaims(tok, claims, e.publicKey, jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(e.now),
+		jwt.WithAudience(e.projectID), jwt.WithExpirationRequired())
+	if err != nil {
+		return nil
+	}
+	sub, _ := claims["sub"].(string)
+	client, _ := claims["client_id"].(string)
+	if client == "" || client == sub || e.caRevokedJTI[fmt.Sprint(claims["jti"])] {
+		return nil
+	}
+	if revoked, ok := e.caRevoked[grantKey(sub, client)]; ok {
+		if iat, err := claims.GetIssuedAt(); err == nil && !iat.After(revoked) {
+			return nil
+		}
+	}
+	return claims
+}
+
+// publicKey is a jwt.Keyfunc of the project's keys, retired ones included.
+// The caller holds e.mu.
+func (e *Emulator) publicKey(t *jwt.Token) (any, error) {
+	kid, _ := t.Header["kid"].(string)
+	if k := e.keyByID(kid); k != nil {
+		return &k.priv.PublicKey, nil
+	}
+	return nil, errors.New("unknown kid")
+}
+
+// handleIntrospect is RFC 7662's introspection, for a Connected Apps
+// client: active and the token's claims, or active false alone.
+func (e *Emulator) handleIntrospect(r *http.Request, reqID string) (any, *session.APIError) {
+	form, apiErr := readForm(r)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	id, secret := clientAuth(r, form)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, apiErr := e.authenticateClient(id, secret); apiErr != nil {
+		return nil, apiErr
+	}
+	claims := e.activeAccessToken(form.Get("token"))
+	if claims == nil {
+		return map[string]any{"active": false, "request_id": reqID, "status_code": http.StatusOK}, nil
+	}
+	out := map[string]any{"active": true, "token_type": "access_token", "request_id": reqID, "status_code": http.StatusOK}
+	maps.Copy(out, claims)
+	return out, nil
+}
+
+// handleOAuthRevoke is RFC 7009's revocation: a refresh token ends its grant; an
+// access token is inactive from then on to introspection. An unknown token
+// is no error.
+func (e *Emulator) handleOAuthRevoke(r *http.Request, reqID string) (any, *session.APIError) {
+	form, apiErr := readForm(r)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	id, secret := clientAuth(r, form)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, apiErr := e.authenticateClient(id, secret)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	tok := form.Get("token")
+	if rt := e.caRefresh[digest(tok)]; rt != nil && rt.clientID == c.id {
+		e.revokeGrant(rt.subject, c.id)
+	} else if claims := e.activeAccessToken(tok); claims != nil && claims["client_id"] == c.id {
+		e.caRevokedJTI[fmt.Sprint(claims["jti"])] = true
+	}
+	return map[string]any{"request_id": reqID, "status_code": http.StatusOK}, nil
+}
+
+// handleUserConnectedAppRevoke is /v1/users/{user_id}/connected_apps/{connected_app_id}/revoke.
+func (e *Emulator) handleUserConnectedAppRevoke(r *http.Request, reqID string) (any, *session.APIError) {
+	if err := e.RevokeConnectedApp(r.PathValue("user_id"), r.PathValue("connected_app_id")); err != nil {
+		return nil, apiError(http.StatusNotFound, "connected_app_not_found", "No Connected App client matches connected_app_id.")
+	}
+	return map[string]any{"request_id": reqID, "status_code": http.StatusOK}, nil
+}
+
+// IssueConnectedAppToken returns an access token issued to clientID for
+// the user subjectID with scopes, as the token endpoint would after the
+// user consented, the domain at issuer ("" means the project's issuer;
+// Server.IssueConnectedAppToken uses the server's URL). The consent is
+// recorded.
+func (e *Emulator) IssueConnectedAppToken(issuer, subjectID, clientID string, scopes ...string) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.caClients[clientID] == nil:
+		return "", fmt.Errorf("connected app %s: %w", clientID, ErrNotFound)
+	case e.users[subjectID] == nil:
+		return "", fmt.Errorf("user %s: %w", subjectID, ErrNotFound)
+	}
+	if issuer == "" {
+		issuer = e.issuer
+	}
+	key := grantKey(subjectID, clientID)
+	e.caConsents[key] = appendUnique(e.caConsents[key], scopes...)
+	delete(e.caRevoked, key)
+	tok, apiErr := e.signAccessToken(issuer, subjectID, clientID, scopes)
+	if apiErr != nil {
+		return "", fmt.Errorf("stytchtest: %s", apiErr.ErrorMessage)
+	}
+	return tok, nil
+}
