@@ -79,6 +79,7 @@ type authValue struct {
 	consumer *ConsumerAuth
 	member   *MemberAuth
 	machine  *MachineAuth
+	access   *AccessTokenAuth
 	verdict  *session.Verdict
 }
 
@@ -96,7 +97,7 @@ func (c *authValue) Value(key any) any {
 func with(ctx context.Context, f func(*authValue)) context.Context {
 	c := &authValue{Context: ctx}
 	if p := from(ctx); p != nil {
-		c.consumer, c.member, c.machine, c.verdict = p.consumer, p.member, p.machine, p.verdict
+		c.consumer, c.member, c.machine, c.access, c.verdict = p.consumer, p.member, p.machine, p.access, p.verdict
 	}
 	f(c)
 	return c

@@ -97,8 +97,13 @@ type Refusal struct {
 	// recently one must have been authenticated.
 	Factors []string
 	MaxAge  time.Duration
-	// Scopes are, for CodeInsufficientScope, the scopes the route asks for.
+	// Scopes are, for CodeInsufficientScope, the scopes the route asks for;
+	// on a protected resource's routes, for its 401s too.
 	Scopes []string
+	// ResourceMetadata is, on a protected resource's routes, the URL of its
+	// metadata (RFC 9728), which the challenge names (resource_metadata=)
+	// for an OAuth client to find the authorization server.
+	ResourceMetadata string
 	// Diagnosis says which check failed and with what, for a developer:
 	// the JWT's expiry or the issuer it named against those configured,
 	// the permission missing and the roles that would grant it, the
@@ -170,9 +175,9 @@ func headerSafe(s string) string {
 func (e *Refusal) SetHeaders(h http.Header) {
 	switch {
 	case e.Status == http.StatusUnauthorized && e.TokenPresented:
-		h.Set("WWW-Authenticate", `Bearer realm="stytchguard", error="invalid_token", error_description="`+e.Message+`"`)
+		h.Set("WWW-Authenticate", `Bearer realm="stytchguard", error="invalid_token", error_description="`+e.Message+`"`+e.resourceParams())
 	case e.Status == http.StatusUnauthorized:
-		h.Set("WWW-Authenticate", `Bearer realm="stytchguard"`)
+		h.Set("WWW-Authenticate", `Bearer realm="stytchguard"`+e.resourceParams())
 	case e.Status == http.StatusBadRequest:
 		h.Set("WWW-Authenticate", `Bearer realm="stytchguard", error="invalid_request", error_description="`+e.Message+`"`)
 	case e.Status == http.StatusServiceUnavailable:
@@ -181,12 +186,32 @@ func (e *Refusal) SetHeaders(h http.Header) {
 		h.Set("Allow", http.MethodPost)
 	case e.Code == CodeInsufficientScope:
 		h.Set("WWW-Authenticate", `Bearer realm="stytchguard", error="insufficient_scope", error_description="`+e.Message+
-			`", scope="`+strings.Join(e.Scopes, " ")+`"`)
+			`", scope="`+strings.Join(e.Scopes, " ")+`"`+e.metadataParam())
 	case e.Code == CodeStepUpRequired:
 		// RFC 9470's step-up challenge, with the factors this route takes.
 		h.Set("WWW-Authenticate", `Bearer realm="stytchguard", error="insufficient_user_authentication", error_description="`+e.Message+
 			`", max_age="`+strconv.Itoa(int(e.MaxAge/time.Second))+`", factors="`+strings.Join(e.Factors, " ")+`"`)
 	}
+}
+
+// resourceParams are the challenge parameters of a protected resource's
+// 401: its metadata and the scopes the route asks for (RFC 9728 5.1).
+func (e *Refusal) resourceParams() string {
+	if e.ResourceMetadata == "" {
+		return ""
+	}
+	p := e.metadataParam()
+	if len(e.Scopes) > 0 {
+		p += `, scope="` + strings.Join(e.Scopes, " ") + `"`
+	}
+	return p
+}
+
+func (e *Refusal) metadataParam() string {
+	if e.ResourceMetadata == "" {
+		return ""
+	}
+	return `, resource_metadata="` + e.ResourceMetadata + `"`
 }
 
 // setRetryAfter sets Retry-After to d (defaultRetryAfter when zero) in

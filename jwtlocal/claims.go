@@ -26,15 +26,31 @@ type claims struct {
 	IssuedAt     *float64           `json:"iat"`
 	Session      *sessionClaim      `json:"https://stytch.com/session"`
 	Organization *organizationClaim `json:"https://stytch.com/organization"`
-	// Scope is an M2M access token's space-separated scopes; nil in a
-	// session JWT.
-	Scope  *string        `json:"scope"`
-	Custom map[string]any `json:"-"`
+	// Scope is an M2M or Connected Apps access token's space-separated
+	// scopes; nil in a session JWT.
+	Scope *string `json:"scope"`
+	// ClientID is a Connected Apps access token's client; nil in an M2M
+	// access token, whose client is its sub.
+	ClientID *string        `json:"client_id"`
+	TokenID  string         `json:"jti"`
+	Custom   map[string]any `json:"-"`
 }
 
 // machine reports whether the payload is an M2M access token's: a scope
-// claim and no session claim.
-func (c *claims) machine() bool { return c.Session == nil && c.Scope != nil }
+// claim, no session claim, and no client_id other than its sub.
+func (c *claims) machine() bool { return c.scoped() && !c.accessToken() }
+
+// accessToken reports whether the payload is a Connected Apps access
+// token's: a scope claim, no session claim, and a client_id other than its
+// sub, the person the client acts for. (An M2M token's sub is its client;
+// a custom claims template may repeat it as client_id.)
+func (c *claims) accessToken() bool {
+	return c.scoped() && c.ClientID != nil && *c.ClientID != c.Subject
+}
+
+// scoped reports whether the payload is an access token's, M2M or
+// Connected Apps: a scope claim and no session claim.
+func (c *claims) scoped() bool { return c.Session == nil && c.Scope != nil }
 
 type sessionClaim struct {
 	ID                    string                         `json:"id"`
@@ -62,7 +78,7 @@ func (c *claims) decode(b []byte) error {
 		case "iss", "sub", "aud", "exp", "nbf", "iat", "jti":
 			return nil
 		}
-		if strings.HasPrefix(key, "https://stytch.com/") || key == "scope" && c.machine() {
+		if strings.HasPrefix(key, "https://stytch.com/") || key == "scope" && c.scoped() || key == "client_id" && c.accessToken() {
 			return nil // Stytch's own, not the app's
 		}
 		var v any
@@ -216,6 +232,11 @@ type Verified struct {
 	// Machine is the M2M access token VerifyMachine or VerifyAny verified;
 	// nil for a session JWT. Consumer and Member are nil when it is set.
 	Machine *stytchguard.MachineAuth
+	// AccessToken is the Connected Apps access token verified: a client
+	// acting for a person, with the scopes they granted; nil for a session
+	// JWT or an M2M token. Consumer, Member and Machine are nil when it is
+	// set.
+	AccessToken *stytchguard.AccessTokenAuth
 	// SessionID is the session id (B2B: member_session_id); "" for a
 	// machine token.
 	SessionID string
@@ -239,6 +260,9 @@ type verifiedBlock[A stytchguard.ConsumerAuth | stytchguard.MemberAuth] struct {
 // shared through roles, and decodes the custom claims with decode when it is
 // set.
 func (c *claims) toVerified(b2b bool, decode stytchguard.ClaimsDecoder, roles roleSets) *Verified {
+	if c.accessToken() {
+		return c.toAccessToken()
+	}
 	exp := unixTime(*c.ExpiresAt)
 	typed := decode.Decode(c.Custom)
 	if c.machine() {
@@ -304,4 +328,20 @@ func (c *claims) toVerified(b2b bool, decode stytchguard.ClaimsDecoder, roles ro
 	}, Claims: typed}
 	b.v.ConsumerAuth, b.v.Consumer = &b.auth, &b.auth.Session
 	return &b.v
+}
+
+// toAccessToken maps a Connected Apps access token's checked claims.
+func (c *claims) toAccessToken() *Verified {
+	custom := c.Custom
+	if custom == nil {
+		custom = map[string]any{}
+	}
+	a := &stytchguard.AccessTokenAuth{
+		Subject: c.Subject, ClientID: *c.ClientID, Scopes: strings.Fields(*c.Scope), TokenID: c.TokenID, Issuer: c.Issuer,
+		CustomClaims: custom, IssuedAt: unixTime(*c.IssuedAt), ExpiresAt: unixTime(*c.ExpiresAt), Source: stytchguard.SourceLocal,
+	}
+	if c.Organization != nil {
+		a.OrganizationID = c.Organization.OrganizationID
+	}
+	return &Verified{AccessToken: a, Subject: c.Subject, IssuedAt: a.IssuedAt, NotBefore: unixTime(*c.NotBefore), Expiry: a.ExpiresAt}
 }

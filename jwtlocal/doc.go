@@ -29,10 +29,23 @@
 // issuer, iat, nbf and exp with ClockTolerance), an optional
 // MachineMaxTokenAge instead of MaxTokenAge, and the same cache; the result's
 // Machine holds the client id, the scopes and the custom claims. A token is
-// an M2M one when it has a scope claim and no session claim. Stytch cannot
+// an M2M one when it has a scope claim, no session claim, and no client_id
+// claim other than its sub. Stytch cannot
 // be asked about an M2M token, so the caller refuses a stale one, or one
 // from an issuer not configured; an ErrKeyUnknown *Error says, in
 // MachineShaped, whether the unverified payload looks like one.
+//
+// # Connected Apps access tokens
+//
+// The access tokens Stytch issues to Connected Apps clients (OAuth 2.1,
+// for third-party apps and AI agents acting for a person) are signed with
+// the same key set too, and checked by the same rules but for age: they are
+// taken until their exp, with ClockTolerance. A token is one when it has a
+// scope claim, no session claim, and a client_id claim other than its sub
+// (the person); the result's AccessToken holds the subject, the client, the
+// scopes, the jti and the custom claims. Its issuer is the project's domain
+// ("https://<domain>"), which Issuers must list (the client's BaseURL is
+// accepted already when it is not Stytch's own, as with the emulator).
 //
 // # Errors
 //

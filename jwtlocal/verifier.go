@@ -448,6 +448,10 @@ func (v *Verifier) checkClaims(c *claims) *Error {
 		return invalid("iat, exp or nbf missing", nil)
 	case c.Subject == "":
 		return invalid("sub missing", nil)
+	case c.accessToken():
+		if *c.ClientID == "" {
+			return invalid("an access token with an empty client_id", nil)
+		}
 	case c.machine():
 		if c.Organization != nil {
 			return invalid("an M2M access token with an organization claim", nil)
@@ -485,12 +489,24 @@ func (v *Verifier) check(s *Verified, now time.Time) (later bool, err *Error) {
 }
 
 // maxAge is how long after its iat s is taken: MaxTokenAge for a session
-// JWT, MachineMaxTokenAge (zero: no limit) for an M2M access token.
+// JWT, MachineMaxTokenAge (zero: no limit) for an M2M access token, and no
+// limit but its exp for a Connected Apps access token (the resource
+// server's guard bounds its age, if it is told to).
 func (v *Verifier) maxAge(s *Verified) time.Duration {
-	if s.Machine != nil {
+	switch {
+	case s.Machine != nil:
 		return v.cfg.MachineMaxTokenAge
+	case s.AccessToken != nil:
+		return 0
 	}
 	return v.cfg.MaxTokenAge
+}
+
+// AcceptsIssuer reports whether iss is an issuer this Verifier accepts:
+// stytch.com/<project_id>, the client's BaseURL when it is not Stytch's own,
+// and Config.Issuers.
+func (v *Verifier) AcceptsIssuer(iss string) bool {
+	return slices.Contains(v.issuers, strings.TrimRight(iss, "/"))
 }
 
 // ClockTolerance returns the leeway this Verifier allows on exp, nbf and

@@ -33,9 +33,15 @@ type judgment struct {
 // signed.
 func (j *judgment) machine() bool { return j.verified != nil && j.verified.Machine != nil }
 
+// accessToken reports whether the JWT is a Connected Apps access token the
+// project's key signed.
+func (j *judgment) accessToken() bool { return j.verified != nil && j.verified.AccessToken != nil }
+
 // session reports whether the JWT is a person's session JWT the project's
 // key signed, fresh or not.
-func (j *judgment) session() bool { return j.verified != nil && j.verified.Machine == nil }
+func (j *judgment) session() bool {
+	return j.verified != nil && j.verified.Machine == nil && j.verified.AccessToken == nil
+}
 
 // judge verifies cred's JWT locally (step 2 of the pipeline) and says what,
 // if anything, to ask Stytch, and whether asking spends the budget.

@@ -77,8 +77,11 @@ func (m *Middleware) machineGuard(scopes []string, all, people bool) func(http.H
 	default:
 		refusal.Message = "an M2M access token with scope " + strings.Join(scopes, " or ") + " is required"
 	}
-	admit := func(machine *stytchguard.MachineAuth) *stytchguard.Refusal {
+	admit := func(a *auth) *stytchguard.Refusal {
+		machine := a.machine
 		switch {
+		case a.access != nil:
+			return diagnosed(refusal, "a Connected App's access token came (client "+a.access.ClientID+"), where an M2M access token is required")
 		case machine == nil && people:
 			return nil
 		case machine == nil:
@@ -99,7 +102,7 @@ func (m *Middleware) machineGuard(scopes []string, all, people bool) func(http.H
 			}
 			a, e := m.resolveMachine(r, refusal)
 			if e == nil {
-				e = admit(a.machine)
+				e = admit(a)
 			}
 			if m.cfg.Hooks.Decided != nil {
 				m.decided(r.Context(), time.Time{}, a, e) // never asks Stytch
@@ -142,6 +145,8 @@ func (m *Middleware) resolveMachine(r *http.Request, refusal *stytchguard.Refusa
 		return nil, errInvalidJWT(j.err)
 	case machineShaped(j.err):
 		return nil, m.errNoKeys(j.err)
+	case j.accessToken():
+		return nil, diagnosed(refusal, "a Connected App's access token came, where an M2M access token is required")
 	}
 	return nil, diagnosed(refusal, "a person's session JWT came, where an M2M access token is required")
 }

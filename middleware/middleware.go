@@ -10,12 +10,14 @@ import (
 	"github.com/stytchguard/stytchguard/jwtlocal"
 )
 
-// auth is an authenticated session, however it was verified, or a machine
-// token: exactly one of consumer, member and machine is set.
+// auth is an authenticated session, however it was verified, a machine
+// token, or a Connected Apps access token: exactly one of consumer, member,
+// machine and access is set.
 type auth struct {
 	consumer  *stytchguard.ConsumerAuth
 	member    *stytchguard.MemberAuth
 	machine   *stytchguard.MachineAuth
+	access    *stytchguard.AccessTokenAuth
 	sessionID string
 	expires   time.Time
 	// jwt and token are fresh credentials from Stytch, to write back.
@@ -63,6 +65,8 @@ func (a *auth) context(ctx context.Context) context.Context {
 		return stytchguard.NewMemberContext(ctx, a.member)
 	case a.machine != nil:
 		return stytchguard.NewMachineContext(ctx, a.machine)
+	case a.access != nil:
+		return stytchguard.NewAccessTokenContext(ctx, a.access)
 	}
 	return stytchguard.NewConsumerContext(ctx, a.consumer)
 }
@@ -96,7 +100,7 @@ func (m *Middleware) Require(next http.Handler) http.Handler {
 
 // handler serves next with the request's session in its context, after
 // admit, when set, accepted it.
-func (m *Middleware) handler(next http.Handler, required bool, admit func(*stytchguard.MachineAuth) *stytchguard.Refusal) http.Handler {
+func (m *Middleware) handler(next http.Handler, required bool, admit func(*auth) *stytchguard.Refusal) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if required && !m.cfg.CrossOrigin.RefusePreflights && isPreflight(r) {
 			next.ServeHTTP(w, r)
@@ -107,7 +111,7 @@ func (m *Middleware) handler(next http.Handler, required bool, admit func(*stytc
 		var local auth
 		_, a, e := m.serve(w, r, required, &local)
 		if e == nil && a != nil && admit != nil {
-			if e = admit(a.machine); e != nil {
+			if e = admit(a); e != nil {
 				m.refuse(w, r, e)
 			}
 		}
@@ -124,10 +128,14 @@ func (m *Middleware) handler(next http.Handler, required bool, admit func(*stytc
 	})
 }
 
-// personOnly refuses a machine token where a person's session is needed.
-func personOnly(machine *stytchguard.MachineAuth) *stytchguard.Refusal {
-	if machine != nil {
+// personOnly refuses a machine token, or a client's access token, where a
+// person's session is needed.
+func personOnly(a *auth) *stytchguard.Refusal {
+	switch {
+	case a.machine != nil:
 		return &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeSessionRequired, Message: "a person's session is required; an M2M access token is not one"}
+	case a.access != nil:
+		return &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeSessionRequired, Message: "a person's session is required; a Connected App's access token is not one"}
 	}
 	return nil
 }
@@ -176,7 +184,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, required bool
 func (m *Middleware) authenticated(w http.ResponseWriter, r *http.Request) (credential, *auth, bool) {
 	cred, a, e := m.serve(w, r, true, new(auth))
 	if e == nil {
-		if e = personOnly(a.machine); e != nil {
+		if e = personOnly(a); e != nil {
 			m.refuse(w, r, e)
 		}
 	}
@@ -204,6 +212,8 @@ func (m *Middleware) decided(ctx context.Context, asked time.Time, a *auth, e *s
 		d.Outcome = "anonymous"
 	case a.machine != nil:
 		d.Outcome, d.Source, d.Subject, d.Machine = "authenticated", "local", a.machine.ClientID, true
+	case a.access != nil:
+		d.Outcome, d.Source, d.Subject = "authenticated", a.access.Source.String(), a.access.Subject
 	default:
 		d.Outcome, d.Source, d.Subject = "authenticated", "remote", a.subject()
 		switch {
@@ -295,7 +305,7 @@ func (m *Middleware) resolveTossed(r *http.Request, cred credential) (credential
 func (m *Middleware) anotherPerson(ctx context.Context, a *auth, jwts []string) bool {
 	for _, jwt := range jwts {
 		v, err := m.verifier.Verify(ctx, jwt)
-		if err == nil && v.Machine == nil && v.Subject != a.subject() && !m.cfg.Stores.Revocations.IsRevoked(ctx, v.SessionID) {
+		if err == nil && v.Machine == nil && v.AccessToken == nil && v.Subject != a.subject() && !m.cfg.Stores.Revocations.IsRevoked(ctx, v.SessionID) {
 			return true
 		}
 	}
@@ -314,6 +324,8 @@ func (m *Middleware) decide(r *http.Request, cred credential, dst *auth) (*auth,
 	switch {
 	case j.machine():
 		return m.machine(cred, j.verified, j.err)
+	case j.accessToken():
+		return m.accessToken(cred, j.verified, j.err)
 	case j.session():
 		// 3. Revoked here, or on an instance sharing the list?
 		if checked = j.verified.SessionID; m.cfg.Stores.Revocations.IsRevoked(ctx, checked) {

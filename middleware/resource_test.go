@@ -1,0 +1,201 @@
+package middleware_test
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/stytchguard/stytchguard"
+	"github.com/stytchguard/stytchguard/middleware"
+	"github.com/stytchguard/stytchguard/stytchtest"
+)
+
+// agentApp is newApp with a protected resource at /mcp, and the person and
+// Connected App client its tokens are issued to and for.
+type agentApp struct {
+	*app
+	res            *middleware.Resource
+	userID, client string
+	sessionJWT     string
+}
+
+func newAgentApp(t *testing.T) *agentApp {
+	t.Helper()
+	a := newApp(t, nil)
+	res, err := a.mw.Resource(middleware.ProtectedResource{
+		URL: "https://notes.example.com/mcp", Scopes: []string{"notes:read", "notes:write", "offline_access"}, Name: "Notes",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := a.h.(*http.ServeMux)
+	mux.Handle("GET "+res.MetadataPath(), res.MetadataHandler())
+	mux.Handle("GET /mcp", res.Require()(agentWho))
+	mux.Handle("POST /mcp/notes", res.Require("notes:write")(agentWho))
+	mux.Handle("GET /reports", a.mw.RequireMachine()(agentWho))
+	mux.Handle("GET /open", a.mw.Authenticate(agentWho))
+	client, err := a.srv.RegisterConnectedApp("Notes agent", false, "http://127.0.0.1:9/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, toks := a.user(t)
+	return &agentApp{app: a, res: res, userID: u.UserID, client: client.ClientID, sessionJWT: toks.SessionJWT}
+}
+
+// agentWho answers with the access token in the context, if any.
+var agentWho = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	out := map[string]any{"anonymous": true}
+	if a, ok := stytchguard.AccessTokenFromContext(r.Context()); ok {
+		out = map[string]any{"sub": a.Subject, "client_id": a.ClientID, "scopes": strings.Join(a.Scopes, " "), "source": a.Source.String()}
+	}
+	_ = json.NewEncoder(w).Encode(out)
+})
+
+func (a *agentApp) token(t *testing.T, scopes ...string) string {
+	t.Helper()
+	tok, err := a.srv.IssueConnectedAppToken(a.userID, a.client, scopes...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.remember(stytchtest.Tokens{SessionJWT: tok})
+	return tok
+}
+
+// resign signs tok's claims, changed by mod, with key under kid.
+func resign(t *testing.T, tok, kid string, key *rsa.PrivateKey, mod func(jwt.MapClaims)) string {
+	t.Helper()
+	claims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(tok, claims); err != nil {
+		t.Fatal(err)
+	}
+	mod(claims)
+	j := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	j.Header["kid"] = kid
+	out, err := j.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestResourceRefusals holds what a protected resource's guard answers for
+// each credential an agent, a person or an attacker might send, and that
+// none of it costs a call to Stytch.
+func TestResourceRefusals(t *testing.T) {
+	a := newAgentApp(t)
+	good := a.token(t, "notes:read", "notes:write")
+	readOnly := a.token(t, "notes:read")
+	kid, key := a.srv.SigningKey()
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := resign(t, good, kid, other, func(jwt.MapClaims) {})
+	unknownKid := resign(t, good, "jwk-test-made-up", other, func(jwt.MapClaims) {})
+	expired := resign(t, good, kid, key, func(c jwt.MapClaims) { c["exp"] = a.srv.Now().Add(-time.Minute).Unix() })
+	otherProject := resign(t, good, kid, key, func(c jwt.MapClaims) { c["aud"] = []string{"project-test-other"} })
+	otherIssuer := resign(t, good, kid, key, func(c jwt.MapClaims) { c["iss"] = "https://login.elsewhere.example" })
+	_, machine := a.machine(t, "read:reports")
+	_, person := a.user(t)
+	a.srv.ResetCalls()
+
+	meta := `resource_metadata="https://notes.example.com/.well-known/oauth-protected-resource/mcp"`
+	tests := []struct {
+		name, method, path string
+		creds              []string
+		want               int
+		code, challenge    string
+	}{
+		{"no credential", "GET", "/mcp", nil, 401, "unauthenticated", `Bearer realm="stytchguard", ` + meta},
+		{"no credential, scoped route", "POST", "/mcp/notes", nil, 401, "unauthenticated", meta + `, scope="notes:write"`},
+		{"a valid token", "GET", "/mcp", []string{"bearer:" + good}, 200, "", ""},
+		{"a valid token with the scope", "POST", "/mcp/notes", []string{"bearer:" + good}, 200, "", ""},
+		{"a token without the scope", "POST", "/mcp/notes", []string{"bearer:" + readOnly}, 403, "insufficient_scope", `error="insufficient_scope"`},
+		{"forged", "GET", "/mcp", []string{"bearer:" + forged}, 401, "invalid_token", `error="invalid_token"`},
+		{"an unknown kid", "GET", "/mcp", []string{"bearer:" + unknownKid}, 401, "invalid_token", meta},
+		{"expired", "GET", "/mcp", []string{"bearer:" + expired}, 401, "invalid_token", meta},
+		{"another project's", "GET", "/mcp", []string{"bearer:" + otherProject}, 401, "invalid_token", meta},
+		{"an issuer not configured", "GET", "/mcp", []string{"bearer:" + otherIssuer}, 401, "invalid_token", meta},
+		{"an M2M token", "GET", "/mcp", []string{"bearer:" + machine}, 401, "invalid_token", meta},
+		{"a session JWT", "GET", "/mcp", []string{"bearer:" + person.SessionJWT}, 401, "invalid_token", meta},
+		{"an opaque session token", "GET", "/mcp", []string{"bearer:" + person.SessionToken}, 401, "invalid_token", meta},
+		{"a session cookie", "GET", "/mcp", []string{"jwt:" + person.SessionJWT}, 401, "unauthenticated", meta},
+		{"an access token as a cookie", "GET", "/mcp", []string{"jwt:" + good}, 401, "unauthenticated", meta},
+		{"an access token on a person's route", "GET", "/me", []string{"bearer:" + good}, 403, "session_required", ""},
+		{"an access token on a machine route", "GET", "/reports", []string{"bearer:" + good}, 403, "insufficient_scope", ""},
+		{"an access token where a session is optional", "GET", "/open", []string{"bearer:" + good}, 200, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := a.do(req(tt.method, tt.path, tt.creds...))
+			if rec.Code != tt.want {
+				t.Fatalf("%d %s, want %d", rec.Code, rec.Body, tt.want)
+			}
+			got := body(t, rec)
+			if tt.want == 200 {
+				if got["sub"] != a.userID || got["client_id"] != a.client || got["source"] != "local" {
+					t.Fatalf("the handler saw %v", got)
+				}
+				return
+			}
+			if got["error_type"] != tt.code {
+				t.Fatalf("error_type %v, want %s", got["error_type"], tt.code)
+			}
+			if ch := rec.Header().Get("WWW-Authenticate"); !strings.Contains(ch, tt.challenge) {
+				t.Fatalf("challenge %q, want it to hold %q", ch, tt.challenge)
+			}
+		})
+	}
+	if n := a.srv.Calls(stytchtest.Authenticate) + a.srv.Calls(stytchtest.OAuthIntrospect); n != 0 {
+		t.Fatalf("%d calls to Stytch's authenticate or introspection; every access token is decided locally", n)
+	}
+	if n := a.srv.Calls(stytchtest.JWKS); n > 1 {
+		t.Fatalf("%d JWKS fetches; the unknown kid may cost one, paced", n)
+	}
+}
+
+// TestResourceMetadata holds the metadata document and where it is served.
+func TestResourceMetadata(t *testing.T) {
+	a := newAgentApp(t)
+	if got := a.res.MetadataPath(); got != "/.well-known/oauth-protected-resource/mcp" {
+		t.Fatalf("path %q", got)
+	}
+	rec := a.do(req("GET", a.res.MetadataPath()))
+	var doc struct {
+		Resource             string   `json:"resource"`
+		AuthorizationServers []string `json:"authorization_servers"`
+		ScopesSupported      []string `json:"scopes_supported"`
+		BearerMethods        []string `json:"bearer_methods_supported"`
+		Name                 string   `json:"resource_name"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil || rec.Code != 200 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if doc.Resource != "https://notes.example.com/mcp" || len(doc.AuthorizationServers) != 1 || doc.AuthorizationServers[0] != a.srv.URL ||
+		len(doc.ScopesSupported) != 3 || doc.BearerMethods[0] != "header" || doc.Name != "Notes" || rec.Header().Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("metadata %+v, headers %v", doc, rec.Header())
+	}
+
+	bad := []struct {
+		name string
+		cfg  middleware.ProtectedResource
+		want string
+	}{
+		{"no URL", middleware.ProtectedResource{}, "URL: required"},
+		{"a relative URL", middleware.ProtectedResource{URL: "/mcp"}, "not an absolute URL"},
+		{"http elsewhere than localhost", middleware.ProtectedResource{URL: "http://notes.example.com/mcp"}, "https is required"},
+		{"an authorization server the verifier does not accept", middleware.ProtectedResource{URL: "https://notes.example.com/mcp",
+			AuthorizationServers: []string{"https://login.example.com"}}, "Verification.Issuers"},
+	}
+	for _, tt := range bad {
+		if _, err := a.mw.Resource(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want an error saying %q", tt.name, err, tt.want)
+		}
+	}
+}
