@@ -9,6 +9,7 @@
 //	                [-rate-limit 100] [-rate-burst 0] [-failed-auth-share 0.5] [-failed-auth-min 100]
 //	                [-webhook-url http://127.0.0.1:8080/webhooks/stytch -webhook-secret whsec_...]
 //	                [-demo-roles editor] [-policy policy.json]
+//	                [-authorization-url http://127.0.0.1:8080/oauth/authorize]
 //
 // The project's RBAC policy (consumer and B2B alike) is a demo one unless
 // -policy names a JSON file of Stytch's policy shape ({"roles": [...],
@@ -45,6 +46,16 @@
 //
 //	export STYTCH_PROJECT_ID=... STYTCH_SECRET=... STYTCH_BASE_URL=...
 //	export DEMO_SESSION_TOKEN=... DEMO_MEMBER_SESSION_TOKEN=...
+//
+// It is a Connected Apps authorization server too, its own origin playing
+// the project's domain: discovery at /.well-known/oauth-authorization-server
+// (and openid-configuration), Dynamic Client Registration at
+// /v1/oauth2/register, the token endpoint /v1/oauth2/token (authorization
+// code with PKCE, refresh tokens), introspection and revocation, and the
+// backend's /v1/idp/oauth/authorize/start and /v1/idp/oauth/authorize for
+// the app's consent page, whose URL -authorization-url gives (the
+// authorization_endpoint of the metadata, as the dashboard sets it). The
+// demo policy's scopes are documents:read and documents:write.
 //
 // It serves until SIGINT or SIGTERM, then shuts down cleanly.
 package main
@@ -127,6 +138,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	hookSecret := fs.String("webhook-secret", "", "sign webhooks with this endpoint secret (whsec_...); required with -webhook-url")
 	demoRoles := fs.String("demo-roles", "editor", "roles of the demo user and member, comma-separated (the demo policy has viewer and editor)")
 	policyFile := fs.String("policy", "", "a JSON file of the RBAC policy, in Stytch's shape (default: the demo policy)")
+	authorizationURL := fs.String("authorization-url", "", "the app's consent page, advertised as the Connected Apps authorization_endpoint")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -163,6 +175,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	defer emu.Close()
 	emu.SetPolicy(policy)
 	emu.SetB2BPolicy(policy)
+	emu.SetAuthorizationURL(*authorizationURL)
 	b, err := demo(emu, splitRoles(*demoRoles))
 	if err != nil {
 		return err
@@ -225,13 +238,19 @@ func dialable(a *net.TCPAddr) string {
 }
 
 // demoPolicy is the RBAC policy a quickstart's guards decide with: viewers
-// read documents, editors read and write them.
+// read documents, editors read and write them; and the Connected Apps
+// scopes documents:read and documents:write, which a person may grant an
+// agent only when their roles hold what the scope carries.
 func demoPolicy() session.Policy {
 	return session.Policy{
 		Resources: []session.Resource{{ResourceID: "documents", Description: "the demo's documents", Actions: []string{"read", "write"}}},
 		Roles: []session.Role{
 			{RoleID: "viewer", Description: "reads documents", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}},
 			{RoleID: "editor", Description: "reads and writes documents", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read", "write"}}}},
+		},
+		Scopes: []session.Scope{
+			{Scope: "documents:read", Description: "read your documents", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}},
+			{Scope: "documents:write", Description: "write documents for you", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"write"}}}},
 		},
 	}
 }
