@@ -54,6 +54,12 @@ const (
 	RoleEditor = "editor"
 )
 
+// Scopes the demo policy defines, for Connected Apps clients.
+const (
+	ScopeRead  = "documents:read"
+	ScopeWrite = "documents:write"
+)
+
 // Policy is the demo RBAC policy: viewers read documents, editors also
 // write them.
 func Policy(predefined ...string) session.Policy {
@@ -66,6 +72,12 @@ func Policy(predefined ...string) session.Policy {
 	}
 	for _, r := range predefined {
 		p.Roles = append(p.Roles, session.Role{RoleID: r, Description: "Predefined", Permissions: []session.Permission{}})
+	}
+	// Connected Apps scopes: what a person may grant an agent (examples/mcp),
+	// each only when their roles hold what it carries.
+	p.Scopes = []session.Scope{
+		{Scope: ScopeRead, Description: "Read your documents", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}},
+		{Scope: ScopeWrite, Description: "Write documents for you", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"write"}}}},
 	}
 	return p
 }
@@ -352,10 +364,16 @@ func Serve(ctx context.Context, addr string, h http.Handler, ready func(url stri
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	ready("http://" + ln.Addr().String())
+	return ServeListener(ctx, ln, h)
+}
+
+// ServeListener is Serve on a listener already open: for an app that must
+// know its own URL before it builds its handler.
+func ServeListener(ctx context.Context, ln net.Listener, h http.Handler) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	ready("http://" + ln.Addr().String())
 	select {
 	case err := <-served:
 		return err
