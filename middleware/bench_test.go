@@ -72,6 +72,58 @@ func BenchmarkMiddleware(b *testing.B) {
 	b.Run("first-seen-jwt", func(b *testing.B) { run(b, cacheSize, func(i int) string { return tokens[i] }) })
 }
 
+// BenchmarkAccessToken runs full requests with a Bearer token seen before:
+// a session JWT through Require (session-jwt), and a Connected Apps access
+// token through a protected resource's Require with a scope
+// (access-token). The target is access-token within 1.2× session-jwt.
+func BenchmarkAccessToken(b *testing.B) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	u := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com", Roles: []string{"editor"}})
+	tok, err := srv.StartSession(u.UserID, stytchtest.SessionParams{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	app, err := srv.RegisterConnectedApp("agent", false, "http://127.0.0.1:9/cb")
+	if err != nil {
+		b.Fatal(err)
+	}
+	access, err := srv.IssueConnectedAppToken(u.UserID, app.ClientID, "documents:read", "documents:write")
+	if err != nil {
+		b.Fatal(err)
+	}
+	mw, err := middleware.New(middleware.Config{Client: srv.Client()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer mw.Close()
+	res, err := mw.Resource(middleware.ProtectedResource{URL: "https://api.example.com/mcp"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	noop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	for _, bb := range []struct {
+		name, token string
+		h           http.Handler
+	}{
+		{"session-jwt", tok.SessionJWT, mw.Require(noop)},
+		{"access-token", access, res.Require("documents:read")(noop)},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			r := httptest.NewRequest("GET", "/mcp", nil)
+			r.Header.Set("Authorization", "Bearer "+bb.token)
+			w := httptest.NewRecorder()
+			b.ReportAllocs()
+			for b.Loop() {
+				bb.h.ServeHTTP(w, r)
+			}
+			if w.Code != 200 {
+				b.Fatalf("status %d", w.Code)
+			}
+		})
+	}
+}
+
 // BenchmarkRevocationList measures the in-memory list's two operations on a
 // full default-sized list: IsRevoked, asked on every request, and Revoke
 // past the bound, which evicts in expiry order. It reports the heap a full

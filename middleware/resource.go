@@ -158,7 +158,10 @@ func (r *Resource) Require(scopes ...string) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, req)
 				return
 			}
-			a, e := r.resolve(req, scopes)
+			// The token's auth is written here, on this stack: the
+			// request's one context value is its only copy on the heap.
+			var local auth
+			a, e := r.resolve(req, scopes, &local)
 			if m.cfg.Hooks.Decided != nil {
 				m.decided(req.Context(), time.Time{}, a, e) // never asks Stytch
 			}
@@ -173,9 +176,9 @@ func (r *Resource) Require(scopes ...string) func(http.Handler) http.Handler {
 
 // resolve is the pipeline for the resource's routes: only an access token
 // that verifies locally, as a Bearer credential, from one of the
-// authorization servers, with scopes, is let through; nothing is asked of
-// Stytch.
-func (r *Resource) resolve(req *http.Request, scopes []string) (*auth, *stytchguard.Refusal) {
+// authorization servers, with scopes, is let through, written to dst;
+// nothing is asked of Stytch.
+func (r *Resource) resolve(req *http.Request, scopes []string, dst *auth) (*auth, *stytchguard.Refusal) {
 	refuse := func(status int, code, msg, why string, err error) (*auth, *stytchguard.Refusal) {
 		return nil, &stytchguard.Refusal{Status: status, Code: code, Message: msg, Diagnosis: why, Err: err,
 			TokenPresented: code != stytchguard.CodeUnauthenticated, Scopes: scopes, ResourceMetadata: r.metadataURL}
@@ -210,7 +213,8 @@ func (r *Resource) resolve(req *http.Request, scopes []string) (*auth, *stytchgu
 		if r.m.cfg.Hooks.Local != nil {
 			r.m.cfg.Hooks.Local()
 		}
-		return &auth{access: a, expires: a.ExpiresAt}, nil
+		*dst = auth{access: a, expires: a.ExpiresAt}
+		return dst, nil
 	case j.accessToken() && j.outcome == jwtlocal.ErrIssuerUnknown:
 		return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid", j.err.Error(), j.err)
 	case j.accessToken():

@@ -55,7 +55,7 @@ const (
 	OAuthMetadata   Endpoint = "oauth2.metadata" // RFC 8414 and OpenID discovery
 	OAuthRegister   Endpoint = "oauth2.register"
 	OAuthAuthorize  Endpoint = "idp.oauth.authorize" // start and submit
-	OAuthToken      Endpoint = "oauth2.token"        // authorization_code and refresh_token
+	OAuthToken      Endpoint = "oauth2.token"        // the domain's token endpoint, /v1/oauth2/token
 	OAuthIntrospect Endpoint = "oauth2.introspect"
 	OAuthRevoke     Endpoint = "oauth2.revoke"
 )

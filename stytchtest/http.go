@@ -74,7 +74,7 @@ func (e *Emulator) routes() http.Handler {
 	mux.Handle("GET /.well-known/jwks.json", e.endpoint(JWKS, public, e.handleDomainJWKS))
 	mux.HandleFunc("GET /v1/oauth2/authorize", noAuthorizationURL)
 	mux.Handle("POST /v1/oauth2/register", e.endpoint(OAuthRegister, oauthClient, e.handleRegister))
-	mux.Handle("POST /v1/oauth2/token", e.endpoint(M2MToken, oauthClient, e.handleToken))
+	mux.Handle("POST /v1/oauth2/token", e.endpoint(OAuthToken, oauthClient, e.handleToken))
 	for _, prefix := range []string{"POST /v1/oauth2/", "POST /v1/public/{project_id}/oauth2/"} {
 		mux.Handle(prefix+"introspect", e.endpoint(OAuthIntrospect, oauthClient, e.handleIntrospect))
 		mux.Handle(prefix+"revoke", e.endpoint(OAuthRevoke, oauthClient, e.handleOAuthRevoke))
