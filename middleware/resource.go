@@ -1,17 +1,24 @@
 package middleware
 
 import (
+	"cmp"
+	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+
 	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/jwtlocal"
+	"github.com/stytchguard/stytchguard/session"
 )
 
 // ProtectedResource describes an API or MCP server that takes Connected
@@ -34,7 +41,29 @@ type ProtectedResource struct {
 	Scopes []string
 	// Name is a name for people (resource_name). Optional.
 	Name string
+	// Introspection, when set, lets the resource ask Stytch about tokens
+	// (RFC 7662), as the Connected Apps client it names. Nil means tokens
+	// are only ever verified locally: valid until their exp, even after
+	// their grant is revoked, and refused with 503 while no key set is
+	// held.
+	Introspection *Introspection
 }
+
+// Introspection is the Connected Apps client a protected resource asks
+// Stytch's introspection endpoint as: one created for the resource server
+// in the dashboard (a confidential client: its id and secret).
+type Introspection struct {
+	ClientID, ClientSecret string
+	// After is how old (since its iat) a token that verifies locally may
+	// get before it is introspected, once per Upstream.RemoteTTL: how long
+	// a revoked grant's tokens keep working here. Zero means 5 minutes,
+	// as for session JWTs. Tokens are introspected too, within the
+	// Upstream budget, while no key set is held.
+	After time.Duration
+}
+
+// defaultIntrospectAfter is Introspection.After's default.
+const defaultIntrospectAfter = 5 * time.Minute
 
 // Resource guards a protected resource's routes with Connected Apps access
 // tokens and serves its metadata (RFC 9728). Build one with
@@ -44,7 +73,20 @@ type Resource struct {
 	cfg         ProtectedResource
 	metadataURL string
 	metadata    []byte
+	// answers are Stytch's introspection answers, by the token's digest,
+	// for Upstream.RemoteTTL; nil without Introspection.
+	answers *lru.Cache[[32]byte, *introspected]
 }
+
+// introspected is one introspection answer: the token when it is active,
+// nil when it is not; good until until, by Config.Now.
+type introspected struct {
+	token *stytchguard.AccessTokenAuth
+	until time.Time
+}
+
+// maxIntrospected bounds the introspection answers kept.
+const maxIntrospected = 10_000
 
 // Resource returns the guard and metadata of a protected resource: an API
 // or MCP server that third-party apps and AI agents call with access
@@ -79,6 +121,18 @@ func (m *Middleware) Resource(cfg ProtectedResource) (*Resource, error) {
 	}
 	cfg.Scopes = slices.Clone(cfg.Scopes)
 	r := &Resource{m: m, cfg: cfg}
+	if in := cfg.Introspection; in != nil {
+		c := *in
+		switch {
+		case c.ClientID == "":
+			return nil, errors.New("middleware: ProtectedResource.Introspection.ClientID: required: the resource's Connected Apps client")
+		case c.After < 0:
+			return nil, fmt.Errorf("middleware: ProtectedResource.Introspection.After: %v is negative", c.After)
+		}
+		c.After = cmp.Or(c.After, defaultIntrospectAfter)
+		r.cfg.Introspection = &c
+		r.answers, _ = lru.New[[32]byte, *introspected](maxIntrospected) // a positive size: no error
+	}
 	// RFC 9728 3.1: the well-known path goes between the host and the
 	// resource's own path.
 	r.metadataURL = u.Scheme + "://" + u.Host + "/.well-known/oauth-protected-resource" + strings.TrimRight(u.EscapedPath(), "/")
@@ -202,19 +256,32 @@ func (r *Resource) resolve(req *http.Request, scopes []string, dst *auth) (*auth
 	switch {
 	case j.accessToken() && j.outcome == nil:
 		a := j.verified.AccessToken
-		if !slices.Contains(r.cfg.AuthorizationServers, a.Issuer) {
-			return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid",
-				fmt.Sprintf("issuer %q is not an authorization server of this resource (%s)", a.Issuer, strings.Join(r.cfg.AuthorizationServers, ", ")), nil)
-		}
-		if !a.HasScopes(scopes...) {
-			return refuse(http.StatusForbidden, stytchguard.CodeInsufficientScope, "the access token lacks scope "+strings.Join(scopes, " and "),
-				"the token of client "+a.ClientID+" grants "+strings.Join(a.Scopes, " "), nil)
-		}
-		if r.m.cfg.Hooks.Local != nil {
+		if in := r.cfg.Introspection; in != nil && !r.m.cfg.Now().Before(a.IssuedAt.Add(in.After)) {
+			// Old enough to ask whether its grant still stands. If Stytch
+			// cannot say, what the key set proved stands.
+			if asked, e := r.introspect(req, cred.JWT, false); e == nil && asked == nil {
+				return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is no longer active",
+					"Stytch's introspection: not active (its grant was revoked, or it was)", nil)
+			}
+		} else if r.m.cfg.Hooks.Local != nil {
 			r.m.cfg.Hooks.Local()
 		}
-		*dst = auth{access: a, expires: a.ExpiresAt}
-		return dst, nil
+		return r.admit(a, scopes, dst, refuse)
+	case j.outcome == jwtlocal.ErrKeyUnknown && r.cfg.Introspection != nil:
+		// No key set to verify with: Stytch's word, within the budget, as
+		// nothing ties the token to the project yet.
+		a, e := r.introspect(req, cred.JWT, true)
+		switch {
+		case e != nil:
+			e.ResourceMetadata = r.metadataURL
+			return nil, e
+		case a == nil:
+			return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid", "Stytch's introspection: not active", nil)
+		case !r.m.cfg.Now().Before(a.ExpiresAt):
+			return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is expired or not valid yet",
+				"expired at "+a.ExpiresAt.UTC().Format(time.RFC3339), nil)
+		}
+		return r.admit(a, scopes, dst, refuse)
 	case j.accessToken() && j.outcome == jwtlocal.ErrIssuerUnknown:
 		return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid", j.err.Error(), j.err)
 	case j.accessToken():
@@ -231,6 +298,103 @@ func (r *Resource) resolve(req *http.Request, scopes []string, dst *auth) (*auth
 			"a session JWT came; this resource takes a Connected App's access token", nil)
 	}
 	return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid", errString(j.err), j.err)
+}
+
+// admit lets a valid access token through, written to dst, when it comes
+// from one of the resource's authorization servers and grants scopes.
+func (r *Resource) admit(a *stytchguard.AccessTokenAuth, scopes []string, dst *auth,
+	refuse func(status int, code, msg, why string, err error) (*auth, *stytchguard.Refusal)) (*auth, *stytchguard.Refusal) {
+	if !slices.Contains(r.cfg.AuthorizationServers, a.Issuer) {
+		return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid",
+			fmt.Sprintf("issuer %q is not an authorization server of this resource (%s)", a.Issuer, strings.Join(r.cfg.AuthorizationServers, ", ")), nil)
+	}
+	if !a.HasScopes(scopes...) {
+		return refuse(http.StatusForbidden, stytchguard.CodeInsufficientScope, "the access token lacks scope "+strings.Join(scopes, " and "),
+			"the token of client "+a.ClientID+" grants "+strings.Join(a.Scopes, " "), nil)
+	}
+	*dst = auth{access: a, expires: a.ExpiresAt}
+	return dst, nil
+}
+
+// introspect asks Stytch about token, or its recent answer: the token when
+// it is active, nil when it is not, or the refusal when Stytch could not be
+// asked (503). When spends, the call is paid from the upstream budget.
+// Identical concurrent asks share one call.
+func (r *Resource) introspect(req *http.Request, token string, spends bool) (*stytchguard.AccessTokenAuth, *stytchguard.Refusal) {
+	m, ctx := r.m, req.Context()
+	key := sha256.Sum256([]byte(token))
+	if got, ok := r.answers.Get(key); ok && m.cfg.Now().Before(got.until) {
+		if m.cfg.Hooks.Reused != nil {
+			m.cfg.Hooks.Reused()
+		}
+		return got.token, nil
+	}
+	ch := m.group.DoChan("introspect\x00"+string(key[:]), func() (any, error) {
+		if spends {
+			if reason := m.gate.spend(req); reason != "" {
+				return nil, reason
+			}
+		}
+		var got *session.Introspection
+		err := m.gated(context.WithoutCancel(ctx), func(ctx context.Context) (err error) {
+			got, err = m.cfg.Client.IntrospectAccessToken(ctx, session.IntrospectParams{
+				Token: token, ClientID: r.cfg.Introspection.ClientID, ClientSecret: r.cfg.Introspection.ClientSecret})
+			return err
+		})
+		var shed shedError
+		if errors.As(err, &shed) {
+			return nil, err
+		}
+		if m.cfg.Hooks.Remote != nil {
+			m.cfg.Hooks.Remote(err)
+		}
+		if err != nil {
+			return nil, r.introspectionError(ctx, err)
+		}
+		answer := &introspected{until: m.cfg.Now().Add(m.cfg.Upstream.RemoteTTL)}
+		if got.Active {
+			answer.token = &stytchguard.AccessTokenAuth{Subject: got.Subject, ClientID: got.ClientID, Scopes: strings.Fields(got.Scope),
+				TokenID: got.TokenID, Issuer: got.Issuer, CustomClaims: map[string]any{}, Source: stytchguard.SourceStytch,
+				IssuedAt: time.Unix(got.IssuedAt, 0), ExpiresAt: time.Unix(got.ExpiresAt, 0)}
+		}
+		r.answers.Add(key, answer)
+		return answer, nil
+	})
+	select {
+	case res := <-ch:
+		var shed shedError
+		switch {
+		case errors.As(res.Err, &shed):
+			return nil, m.shed(ctx, shed)
+		case res.Err != nil:
+			return nil, res.Err.(*stytchguard.Refusal)
+		}
+		return res.Val.(*introspected).token, nil
+	case <-ctx.Done():
+		return nil, &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "the request ended before Stytch answered", RetryAfter: m.cfg.Upstream.RetryAfter, Err: ctx.Err()}
+	}
+}
+
+// introspectionError answers a failed introspection: 503, never a sign-out,
+// as the token itself was not found wanting. Stytch refusing the request
+// (the client's credentials, say) is logged as the misconfiguration it is.
+func (r *Resource) introspectionError(ctx context.Context, err error) *stytchguard.Refusal {
+	var api *session.APIError
+	if errors.As(err, &api) && api.StatusCode >= 400 && api.StatusCode < 500 && api.StatusCode != http.StatusTooManyRequests {
+		r.m.credentialsLog.Do(func() {
+			r.m.cfg.Logger.LogAttrs(ctx, slog.LevelError, "stytchguard: Stytch refused the protected resource's introspection request; "+
+				"tokens that need it answer 503: check ProtectedResource.Introspection's client id and secret",
+				slog.String("client_id", r.cfg.Introspection.ClientID), slog.String("error_type", api.ErrorType), slog.String("stytch_request_id", api.RequestID))
+		})
+		return &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "Stytch is unavailable; try again later",
+			RetryAfter: r.m.cfg.Upstream.RetryAfter, RequestID: api.RequestID, Err: err}
+	}
+	e := r.m.upstreamError(ctx, err)
+	if e.Status != http.StatusServiceUnavailable {
+		e = &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "Stytch is unavailable; try again later",
+			RetryAfter: r.m.cfg.Upstream.RetryAfter, RequestID: e.RequestID, Err: err}
+	}
+	return e
 }
 
 func errString(err error) string {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -197,5 +198,159 @@ func TestResourceMetadata(t *testing.T) {
 		if _, err := a.mw.Resource(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want an error saying %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+// introspectingApp is an app whose resource introspects tokens older than
+// a minute, as a confidential Connected Apps client of its own; with no key
+// set held when keyless.
+func introspectingApp(t *testing.T, keyless bool, secret func(string) string) (*app, *middleware.Resource, string, string) {
+	t.Helper()
+	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
+	t.Cleanup(srv.Close)
+	u := srv.CreateUser(stytchtest.UserParams{Email: "ann@example.com"})
+	agent, err := srv.RegisterConnectedApp("agent", false, "http://127.0.0.1:9/cb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := srv.RegisterConnectedApp("the resource server", true, "https://notes.example.com/unused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := srv.IssueConnectedAppToken(u.UserID, agent.ClientID, "notes:read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keyless {
+		srv.InjectFault(stytchtest.JWKS, stytchtest.Fault{Status: 503})
+	}
+	a := newAppWith(t, srv, srv.Client(), &syncBuffer{}, nil)
+	a.remember(stytchtest.Tokens{SessionJWT: tok, SessionToken: server.ClientSecret})
+	res, err := a.mw.Resource(middleware.ProtectedResource{URL: "https://notes.example.com/mcp",
+		Introspection: &middleware.Introspection{ClientID: server.ClientID, ClientSecret: secret(server.ClientSecret), After: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.h.(*http.ServeMux).Handle("GET /mcp", res.Require("notes:read")(agentWho))
+	return a, res, tok, u.UserID
+}
+
+// TestResourceIntrospection: a token older than Introspection.After is
+// asked about once per RemoteTTL, so that a revoked grant stops working
+// here within After plus RemoteTTL; an introspection that fails leaves the
+// local verdict standing.
+func TestResourceIntrospection(t *testing.T) {
+	a, _, tok, userID := introspectingApp(t, false, func(s string) string { return s })
+	get := func() (int, map[string]any) {
+		rec := a.do(req("GET", "/mcp", "bearer:"+tok))
+		return rec.Code, body(t, rec)
+	}
+	a.srv.ResetCalls()
+	steps := []struct {
+		name   string
+		before func()
+		want   int
+		source string
+		asked  int // introspection calls so far
+	}{
+		{"fresh: local", nil, 200, "local", 0},
+		{"past After: asked", func() { a.srv.Advance(61 * time.Second) }, 200, "local", 1},
+		{"again: the recent answer", nil, 200, "local", 1},
+		{"past RemoteTTL, Stytch down: the local verdict stands", func() {
+			a.srv.Advance(61 * time.Second)
+			a.srv.InjectFault(stytchtest.OAuthIntrospect, stytchtest.Fault{Status: 503})
+		}, 200, "local", 4}, // the client's three attempts
+		{"Stytch back: asked, as a failure is not kept", func() { a.srv.ClearFaults() }, 200, "local", 5},
+		{"revoked, within RemoteTTL: the recent answer", func() {
+			if err := a.srv.RevokeConnectedApp(userID, clientOf(t, tok)); err != nil {
+				t.Fatal(err)
+			}
+		}, 200, "local", 5},
+		{"past RemoteTTL: asked, and refused", func() { a.srv.Advance(61 * time.Second) }, 401, "", 6},
+		{"again: the recent answer, refused", nil, 401, "", 6},
+	}
+	for _, s := range steps {
+		if s.before != nil {
+			s.before()
+		}
+		code, got := get()
+		if code != s.want || s.want == 200 && got["source"] != s.source {
+			t.Fatalf("%s: %d %v", s.name, code, got)
+		}
+		if n := a.srv.Calls(stytchtest.OAuthIntrospect); n != s.asked {
+			t.Fatalf("%s: %d introspection calls, want %d", s.name, n, s.asked)
+		}
+	}
+}
+
+func clientOf(t *testing.T, tok string) string {
+	t.Helper()
+	c := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(tok, c); err != nil {
+		t.Fatal(err)
+	}
+	return c["client_id"].(string)
+}
+
+// TestResourceIntrospectionWithoutKeys: while no key set is held, tokens
+// are introspected within the upstream budget: a good one goes through
+// (Stytch's word), a forged one is refused; Stytch down, garbage answers
+// and refused client credentials are 503s, never a sign-out.
+func TestResourceIntrospectionWithoutKeys(t *testing.T) {
+	tests := []struct {
+		name   string
+		secret func(string) string
+		fault  *stytchtest.Fault
+		forged bool
+		want   int
+		source string
+	}{
+		{"a good token", func(s string) string { return s }, nil, false, 200, "stytch"},
+		{"a forged token", func(s string) string { return s }, nil, true, 401, ""},
+		{"Stytch down", func(s string) string { return s }, &stytchtest.Fault{Status: 503}, false, 503, ""},
+		{"a 2xx without an answer", func(s string) string { return s }, &stytchtest.Fault{Status: 200, Body: `{}`}, false, 503, ""},
+		{"a wrong client secret", func(string) string { return "wrong" }, nil, false, 503, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, _, tok, _ := introspectingApp(t, true, tt.secret)
+			if tt.fault != nil {
+				a.srv.InjectFault(stytchtest.OAuthIntrospect, *tt.fault)
+			}
+			if tt.forged {
+				other, _ := rsa.GenerateKey(rand.Reader, 2048)
+				kid, _ := a.srv.SigningKey()
+				tok = resign(t, tok, kid, other, func(jwt.MapClaims) {})
+			}
+			rec := a.do(req("GET", "/mcp", "bearer:"+tok))
+			got := body(t, rec)
+			if rec.Code != tt.want || tt.want == 200 && got["source"] != tt.source {
+				t.Fatalf("%d %v", rec.Code, got)
+			}
+			if tt.want == 503 && rec.Header().Get("Retry-After") == "" {
+				t.Fatal("a 503 without Retry-After")
+			}
+			if n := a.srv.Calls(stytchtest.OAuthIntrospect); n < 1 || n > 3 {
+				t.Fatalf("%d introspection calls, want 1 (3 with the client's retries of a 503)", n)
+			}
+		})
+	}
+}
+
+// TestResourceIntrospectionBudget: a flood of made-up tokens while no key
+// set is held reaches Stytch only as far as the upstream budget allows; the
+// rest are 503s, and no forged token is let through.
+func TestResourceIntrospectionBudget(t *testing.T) {
+	a, _, tok, _ := introspectingApp(t, true, func(s string) string { return s })
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	kid, _ := a.srv.SigningKey()
+	codes := map[int]int{}
+	for i := range 300 {
+		forged := resign(t, tok, kid, other, func(c jwt.MapClaims) { c["jti"] = fmt.Sprint(i) })
+		codes[a.do(req("GET", "/mcp", "bearer:"+forged)).Code]++
+	}
+	n := a.srv.Calls(stytchtest.OAuthIntrospect)
+	if codes[200] != 0 || codes[401] != n || codes[503] != 300-n || n > 60 {
+		t.Fatalf("answers %v, %d introspection calls (the budget's burst is 50)", codes, n)
 	}
 }

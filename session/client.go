@@ -231,10 +231,13 @@ func basicAuth(user, pass string) string {
 
 // call is one API operation.
 type call struct {
-	method     string
-	path       string
-	query      url.Values
-	body       any
+	method string
+	path   string
+	query  url.Values
+	body   any
+	// form, when set, is the body instead, form-encoded (OAuth2's
+	// endpoints).
+	form       url.Values
 	idempotent bool
 	noAuth     bool
 }
@@ -244,7 +247,9 @@ func (c call) op() string { return c.method + " " + c.path }
 // do runs c with retries and decodes a success into out.
 func (t *transport) do(ctx context.Context, c call, out any) error {
 	var payload []byte
-	if c.body != nil {
+	if c.form != nil {
+		payload = []byte(c.form.Encode())
+	} else if c.body != nil {
 		var err error
 		if payload, err = json.Marshal(c.body); err != nil {
 			return fmt.Errorf("session: encoding %s request: %w", c.op(), err)
@@ -354,7 +359,10 @@ func (t *transport) attempt(ctx context.Context, c call, target string, payload 
 	if err != nil {
 		return 0, 0, fmt.Errorf("session: building %s request: %w", c.op(), err)
 	}
-	if payload != nil {
+	switch {
+	case c.form != nil:
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	case payload != nil:
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")

@@ -62,3 +62,42 @@ func TestAuthorize(t *testing.T) {
 		}
 	}
 }
+
+// TestIntrospectAccessToken: Stytch's word on an access token, active or
+// not, and an answer Stytch would never give refused.
+func TestIntrospectAccessToken(t *testing.T) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	c := srv.Client()
+	u := srv.CreateUser(stytchtest.UserParams{Email: "ann@example.com"})
+	agent, _ := srv.RegisterConnectedApp("agent", false, "http://127.0.0.1:9/cb")
+	rs, _ := srv.RegisterConnectedApp("resource server", true, "https://api.example.com/unused")
+	tok, err := srv.IssueConnectedAppToken(u.UserID, agent.ClientID, "notes:read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p := session.IntrospectParams{Token: tok, ClientID: rs.ClientID, ClientSecret: rs.ClientSecret}
+	got, err := c.IntrospectAccessToken(ctx, p)
+	if err != nil || !got.Active || got.Subject != u.UserID || got.ClientID != agent.ClientID || got.Scope != "notes:read" || got.ExpiresAt == 0 || got.Issuer != srv.URL {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if err := srv.RevokeConnectedApp(u.UserID, agent.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.IntrospectAccessToken(ctx, p); err != nil || got.Active || got.Subject != "" {
+		t.Fatalf("revoked: %+v %v", got, err)
+	}
+	p.ClientSecret = "wrong"
+	var apiErr *session.APIError
+	if _, err := c.IntrospectAccessToken(ctx, p); !errors.As(err, &apiErr) || apiErr.ErrorType != "invalid_client" {
+		t.Fatalf("a wrong client secret: %v", err)
+	}
+	for _, body := range []string{`{}`, `{"active":true}`} {
+		srv.InjectFault(stytchtest.OAuthIntrospect, stytchtest.Fault{Status: 200, Body: body})
+		if _, err := c.IntrospectAccessToken(ctx, p); !errors.Is(err, session.ErrInvalidAnswer) {
+			t.Fatalf("answered %s: %v", body, err)
+		}
+		srv.ClearFaults()
+	}
+}
