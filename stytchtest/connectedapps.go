@@ -772,12 +772,12 @@ func (e *Emulator) handleUserConnectedAppRevoke(r *http.Request, reqID string) (
 	return map[string]any{"request_id": reqID, "status_code": http.StatusOK}, nil
 }
 
-// IssueConnectedAppToken returns an access token issued to clientID for
+// IssueConnectedAppTokenAs returns an access token issued to clientID for
 // the user subjectID with scopes, as the token endpoint would after the
 // user consented, the domain at issuer ("" means the project's issuer;
 // Server.IssueConnectedAppToken uses the server's URL). The consent is
 // recorded.
-func (e *Emulator) IssueConnectedAppToken(issuer, subjectID, clientID string, scopes ...string) (string, error) {
+func (e *Emulator) IssueConnectedAppTokenAs(issuer, subjectID, clientID string, scopes ...string) (string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch {

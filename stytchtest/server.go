@@ -61,9 +61,9 @@ func (s *Server) Close() {
 	s.srv.Close()
 }
 
-// IssueConnectedAppToken is Emulator.IssueConnectedAppToken with the
+// IssueConnectedAppToken is Emulator.IssueConnectedAppTokenAs with the
 // server's URL as the issuer: the project domain a client got the token
 // from.
 func (s *Server) IssueConnectedAppToken(subjectID, clientID string, scopes ...string) (string, error) {
-	return s.Emulator.IssueConnectedAppToken(s.URL, subjectID, clientID, scopes...)
+	return s.Emulator.IssueConnectedAppTokenAs(s.URL, subjectID, clientID, scopes...)
 }

@@ -5,6 +5,12 @@
 // documents:write), and the consent page where a person signs in and
 // approves or denies the agent's request.
 //
+// Tokens verify locally; once older than five minutes (MCP_INTROSPECT_AFTER)
+// they are checked with Stytch's introspection, as the server's own
+// confidential Connected Apps client (STYTCH_RESOURCE_CLIENT_ID and
+// STYTCH_RESOURCE_CLIENT_SECRET; registered for it in emulator mode), so
+// that an agent whose grant the person revoked stops working.
+//
 // Without STYTCH_PROJECT_ID and STYTCH_SECRET it runs Stytch's emulator in
 // its own process as the authorization server:
 //
@@ -30,6 +36,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/stytchguard/stytchguard/examples/internal/demo"
 	"github.com/stytchguard/stytchguard/middleware"
@@ -74,7 +81,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		base = "http://" + ln.Addr().String()
 	}
 	logger := slog.New(slog.NewTextHandler(stdout, nil))
-	a, err := newApp(be, base, servers, logger)
+	intro, err := introspection(be, base, getenv)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	a, err := newApp(be, base, servers, intro, logger)
 	if err != nil {
 		ln.Close()
 		return err
@@ -100,7 +112,32 @@ type app struct {
 	mcpURL string
 }
 
-func newApp(be *demo.Backend, base string, servers []string, logger *slog.Logger) (*app, error) {
+// introspection is the resource server's own Connected Apps client, from
+// the environment, or registered with the emulator; nil without one.
+func introspection(be *demo.Backend, base string, getenv func(string) string) (*middleware.Introspection, error) {
+	in := &middleware.Introspection{ClientID: getenv("STYTCH_RESOURCE_CLIENT_ID"), ClientSecret: getenv("STYTCH_RESOURCE_CLIENT_SECRET")}
+	if v := getenv("MCP_INTROSPECT_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("MCP_INTROSPECT_AFTER: %q is not a positive duration", v)
+		}
+		in.After = d
+	}
+	switch {
+	case in.ClientID != "":
+		return in, nil
+	case be.Emulator == nil:
+		return nil, nil // tokens stay valid until their exp, revoked or not
+	}
+	c, err := be.Emulator.RegisterConnectedApp("Documents MCP server", true, base+"/unused")
+	if err != nil {
+		return nil, err
+	}
+	in.ClientID, in.ClientSecret = c.ClientID, c.ClientSecret
+	return in, nil
+}
+
+func newApp(be *demo.Backend, base string, servers []string, intro *middleware.Introspection, logger *slog.Logger) (*app, error) {
 	a := &app{be: be, mcpURL: base + "/mcp"}
 	mw, err := middleware.New(middleware.Config{
 		Client:       be.Client,
@@ -118,6 +155,7 @@ func newApp(be *demo.Backend, base string, servers []string, logger *slog.Logger
 		AuthorizationServers: servers,
 		Scopes:               []string{demo.ScopeRead, demo.ScopeWrite, "offline_access"},
 		Name:                 "Documents (stytchguard demo)",
+		Introspection:        intro,
 	})
 	if err != nil {
 		mw.Close()

@@ -312,3 +312,49 @@ func resign(t *testing.T, tok, kid string, key *rsa.PrivateKey, mod func(jwt.Map
 	}
 	return out
 }
+
+// TestRevokedGrantRefused: with introspection (here of every token at its
+// first use), an access token of a grant the person revoked is refused,
+// while one the server checked before the revocation works until the
+// answer is a minute old (Upstream.RemoteTTL).
+func TestRevokedGrantRefused(t *testing.T) {
+	emu := stytchtest.NewServer()
+	t.Cleanup(emu.Close)
+	emu.SetPolicy(demo.Policy("stytch_user"))
+	rs, err := emu.RegisterConnectedApp("Documents MCP server", true, "https://mcp.example.com/unused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := demotest.StartAppWith(t, run, map[string]string{
+		"STYTCH_PROJECT_ID": emu.ProjectID(), "STYTCH_SECRET": emu.Secret(), "STYTCH_BASE_URL": emu.URL, "STYTCH_DOMAIN": emu.URL,
+		"STYTCH_RESOURCE_CLIENT_ID": rs.ClientID, "STYTCH_RESOURCE_CLIENT_SECRET": rs.ClientSecret, "MCP_INTROSPECT_AFTER": "1ns",
+	})
+	s := &story{emu: emu, app: app, mcpURL: app.URL + "/mcp"}
+	u := emu.CreateUser(stytchtest.UserParams{Email: "ann@example.com", Roles: []string{demo.RoleEditor}})
+	agent, err := emu.RegisterConnectedApp("agent", false, "http://127.0.0.1:9/cb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var toks [2]string
+	for i := range toks {
+		if toks[i], err = emu.IssueConnectedAppToken(u.UserID, agent.ClientID, demo.ScopeRead); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checked, unchecked := toks[0], toks[1]
+	if code := s.post(t, checked); code != http.StatusOK {
+		t.Fatalf("before the revocation: %d", code)
+	}
+	if err := emu.RevokeConnectedApp(u.UserID, agent.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.post(t, unchecked); code != http.StatusUnauthorized {
+		t.Fatalf("a token of the revoked grant: %d", code)
+	}
+	if code := s.post(t, checked); code != http.StatusOK {
+		t.Fatalf("a token checked a moment before the revocation: %d (its answer is kept a minute)", code)
+	}
+	if n := emu.Calls(stytchtest.OAuthIntrospect); n != 2 {
+		t.Fatalf("%d introspection calls, want 2", n)
+	}
+}
