@@ -2,6 +2,7 @@ package stytchtest
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -58,6 +59,8 @@ const (
 	OAuthToken      Endpoint = "oauth2.token"        // the domain's token endpoint, /v1/oauth2/token
 	OAuthIntrospect Endpoint = "oauth2.introspect"
 	OAuthRevoke     Endpoint = "oauth2.revoke"
+	// ConnectedAppClients is the clients API: create, get, update, delete, search.
+	ConnectedAppClients Endpoint = "connected_apps.clients"
 )
 
 // standardScopes are the OpenID scopes every project supports.
@@ -76,15 +79,28 @@ type ConnectedApp struct {
 // caClient is a Connected Apps client. A confidential client's secret is
 // kept only as a digest.
 type caClient struct {
-	id, name, uri, clientType string
-	confidential              bool
-	secret                    [32]byte
-	redirectURIs              []string
-	createdAt                 time.Time
+	id, name, description, uri, clientType string
+	creationMethod                         string // "API", "DYNAMIC_CLIENT_REGISTRATION"
+	confidential                           bool
+	secret                                 [32]byte
+	lastFour                               string
+	redirectURIs                           []string
+	createdAt                              time.Time
+	lifetime                               time.Duration // of its access tokens; zero: AccessTokenLifetime
+}
+
+// accessTokenLifetime is how long c's access tokens live.
+func (c *caClient) accessTokenLifetime() time.Duration {
+	return cmp.Or(c.lifetime, AccessTokenLifetime)
+}
+
+// firstParty reports whether c is the project's own: no consent is asked.
+func (c *caClient) firstParty() bool {
+	return c.clientType == ClientFirstParty || c.clientType == ClientFirstPartyPublic
 }
 
 func (c *caClient) public() map[string]any {
-	return map[string]any{"client_id": c.id, "client_name": c.name, "client_description": "", "client_type": c.clientType, "logo_url": ""}
+	return map[string]any{"client_id": c.id, "client_name": c.name, "client_description": c.description, "client_type": c.clientType, "logo_url": ""}
 }
 
 // caCode is an authorization code waiting for the token endpoint.
@@ -105,6 +121,9 @@ type caRefresh struct {
 
 // grantKey names a user's grant to a client.
 func grantKey(subject, clientID string) string { return subject + "\x00" + clientID }
+
+// cutGrantKey splits a grantKey.
+func cutGrantKey(key string) (subject, clientID string, ok bool) { return strings.Cut(key, "\x00") }
 
 func digest(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 
@@ -307,21 +326,22 @@ func (e *Emulator) register(p registration) (*registered, *session.APIError) {
 	defer e.mu.Unlock()
 	c := &caClient{
 		id: e.id("connected-app"), name: p.ClientName, uri: p.ClientURI, confidential: method != "none",
-		redirectURIs: slices.Clone(p.RedirectURIs), createdAt: e.now(), clientType: "third_party_public",
+		redirectURIs: slices.Clone(p.RedirectURIs), createdAt: e.now(), clientType: ClientThirdPartyPublic, creationMethod: "DYNAMIC_CLIENT_REGISTRATION",
 	}
 	out := &registered{
 		ClientID: c.id, ClientIDIssuedAt: c.createdAt.Unix(), ClientName: c.name, ClientURI: c.uri, RedirectURIs: c.redirectURIs,
 		GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"}, TokenEndpointAuthMethod: method,
 	}
 	if c.confidential {
-		c.clientType = "third_party"
+		c.clientType = ClientThirdParty
 		out.ClientSecret = randomToken(32)
-		c.secret = digest(out.ClientSecret)
+		c.secret, c.lastFour = digest(out.ClientSecret), out.ClientSecret[len(out.ClientSecret)-4:]
 		never := int64(0)
 		out.ClientSecretExpiresAt = &never
 	}
 	out.clientType = c.clientType
 	e.caClients[c.id] = c
+	e.caOrder = append(e.caOrder, c.id)
 	return out, nil
 }
 
@@ -476,7 +496,7 @@ func (e *Emulator) handleAuthorizeStart(r *http.Request, reqID string) (any, *se
 		return nil, apiErr
 	}
 	granted := e.caConsents[grantKey(u.id, c.id)]
-	consent := p.Prompt == "consent" || slices.ContainsFunc(p.Scopes, func(s string) bool { return !slices.Contains(granted, s) })
+	consent := p.Prompt == "consent" || !c.firstParty() && slices.ContainsFunc(p.Scopes, func(s string) bool { return !slices.Contains(granted, s) })
 	return map[string]any{
 		"request_id": reqID, "status_code": http.StatusOK, "user_id": u.id, "user": e.userModel(u),
 		"client": c.public(), "consent_required": consent, "scope_results": results,
@@ -656,12 +676,12 @@ func (e *Emulator) connectedAppToken(r *http.Request, form url.Values, reqID str
 	if e.users[subject] == nil {
 		return invalid("The user is gone.")
 	}
-	tok, apiErr := e.signAccessToken(e.issuerFor(r), subject, c.id, scopes)
+	tok, apiErr := e.signAccessToken(e.issuerFor(r), subject, c, scopes)
 	if apiErr != nil {
 		return nil, apiErr
 	}
 	out := &caTokenResponse{RequestID: reqID, StatusCode: http.StatusOK, AccessToken: tok, TokenType: "bearer",
-		ExpiresIn: int(AccessTokenLifetime / time.Second), Scope: strings.Join(scopes, " ")}
+		ExpiresIn: int(c.accessTokenLifetime() / time.Second), Scope: strings.Join(scopes, " ")}
 	if slices.Contains(scopes, "offline_access") {
 		out.RefreshToken = randomToken(32)
 		e.caRefresh[digest(out.RefreshToken)] = &caRefresh{clientID: c.id, subject: subject, scopes: scopes, expires: now.Add(RefreshTokenLifetime)}
@@ -671,12 +691,12 @@ func (e *Emulator) connectedAppToken(r *http.Request, form url.Values, reqID str
 
 // signAccessToken signs a Connected Apps access token. The caller holds
 // e.mu.
-func (e *Emulator) signAccessToken(issuer, subject, clientID string, scopes []string) (string, *session.APIError) {
-	now := e.now()
+func (e *Emulator) signAccessToken(issuer, subject string, c *caClient, scopes []string) (string, *session.APIError) {
+	now, clientID := e.now(), c.id
 	claims := jwt.MapClaims{
 		"iss": issuer, "sub": subject, "aud": []string{e.projectID}, "client_id": clientID,
 		"scope": strings.Join(scopes, " "), "jti": newUUID(),
-		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(AccessTokenLifetime).Unix(),
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(c.accessTokenLifetime()).Unix(),
 	}
 	tok, err := sign(claims, e.keys[len(e.keys)-1])
 	if err != nil {
@@ -792,7 +812,7 @@ func (e *Emulator) IssueConnectedAppTokenAs(issuer, subjectID, clientID string, 
 	key := grantKey(subjectID, clientID)
 	e.caConsents[key] = appendUnique(e.caConsents[key], scopes...)
 	delete(e.caRevoked, key)
-	tok, apiErr := e.signAccessToken(issuer, subjectID, clientID, scopes)
+	tok, apiErr := e.signAccessToken(issuer, subjectID, e.caClients[clientID], scopes)
 	if apiErr != nil {
 		return "", fmt.Errorf("stytchtest: %s", apiErr.ErrorMessage)
 	}

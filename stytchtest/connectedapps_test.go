@@ -240,3 +240,70 @@ func TestConnectedAppsAuthorizationServer(t *testing.T) {
 		t.Fatalf("a refresh token of the revoked grant: %d", status)
 	}
 }
+
+// TestConnectedAppClients drives the clients API as the dashboard and the
+// backend SDKs do: create (a secret once, for a confidential client), get,
+// update, search by pages, delete, and the errors; a first-party client
+// needs no consent, and its tokens live as long as it says.
+func TestConnectedAppClients(t *testing.T) {
+	e := newEnv(t)
+	status, created := e.do(t, "POST", "/v1/connected_apps/clients", map[string]any{
+		"client_type": "first_party", "client_name": "Our CLI", "redirect_urls": []string{"http://127.0.0.1:7/cb"}, "access_token_expiry_minutes": 30,
+	}, true)
+	app, _ := created["connected_app"].(map[string]any)
+	id, secret := fmt.Sprint(app["client_id"]), fmt.Sprint(app["client_secret"])
+	if status != 200 || !strings.HasPrefix(id, "connected-app-test-") || len(secret) < 40 || app["client_secret_last_four"] != secret[len(secret)-4:] ||
+		app["access_token_expiry_minutes"] != float64(30) || app["status"] != "active" {
+		t.Fatalf("created %d %v", status, created)
+	}
+	for _, bad := range []map[string]any{
+		{"client_type": "second_party"},
+		{"client_type": "third_party", "redirect_urls": []string{"http://evil.example/cb"}},
+		{"client_type": "third_party", "access_token_expiry_minutes": 2},
+	} {
+		if status, body := e.do(t, "POST", "/v1/connected_apps/clients", bad, true); status != 400 {
+			t.Fatalf("creating %v: %d %v", bad, status, body)
+		}
+	}
+	_, other := e.do(t, "POST", "/v1/connected_apps/clients", map[string]any{"client_type": "third_party_public", "client_name": "Agent"}, true)
+	if a := other["connected_app"].(map[string]any); a["client_secret"] != nil || a["client_secret_last_four"] != "" {
+		t.Fatalf("a public client with a secret: %v", a)
+	}
+	if status, got := e.do(t, "GET", "/v1/connected_apps/clients/"+id, nil, true); status != 200 || got["connected_app"].(map[string]any)["client_secret"] != nil {
+		t.Fatalf("get: %d %v (the secret is shown only at creation)", status, got)
+	}
+	if status, got := e.do(t, "PUT", "/v1/connected_apps/clients/"+id, map[string]any{"client_description": "the CLI"}, true); status != 200 ||
+		got["connected_app"].(map[string]any)["client_description"] != "the CLI" || got["connected_app"].(map[string]any)["client_name"] != "Our CLI" {
+		t.Fatalf("update: %d %v", status, got)
+	}
+	_, page := e.do(t, "POST", "/v1/connected_apps/clients/search", map[string]any{"limit": 1}, true)
+	meta := page["results_metadata"].(map[string]any)
+	_, next := e.do(t, "POST", "/v1/connected_apps/clients/search", map[string]any{"limit": 1, "cursor": meta["next_cursor"]}, true)
+	if len(page["connected_apps"].([]any)) != 1 || meta["total"] != float64(2) || len(next["connected_apps"].([]any)) != 1 || next["results_metadata"].(map[string]any)["next_cursor"] != nil {
+		t.Fatalf("search: %v then %v", page, next)
+	}
+
+	u := e.CreateUser(stytchtest.UserParams{Email: "ann@example.com"})
+	_, start := e.do(t, "POST", "/v1/idp/oauth/authorize/start", map[string]any{"client_id": id, "redirect_uri": "http://127.0.0.1:7/cb", "response_type": "code",
+		"scopes": []string{"openid"}, "user_id": u.UserID}, true)
+	if start["consent_required"] != false {
+		t.Fatalf("a first-party client asked for consent: %v", start)
+	}
+	tok, err := e.IssueConnectedAppToken(u.UserID, id, "openid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(tok, c); err != nil || c["exp"].(float64)-c["iat"].(float64) != 1800 {
+		t.Fatalf("a 30-minute client's token: %v %v", c, err)
+	}
+	if status, _ := e.do(t, "DELETE", "/v1/connected_apps/clients/"+id, nil, true); status != 200 {
+		t.Fatalf("delete: %d", status)
+	}
+	if status, _ := e.do(t, "GET", "/v1/connected_apps/clients/"+id, nil, true); status != 404 {
+		t.Fatalf("get after delete: %d", status)
+	}
+	if status, _ := e.do(t, "GET", "/v1/connected_apps/clients/"+id, nil, false); status != 401 {
+		t.Fatalf("without the project's credentials: %d", status)
+	}
+}

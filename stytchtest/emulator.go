@@ -51,6 +51,7 @@ type Emulator struct {
 	// Connected Apps (connectedapps.go).
 	authorizationURL string                  // the app's consent page; "": none set
 	caClients        map[string]*caClient    // by client id
+	caOrder          []string                // client ids in creation order, for search
 	caConsents       map[string][]string     // grantKey -> scopes the user granted
 	caCodes          map[[32]byte]*caCode    // digest of an authorization code
 	caRefresh        map[[32]byte]*caRefresh // digest of a refresh token

@@ -79,6 +79,11 @@ func (e *Emulator) routes() http.Handler {
 		mux.Handle(prefix+"introspect", e.endpoint(OAuthIntrospect, oauthClient, e.handleIntrospect))
 		mux.Handle(prefix+"revoke", e.endpoint(OAuthRevoke, oauthClient, e.handleOAuthRevoke))
 	}
+	handle("POST /v1/connected_apps/clients", ConnectedAppClients, true, e.handleClientCreate)
+	handle("GET /v1/connected_apps/clients/{client_id}", ConnectedAppClients, true, e.handleClientGet)
+	handle("PUT /v1/connected_apps/clients/{client_id}", ConnectedAppClients, true, e.handleClientUpdate)
+	handle("DELETE /v1/connected_apps/clients/{client_id}", ConnectedAppClients, true, e.handleClientDelete)
+	handle("POST /v1/connected_apps/clients/search", ConnectedAppClients, true, e.handleClientSearch)
 	handle("POST /v1/idp/oauth/authorize/start", OAuthAuthorize, true, e.handleAuthorizeStart)
 	handle("POST /v1/idp/oauth/authorize", OAuthAuthorize, true, e.handleAuthorize)
 	handle("POST /v1/users/{user_id}/connected_apps/{connected_app_id}/revoke", Admin, true, e.handleUserConnectedAppRevoke)
