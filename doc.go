@@ -17,8 +17,9 @@
 //   - stytchtest is an emulator of Stytch's API, for tests and demos.
 //
 // In a handler behind the middleware, ConsumerFromContext (MemberFromContext
-// for B2B, MachineFromContext for M2M access tokens) returns the verified
-// session; Claims returns its custom claims as the app's own type; and
+// for B2B, MachineFromContext for M2M access tokens, AccessTokenFromContext
+// for Connected Apps access tokens on a protected resource's routes)
+// returns the verified session; Claims returns its custom claims as the app's own type; and
 // VerdictFromContext the RBAC verdict of the guard that let it through.
 //
 // Every refusal, whoever makes it, is a *Refusal answered by one

@@ -70,6 +70,20 @@
 // RequireSessionOrMachine takes either; Require and the session handlers
 // refuse a machine token with 403 session_required.
 //
+// # Protected resources: AI agents and Connected Apps
+//
+// Resource(ProtectedResource{URL, AuthorizationServers, Scopes}) serves an
+// MCP server or API that clients of Stytch's Connected Apps call with
+// access tokens acting for a person. Its Require(scopes...) takes only
+// such a token (verified locally, like a session JWT) and puts it in the
+// context (stytchguard.AccessTokenFromContext); its refusals' challenges
+// name the resource's RFC 9728 metadata, which MetadataHandler serves, so
+// that a client discovers the authorization server from a 401. With
+// Introspection, tokens past an age are checked with Stytch, so that a
+// revoked grant stops working. Require and the session handlers refuse
+// an access token with 403 session_required; the machine routes refuse it
+// too.
+//
 // # Logout
 //
 // LogoutHandler and LogoutAllHandler take POST only and refuse cross-origin

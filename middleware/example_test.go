@@ -314,3 +314,36 @@ func ExampleMiddleware_RequireSessionOrMachine() {
 	mux.Handle("GET /api/documents", mw.RequireSessionOrMachine("read:documents")(documents)) // people or services
 	log.Fatal(http.ListenAndServe(":8080", mux))
 }
+
+// A protected resource: an MCP server (or any API) that AI agents and
+// third-party apps call with the access tokens Stytch issues them through
+// Connected Apps, acting for one of the project's users. A request without
+// one is answered with the challenge from which an MCP client discovers
+// the authorization server.
+func ExampleMiddleware_Resource() {
+	srv := stytchtest.NewServer() // Stytch's emulator: session.New(session.Config{...}) in an app
+	defer srv.Close()
+	mw, _ := middleware.New(middleware.Config{Client: srv.Client()})
+	defer mw.Close()
+
+	res, err := mw.Resource(middleware.ProtectedResource{
+		URL:    "https://notes.example.com/mcp",
+		Scopes: []string{"notes:read", "notes:write", "offline_access"},
+		// AuthorizationServers: the project's domain, also in Verification.Issuers.
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+res.MetadataPath(), res.MetadataHandler()) // RFC 9728
+	mux.Handle("/mcp", res.Require("notes:read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		at, _ := stytchguard.AccessTokenFromContext(r.Context())
+		fmt.Fprintf(w, "%s acts for %s with %v", at.ClientID, at.Subject, at.Scopes)
+	})))
+
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("POST", "/mcp", nil))
+	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
+	// Output:
+	// 401 Bearer realm="stytchguard", resource_metadata="https://notes.example.com/.well-known/oauth-protected-resource/mcp", scope="notes:read"
+}
