@@ -299,13 +299,20 @@ func (a *Authorizer) Authorize(ctx context.Context, c Check) (*session.Verdict, 
 // organization, so there is no tenancy to check: the guards refuse them on
 // routes bound to one.
 func (a *Authorizer) AuthorizeMachine(ctx context.Context, scopes []string, resource, action string) (*session.Verdict, error) {
+	return a.authorizeScopes(ctx, scopes, resource, action, stytchguard.CodeMachineDenied, "the client is not authorized to perform the requested action on that resource")
+}
+
+// authorizeScopes decides a permission for held scopes, through the
+// policy's scopes (each named scope grants its permissions), refusing with
+// code and message.
+func (a *Authorizer) authorizeScopes(ctx context.Context, scopes []string, resource, action, code, message string) (*session.Verdict, error) {
 	ix, _, err := a.scopes.index(ctx, a)
 	if err != nil {
 		return nil, err
 	}
 	v := ix.verdict(scopes, resource, action)
 	if v == nil {
-		return nil, ix.denial(denied(stytchguard.CodeMachineDenied, "the client is not authorized to perform the requested action on that resource"), scopes, resource, action)
+		return nil, ix.denial(denied(code, message), scopes, resource, action)
 	}
 	return v, nil
 }

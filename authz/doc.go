@@ -43,4 +43,16 @@
 // context for the handler (stytchguard.VerdictFromContext). Refusals are
 // answered by the middleware's ErrorHandler (stytchguard.Refuse): one
 // handler for the app. The product line is the client's.
+//
+// # Tokens
+//
+// An M2M access token (stytchguard.MachineFromContext) and a Connected Apps
+// access token (stytchguard.AccessTokenFromContext) are decided by their
+// scopes instead of roles: a scope of the policy grants the permissions
+// listed under it, by name, as Stytch's authorization check does. A
+// Connected Apps token acts for a person with at most what their roles
+// allowed when they consented (Stytch lets them grant only such scopes);
+// its refusals carry the person's product line's code. A route bound to an
+// organization refuses M2M tokens, and takes an access token only of a
+// member of that organization.
 package authz
