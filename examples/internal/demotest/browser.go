@@ -441,3 +441,18 @@ func wrongCode(code string) string {
 	}
 	return "000000"
 }
+
+// NewBrowser starts a headless Chromium for t, stopped when t ends, and
+// returns its context for chromedp. Without Chromium the test is skipped,
+// or fails under CI (which installs it).
+func NewBrowser(t *testing.T) context.Context {
+	t.Helper()
+	browser, err := Chromium()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%v; .ci/run installs it", err)
+		}
+		t.Skipf("SKIPPED the browser test: %v", err)
+	}
+	return startChromium(t, browser)
+}
