@@ -480,7 +480,9 @@ func (e *Emulator) policyGrants(roles []string, resource, action string) bool {
 	return false
 }
 
-func (e *Emulator) handleAuthorizeStart(r *http.Request, reqID string) (any, *session.APIError) {
+// authorizing decodes an authorization request, checks what authorize/start
+// and authorize share, and runs f with e.mu held.
+func (e *Emulator) authorizing(r *http.Request, f func(p *authorizeParams, c *caClient, u *user) (any, *session.APIError)) (any, *session.APIError) {
 	var p authorizeParams
 	if err := decode(r, &p); err != nil {
 		return nil, err
@@ -491,29 +493,33 @@ func (e *Emulator) handleAuthorizeStart(r *http.Request, reqID string) (any, *se
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	results, apiErr := e.scopeResults(u, p.Scopes)
-	if apiErr != nil {
-		return nil, apiErr
-	}
-	granted := e.caConsents[grantKey(u.id, c.id)]
-	consent := p.Prompt == "consent" || !c.firstParty() && slices.ContainsFunc(p.Scopes, func(s string) bool { return !slices.Contains(granted, s) })
-	return map[string]any{
-		"request_id": reqID, "status_code": http.StatusOK, "user_id": u.id, "user": e.userModel(u),
-		"client": c.public(), "consent_required": consent, "scope_results": results,
-	}, nil
+	return f(&p, c, u)
+}
+
+func (e *Emulator) handleAuthorizeStart(r *http.Request, reqID string) (any, *session.APIError) {
+	return e.authorizing(r, func(p *authorizeParams, c *caClient, u *user) (any, *session.APIError) {
+		results, apiErr := e.scopeResults(u, p.Scopes)
+		if apiErr != nil {
+			return nil, apiErr
+		}
+		granted := e.caConsents[grantKey(u.id, c.id)]
+		consent := p.Prompt == "consent" || !c.firstParty() && slices.ContainsFunc(p.Scopes, func(s string) bool { return !slices.Contains(granted, s) })
+		return map[string]any{
+			"request_id": reqID, "status_code": http.StatusOK, "user_id": u.id, "user": e.userModel(u),
+			"client": c.public(), "consent_required": consent, "scope_results": results,
+		}, nil
+	})
 }
 
 func (e *Emulator) handleAuthorize(r *http.Request, reqID string) (any, *session.APIError) {
-	var p authorizeParams
-	if err := decode(r, &p); err != nil {
-		return nil, err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	c, u, apiErr := e.authorizeRequest(&p)
-	if apiErr != nil {
-		return nil, apiErr
-	}
+	return e.authorizing(r, func(p *authorizeParams, c *caClient, u *user) (any, *session.APIError) {
+		return e.decideAuthorization(p, c, u, reqID)
+	})
+}
+
+// decideAuthorization records a decision and answers the redirect. The caller holds
+// e.mu.
+func (e *Emulator) decideAuthorization(p *authorizeParams, c *caClient, u *user, reqID string) (any, *session.APIError) {
 	redirect := func(q url.Values) map[string]any {
 		if p.State != "" {
 			q.Set("state", p.State)
