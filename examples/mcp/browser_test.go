@@ -46,15 +46,19 @@ func TestBrowserConsent(t *testing.T) {
 				chromedp.SetValue("#role", "editor", chromedp.ByQuery),
 				chromedp.Click("#sign-in", chromedp.ByQuery))
 		}
-		var client, scopes string
+		var client, scopes, returnsTo string
 		actions = append(actions,
 			chromedp.WaitVisible("#consent", chromedp.ByQuery),
 			chromedp.Text("#client-name", &client, chromedp.ByQuery),
 			chromedp.Text("#scopes", &scopes, chromedp.ByQuery),
+			chromedp.Text("#returns-to", &returnsTo, chromedp.ByQuery),
 			chromedp.Click("#approve", chromedp.ByQuery),
 			chromedp.WaitVisible("#done", chromedp.ByQuery))
 		if err := chromedp.Run(ctx, actions...); err != nil {
 			return nil, fmt.Errorf("the browser: %w", err)
+		}
+		if returnsTo != callback.URL {
+			return nil, fmt.Errorf("the consent page says it returns to %q, not the agent's %s", returnsTo, callback.URL)
 		}
 		consents = append(consents, client+": "+strings.Join(strings.Fields(scopes), " "))
 		select {

@@ -3,6 +3,7 @@ package main
 import (
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/stytchguard/stytchguard"
@@ -39,8 +40,12 @@ func (a *app) consentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := demo.PersonFrom(r, a.be)
+	back := req.RedirectURI // the client's, as Stytch checked it: show where it leads
+	if u, err := url.Parse(back); err == nil {
+		back = u.Scheme + "://" + u.Host
+	}
 	a.render(w, http.StatusOK, page{Title: "Allow access?", Person: p.Display(), Client: start.Client.ClientName, ClientID: start.Client.ClientID,
-		Scopes: start.ScopeResults, Request: req, Scope: strings.Join(req.Scopes, " ")})
+		Scopes: start.ScopeResults, Request: req, Scope: strings.Join(req.Scopes, " "), ReturnsTo: back})
 }
 
 // decide is the consent form's target: the person's answer goes to Stytch,
@@ -95,6 +100,9 @@ type page struct {
 	Scopes           []session.ScopeResult
 	Request          session.AuthorizeParams
 	Scope            string
+	// ReturnsTo is the scheme and host the decision sends the browser to:
+	// a client's name is its own to choose, its redirect is not.
+	ReturnsTo string
 }
 
 func (a *app) render(w http.ResponseWriter, status int, p page) {
@@ -128,6 +136,7 @@ var consentTemplate = template.Must(template.New("consent").Parse(`<!doctype htm
 <div class="card">
 <p><strong id="client-name">{{.Client}}</strong> <span class="muted">({{.ClientID}})</span> would act for you with:</p>
 <ul id="scopes">{{range .Scopes}}<li>{{if .IsGrantable}}<strong>{{.Scope}}</strong>{{else}}<s>{{.Scope}}</s> <span class="muted">(your roles do not allow it: not granted)</span>{{end}}{{with .Description}}: {{.}}{{end}}</li>{{end}}</ul>
+<p class="muted">Either way, you then go back to <strong id="returns-to">{{.ReturnsTo}}</strong>. Allow only an app you started yourself.</p>
 <form method="post" action="/oauth/authorize" class="row">
 {{with .Request}}<input type="hidden" name="client_id" value="{{.ClientID}}"><input type="hidden" name="redirect_uri" value="{{.RedirectURI}}">
 <input type="hidden" name="response_type" value="{{.ResponseType}}"><input type="hidden" name="state" value="{{.State}}"><input type="hidden" name="nonce" value="{{.Nonce}}">
