@@ -13,7 +13,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/stytchguard/stytchguard"
+	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/middleware"
+	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
@@ -352,5 +354,50 @@ func TestResourceIntrospectionBudget(t *testing.T) {
 	n := a.srv.Calls(stytchtest.OAuthIntrospect)
 	if codes[200] != 0 || codes[401] != n || codes[503] != 300-n || n > 60 {
 		t.Fatalf("answers %v, %d introspection calls (the budget's burst is 50)", codes, n)
+	}
+}
+
+// TestResourceForMembers: on a B2B project, a member's access token names
+// their organization, and an authz guard bound to an organization takes it
+// only there.
+func TestResourceForMembers(t *testing.T) {
+	a := newLineApp(t, true, nil)
+	a.srv.SetB2BPolicy(session.Policy{
+		Roles:  []session.Role{{RoleID: "stytch_member", Permissions: []session.Permission{{ResourceID: "notes", Actions: []string{"read"}}}}},
+		Scopes: []session.Scope{{Scope: "notes:read", Permissions: []session.Permission{{ResourceID: "notes", Actions: []string{"read"}}}}},
+	})
+	org := a.srv.CreateOrganization(stytchtest.OrganizationParams{Name: "Acme"})
+	m, err := a.srv.CreateMember(org.OrganizationID, stytchtest.MemberParams{Email: "mia@acme.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, _ := a.srv.RegisterConnectedApp("agent", false, "http://127.0.0.1:9/cb")
+	tok, err := a.srv.IssueConnectedAppToken(m.MemberID, agent.ClientID, "notes:read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.remember(stytchtest.Tokens{SessionJWT: tok})
+	res, err := a.mw.Resource(middleware.ProtectedResource{URL: "https://notes.example.com/api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rbac, err := authz.New(authz.Config{Client: lineClient(a.srv, true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rbac.Close)
+	inOrg := rbac.RequireIn(authz.PathValue("organization_id"), authz.Permission{ResourceID: "notes", Action: "read"})
+	a.h.(*http.ServeMux).Handle("GET /orgs/{organization_id}/notes", res.Require()(inOrg(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		at, _ := stytchguard.AccessTokenFromContext(r.Context())
+		_, _ = w.Write([]byte(at.OrganizationID))
+	}))))
+	for _, tt := range []struct {
+		org  string
+		want int
+	}{{org.OrganizationID, 200}, {"organization-test-other", 403}} {
+		rec := a.do(req("GET", "/orgs/"+tt.org+"/notes", "bearer:"+tok))
+		if rec.Code != tt.want || tt.want == 200 && rec.Body.String() != org.OrganizationID {
+			t.Fatalf("%s: %d %s", tt.org, rec.Code, rec.Body)
+		}
 	}
 }

@@ -7,17 +7,20 @@ import (
 )
 
 // AuthorizeParams is the body of POST /v1/idp/oauth/authorize/start and
-// POST /v1/idp/oauth/authorize: a Connected Apps client's authorization
-// request, as the app's consent page received it, for the person signed in.
-// Name the person with exactly one of UserID, SessionToken and SessionJWT.
+// POST /v1/idp/oauth/authorize (B2B: under /v1/b2b/): a Connected Apps
+// client's authorization request, as the app's consent page received it,
+// for the person signed in. Name the person with exactly one of UserID
+// (B2B: OrganizationID and MemberID), SessionToken and SessionJWT.
 type AuthorizeParams struct {
-	ClientID     string   `json:"client_id"`
-	RedirectURI  string   `json:"redirect_uri"`
-	ResponseType string   `json:"response_type"`
-	Scopes       []string `json:"scopes"`
-	UserID       string   `json:"user_id,omitempty"`
-	SessionToken string   `json:"session_token,omitempty"`
-	SessionJWT   string   `json:"session_jwt,omitempty"`
+	ClientID       string   `json:"client_id"`
+	RedirectURI    string   `json:"redirect_uri"`
+	ResponseType   string   `json:"response_type"`
+	Scopes         []string `json:"scopes"`
+	UserID         string   `json:"user_id,omitempty"`
+	OrganizationID string   `json:"organization_id,omitempty"`
+	MemberID       string   `json:"member_id,omitempty"`
+	SessionToken   string   `json:"session_token,omitempty"`
+	SessionJWT     string   `json:"session_jwt,omitempty"`
 	// Prompt "consent" asks for consent even when it was given before.
 	Prompt string `json:"prompt,omitempty"`
 	// ConsentGranted, State, Nonce, CodeChallenge and Resources are
@@ -31,11 +34,15 @@ type AuthorizeParams struct {
 }
 
 // AuthorizeStart is Stytch's answer to an authorization request's start:
-// who asks, for whom, and for what.
+// who asks, for whom (the user; B2B: the member and their organization),
+// and for what.
 type AuthorizeStart struct {
-	UserID string `json:"user_id"`
-	User   User   `json:"user"`
-	Client struct {
+	UserID       string        `json:"user_id,omitempty"`
+	User         *User         `json:"user,omitempty"`
+	MemberID     string        `json:"member_id,omitempty"`
+	Member       *Member       `json:"member,omitempty"`
+	Organization *Organization `json:"organization,omitempty"`
+	Client       struct {
 		ClientID          string `json:"client_id"`
 		ClientName        string `json:"client_name"`
 		ClientDescription string `json:"client_description"`
@@ -80,6 +87,18 @@ func (c *ConsumerClient) AuthorizeStart(ctx context.Context, p AuthorizeParams) 
 // the state, is where to send their browser.
 func (c *ConsumerClient) Authorize(ctx context.Context, p AuthorizeParams) (*Authorization, error) {
 	return doJSON[Authorization](ctx, c.t, call{method: http.MethodPost, path: "/v1/idp/oauth/authorize", body: p})
+}
+
+// AuthorizeStart is ConsumerClient.AuthorizeStart for a B2B project's
+// member: name them with OrganizationID and MemberID, or their member
+// session.
+func (c *B2BClient) AuthorizeStart(ctx context.Context, p AuthorizeParams) (*AuthorizeStart, error) {
+	return doJSON[AuthorizeStart](ctx, c.t, call{method: http.MethodPost, path: "/v1/b2b/idp/oauth/authorize/start", body: p})
+}
+
+// Authorize is ConsumerClient.Authorize for a B2B project's member.
+func (c *B2BClient) Authorize(ctx context.Context, p AuthorizeParams) (*Authorization, error) {
+	return doJSON[Authorization](ctx, c.t, call{method: http.MethodPost, path: "/v1/b2b/idp/oauth/authorize", body: p})
 }
 
 // IntrospectParams is the body of POST

@@ -101,3 +101,32 @@ func TestIntrospectAccessToken(t *testing.T) {
 		srv.ClearFaults()
 	}
 }
+
+// TestAuthorizeMember: the B2B consent calls, for a member named by their
+// organization and id.
+func TestAuthorizeMember(t *testing.T) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	srv.SetB2BPolicy(session.Policy{
+		Roles:  []session.Role{{RoleID: "stytch_member", Permissions: []session.Permission{{ResourceID: "notes", Actions: []string{"read"}}}}},
+		Scopes: []session.Scope{{Scope: "notes:read", Permissions: []session.Permission{{ResourceID: "notes", Actions: []string{"read"}}}}},
+	})
+	org := srv.CreateOrganization(stytchtest.OrganizationParams{Name: "Acme"})
+	m, err := srv.CreateMember(org.OrganizationID, stytchtest.MemberParams{Email: "mia@acme.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, _ := srv.RegisterConnectedApp("Agent", false, "http://127.0.0.1:9/cb")
+	c := srv.B2BClient()
+	p := session.AuthorizeParams{ClientID: app.ClientID, RedirectURI: "http://127.0.0.1:9/cb", ResponseType: "code", Scopes: []string{"notes:read"},
+		OrganizationID: org.OrganizationID, MemberID: m.MemberID}
+	start, err := c.B2B.AuthorizeStart(context.Background(), p)
+	if err != nil || start.MemberID != m.MemberID || start.Member == nil || start.Member.MemberID != m.MemberID || start.Organization == nil ||
+		start.Organization.OrganizationID != org.OrganizationID || start.User != nil || !start.ScopeResults[0].IsGrantable {
+		t.Fatalf("%+v %v", start, err)
+	}
+	p.ConsentGranted, p.CodeChallenge = true, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+	if done, err := c.B2B.Authorize(context.Background(), p); err != nil || done.AuthorizationCode == "" {
+		t.Fatalf("%+v %v", done, err)
+	}
+}

@@ -384,6 +384,8 @@ type authorizeParams struct {
 	ResponseType   string   `json:"response_type"`
 	Scopes         []string `json:"scopes"`
 	UserID         string   `json:"user_id"`
+	OrganizationID string   `json:"organization_id"`
+	MemberID       string   `json:"member_id"`
 	SessionToken   string   `json:"session_token"`
 	SessionJWT     string   `json:"session_jwt"`
 	Prompt         string   `json:"prompt"`
@@ -399,66 +401,113 @@ type scopeResult struct {
 	IsGrantable bool   `json:"is_grantable"`
 }
 
+// grantee is who a grant acts for: a user, or (B2B) a member of an
+// organization.
+type grantee struct {
+	id    string
+	user  *user
+	mem   *member
+	roles []string
+}
+
+// org is the member's organization, nil for a user.
+func (e *Emulator) org(g grantee) *organization {
+	if g.mem == nil {
+		return nil
+	}
+	return e.orgs[g.mem.orgID]
+}
+
+// granteeOf finds who subject is: a user, or a member. The caller holds
+// e.mu.
+func (e *Emulator) granteeOf(subject string) (grantee, bool) {
+	if u := e.users[subject]; u != nil {
+		return grantee{id: u.id, user: u, roles: u.allRoles()}, true
+	}
+	if m := e.members[subject]; m != nil {
+		return grantee{id: m.id, mem: m, roles: m.allRoles()}, true
+	}
+	return grantee{}, false
+}
+
 // authorizeRequest checks what authorize/start and authorize share: the
-// client, the redirect URI, the response type and the person. The caller
-// holds e.mu.
-func (e *Emulator) authorizeRequest(p *authorizeParams) (*caClient, *user, *session.APIError) {
+// client, the redirect URI, the response type and the person (a user, or
+// for b2b a member). The caller holds e.mu.
+func (e *Emulator) authorizeRequest(p *authorizeParams, b2b bool) (*caClient, grantee, *session.APIError) {
+	var none grantee
 	c := e.caClients[p.ClientID]
 	switch {
 	case c == nil:
-		return nil, nil, apiError(http.StatusNotFound, "connected_app_not_found", "No Connected App client matches client_id.")
+		return nil, none, apiError(http.StatusNotFound, "connected_app_not_found", "No Connected App client matches client_id.")
 	case !slices.Contains(c.redirectURIs, p.RedirectURI):
-		return nil, nil, apiError(http.StatusBadRequest, "invalid_redirect_uri", "redirect_uri is not one of the client's redirect URIs.")
+		return nil, none, apiError(http.StatusBadRequest, "invalid_redirect_uri", "redirect_uri is not one of the client's redirect URIs.")
 	case p.ResponseType != "code":
-		return nil, nil, apiError(http.StatusBadRequest, "unsupported_response_type", "response_type must be code.")
+		return nil, none, apiError(http.StatusBadRequest, "unsupported_response_type", "response_type must be code.")
+	}
+	named := p.UserID
+	if b2b {
+		named = p.MemberID
+		if named != "" && (p.OrganizationID == "" || e.members[named] == nil || e.members[named].orgID != p.OrganizationID) {
+			return nil, none, apiError(http.StatusNotFound, "member_not_found", "Member could not be found in that organization.")
+		}
 	}
 	var subject string
 	switch {
-	case p.UserID != "" && (p.SessionToken != "" || p.SessionJWT != ""):
-		return nil, nil, apiError(http.StatusBadRequest, "too_many_identifiers", "Pass user_id, session_token or session_jwt, one of them.")
-	case p.UserID != "":
-		subject = p.UserID
+	case named != "" && (p.SessionToken != "" || p.SessionJWT != ""):
+		return nil, none, apiError(http.StatusBadRequest, "too_many_identifiers", "Name the person one way: an id, session_token or session_jwt.")
+	case named != "":
+		subject = named
 	default:
-		s, apiErr := e.findSession(p.SessionToken, p.SessionJWT, false)
+		s, apiErr := e.findSession(p.SessionToken, p.SessionJWT, b2b)
 		if apiErr != nil {
-			return nil, nil, apiErr
+			return nil, none, apiErr
 		}
 		subject = s.subject
 	}
-	u := e.users[subject]
-	if u == nil {
-		return nil, nil, apiError(http.StatusNotFound, "user_not_found", "User could not be found.")
+	g, ok := e.granteeOf(subject)
+	if !ok || (g.mem != nil) != b2b {
+		if b2b {
+			return nil, none, apiError(http.StatusNotFound, "member_not_found", "Member could not be found.")
+		}
+		return nil, none, apiError(http.StatusNotFound, "user_not_found", "User could not be found.")
 	}
-	return c, u, nil
+	return c, g, nil
 }
 
-// scopeResults says, for each scope asked for, whether u may grant it: an
-// OpenID scope always; a scope of the policy when u's roles hold every
+// policyOf is the policy g's grants are decided by. The caller holds e.mu.
+func (e *Emulator) policyOf(g grantee) *session.Policy {
+	if g.mem != nil {
+		return &e.b2bPolicy
+	}
+	return &e.policy
+}
+
+// scopeResults says, for each scope asked for, whether g may grant it: an
+// OpenID scope always; a scope of the policy when g's roles hold every
 // permission it carries.
-func (e *Emulator) scopeResults(u *user, scopes []string) ([]scopeResult, *session.APIError) {
+func (e *Emulator) scopeResults(g grantee, scopes []string) ([]scopeResult, *session.APIError) {
+	policy := e.policyOf(g)
 	out := make([]scopeResult, 0, len(scopes))
 	for _, s := range scopes {
 		if slices.Contains(strings.Fields(standardScopes), s) {
 			out = append(out, scopeResult{Scope: s, IsGrantable: true})
 			continue
 		}
-		i := slices.IndexFunc(e.policy.Scopes, func(ps session.Scope) bool { return ps.Scope == s })
+		i := slices.IndexFunc(policy.Scopes, func(ps session.Scope) bool { return ps.Scope == s })
 		if i < 0 {
 			return nil, apiError(http.StatusBadRequest, OAuthInvalidScope, fmt.Sprintf("Scope %q is not in the project's RBAC policy.", s))
 		}
-		ps := e.policy.Scopes[i]
-		out = append(out, scopeResult{Scope: s, Description: ps.Description, IsGrantable: e.holds(u, ps.Permissions)})
+		ps := policy.Scopes[i]
+		out = append(out, scopeResult{Scope: s, Description: ps.Description, IsGrantable: holds(policy, g.roles, ps.Permissions)})
 	}
 	return out, nil
 }
 
-// holds reports whether u's roles grant every one of perms. The caller
-// holds e.mu.
-func (e *Emulator) holds(u *user, perms []session.Permission) bool {
-	roles := u.allRoles()
+// holds reports whether roles grant every one of perms under policy.
+func holds(policy *session.Policy, roles []string, perms []session.Permission) bool {
 	for _, p := range perms {
 		for _, action := range p.Actions {
-			if !e.policyGrants(roles, p.ResourceID, action) {
+			if !policyGrants(policy, roles, p.ResourceID, action) {
 				return false
 			}
 		}
@@ -466,8 +515,8 @@ func (e *Emulator) holds(u *user, perms []session.Permission) bool {
 	return true
 }
 
-func (e *Emulator) policyGrants(roles []string, resource, action string) bool {
-	for _, r := range e.policy.Roles {
+func policyGrants(policy *session.Policy, roles []string, resource, action string) bool {
+	for _, r := range policy.Roles {
 		if !slices.Contains(roles, r.RoleID) {
 			continue
 		}
@@ -482,44 +531,53 @@ func (e *Emulator) policyGrants(roles []string, resource, action string) bool {
 
 // authorizing decodes an authorization request, checks what authorize/start
 // and authorize share, and runs f with e.mu held.
-func (e *Emulator) authorizing(r *http.Request, f func(p *authorizeParams, c *caClient, u *user) (any, *session.APIError)) (any, *session.APIError) {
+func (e *Emulator) authorizing(r *http.Request, b2b bool, f func(p *authorizeParams, c *caClient, g grantee) (any, *session.APIError)) (any, *session.APIError) {
 	var p authorizeParams
 	if err := decode(r, &p); err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, u, apiErr := e.authorizeRequest(&p)
+	c, g, apiErr := e.authorizeRequest(&p, b2b)
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	return f(&p, c, u)
+	return f(&p, c, g)
 }
 
-func (e *Emulator) handleAuthorizeStart(r *http.Request, reqID string) (any, *session.APIError) {
-	return e.authorizing(r, func(p *authorizeParams, c *caClient, u *user) (any, *session.APIError) {
-		results, apiErr := e.scopeResults(u, p.Scopes)
-		if apiErr != nil {
-			return nil, apiErr
-		}
-		granted := e.caConsents[grantKey(u.id, c.id)]
-		consent := p.Prompt == "consent" || !c.firstParty() && slices.ContainsFunc(p.Scopes, func(s string) bool { return !slices.Contains(granted, s) })
-		return map[string]any{
-			"request_id": reqID, "status_code": http.StatusOK, "user_id": u.id, "user": e.userModel(u),
-			"client": c.public(), "consent_required": consent, "scope_results": results,
-		}, nil
-	})
+// handleAuthorizeStart is authorize/start, consumer (b2b false) or B2B.
+func (e *Emulator) handleAuthorizeStart(b2b bool) apiHandler {
+	return func(r *http.Request, reqID string) (any, *session.APIError) {
+		return e.authorizing(r, b2b, func(p *authorizeParams, c *caClient, g grantee) (any, *session.APIError) {
+			results, apiErr := e.scopeResults(g, p.Scopes)
+			if apiErr != nil {
+				return nil, apiErr
+			}
+			granted := e.caConsents[grantKey(g.id, c.id)]
+			consent := p.Prompt == "consent" || !c.firstParty() && slices.ContainsFunc(p.Scopes, func(s string) bool { return !slices.Contains(granted, s) })
+			out := map[string]any{"request_id": reqID, "status_code": http.StatusOK, "client": c.public(), "consent_required": consent, "scope_results": results}
+			if g.mem != nil {
+				out["member_id"], out["member"], out["organization"] = g.id, e.memberModel(g.mem), e.orgModel(e.org(g))
+			} else {
+				out["user_id"], out["user"] = g.id, e.userModel(g.user)
+			}
+			return out, nil
+		})
+	}
 }
 
-func (e *Emulator) handleAuthorize(r *http.Request, reqID string) (any, *session.APIError) {
-	return e.authorizing(r, func(p *authorizeParams, c *caClient, u *user) (any, *session.APIError) {
-		return e.decideAuthorization(p, c, u, reqID)
-	})
+// handleAuthorize is authorize, consumer (b2b false) or B2B.
+func (e *Emulator) handleAuthorize(b2b bool) apiHandler {
+	return func(r *http.Request, reqID string) (any, *session.APIError) {
+		return e.authorizing(r, b2b, func(p *authorizeParams, c *caClient, g grantee) (any, *session.APIError) {
+			return e.decideAuthorization(p, c, g, reqID)
+		})
+	}
 }
 
-// decideAuthorization records a decision and answers the redirect. The caller holds
-// e.mu.
-func (e *Emulator) decideAuthorization(p *authorizeParams, c *caClient, u *user, reqID string) (any, *session.APIError) {
+// decideAuthorization records a decision and answers the redirect. The
+// caller holds e.mu.
+func (e *Emulator) decideAuthorization(p *authorizeParams, c *caClient, g grantee, reqID string) (any, *session.APIError) {
 	redirect := func(q url.Values) map[string]any {
 		if p.State != "" {
 			q.Set("state", p.State)
@@ -536,21 +594,21 @@ func (e *Emulator) decideAuthorization(p *authorizeParams, c *caClient, u *user,
 	if p.CodeChallenge == "" {
 		return nil, apiError(http.StatusBadRequest, OAuthInvalidRequest, "code_challenge is required: PKCE (S256) is required of every client.")
 	}
-	results, apiErr := e.scopeResults(u, p.Scopes)
+	results, apiErr := e.scopeResults(g, p.Scopes)
 	if apiErr != nil {
 		return nil, apiErr
 	}
 	var scopes []string
 	for _, s := range results {
 		if s.IsGrantable {
-			scopes = append(scopes, s.Scope) // a scope the user may not grant is left out
+			scopes = append(scopes, s.Scope) // a scope the person may not grant is left out
 		}
 	}
-	key := grantKey(u.id, c.id)
+	key := grantKey(g.id, c.id)
 	e.caConsents[key] = appendUnique(e.caConsents[key], scopes...)
 	delete(e.caRevoked, key)
 	code := randomToken(32)
-	e.caCodes[digest(code)] = &caCode{clientID: c.id, subject: u.id, redirectURI: p.RedirectURI, challenge: p.CodeChallenge, scopes: scopes, expires: e.now().Add(AuthorizationCodeLifetime)}
+	e.caCodes[digest(code)] = &caCode{clientID: c.id, subject: g.id, redirectURI: p.RedirectURI, challenge: p.CodeChallenge, scopes: scopes, expires: e.now().Add(AuthorizationCodeLifetime)}
 	return redirect(url.Values{"code": {code}}), nil
 }
 
@@ -679,10 +737,11 @@ func (e *Emulator) connectedAppToken(r *http.Request, form url.Values, reqID str
 			scopes = asked
 		}
 	}
-	if e.users[subject] == nil {
-		return invalid("The user is gone.")
+	g, ok := e.granteeOf(subject)
+	if !ok {
+		return invalid("The user or member is gone.")
 	}
-	tok, apiErr := e.signAccessToken(e.issuerFor(r), subject, c, scopes)
+	tok, apiErr := e.signAccessToken(e.issuerFor(r), g, c, scopes)
 	if apiErr != nil {
 		return nil, apiErr
 	}
@@ -697,12 +756,15 @@ func (e *Emulator) connectedAppToken(r *http.Request, form url.Values, reqID str
 
 // signAccessToken signs a Connected Apps access token. The caller holds
 // e.mu.
-func (e *Emulator) signAccessToken(issuer, subject string, c *caClient, scopes []string) (string, *session.APIError) {
-	now, clientID := e.now(), c.id
+func (e *Emulator) signAccessToken(issuer string, g grantee, c *caClient, scopes []string) (string, *session.APIError) {
+	now, clientID, subject := e.now(), c.id, g.id
 	claims := jwt.MapClaims{
 		"iss": issuer, "sub": subject, "aud": []string{e.projectID}, "client_id": clientID,
 		"scope": strings.Join(scopes, " "), "jti": newUUID(),
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(c.accessTokenLifetime()).Unix(),
+	}
+	if o := e.org(g); o != nil {
+		claims[ClaimOrganization] = map[string]any{"organization_id": o.id, "slug": o.slug}
 	}
 	tok, err := sign(claims, e.keys[len(e.keys)-1])
 	if err != nil {
@@ -790,9 +852,20 @@ func (e *Emulator) handleOAuthRevoke(r *http.Request, reqID string) (any, *sessi
 	return map[string]any{"request_id": reqID, "status_code": http.StatusOK}, nil
 }
 
-// handleUserConnectedAppRevoke is /v1/users/{user_id}/connected_apps/{connected_app_id}/revoke.
+// handleUserConnectedAppRevoke is /v1/users/{user_id}/connected_apps/{connected_app_id}/revoke,
+// and the B2B member's under /v1/b2b/organizations/{organization_id}/members/{member_id}/.
 func (e *Emulator) handleUserConnectedAppRevoke(r *http.Request, reqID string) (any, *session.APIError) {
-	if err := e.RevokeConnectedApp(r.PathValue("user_id"), r.PathValue("connected_app_id")); err != nil {
+	subject := r.PathValue("user_id")
+	if subject == "" {
+		subject = r.PathValue("member_id")
+		e.mu.Lock()
+		m := e.members[subject]
+		e.mu.Unlock()
+		if m == nil || m.orgID != r.PathValue("organization_id") {
+			return nil, apiError(http.StatusNotFound, "member_not_found", "Member could not be found in that organization.")
+		}
+	}
+	if err := e.RevokeConnectedApp(subject, r.PathValue("connected_app_id")); err != nil {
 		return nil, apiError(http.StatusNotFound, "connected_app_not_found", "No Connected App client matches connected_app_id.")
 	}
 	return map[string]any{"request_id": reqID, "status_code": http.StatusOK}, nil
@@ -806,11 +879,12 @@ func (e *Emulator) handleUserConnectedAppRevoke(r *http.Request, reqID string) (
 func (e *Emulator) IssueConnectedAppTokenAs(issuer, subjectID, clientID string, scopes ...string) (string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	g, ok := e.granteeOf(subjectID)
 	switch {
 	case e.caClients[clientID] == nil:
 		return "", fmt.Errorf("connected app %s: %w", clientID, ErrNotFound)
-	case e.users[subjectID] == nil:
-		return "", fmt.Errorf("user %s: %w", subjectID, ErrNotFound)
+	case !ok:
+		return "", fmt.Errorf("user or member %s: %w", subjectID, ErrNotFound)
 	}
 	if issuer == "" {
 		issuer = e.issuer
@@ -818,7 +892,7 @@ func (e *Emulator) IssueConnectedAppTokenAs(issuer, subjectID, clientID string, 
 	key := grantKey(subjectID, clientID)
 	e.caConsents[key] = appendUnique(e.caConsents[key], scopes...)
 	delete(e.caRevoked, key)
-	tok, apiErr := e.signAccessToken(issuer, subjectID, e.caClients[clientID], scopes)
+	tok, apiErr := e.signAccessToken(issuer, g, e.caClients[clientID], scopes)
 	if apiErr != nil {
 		return "", fmt.Errorf("stytchtest: %s", apiErr.ErrorMessage)
 	}

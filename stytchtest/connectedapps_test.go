@@ -307,3 +307,79 @@ func TestConnectedAppClients(t *testing.T) {
 		t.Fatalf("without the project's credentials: %d", status)
 	}
 }
+
+// TestConnectedAppsForMembers: on a B2B project, the person is a member of
+// an organization: authorize/start and authorize under /v1/b2b/ name them
+// by organization and member (or their member session), scope results
+// follow the B2B policy and their roles, the access token carries their
+// organization, and their own revocation ends the grant.
+func TestConnectedAppsForMembers(t *testing.T) {
+	e := newEnv(t)
+	e.SetB2BPolicy(notesPolicy())
+	org := e.CreateOrganization(stytchtest.OrganizationParams{Name: "Acme", Slug: "acme"})
+	m, err := e.CreateMember(org.OrganizationID, stytchtest.MemberParams{Email: "mia@acme.example", Roles: []string{"editor"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := e.StartMemberSession(m.MemberID, stytchtest.SessionParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := e.RegisterConnectedApp("Agent", false, "http://127.0.0.1:9/cb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ask := map[string]any{"client_id": app.ClientID, "redirect_uri": "http://127.0.0.1:9/cb", "response_type": "code", "scopes": []string{"notes:read", "notes:write"},
+		"organization_id": org.OrganizationID, "member_id": m.MemberID}
+	status, start := e.do(t, "POST", "/v1/b2b/idp/oauth/authorize/start", ask, true)
+	if status != 200 || start["member_id"] != m.MemberID || start["organization"].(map[string]any)["organization_id"] != org.OrganizationID ||
+		!strings.Contains(fmt.Sprint(start["scope_results"]), "is_grantable:true scope:notes:write") {
+		t.Fatalf("start: %d %v", status, start)
+	}
+	for name, mod := range map[string]func(map[string]any){
+		"another organization":          func(p map[string]any) { p["organization_id"] = "organization-test-nope" },
+		"a member session on /v1/b2b/":  func(p map[string]any) { delete(p, "member_id"); p["session_token"] = ms.SessionToken },
+		"a consumer session on /v1/b2b": func(p map[string]any) { delete(p, "member_id"); p["session_token"] = "nope" },
+	} {
+		p := map[string]any{}
+		for k, v := range ask {
+			p[k] = v
+		}
+		mod(p)
+		status, body := e.do(t, "POST", "/v1/b2b/idp/oauth/authorize/start", p, true)
+		if want := name == "a member session on /v1/b2b/"; (status == 200) != want {
+			t.Fatalf("%s: %d %v", name, status, body)
+		}
+	}
+	if status, body := e.do(t, "POST", "/v1/idp/oauth/authorize/start", map[string]any{"client_id": app.ClientID, "redirect_uri": "http://127.0.0.1:9/cb",
+		"response_type": "code", "scopes": []string{"notes:read"}, "user_id": m.MemberID}, true); status != 404 {
+		t.Fatalf("a member on the consumer endpoint: %d %v", status, body)
+	}
+	ask["consent_granted"], ask["code_challenge"] = true, pkce("a-verifier-of-forty-three-characters-or-more-0123456789")
+	_, done := e.do(t, "POST", "/v1/b2b/idp/oauth/authorize", ask, true)
+	back, _ := url.Parse(fmt.Sprint(done["redirect_uri"]))
+	status, tok := e.form(t, "/v1/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {back.Query().Get("code")}, "redirect_uri": {"http://127.0.0.1:9/cb"},
+		"client_id": {app.ClientID}, "code_verifier": {"a-verifier-of-forty-three-characters-or-more-0123456789"}}, "", "")
+	claims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(fmt.Sprint(tok["access_token"]), claims); status != 200 || err != nil {
+		t.Fatalf("token: %d %v %v", status, tok, err)
+	}
+	if claims["sub"] != m.MemberID || fmt.Sprint(claims[stytchtest.ClaimOrganization]) != "map[organization_id:"+org.OrganizationID+" slug:acme]" || claims["scope"] != "notes:read notes:write" {
+		t.Fatalf("claims %v", claims)
+	}
+	rs, _ := e.RegisterConnectedApp("server", true, "https://api.example.com/unused")
+	introspect := func() any {
+		_, got := e.form(t, "/v1/oauth2/introspect", url.Values{"token": {fmt.Sprint(tok["access_token"])}}, rs.ClientID, rs.ClientSecret)
+		return got["active"]
+	}
+	if introspect() != true {
+		t.Fatal("not active")
+	}
+	e.Advance(time.Second)
+	if status, body := e.do(t, "POST", "/v1/b2b/organizations/"+org.OrganizationID+"/members/"+m.MemberID+"/connected_apps/"+app.ClientID+"/revoke", map[string]any{}, true); status != 200 {
+		t.Fatalf("revoke: %d %v", status, body)
+	}
+	if introspect() != false {
+		t.Fatal("active after the member revoked the app")
+	}
+}

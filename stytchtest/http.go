@@ -84,9 +84,12 @@ func (e *Emulator) routes() http.Handler {
 	handle("PUT /v1/connected_apps/clients/{client_id}", ConnectedAppClients, true, e.handleClientUpdate)
 	handle("DELETE /v1/connected_apps/clients/{client_id}", ConnectedAppClients, true, e.handleClientDelete)
 	handle("POST /v1/connected_apps/clients/search", ConnectedAppClients, true, e.handleClientSearch)
-	handle("POST /v1/idp/oauth/authorize/start", OAuthAuthorize, true, e.handleAuthorizeStart)
-	handle("POST /v1/idp/oauth/authorize", OAuthAuthorize, true, e.handleAuthorize)
+	handle("POST /v1/idp/oauth/authorize/start", OAuthAuthorize, true, e.handleAuthorizeStart(false))
+	handle("POST /v1/idp/oauth/authorize", OAuthAuthorize, true, e.handleAuthorize(false))
+	handle("POST /v1/b2b/idp/oauth/authorize/start", OAuthAuthorize, true, e.handleAuthorizeStart(true))
+	handle("POST /v1/b2b/idp/oauth/authorize", OAuthAuthorize, true, e.handleAuthorize(true))
 	handle("POST /v1/users/{user_id}/connected_apps/{connected_app_id}/revoke", Admin, true, e.handleUserConnectedAppRevoke)
+	handle("POST /v1/b2b/organizations/{organization_id}/members/{member_id}/connected_apps/{connected_app_id}/revoke", Admin, true, e.handleUserConnectedAppRevoke)
 
 	e.adminRoutes(func(pattern string, h apiHandler) { handle(pattern, Admin, true, h) })
 

@@ -24,8 +24,10 @@ import (
 // loopback callback with the code. Then the tool calls, the step-up for
 // documents:write, and a second consent in the same browser.
 func TestBrowserConsent(t *testing.T) {
-	ctx := demotest.NewBrowser(t)
 	app := demotest.StartApp(t, run)
+	// Started second, stopped first: Chromium's idle and preconnected
+	// sockets are gone before the app shuts down.
+	ctx := demotest.NewBrowser(t)
 	type result struct{ code, state string }
 	got := make(chan result, 1)
 	callback := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
