@@ -198,6 +198,11 @@ func (r *Resource) MetadataHandler() http.Handler {
 //   - a valid token without the scopes: 403 insufficient_scope;
 //   - no key set held yet to verify with: 503, with Retry-After.
 //
+// With ProtectedResource.Introspection, a token past Introspection.After
+// is also asked about (refused with 401 invalid_token if its grant was
+// revoked), and while no key set is held tokens are introspected rather
+// than refused.
+//
 // With no scopes, any valid access token will do. Permissions beyond scopes
 // are the app's: a token acts for its subject with at most what the
 // subject's roles allow, since Stytch lets a person grant only the scopes
@@ -217,7 +222,7 @@ func (r *Resource) Require(scopes ...string) func(http.Handler) http.Handler {
 			var local auth
 			a, e := r.resolve(req, scopes, &local)
 			if m.cfg.Hooks.Decided != nil {
-				m.decided(req.Context(), time.Time{}, a, e) // never asks Stytch
+				m.decided(req.Context(), time.Time{}, a, e) // no clock read: the usual decision is local
 			}
 			if e != nil {
 				m.refuse(w, req, e)
@@ -229,9 +234,10 @@ func (r *Resource) Require(scopes ...string) func(http.Handler) http.Handler {
 }
 
 // resolve is the pipeline for the resource's routes: only an access token
-// that verifies locally, as a Bearer credential, from one of the
-// authorization servers, with scopes, is let through, written to dst;
-// nothing is asked of Stytch.
+// that verifies locally (or, with Introspection and no key set, that
+// Stytch says is active), as a Bearer credential, from one of the
+// authorization servers, with scopes, is let through, written to dst.
+// Stytch is asked only with Introspection.
 func (r *Resource) resolve(req *http.Request, scopes []string, dst *auth) (*auth, *stytchguard.Refusal) {
 	refuse := func(status int, code, msg, why string, err error) (*auth, *stytchguard.Refusal) {
 		return nil, &stytchguard.Refusal{Status: status, Code: code, Message: msg, Diagnosis: why, Err: err,
@@ -240,8 +246,7 @@ func (r *Resource) resolve(req *http.Request, scopes []string, dst *auth) (*auth
 	cred, e := r.m.extract(req)
 	switch {
 	case e != nil:
-		e.ResourceMetadata = r.metadataURL
-		return nil, e
+		return nil, r.pointing(e)
 	case cred.Empty():
 		return refuse(http.StatusUnauthorized, stytchguard.CodeUnauthenticated, "an access token is required",
 			"no Authorization: Bearer header", nil)
@@ -256,6 +261,9 @@ func (r *Resource) resolve(req *http.Request, scopes []string, dst *auth) (*auth
 	switch {
 	case j.accessToken() && j.outcome == nil:
 		a := j.verified.AccessToken
+		if !slices.Contains(r.cfg.AuthorizationServers, a.Issuer) {
+			return r.admit(a, scopes, dst, refuse) // refused, and never introspected
+		}
 		if in := r.cfg.Introspection; in != nil && !r.m.cfg.Now().Before(a.IssuedAt.Add(in.After)) {
 			// Old enough to ask whether its grant still stands. If Stytch
 			// cannot say, what the key set proved stands.
@@ -273,8 +281,7 @@ func (r *Resource) resolve(req *http.Request, scopes []string, dst *auth) (*auth
 		a, e := r.introspect(req, cred.JWT, true)
 		switch {
 		case e != nil:
-			e.ResourceMetadata = r.metadataURL
-			return nil, e
+			return nil, r.pointing(e)
 		case a == nil:
 			return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid", "Stytch's introspection: not active", nil)
 		case !r.m.cfg.Now().Before(a.ExpiresAt):
@@ -287,9 +294,7 @@ func (r *Resource) resolve(req *http.Request, scopes []string, dst *auth) (*auth
 	case j.accessToken():
 		return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is expired or not valid yet", j.err.Error(), j.err)
 	case j.outcome == jwtlocal.ErrKeyUnknown:
-		e := r.m.errNoKeys(j.err)
-		e.ResourceMetadata = r.metadataURL
-		return nil, e
+		return nil, r.pointing(r.m.errNoKeys(j.err))
 	case j.machine():
 		return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid",
 			"an M2M access token came; this resource takes a Connected App's access token, acting for a person", nil)
@@ -298,6 +303,14 @@ func (r *Resource) resolve(req *http.Request, scopes []string, dst *auth) (*auth
 			"a session JWT came; this resource takes a Connected App's access token", nil)
 	}
 	return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid", errString(j.err), j.err)
+}
+
+// pointing returns a copy of e that names the resource's metadata: e may
+// be shared, by every request that shared one call to Stytch.
+func (r *Resource) pointing(e *stytchguard.Refusal) *stytchguard.Refusal {
+	c := *e
+	c.ResourceMetadata = r.metadataURL
+	return &c
 }
 
 // admit lets a valid access token through, written to dst, when it comes

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -399,5 +401,27 @@ func TestResourceForMembers(t *testing.T) {
 		if rec.Code != tt.want || tt.want == 200 && rec.Body.String() != org.OrganizationID {
 			t.Fatalf("%s: %d %s", tt.org, rec.Code, rec.Body)
 		}
+	}
+}
+
+// TestResourceIntrospectionSharedFailure: requests that share one failed
+// introspection each get a refusal of their own, naming the metadata (under
+// -race, a shared one written to would show).
+func TestResourceIntrospectionSharedFailure(t *testing.T) {
+	a, _, tok, _ := introspectingApp(t, true, func(s string) string { return s })
+	a.srv.InjectFault(stytchtest.OAuthIntrospect, stytchtest.Fault{Status: 503, Latency: 50 * time.Millisecond})
+	var wg sync.WaitGroup
+	recs := make([]*httptest.ResponseRecorder, 8)
+	for i := range recs {
+		wg.Go(func() { recs[i] = a.do(req("GET", "/mcp", "bearer:"+tok)) })
+	}
+	wg.Wait()
+	for _, rec := range recs {
+		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+	if n := a.srv.Calls(stytchtest.OAuthIntrospect); n > 3 {
+		t.Fatalf("%d introspection calls for 8 requests with one token, want one call (3 attempts at most)", n)
 	}
 }
