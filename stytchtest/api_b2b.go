@@ -215,7 +215,7 @@ func (e *Emulator) handleB2BExchangeAccessToken(r *http.Request, reqID string) (
 		return nil, err
 	}
 	e.mu.Lock()
-	ref, ok := e.accessToks[p.AccessToken]
+	ref, ok := e.accessGrant(p.AccessToken)
 	m := e.members[ref.id]
 	if !ok || m == nil {
 		e.mu.Unlock()

@@ -286,7 +286,7 @@ func (e *Emulator) handleExchangeAccessToken(r *http.Request, reqID string) (any
 		return nil, err
 	}
 	e.mu.Lock()
-	ref, ok := e.accessToks[p.AccessToken]
+	ref, ok := e.accessGrant(p.AccessToken)
 	if !ok || e.users[ref.id] == nil {
 		e.mu.Unlock()
 		return nil, errInvalidGrant("access token")

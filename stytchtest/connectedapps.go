@@ -177,6 +177,11 @@ func (e *Emulator) revokeGrant(subject, clientID string) {
 			delete(e.caRefresh, d)
 		}
 	}
+	for d, c := range e.caCodes { // a code not yet exchanged is part of the grant
+		if c.subject == subject && c.clientID == clientID {
+			delete(e.caCodes, d)
+		}
+	}
 }
 
 // origin is the scheme and host a request came to: the project domain it
@@ -607,6 +612,7 @@ func (e *Emulator) decideAuthorization(p *authorizeParams, c *caClient, g grante
 	key := grantKey(g.id, c.id)
 	e.caConsents[key] = appendUnique(e.caConsents[key], scopes...)
 	delete(e.caRevoked, key)
+	e.sweep()
 	code := randomToken(32)
 	e.caCodes[digest(code)] = &caCode{clientID: c.id, subject: g.id, redirectURI: p.RedirectURI, challenge: p.CodeChallenge, scopes: scopes, expires: e.now().Add(AuthorizationCodeLifetime)}
 	return redirect(url.Values{"code": {code}}), nil
@@ -770,7 +776,6 @@ func (e *Emulator) signAccessToken(issuer string, g grantee, c *caClient, scopes
 	if err != nil {
 		return "", apiError(http.StatusInternalServerError, "internal_server_error", "The token could not be signed.")
 	}
-	e.accessToks[tok] = subjectRef{id: subject, clientID: clientID} // exchange_access_token takes it
 	return tok, nil
 }
 
@@ -794,6 +799,38 @@ func (e *Emulator) activeAccessToken(tok string) jwt.MapClaims {
 		}
 	}
 	return claims
+}
+
+// accessGrant finds whom an access token exchange_access_token receives
+// acts for: an opaque one IssueAccessToken registered, or an active
+// Connected Apps access token. The caller holds e.mu.
+func (e *Emulator) accessGrant(tok string) (subjectRef, bool) {
+	if ref, ok := e.accessToks[tok]; ok {
+		return ref, true
+	}
+	claims := e.activeAccessToken(tok)
+	if claims == nil {
+		return subjectRef{}, false
+	}
+	sub, _ := claims["sub"].(string)
+	client, _ := claims["client_id"].(string)
+	return subjectRef{id: sub, clientID: client}, true
+}
+
+// sweep drops the codes and refresh tokens past their expiry, so that a
+// long-running emulator keeps only live ones. The caller holds e.mu.
+func (e *Emulator) sweep() {
+	now := e.now()
+	for d, c := range e.caCodes {
+		if !now.Before(c.expires) {
+			delete(e.caCodes, d)
+		}
+	}
+	for d, rt := range e.caRefresh {
+		if !now.Before(rt.expires) {
+			delete(e.caRefresh, d)
+		}
+	}
 }
 
 // publicKey is a jwt.Keyfunc of the project's keys, retired ones included.

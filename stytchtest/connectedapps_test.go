@@ -383,3 +383,32 @@ func TestConnectedAppsForMembers(t *testing.T) {
 		t.Fatal("active after the member revoked the app")
 	}
 }
+
+// TestConnectedAppsGrantEdges: exchange_access_token takes a Connected
+// Apps access token for a session of its person; a code not yet exchanged
+// when the person revokes the app is dead with the grant.
+func TestConnectedAppsGrantEdges(t *testing.T) {
+	e := newEnv(t)
+	e.SetPolicy(notesPolicy())
+	u := e.CreateUser(stytchtest.UserParams{Email: "ann@example.com"})
+	app, _ := e.RegisterConnectedApp("Agent", false, "http://127.0.0.1:9/cb")
+	tok, err := e.IssueConnectedAppToken(u.UserID, app.ClientID, "notes:read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, got := e.do(t, "POST", "/v1/sessions/exchange_access_token", map[string]any{"access_token": tok}, true)
+	if status != 200 || got["user_id"] != u.UserID {
+		t.Fatalf("exchange_access_token: %d %v", status, got)
+	}
+	const verifier = "a-verifier-of-forty-three-characters-or-more-0123456789"
+	_, done := e.do(t, "POST", "/v1/idp/oauth/authorize", map[string]any{"client_id": app.ClientID, "redirect_uri": "http://127.0.0.1:9/cb", "response_type": "code",
+		"scopes": []string{"notes:read"}, "user_id": u.UserID, "consent_granted": true, "code_challenge": pkce(verifier)}, true)
+	back, _ := url.Parse(fmt.Sprint(done["redirect_uri"]))
+	if err := e.RevokeConnectedApp(u.UserID, app.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := e.form(t, "/v1/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {back.Query().Get("code")},
+		"redirect_uri": {"http://127.0.0.1:9/cb"}, "client_id": {app.ClientID}, "code_verifier": {verifier}}, "", ""); status != 400 || body["error"] != "invalid_grant" {
+		t.Fatalf("a code of a revoked grant: %d %v", status, body)
+	}
+}
