@@ -846,29 +846,20 @@ func (e *Emulator) publicKey(t *jwt.Token) (any, error) {
 // handleIntrospect is RFC 7662's introspection, for a Connected Apps
 // client: active and the token's claims, or active false alone.
 func (e *Emulator) handleIntrospect(r *http.Request, reqID string) (any, *session.APIError) {
-	form, apiErr := readForm(r)
-	if apiErr != nil {
-		return nil, apiErr
-	}
-	id, secret := clientAuth(r, form)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, apiErr := e.authenticateClient(id, secret); apiErr != nil {
-		return nil, apiErr
-	}
-	claims := e.activeAccessToken(form.Get("token"))
-	if claims == nil {
-		return map[string]any{"active": false, "request_id": reqID, "status_code": http.StatusOK}, nil
-	}
-	out := map[string]any{"active": true, "token_type": "access_token", "request_id": reqID, "status_code": http.StatusOK}
-	maps.Copy(out, claims)
-	return out, nil
+	return e.clientRequest(r, func(form url.Values, _ *caClient) (any, *session.APIError) {
+		claims := e.activeAccessToken(form.Get("token"))
+		if claims == nil {
+			return map[string]any{"active": false, "request_id": reqID, "status_code": http.StatusOK}, nil
+		}
+		out := map[string]any{"active": true, "token_type": "access_token", "request_id": reqID, "status_code": http.StatusOK}
+		maps.Copy(out, claims)
+		return out, nil
+	})
 }
 
-// handleOAuthRevoke is RFC 7009's revocation: a refresh token ends its grant; an
-// access token is inactive from then on to introspection. An unknown token
-// is no error.
-func (e *Emulator) handleOAuthRevoke(r *http.Request, reqID string) (any, *session.APIError) {
+// clientRequest reads a form a Connected Apps client sends with its
+// credentials, authenticates the client, and runs f with e.mu held.
+func (e *Emulator) clientRequest(r *http.Request, f func(form url.Values, c *caClient) (any, *session.APIError)) (any, *session.APIError) {
 	form, apiErr := readForm(r)
 	if apiErr != nil {
 		return nil, apiErr
@@ -880,13 +871,22 @@ func (e *Emulator) handleOAuthRevoke(r *http.Request, reqID string) (any, *sessi
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	tok := form.Get("token")
-	if rt := e.caRefresh[digest(tok)]; rt != nil && rt.clientID == c.id {
-		e.revokeGrant(rt.subject, c.id)
-	} else if claims := e.activeAccessToken(tok); claims != nil && claims["client_id"] == c.id {
-		e.caRevokedJTI[fmt.Sprint(claims["jti"])] = true
-	}
-	return map[string]any{"request_id": reqID, "status_code": http.StatusOK}, nil
+	return f(form, c)
+}
+
+// handleOAuthRevoke is RFC 7009's revocation: a refresh token ends its grant; an
+// access token is inactive from then on to introspection. An unknown token
+// is no error.
+func (e *Emulator) handleOAuthRevoke(r *http.Request, reqID string) (any, *session.APIError) {
+	return e.clientRequest(r, func(form url.Values, c *caClient) (any, *session.APIError) {
+		tok := form.Get("token")
+		if rt := e.caRefresh[digest(tok)]; rt != nil && rt.clientID == c.id {
+			e.revokeGrant(rt.subject, c.id)
+		} else if claims := e.activeAccessToken(tok); claims != nil && claims["client_id"] == c.id {
+			e.caRevokedJTI[fmt.Sprint(claims["jti"])] = true
+		}
+		return map[string]any{"request_id": reqID, "status_code": http.StatusOK}, nil
+	})
 }
 
 // handleUserConnectedAppRevoke is /v1/users/{user_id}/connected_apps/{connected_app_id}/revoke,
