@@ -313,6 +313,7 @@ func TestResourceIntrospectionWithoutKeys(t *testing.T) {
 		{"a forged token", func(s string) string { return s }, nil, true, 401, ""},
 		{"Stytch down", func(s string) string { return s }, &stytchtest.Fault{Status: 503}, false, 503, ""},
 		{"a 2xx without an answer", func(s string) string { return s }, &stytchtest.Fault{Status: 200, Body: `{}`}, false, 503, ""},
+		{"a redirect, as a captive portal answers", func(s string) string { return s }, &stytchtest.Fault{Status: http.StatusFound}, false, 503, ""},
 		{"a wrong client secret", func(string) string { return "wrong" }, nil, false, 503, ""},
 	}
 	for _, tt := range tests {
