@@ -56,6 +56,20 @@ type AuthorizeStart struct {
 	// grant it: their roles hold the permissions the scope carries.
 	ScopeResults []ScopeResult `json:"scope_results"`
 	RequestID    string        `json:"request_id"`
+	StatusCode   int           `json:"status_code"`
+}
+
+// problem fails closed on a start Stytch would not answer: no envelope, no
+// client, or no person. Read as consent given before, such an answer would
+// send the browser on without asking.
+func (a *AuthorizeStart) problem() string {
+	switch {
+	case a.Client.ClientID == "":
+		return firstProblem(envelope(a.RequestID, a.StatusCode), "no client")
+	case a.UserID == "" && a.MemberID == "":
+		return firstProblem(envelope(a.RequestID, a.StatusCode), "no user_id or member_id")
+	}
+	return envelope(a.RequestID, a.StatusCode)
 }
 
 // ScopeResult is one scope of an authorization request.
@@ -72,6 +86,16 @@ type Authorization struct {
 	RedirectURI       string `json:"redirect_uri"`
 	AuthorizationCode string `json:"authorization_code"`
 	RequestID         string `json:"request_id"`
+	StatusCode        int    `json:"status_code"`
+}
+
+// problem fails closed on a decision Stytch would not answer: no envelope,
+// or no absolute redirect URI to send the browser to.
+func (a *Authorization) problem() string {
+	if u, err := url.Parse(a.RedirectURI); err != nil || !u.IsAbs() {
+		return firstProblem(envelope(a.RequestID, a.StatusCode), "no absolute redirect_uri")
+	}
+	return envelope(a.RequestID, a.StatusCode)
 }
 
 // AuthorizeStart starts a Connected Apps authorization request for a

@@ -130,3 +130,29 @@ func TestAuthorizeMember(t *testing.T) {
 		t.Fatalf("%+v %v", done, err)
 	}
 }
+
+// TestAuthorizeAnswersStytchWouldNotGive: a 2xx without the start's client
+// and person, or a decision without an absolute redirect URI, is an
+// unavailable Stytch, never consent given before nor a place to send the
+// browser.
+func TestAuthorizeAnswersStytchWouldNotGive(t *testing.T) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	c := srv.Client()
+	p := session.AuthorizeParams{ClientID: "connected-app-test-1", RedirectURI: "http://127.0.0.1:9/cb", ResponseType: "code", UserID: "user-test-1"}
+	for _, body := range []string{
+		`{}`,
+		`{"request_id":"r","status_code":200}`,
+		`{"request_id":"r","status_code":200,"client":{"client_id":"c"}}`,
+		`{"request_id":"r","status_code":200,"redirect_uri":"/relative?code=x"}`,
+	} {
+		srv.InjectFault(stytchtest.OAuthAuthorize, stytchtest.Fault{Status: 200, Body: body})
+		if _, err := c.Consumer.AuthorizeStart(context.Background(), p); !errors.Is(err, session.ErrInvalidAnswer) || !errors.Is(err, session.ErrUnavailable) {
+			t.Errorf("start answered %s: %v", body, err)
+		}
+		if _, err := c.Consumer.Authorize(context.Background(), p); !errors.Is(err, session.ErrInvalidAnswer) {
+			t.Errorf("authorize answered %s: %v", body, err)
+		}
+		srv.ClearFaults()
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -32,7 +33,7 @@ func (a *app) consentPage(w http.ResponseWriter, r *http.Request) {
 	req.UserID = u.Session.UserID
 	start, err := a.be.Client.Consumer.AuthorizeStart(r.Context(), req)
 	if err != nil {
-		a.render(w, http.StatusBadRequest, page{Title: "Not a valid request", Error: "Stytch did not accept this authorization request: the client, its redirect URI or the scopes are not valid."})
+		a.failed(w, err, "Stytch did not accept this authorization request: the client, its redirect URI or the scopes are not valid.")
 		return
 	}
 	if !start.ConsentRequired {
@@ -64,10 +65,22 @@ func (a *app) finish(w http.ResponseWriter, r *http.Request, req session.Authori
 	req.UserID, req.ConsentGranted = u.Session.UserID, approved
 	done, err := a.be.Client.Consumer.Authorize(r.Context(), req)
 	if err != nil {
-		a.render(w, http.StatusBadRequest, page{Title: "Not a valid request", Error: "Stytch did not accept this authorization: try again from the app that asked."})
+		a.failed(w, err, "Stytch did not accept this authorization: try again from the app that asked.")
 		return
 	}
 	http.Redirect(w, r, done.RedirectURI, http.StatusSeeOther) // the client's, as Stytch checked it
+}
+
+// failed answers a consent call that failed: Stytch could not be asked
+// (or something else answered for it), 503; Stytch refused, 400 with why.
+// Either way the browser is sent nowhere.
+func (a *app) failed(w http.ResponseWriter, err error, refused string) {
+	if errors.Is(err, session.ErrUnavailable) {
+		w.Header().Set("Retry-After", "5")
+		a.render(w, http.StatusServiceUnavailable, page{Title: "Try again shortly", Error: "Stytch cannot be reached right now; nothing was granted. Try again in a moment."})
+		return
+	}
+	a.render(w, http.StatusBadRequest, page{Title: "Not a valid request", Error: refused})
 }
 
 // requestOf reads an authorization request from the query, or the consent
