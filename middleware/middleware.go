@@ -213,7 +213,10 @@ func (m *Middleware) decided(ctx context.Context, asked time.Time, a *auth, e *s
 	case a.machine != nil:
 		d.Outcome, d.Source, d.Subject, d.Machine = "authenticated", "local", a.machine.ClientID, true
 	case a.access != nil:
-		d.Outcome, d.Source, d.Subject = "authenticated", a.access.Source.String(), a.access.Subject
+		d.Outcome, d.Source, d.Subject = "authenticated", "local", a.access.Subject
+		if a.access.Source == stytchguard.SourceStytch {
+			d.Source = "remote" // introspected while no key set was held
+		}
 	default:
 		d.Outcome, d.Source, d.Subject = "authenticated", "remote", a.subject()
 		switch {

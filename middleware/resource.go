@@ -72,6 +72,7 @@ type Resource struct {
 	m           *Middleware
 	cfg         ProtectedResource
 	metadataURL string
+	metadataAt  string // metadataURL's path
 	metadata    []byte
 	// answers are Stytch's introspection answers, by the token's digest,
 	// for Upstream.RemoteTTL; nil without Introspection.
@@ -135,7 +136,8 @@ func (m *Middleware) Resource(cfg ProtectedResource) (*Resource, error) {
 	}
 	// RFC 9728 3.1: the well-known path goes between the host and the
 	// resource's own path.
-	r.metadataURL = u.Scheme + "://" + u.Host + "/.well-known/oauth-protected-resource" + strings.TrimRight(u.EscapedPath(), "/")
+	r.metadataAt = "/.well-known/oauth-protected-resource" + strings.TrimRight(u.EscapedPath(), "/")
+	r.metadataURL = u.Scheme + "://" + u.Host + r.metadataAt
 	r.metadata, err = json.Marshal(struct {
 		Resource               string   `json:"resource"`
 		AuthorizationServers   []string `json:"authorization_servers"`
@@ -155,10 +157,7 @@ func (m *Middleware) Resource(cfg ProtectedResource) (*Resource, error) {
 func (r *Resource) MetadataURL() string { return r.metadataURL }
 
 // MetadataPath is MetadataURL's path, to route MetadataHandler at.
-func (r *Resource) MetadataPath() string {
-	u, _ := url.Parse(r.metadataURL) // built by Resource
-	return u.Path
-}
+func (r *Resource) MetadataPath() string { return r.metadataAt }
 
 // MetadataHandler serves the resource's metadata (RFC 9728): its URL, the
 // authorization servers, the scopes and the bearer method, to any origin

@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
@@ -208,7 +209,7 @@ func TestResourceMetadata(t *testing.T) {
 // introspectingApp is an app whose resource introspects tokens older than
 // a minute, as a confidential Connected Apps client of its own; with no key
 // set held when keyless.
-func introspectingApp(t *testing.T, keyless bool, secret func(string) string) (*app, *middleware.Resource, string, string) {
+func introspectingApp(t *testing.T, keyless bool, secret func(string) string) (*app, *decisionLog, string, string) {
 	t.Helper()
 	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
 	t.Cleanup(srv.Close)
@@ -228,7 +229,8 @@ func introspectingApp(t *testing.T, keyless bool, secret func(string) string) (*
 	if keyless {
 		srv.InjectFault(stytchtest.JWKS, stytchtest.Fault{Status: 503})
 	}
-	a := newAppWith(t, srv, srv.Client(), &syncBuffer{}, nil)
+	log := &decisionLog{}
+	a := newAppWith(t, srv, srv.Client(), &syncBuffer{}, func(c *middleware.Config) { c.Hooks.Decided = log.add })
 	a.remember(stytchtest.Tokens{SessionJWT: tok, SessionToken: server.ClientSecret})
 	res, err := a.mw.Resource(middleware.ProtectedResource{URL: "https://notes.example.com/mcp",
 		Introspection: &middleware.Introspection{ClientID: server.ClientID, ClientSecret: secret(server.ClientSecret), After: time.Minute}})
@@ -236,7 +238,30 @@ func introspectingApp(t *testing.T, keyless bool, secret func(string) string) (*
 		t.Fatal(err)
 	}
 	a.h.(*http.ServeMux).Handle("GET /mcp", res.Require("notes:read")(agentWho))
-	return a, res, tok, u.UserID
+	return a, log, tok, u.UserID
+}
+
+// decisionLog keeps what Hooks.Decided was told.
+type decisionLog struct {
+	mu  sync.Mutex
+	all []middleware.Decision
+}
+
+func (l *decisionLog) add(_ context.Context, d middleware.Decision) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.all = append(l.all, d)
+}
+
+// last is the latest decision's outcome and source.
+func (l *decisionLog) last() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.all) == 0 {
+		return ""
+	}
+	d := l.all[len(l.all)-1]
+	return d.Outcome + "/" + d.Source
 }
 
 // TestResourceIntrospection: a token older than Introspection.After is
@@ -244,7 +269,7 @@ func introspectingApp(t *testing.T, keyless bool, secret func(string) string) (*
 // here within After plus RemoteTTL; an introspection that fails leaves the
 // local verdict standing.
 func TestResourceIntrospection(t *testing.T) {
-	a, _, tok, userID := introspectingApp(t, false, func(s string) string { return s })
+	a, decisions, tok, userID := introspectingApp(t, false, func(s string) string { return s })
 	get := func() (int, map[string]any) {
 		rec := a.do(req("GET", "/mcp", "bearer:"+tok))
 		return rec.Code, body(t, rec)
@@ -284,6 +309,9 @@ func TestResourceIntrospection(t *testing.T) {
 		if n := a.srv.Calls(stytchtest.OAuthIntrospect); n != s.asked {
 			t.Fatalf("%s: %d introspection calls, want %d", s.name, n, s.asked)
 		}
+		if d := decisions.last(); s.want == 200 && d != "authenticated/local" {
+			t.Fatalf("%s: Hooks.Decided was told %s", s.name, d)
+		}
 	}
 }
 
@@ -318,7 +346,7 @@ func TestResourceIntrospectionWithoutKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, _, tok, _ := introspectingApp(t, true, tt.secret)
+			a, decisions, tok, _ := introspectingApp(t, true, tt.secret)
 			if tt.fault != nil {
 				a.srv.InjectFault(stytchtest.OAuthIntrospect, *tt.fault)
 			}
@@ -331,6 +359,9 @@ func TestResourceIntrospectionWithoutKeys(t *testing.T) {
 			got := body(t, rec)
 			if rec.Code != tt.want || tt.want == 200 && got["source"] != tt.source {
 				t.Fatalf("%d %v", rec.Code, got)
+			}
+			if d := decisions.last(); tt.want == 200 && d != "authenticated/remote" {
+				t.Fatalf("Hooks.Decided was told %s for a token Stytch vouched for", d)
 			}
 			if tt.want == 503 && rec.Header().Get("Retry-After") == "" {
 				t.Fatal("a 503 without Retry-After")
