@@ -14,6 +14,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/stytchguard/stytchguard"
+	"github.com/stytchguard/stytchguard/internal/pace"
 	"github.com/stytchguard/stytchguard/session"
 )
 
@@ -143,9 +144,18 @@ func New(cfg Config) (*Authorizer, error) {
 		return nil, err
 	}
 	a.orgs = orgs
-	a.project = &entry{name: "project policy", fetch: a.fetchProject}
-	a.scopes = &entry{name: "project policy scopes", fetch: a.fetchScopes}
+	// The project's roles and scopes come from one endpoint: one pacer.
+	projectPace := a.pacer("RBAC policy")
+	a.project = &entry{name: "project policy", fetch: a.fetchProject, pace: projectPace}
+	a.scopes = &entry{name: "project policy scopes", fetch: a.fetchScopes, pace: projectPace}
 	return a, nil
+}
+
+// pacer returns the pacing of fetches of the policy named: after a failure,
+// none for 10 s or more (Stytch's Retry-After), each failure logged at most
+// once a minute.
+func (a *Authorizer) pacer(name string) *pace.Pacer {
+	return pace.New(pace.Config{Name: name, RetryAfter: session.RetryAfter, Now: a.cfg.Now, Logger: a.cfg.Logger})
 }
 
 // Close stops refreshes and waits for those under way.
@@ -207,7 +217,7 @@ func (a *Authorizer) orgEntry(orgID string) *entry {
 		}
 		return e
 	}
-	e := &entry{name: "organization policy", fetch: func(ctx context.Context) ([]session.Role, error) {
+	e := &entry{name: "organization policy", attrs: []slog.Attr{slog.String("organization_id", orgID)}, pace: a.pacer("RBAC organization policy"), fetch: func(ctx context.Context) ([]session.Role, error) {
 		res, err := a.cfg.Client.B2B.OrgPolicy(ctx, orgID)
 		var api *session.APIError
 		if errors.As(err, &api) && api.StatusCode == http.StatusNotFound && api.ErrorType == "organization_not_found" {

@@ -1,11 +1,14 @@
 package authz_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +33,12 @@ func (c *clock) Advance(d time.Duration) {
 
 func newAuthorizer(t *testing.T, srv *stytchtest.Server, b2b bool, clk *clock) *authz.Authorizer {
 	t.Helper()
+	return newAuthorizerLogging(t, srv, b2b, clk, nil)
+}
+
+// newAuthorizerLogging is newAuthorizer logging to logs.
+func newAuthorizerLogging(t *testing.T, srv *stytchtest.Server, b2b bool, clk *clock, logs *syncBuffer) *authz.Authorizer {
+	t.Helper()
 	cfg := srv.Config()
 	cfg.Retry = &session.RetryPolicy{MaxAttempts: 1}
 	cfg.B2B = b2b
@@ -37,12 +46,42 @@ func newAuthorizer(t *testing.T, srv *stytchtest.Server, b2b bool, clk *clock) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := authz.New(authz.Config{Client: client, Now: clk.Now, TTL: time.Minute, MaxStale: 10 * time.Minute})
+	acfg := authz.Config{Client: client, Now: clk.Now, TTL: time.Minute, MaxStale: 10 * time.Minute}
+	if logs != nil {
+		acfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	}
+	a, err := authz.New(acfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Close)
 	return a
+}
+
+// syncBuffer is a log destination that tests read while the code under
+// test writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+// Lines returns how many lines were written.
+func (s *syncBuffer) Lines() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Count(s.buf.Bytes(), []byte("\n"))
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
 }
 
 var ctxb = context.Background()
@@ -149,7 +188,8 @@ func TestRefreshAndStaleness(t *testing.T) {
 	defer srv.Close()
 	clk := &clock{now: time.Now()}
 	srv.SetPolicy(session.Policy{Roles: []session.Role{role("viewer", perm("documents", "read"))}})
-	a := newAuthorizer(t, srv, false, clk) // TTL 1 min, MaxStale 10 min
+	logs := &syncBuffer{}
+	a := newAuthorizerLogging(t, srv, false, clk, logs) // TTL 1 min, MaxStale 10 min
 	check := authz.Check{Roles: []string{"viewer"}, ResourceID: "documents", Action: "write"}
 	if _, err := a.Authorize(ctxb, check); !errors.Is(err, authz.ErrDenied) {
 		t.Fatalf("before the policy change: %v", err)
@@ -173,16 +213,26 @@ func TestRefreshAndStaleness(t *testing.T) {
 		srv.ClearFaults()
 		srv.InjectFault(stytchtest.Policy, f)
 		clk.Advance(2 * time.Minute)
+		lines := logs.Lines()
 		if _, err := a.Authorize(ctxb, check); err != nil {
 			t.Fatalf("with %+v and a 2-minute-old policy: %v", f, err)
 		}
-		time.Sleep(20 * time.Millisecond) // let the failing refresh end
+		waitFor(t, func() bool { return logs.Lines() > lines }) // the failing refresh ended, and said so
+	}
+	if !strings.Contains(logs.String(), "deciding with the last good one") {
+		t.Fatalf("logs: %s", logs)
 	}
 	clk.Advance(10 * time.Minute)
 	if _, err := a.Authorize(ctxb, check); !errors.Is(err, authz.ErrPolicyUnavailable) {
 		t.Fatalf("past MaxStale: %v", err)
 	}
+	// Right after a failure, nothing is asked: the failure, at once.
 	srv.ClearFaults()
+	calls := srv.Calls(stytchtest.Policy)
+	if _, err := a.Authorize(ctxb, check); !errors.Is(err, authz.ErrPolicyUnavailable) || srv.Calls(stytchtest.Policy) != calls {
+		t.Fatalf("within the pause after a failure: %v, %d fetches more", err, srv.Calls(stytchtest.Policy)-calls)
+	}
+	clk.Advance(13 * time.Second) // past the floor, jittered
 	if _, err := a.Authorize(ctxb, check); err != nil {
 		t.Fatalf("after recovery: %v", err)
 	}
@@ -221,7 +271,8 @@ func TestPolicyDownAtStart(t *testing.T) {
 	srv := stytchtest.NewServer()
 	defer srv.Close()
 	srv.InjectFault(stytchtest.Policy, stytchtest.Fault{Status: 500})
-	a := newAuthorizer(t, srv, false, &clock{now: time.Now()})
+	clk := &clock{now: time.Now()}
+	a := newAuthorizer(t, srv, false, clk)
 	check := authz.Check{Roles: []string{"stytch_user"}, ResourceID: "documents", Action: "read"}
 	if _, err := a.Authorize(ctxb, check); !errors.Is(err, authz.ErrPolicyUnavailable) || errors.Is(err, authz.ErrDenied) {
 		t.Fatalf("no policy ever loaded: %v", err)
@@ -230,6 +281,7 @@ func TestPolicyDownAtStart(t *testing.T) {
 	defer cancel()
 	srv.ClearFaults()
 	srv.InjectFault(stytchtest.Policy, stytchtest.Fault{Latency: time.Second, Times: 1})
+	clk.Advance(13 * time.Second) // past the pause after the failure
 	if _, err := a.Authorize(cctx, check); !errors.Is(err, authz.ErrPolicyUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("caller's deadline: %v", err)
 	}

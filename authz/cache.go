@@ -3,18 +3,23 @@ package authz
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/stytchguard/stytchguard/internal/pace"
 	"github.com/stytchguard/stytchguard/session"
 )
 
 // entry is one cached policy (the project's, or one organization's custom
-// roles): the last good copy, compiled, and at most one fetch under way.
+// roles): the last good copy, compiled, and at most one fetch under way,
+// none for a while after one failed (pace).
 type entry struct {
 	name  string
+	attrs []slog.Attr // what the log lines about it name: the organization
 	fetch func(context.Context) ([]session.Role, error)
+	pace  *pace.Pacer
 
 	// held is the last good copy, read without the lock: every guarded
 	// request reads it, on every core. Only a fetch replaces it, under mu.
@@ -87,7 +92,9 @@ func (p *policy) stop() {
 
 // index returns the entry's compiled policy and roles: fresh ones at once,
 // without a lock; past the TTL, the held ones while a background refresh
-// runs; past MaxStale or never loaded, after waiting for a fetch.
+// runs; past MaxStale or never loaded, after waiting for a fetch. While
+// fetches are held back after a failure (pace), nothing waits: the held
+// policy within MaxStale, else the last failure, at once.
 func (e *entry) index(ctx context.Context, a *Authorizer) (*index, []session.Role, error) {
 	p := e.held.Load()
 	var age time.Duration
@@ -98,10 +105,13 @@ func (e *entry) index(ctx context.Context, a *Authorizer) (*index, []session.Rol
 		}
 	}
 	e.mu.Lock()
-	done := e.startLocked(a)
+	done, paused := e.startLocked(a)
 	e.mu.Unlock()
 	if p != nil && age < a.cfg.MaxStale {
 		return p.ix, p.roles, nil // stale-while-revalidate
+	}
+	if paused != nil {
+		return nil, nil, fmt.Errorf("%w: %s: %w", ErrPolicyUnavailable, e.name, paused)
 	}
 	select {
 	case <-done:
@@ -117,10 +127,14 @@ func (e *entry) index(ctx context.Context, a *Authorizer) (*index, []session.Rol
 }
 
 // startLocked starts a fetch unless one is under way, and returns the
-// channel closed when it ends. The caller holds e.mu.
-func (e *entry) startLocked(a *Authorizer) chan struct{} {
+// channel closed when it ends; or, starting nothing while fetches are held
+// back after a failure, why (a *pace.PausedError). The caller holds e.mu.
+func (e *entry) startLocked(a *Authorizer) (chan struct{}, error) {
 	if e.inflight != nil {
-		return e.inflight
+		return e.inflight, nil
+	}
+	if err := e.pace.Allow(); err != nil {
+		return nil, err
 	}
 	done := make(chan struct{})
 	e.inflight = done
@@ -134,18 +148,22 @@ func (e *entry) startLocked(a *Authorizer) chan struct{} {
 		e.inflight = nil
 		if err != nil {
 			e.lastErr = err
+			if a.ctx.Err() != nil {
+				return // closing: not Stytch's failure
+			}
 			if p := e.held.Load(); p != nil {
-				a.cfg.Logger.Warn("stytchguard: RBAC policy refresh failed; deciding with the last good one",
-					"policy", e.name, "age", a.since(p.loadedAt).Round(time.Second), "error", err)
+				e.pace.Failed(a.ctx, err, slog.LevelWarn, "stytchguard: RBAC policy refresh failed; deciding with the last good one",
+					append(e.attrs, slog.Duration("age", a.since(p.loadedAt).Round(time.Second)))...)
 			} else {
-				a.cfg.Logger.Error("stytchguard: RBAC policy fetch failed", "policy", e.name, "error", err)
+				e.pace.Failed(a.ctx, err, slog.LevelError, "stytchguard: RBAC policy fetch failed", e.attrs...)
 			}
 			return
 		}
 		e.hold(a, &policy{roles: roles, ix: compile(roles), loadedAt: a.cfg.Now()})
 		e.lastErr = nil
+		e.pace.Succeeded()
 	}()
-	return done
+	return done, nil
 }
 
 // mergedWith returns the organization's roles compiled after the project's,

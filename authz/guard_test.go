@@ -164,7 +164,8 @@ func TestConsumerGuardAndPolicyOutage(t *testing.T) {
 	u := srv.CreateUser(stytchtest.UserParams{Email: "a@example.com", Roles: []string{"viewer"}})
 	tok, _ := srv.StartSession(u.UserID, stytchtest.SessionParams{})
 	client := srv.Client()
-	a := newAuthorizer(t, srv, false, &clock{now: time.Now()})
+	clk := &clock{now: time.Now()}
+	a := newAuthorizer(t, srv, false, clk)
 	h := withConsumer(client)(a.Require("documents", "write")(verdictHandler))
 	get := func() *httptest.ResponseRecorder { return serveBearer(h, "GET", "/", tok.SessionToken) }
 	srv.InjectFault(stytchtest.Policy, stytchtest.Fault{Status: 503})
@@ -172,6 +173,7 @@ func TestConsumerGuardAndPolicyOutage(t *testing.T) {
 		t.Fatalf("policy never loaded: %d, want 503 (not 403)", rec.Code)
 	}
 	srv.ClearFaults()
+	clk.Advance(13 * time.Second) // past the pause after the failure
 	rec := get()
 	var body map[string]any
 	_ = json.Unmarshal(rec.Body.Bytes(), &body)

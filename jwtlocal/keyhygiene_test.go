@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,4 +122,101 @@ func TestKeySetHygiene(t *testing.T) {
 			t.Errorf("%q logged %d times, want once: %s", want, n, logs.String())
 		}
 	}
+}
+
+// TestOnlySharedKIDs: a key set whose only keys share one kid holds no key
+// to verify with, but its tokens are not the project's to refuse: both
+// keys' tokens are inconclusive (KeyUnknown, asked of Stytch within the
+// budget), never Invalid, whether or not a key set was held before.
+func TestOnlySharedKIDs(t *testing.T) {
+	emu := stytchtest.NewServer()
+	defer emu.Close()
+	u := emu.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
+	tok, err := emu.StartSession(u.UserID, stytchtest.SessionParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := claimsOf(t, tok.SessionJWT)
+	good, dupA, dupB := newRSAKey(t), newRSAKey(t), newRSAKey(t)
+	for _, tc := range []struct {
+		name   string
+		before []servedKey // the key set at New; nil: the shared kid's alone from the start
+	}{
+		{"from the start", nil},
+		{"after a good key set", []servedKey{{"good", &good.PublicKey}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			shared := []servedKey{{"dup", &dupA.PublicKey}, {"dup", &dupB.PublicKey}}
+			served := &switchableJWKS{}
+			served.set(t, emu.ProjectID(), cmpOr(tc.before, shared)...)
+			v, err := jwtlocal.New(jwtlocal.Config{Client: served.client(t, emu.ProjectID()), Now: emu.Now, UnknownKIDWait: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer v.Close()
+			if tc.before != nil {
+				if _, err := v.Verify(bg(), sign(t, jwt.SigningMethodRS256, good, "good", claims)); err != nil {
+					t.Fatalf("the good key's token: %v", err)
+				}
+				served.set(t, emu.ProjectID(), shared...)
+				emu.Advance(2 * time.Minute) // past UnknownKIDRefreshInterval: "dup" refreshes the set
+			}
+			for _, key := range []*rsa.PrivateKey{dupA, dupB} {
+				_, err := v.Verify(bg(), sign(t, jwt.SigningMethodRS256, key, "dup", claims))
+				if got := jwtlocal.OutcomeOf(err); got != jwtlocal.KeyUnknown {
+					t.Fatalf("a shared kid's token: %v (%v), want KeyUnknown", got, err)
+				}
+			}
+		})
+	}
+}
+
+// cmpOr returns a unless it is empty, else b.
+func cmpOr(a, b []servedKey) []servedKey {
+	if len(a) > 0 {
+		return a
+	}
+	return b
+}
+
+// switchableJWKS serves a project's JWKS, which the test may change.
+type switchableJWKS struct {
+	mu   sync.Mutex
+	body []byte
+}
+
+func (s *switchableJWKS) set(t *testing.T, project string, keys ...servedKey) {
+	t.Helper()
+	set := []map[string]string{}
+	for _, k := range keys {
+		set = append(set, map[string]string{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": k.kid,
+			"n": base64.RawURLEncoding.EncodeToString(k.pub.N.Bytes()),
+			"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.pub.E)).Bytes())})
+	}
+	body, err := json.Marshal(map[string]any{"keys": set, "request_id": "request-id-test-1", "status_code": 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.body = body
+	s.mu.Unlock()
+}
+
+func (s *switchableJWKS) client(t *testing.T, project string) *session.Client {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/sessions/jwks/"+project {
+			http.NotFound(w, r)
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		_, _ = w.Write(s.body)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := session.New(session.Config{ProjectID: project, Secret: "s", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

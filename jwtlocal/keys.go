@@ -18,11 +18,6 @@ import (
 // replaces the keys already held.
 var errEmptyKeySet = errors.New("jwtlocal: JWKS holds no usable RS256 key")
 
-// failedRefreshBackoff bounds how soon a failed fetch may be tried again on an
-// unknown kid, when the configured interval is longer: a key set that never
-// loaded should not wait five minutes for its next chance.
-const failedRefreshBackoff = 10 * time.Second
-
 // keyStore is the jwkset.Storage keyfunc reads keys from. It holds the last
 // good key set in memory; a kid it does not hold triggers a rate-limited
 // refresh that the reading request waits for, but only briefly.
@@ -60,7 +55,7 @@ func (v *Verifier) awaitUnknownKIDRefresh(ctx context.Context) bool {
 	v.mu.Lock()
 	done := v.inflight
 	if done == nil {
-		if v.cfg.Now().Before(v.nextUnknownRefresh) || v.ctx.Err() != nil {
+		if !v.mayRefreshLocked(true) {
 			v.mu.Unlock()
 			return false
 		}
@@ -78,10 +73,21 @@ func (v *Verifier) awaitUnknownKIDRefresh(ctx context.Context) bool {
 	return false
 }
 
+// mayRefreshLocked reports whether a refresh may start now: none runs, the
+// Verifier is not closed, no failure holds refreshes back (pace: 10 s at
+// least, or Stytch's Retry-After), and, for a refresh asked for by an
+// unknown kid (unknownKID), UnknownKIDRefreshInterval has passed since the
+// last such one began. The caller holds v.mu.
+func (v *Verifier) mayRefreshLocked(unknownKID bool) bool {
+	return v.inflight == nil && v.ctx.Err() == nil && v.pace.Allow() == nil &&
+		(!unknownKID || !v.cfg.Now().Before(v.nextUnknownRefresh))
+}
+
 // startRefreshLocked fetches the key set in the background and returns a
 // channel closed when the fetch ends. A refresh for an unknown kid (paced)
-// holds the next one back by UnknownKIDRefreshInterval from its start, or by
-// at most failedRefreshBackoff when it fails. The caller holds v.mu.
+// holds the next one back by UnknownKIDRefreshInterval from its start,
+// unless it fails: then the pacing after a failure (v.pace) holds every
+// refresh back instead. The caller holds v.mu.
 func (v *Verifier) startRefreshLocked(paced bool) chan struct{} {
 	done := make(chan struct{})
 	v.inflight = done
@@ -95,20 +101,25 @@ func (v *Verifier) startRefreshLocked(paced bool) chan struct{} {
 		ctx, cancel := context.WithTimeout(v.ctx, v.cfg.FetchTimeout)
 		err := v.refresh(ctx)
 		cancel()
+		closed := v.ctx.Err() != nil
 		v.mu.Lock()
 		v.inflight = nil
 		v.lastErr = err
 		switch {
 		case err == nil:
 			v.lastGood = v.cfg.Now()
-		case paced:
-			v.nextUnknownRefresh = start.Add(min(v.cfg.UnknownKIDRefreshInterval, failedRefreshBackoff))
+			v.pace.Succeeded()
+		case closed:
+		default:
+			// The pacing after a failure governs now, for every refresh.
+			v.nextUnknownRefresh = time.Time{}
+			msg := "stytchguard: JWKS fetch failed; no key set is held: session JWTs are checked with Stytch, within the budget"
+			if !v.lastGood.IsZero() {
+				msg = "stytchguard: JWKS refresh failed; keeping the last good keys"
+			}
+			v.pace.Failed(v.ctx, err, slog.LevelWarn, msg, slog.Bool("b2b", v.b2b))
 		}
 		v.mu.Unlock()
-		if err != nil && v.ctx.Err() == nil {
-			v.cfg.Logger.Warn("stytchguard: JWKS refresh failed; keeping the last good keys",
-				"b2b", v.b2b, "error", err)
-		}
 		close(done)
 	}()
 	return done
@@ -131,6 +142,12 @@ func (v *Verifier) refresh(ctx context.Context) error {
 	}
 	keys, ambiguous := v.usableKeys(set)
 	if len(keys) == 0 {
+		// Keep the keys held, but not their word on the kids two keys of
+		// the answer share: a token naming one is the project's or not,
+		// and only Stytch can say which.
+		v.mu.Lock()
+		v.ambiguousKIDs = ambiguous
+		v.mu.Unlock()
 		return errEmptyKeySet
 	}
 	old, err := v.keys.KeyReadAll(ctx)
@@ -230,7 +247,7 @@ func (v *Verifier) refreshLoop() {
 			return
 		case <-t.C:
 			v.mu.Lock()
-			if v.inflight == nil {
+			if v.mayRefreshLocked(false) {
 				v.startRefreshLocked(false)
 			}
 			v.mu.Unlock()
@@ -241,11 +258,11 @@ func (v *Verifier) refreshLoop() {
 // Ready reports whether a key set is held: nil once a fetch has brought
 // one, whatever happened since (a held set keeps verifying through an
 // outage). While none is held it starts a fetch, unless one is under way or
-// the pacing of unknown-kid refreshes holds it back, waits for it up to
-// ctx's end, and returns what the last fetch failed with. Called before the
-// app serves, with a deadline, it is the warm-up; a readiness probe calls it
-// as often as it likes, and costs at most one fetch per
-// UnknownKIDRefreshInterval (10 s after a failure).
+// the pacing holds it back, waits for it up to ctx's end, and returns what
+// the last fetch failed with. Called before the app serves, with a
+// deadline, it is the warm-up; a readiness probe calls it as often as it
+// likes: after a failed fetch, it answers with that failure at once, and
+// the next fetch waits 10 s at least, or Stytch's Retry-After when longer.
 func (v *Verifier) Ready(ctx context.Context) error {
 	for {
 		v.mu.Lock()
@@ -254,7 +271,7 @@ func (v *Verifier) Ready(ctx context.Context) error {
 			return nil
 		}
 		done := v.inflight
-		if done == nil && !v.cfg.Now().Before(v.nextUnknownRefresh) && v.ctx.Err() == nil {
+		if done == nil && v.mayRefreshLocked(true) {
 			done = v.startRefreshLocked(true)
 		}
 		last := v.lastErr

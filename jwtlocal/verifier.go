@@ -19,6 +19,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/stytchguard/stytchguard"
+	"github.com/stytchguard/stytchguard/internal/pace"
 	"github.com/stytchguard/stytchguard/session"
 )
 
@@ -63,11 +64,13 @@ type Config struct {
 	// defaultInitialFetchWait.
 	InitialFetchWait time.Duration
 	// UnknownKIDRefreshInterval is the least time, by Now, between two
-	// refreshes triggered by unknown kids (10 s at most after a failed one);
-	// the fetch at start and the periodic ones do not count against it, so
-	// a key rotated in just after start is still picked up at once. Zero
-	// means defaultUnknownKIDRefreshInterval (1 min): a flood of made-up kids
-	// costs one JWKS fetch a minute, and is Invalid meanwhile.
+	// refreshes triggered by unknown kids; the fetch at start and the
+	// periodic ones do not count against it, so a key rotated in just after
+	// start is still picked up at once. Zero means 1 min: a flood of
+	// made-up kids costs one JWKS fetch a minute, and is Invalid meanwhile.
+	// After a failed fetch, every refresh waits 10 s at least (jittered up
+	// to 12.5 s), or Stytch's Retry-After when longer, however it is asked
+	// for.
 	UnknownKIDRefreshInterval time.Duration
 	// UnknownKIDWait bounds how long a request with an unknown kid waits for
 	// a refresh before it is answered KeyUnknown. Zero means
@@ -113,6 +116,9 @@ type Verifier struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	closeOne sync.Once
+
+	// pace holds refreshes back after a failed one.
+	pace *pace.Pacer
 
 	mu                 sync.Mutex
 	inflight           chan struct{} // closed when the running refresh ends; nil when none runs
@@ -162,6 +168,7 @@ func New(cfg Config) (*Verifier, error) {
 		b2b:     cfg.Client.IsB2B(),
 		project: project,
 		issuers: []string{"stytch.com/" + project},
+		pace:    pace.New(pace.Config{Name: "JWKS", RetryAfter: session.RetryAfter, Now: cfg.Now, Logger: cfg.Logger}),
 	}
 	var err error
 	if v.roles, err = newRoleSets(); err != nil {

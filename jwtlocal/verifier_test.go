@@ -311,6 +311,7 @@ func TestJWKSDownAtConstruction(t *testing.T) {
 		t.Fatalf("while JWKS is down: %v", err)
 	}
 	srv.ClearFaults()
+	srv.Advance(13 * time.Second) // past the pause after the failed fetch
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		_, err := v.Verify(bg(), tok.SessionJWT)

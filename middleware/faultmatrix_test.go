@@ -109,7 +109,9 @@ func TestFaultMatrix(t *testing.T) {
 					t.Fatalf("took %v, past the %v timeout", took, matrixTimeout)
 				}
 				m.srv.ClearFaults()
-				m.srv.Advance(time.Second) // past the verifier's unknown-kid pacing, by its clock (whole seconds)
+				// Past the pause after a failed fetch of the keys or the
+				// policy (10 to 12.5 s), by their clock.
+				m.srv.Advance(13 * time.Second)
 				if rec := p.run(t, m); rec.Code != p.after {
 					t.Fatalf("after the fault lifted: %d, want %d: %s", rec.Code, p.after, rec.Body)
 				}

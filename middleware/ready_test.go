@@ -39,7 +39,8 @@ func TestReadiness(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(mw.Close)
-	rbac, err := authz.New(authz.Config{Client: client, Now: srv.Now, Logger: slog.New(slog.DiscardHandler)})
+	rbacLog := &syncBuffer{}
+	rbac, err := authz.New(authz.Config{Client: client, Now: srv.Now, Logger: slog.New(slog.NewTextHandler(rbacLog, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,46 +61,72 @@ func TestReadiness(t *testing.T) {
 		return rec.Code, body.Missing
 	}
 
+	// Each step probes 50 times: a flood of probes costs no more fetches
+	// than one, as failed fetches are paced (10 to 12.5 s).
 	steps := []struct {
 		name    string
 		before  func()
 		want    int
 		missing []string
+		// jwks and policy are the fetches of each so far.
+		jwks, policy int
+		// settled, when set, is what the authorizer logs once the step's
+		// background refresh has ended: the next step's clock must not
+		// reach it while it is under way.
+		settled string
 	}{
-		{"both failing at start", nil, 503, []string{"jwtlocal:", "authz:"}},
-		{"JWKS serves, before the paced retry", func() { srv.ClearFaults(stytchtest.JWKS) }, 503, []string{"jwtlocal:", "authz:"}},
-		{"the paced retry", func() { srv.Advance(11 * time.Second) }, 503, []string{"authz:"}},
-		{"policy serves", func() { srv.ClearFaults(stytchtest.Policy) }, 200, nil},
+		{"both failing at start", nil, 503, []string{"jwtlocal:", "authz:"}, 1, 1, ""},
+		{"JWKS serves, before the paced retry", func() { srv.ClearFaults(stytchtest.JWKS) }, 503, []string{"jwtlocal:", "authz:"}, 1, 1, ""},
+		{"the paced retry", func() { srv.Advance(13 * time.Second) }, 503, []string{"authz:"}, 2, 2, ""},
+		{"policy serves, before its paced retry", func() { srv.ClearFaults(stytchtest.Policy) }, 503, []string{"authz:"}, 2, 2, ""},
+		{"policy serves, its paced retry", func() { srv.Advance(13 * time.Second) }, 200, nil, 2, 3, ""},
 		{"an outage later, the policy past its TTL", func() {
 			srv.InjectFault(stytchtest.JWKS, stytchtest.Fault{Status: 500})
 			srv.InjectFault(stytchtest.Policy, stytchtest.Fault{Status: 500})
 			srv.Advance(30 * time.Minute)
-		}, 200, nil},
+		}, 200, nil, 2, 4, "deciding with the last good one"},
 		// Past authz's MaxStale (an hour) the policy no longer decides:
 		// guarded requests fail, and readiness says so.
-		{"the outage past MaxStale", func() { srv.Advance(31 * time.Minute) }, 503, []string{"authz:"}},
+		{"the outage past MaxStale", func() { srv.Advance(31 * time.Minute) }, 503, []string{"authz:"}, 2, 5, ""},
 	}
 	for _, s := range steps {
 		if s.before != nil {
 			s.before()
 		}
-		code, missing := probe()
-		if code != s.want || len(missing) != len(s.missing) {
-			t.Fatalf("%s: %d %q, want %d naming %q", s.name, code, missing, s.want, s.missing)
-		}
-		for i, prefix := range s.missing {
-			if !strings.HasPrefix(missing[i], prefix) {
-				t.Fatalf("%s: missing %q, want it to start with %q", s.name, missing[i], prefix)
+		for range 50 {
+			code, missing := probe()
+			if code != s.want || len(missing) != len(s.missing) {
+				t.Fatalf("%s: %d %q, want %d naming %q", s.name, code, missing, s.want, s.missing)
 			}
+			for i, prefix := range s.missing {
+				if !strings.HasPrefix(missing[i], prefix) {
+					t.Fatalf("%s: missing %q, want it to start with %q", s.name, missing[i], prefix)
+				}
+			}
+		}
+		// A refresh past the TTL runs behind the probes that started it.
+		for deadline := time.Now().Add(10 * time.Second); srv.Calls(stytchtest.Policy) < s.policy; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d policy fetches after 10 s, want %d", s.name, srv.Calls(stytchtest.Policy), s.policy)
+			}
+		}
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(rbacLog.String(), s.settled); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the refresh did not end in 10 s: %s", s.name, rbacLog)
+			}
+		}
+		if j, p := srv.Calls(stytchtest.JWKS), srv.Calls(stytchtest.Policy); j != s.jwks || p != s.policy {
+			t.Fatalf("%s: %d JWKS and %d policy fetches so far, want %d and %d", s.name, j, p, s.jwks, s.policy)
 		}
 	}
 }
 
 // TestReadyIsTheWarmUp: the key set's first fetch fails; Ready, called
-// before serving, fetches it again and reports ready, without waiting for
+// before serving, answers that failure at once while the pause after it
+// lasts, then fetches the set again and reports ready, without waiting for
 // the background refresh.
 func TestReadyIsTheWarmUp(t *testing.T) {
-	srv := stytchtest.NewServer()
+	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
 	t.Cleanup(srv.Close)
 	srv.InjectFault(stytchtest.JWKS, stytchtest.Fault{Status: 500, Times: 1})
 	cfg := srv.Config()
@@ -108,13 +135,18 @@ func TestReadyIsTheWarmUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mw, err := middleware.New(middleware.Config{Client: client, Logger: slog.New(slog.DiscardHandler)})
+	mw, err := middleware.New(middleware.Config{Client: client, Now: srv.Now, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(mw.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	start := time.Now()
+	if err := mw.Ready(ctx); err == nil || time.Since(start) > time.Second {
+		t.Fatalf("Ready right after the failed fetch: %v after %v, want the failure at once", err, time.Since(start))
+	}
+	srv.Advance(13 * time.Second)
 	if err := mw.Ready(ctx); err != nil {
 		t.Fatalf("Ready with time enough: %v", err)
 	}
