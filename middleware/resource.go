@@ -15,8 +15,10 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/time/rate"
 
 	"github.com/stytchguard/stytchguard"
+	"github.com/stytchguard/stytchguard/internal/pace"
 	"github.com/stytchguard/stytchguard/jwtlocal"
 	"github.com/stytchguard/stytchguard/session"
 )
@@ -52,6 +54,14 @@ type ProtectedResource struct {
 // Introspection is the Connected Apps client a protected resource asks
 // Stytch's introspection endpoint as: one created for the resource server
 // in the dashboard (a confidential client: its id and secret).
+//
+// What it costs Stytch is bounded three ways: each token at most once per
+// Upstream.RemoteTTL (1 min); all tokens together at most Rate calls a
+// second (1) on average; and after a failed call, none for 10 s at least
+// (jittered up to 12.5 s), or Stytch's Retry-After when longer. A token
+// that is not asked about for one of these reasons keeps its last verdict:
+// one found inactive stays refused, one that verifies locally and was
+// never found inactive goes on.
 type Introspection struct {
 	ClientID, ClientSecret string
 	// After is how old (since its iat) a token that verifies locally may
@@ -60,10 +70,19 @@ type Introspection struct {
 	// as for session JWTs. Tokens are introspected too, within the
 	// Upstream budget, while no key set is held.
 	After time.Duration
+	// Rate is the ceiling on introspections of tokens that verify locally,
+	// in calls per second for all of them together, with bursts of up to
+	// ten seconds' worth. Past it, each token keeps its last verdict until
+	// its turn comes. Zero means 1: 3,600 calls an hour at most, however
+	// many tokens are in use.
+	Rate float64
 }
 
-// defaultIntrospectAfter is Introspection.After's default.
-const defaultIntrospectAfter = 5 * time.Minute
+// Defaults of Introspection's zero fields.
+const (
+	defaultIntrospectAfter = 5 * time.Minute
+	defaultIntrospectRate  = 1.0
+)
 
 // Resource guards a protected resource's routes with Connected Apps access
 // tokens and serves its metadata (RFC 9728). Build one with
@@ -74,16 +93,34 @@ type Resource struct {
 	metadataURL string
 	metadataAt  string // metadataURL's path
 	metadata    []byte
-	// answers are Stytch's introspection answers, by the token's digest,
-	// for Upstream.RemoteTTL; nil without Introspection.
+	// answers are Stytch's introspection answers, by the token's digest:
+	// fresh for Upstream.RemoteTTL, and the token's last verdict after,
+	// while no call may be made; nil without Introspection.
 	answers *lru.Cache[[32]byte, *introspected]
+	// pace holds introspections back after a failed one; ceiling bounds
+	// the rate of those of tokens that verify locally.
+	pace    *pace.Pacer
+	ceiling *rate.Limiter
 }
 
 // introspected is one introspection answer: the token when it is active,
-// nil when it is not; good until until, by Config.Now.
+// nil when it is not; fresh until until, by Config.Now.
 type introspected struct {
 	token *stytchguard.AccessTokenAuth
 	until time.Time
+}
+
+// notAsked is an introspection not made: held back after a failure
+// (paused), or past the ceiling.
+type notAsked struct {
+	paused *pace.PausedError // nil: the ceiling
+}
+
+func (n notAsked) Error() string {
+	if n.paused != nil {
+		return n.paused.Error()
+	}
+	return "introspection: over the ceiling (Introspection.Rate)"
 }
 
 // maxIntrospected bounds the introspection answers kept.
@@ -129,10 +166,15 @@ func (m *Middleware) Resource(cfg ProtectedResource) (*Resource, error) {
 			return nil, errors.New("middleware: ProtectedResource.Introspection.ClientID: required: the resource's Connected Apps client")
 		case c.After < 0:
 			return nil, fmt.Errorf("middleware: ProtectedResource.Introspection.After: %v is negative", c.After)
+		case c.Rate < 0:
+			return nil, fmt.Errorf("middleware: ProtectedResource.Introspection.Rate: %v is negative", c.Rate)
 		}
 		c.After = cmp.Or(c.After, defaultIntrospectAfter)
+		c.Rate = cmp.Or(c.Rate, defaultIntrospectRate)
 		r.cfg.Introspection = &c
 		r.answers, _ = lru.New[[32]byte, *introspected](maxIntrospected) // a positive size: no error
+		r.pace = pace.New(pace.Config{Name: "introspection", RetryAfter: session.RetryAfter, Now: m.cfg.Now, Logger: m.cfg.Logger})
+		r.ceiling = rate.NewLimiter(rate.Limit(c.Rate), max(1, int(10*c.Rate)))
 	}
 	// RFC 9728 3.1: the well-known path goes between the host and the
 	// resource's own path.
@@ -330,22 +372,33 @@ func (r *Resource) admit(a *stytchguard.AccessTokenAuth, scopes []string, dst *a
 
 // introspect asks Stytch about token, or its recent answer: the token when
 // it is active, nil when it is not, or the refusal when Stytch could not be
-// asked (503). When spends, the call is paid from the upstream budget.
-// Identical concurrent asks share one call.
+// asked (503). When spends, the call is paid from the upstream budget (a
+// token no key set ties to the project); otherwise it is a token that
+// verifies locally, and the call is paid from the ceiling
+// (Introspection.Rate). A token not asked about, past the ceiling or while
+// calls are held back after a failure, keeps its last verdict when it has
+// one; so it does when the call fails. Identical concurrent asks share one
+// call.
 func (r *Resource) introspect(req *http.Request, token string, spends bool) (*stytchguard.AccessTokenAuth, *stytchguard.Refusal) {
 	m, ctx := r.m, req.Context()
 	key := sha256.Sum256([]byte(token))
-	if got, ok := r.answers.Get(key); ok && m.cfg.Now().Before(got.until) {
+	last, known := r.answers.Get(key)
+	if known && m.cfg.Now().Before(last.until) {
 		if m.cfg.Hooks.Reused != nil {
 			m.cfg.Hooks.Reused()
 		}
-		return got.token, nil
+		return last.token, nil
 	}
 	ch := m.group.DoChan("introspect\x00"+string(key[:]), func() (any, error) {
-		if spends {
+		if err := r.pace.Allow(); err != nil {
+			return nil, notAsked{paused: err.(*pace.PausedError)}
+		}
+		if spends { // once for all the requests that share the call
 			if reason := m.gate.spend(req); reason != "" {
 				return nil, reason
 			}
+		} else if !r.ceiling.AllowN(m.cfg.Now(), 1) {
+			return nil, notAsked{}
 		}
 		var got *session.Introspection
 		err := m.gated(context.WithoutCancel(ctx), func(ctx context.Context) (err error) {
@@ -363,6 +416,7 @@ func (r *Resource) introspect(req *http.Request, token string, spends bool) (*st
 		if err != nil {
 			return nil, r.introspectionError(ctx, err)
 		}
+		r.pace.Succeeded()
 		answer := &introspected{until: m.cfg.Now().Add(m.cfg.Upstream.RemoteTTL)}
 		if got.Active {
 			answer.token = &stytchguard.AccessTokenAuth{Subject: got.Subject, ClientID: got.ClientID, Scopes: strings.Fields(got.Scope),
@@ -375,38 +429,52 @@ func (r *Resource) introspect(req *http.Request, token string, spends bool) (*st
 	select {
 	case res := <-ch:
 		var shed shedError
+		var skipped notAsked
 		switch {
+		case res.Err == nil:
+			return res.Val.(*introspected).token, nil
+		case known:
+			return last.token, nil // the last verdict stands
 		case errors.As(res.Err, &shed):
 			return nil, m.shed(ctx, shed)
-		case res.Err != nil:
-			return nil, res.Err.(*stytchguard.Refusal)
+		case errors.As(res.Err, &skipped):
+			retry := m.cfg.Upstream.RetryAfter
+			if skipped.paused != nil {
+				retry = max(time.Second, skipped.paused.Until.Sub(m.cfg.Now()))
+			}
+			return nil, &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable,
+				Message: "Stytch is unavailable; try again later", RetryAfter: retry, Err: skipped}
 		}
-		return res.Val.(*introspected).token, nil
+		return nil, res.Err.(*stytchguard.Refusal)
 	case <-ctx.Done():
 		return nil, &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "the request ended before Stytch answered", RetryAfter: m.cfg.Upstream.RetryAfter, Err: ctx.Err()}
 	}
 }
 
 // introspectionError answers a failed introspection: 503, never a sign-out,
-// as the token itself was not found wanting. Stytch refusing the request
-// (the client's credentials, say) is logged as the misconfiguration it is.
+// as the token itself was not found wanting; and holds introspections back
+// (r.pace), logging the failure at most once a minute. Stytch refusing the
+// request (the client's credentials, say) is logged as the
+// misconfiguration it is.
 func (r *Resource) introspectionError(ctx context.Context, err error) *stytchguard.Refusal {
 	var api *session.APIError
-	if errors.As(err, &api) && api.StatusCode >= 400 && api.StatusCode < 500 && api.StatusCode != http.StatusTooManyRequests {
+	requestID := ""
+	if errors.As(err, &api) {
+		requestID = api.RequestID
+	}
+	attrs := []slog.Attr{slog.String("client_id", r.cfg.Introspection.ClientID), slog.String("stytch_request_id", requestID)}
+	pause := r.pace.Failed(ctx, err, slog.LevelWarn, "stytchguard: Stytch's introspection failed; tokens that verify locally keep their last verdict, "+
+		"others answer 503 until it answers: if it lasts, check that base_url (STYTCH_BASE_URL) is Stytch's, or the emulator's",
+		append(attrs, slog.String("base_url", r.m.cfg.Client.BaseURL()))...)
+	if api != nil && api.StatusCode >= 400 && api.StatusCode < 500 && api.StatusCode != http.StatusTooManyRequests {
 		r.m.credentialsLog.Do(func() {
 			r.m.cfg.Logger.LogAttrs(ctx, slog.LevelError, "stytchguard: Stytch refused the protected resource's introspection request; "+
 				"tokens that need it answer 503: check ProtectedResource.Introspection's client id and secret",
-				slog.String("client_id", r.cfg.Introspection.ClientID), slog.String("error_type", api.ErrorType), slog.String("stytch_request_id", api.RequestID))
+				append(attrs, slog.String("error_type", api.ErrorType))...)
 		})
-		return &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "Stytch is unavailable; try again later",
-			RetryAfter: r.m.cfg.Upstream.RetryAfter, RequestID: api.RequestID, Err: err}
 	}
-	e := r.m.upstreamError(ctx, err)
-	if e.Status != http.StatusServiceUnavailable {
-		e = &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "Stytch is unavailable; try again later",
-			RetryAfter: r.m.cfg.Upstream.RetryAfter, RequestID: e.RequestID, Err: err}
-	}
-	return e
+	return &stytchguard.Refusal{Status: http.StatusServiceUnavailable, Code: stytchguard.CodeUnavailable, Message: "Stytch is unavailable; try again later",
+		RetryAfter: pause, RequestID: requestID, Err: err}
 }
 
 func errString(err error) string {

@@ -267,7 +267,8 @@ func (l *decisionLog) last() string {
 // TestResourceIntrospection: a token older than Introspection.After is
 // asked about once per RemoteTTL, so that a revoked grant stops working
 // here within After plus RemoteTTL; an introspection that fails leaves the
-// local verdict standing.
+// token's last verdict standing (the local one, until Stytch has found it
+// inactive), and holds introspections back for 10 s at least.
 func TestResourceIntrospection(t *testing.T) {
 	a, decisions, tok, userID := introspectingApp(t, false, func(s string) string { return s })
 	get := func() (int, map[string]any) {
@@ -289,7 +290,8 @@ func TestResourceIntrospection(t *testing.T) {
 			a.srv.Advance(61 * time.Second)
 			a.srv.InjectFault(stytchtest.OAuthIntrospect, stytchtest.Fault{Status: 503})
 		}, 200, "local", 4}, // the client's three attempts
-		{"Stytch back: asked, as a failure is not kept", func() { a.srv.ClearFaults() }, 200, "local", 5},
+		{"Stytch back, within the pause after the failure: not asked", func() { a.srv.ClearFaults() }, 200, "local", 4},
+		{"past the pause: asked", func() { a.srv.Advance(13 * time.Second) }, 200, "local", 5},
 		{"revoked, within RemoteTTL: the recent answer", func() {
 			if err := a.srv.RevokeConnectedApp(userID, clientOf(t, tok)); err != nil {
 				t.Fatal(err)
@@ -297,6 +299,11 @@ func TestResourceIntrospection(t *testing.T) {
 		}, 200, "local", 5},
 		{"past RemoteTTL: asked, and refused", func() { a.srv.Advance(61 * time.Second) }, 401, "", 6},
 		{"again: the recent answer, refused", nil, 401, "", 6},
+		{"past RemoteTTL, Stytch down: the last verdict, refused, stands", func() {
+			a.srv.Advance(61 * time.Second)
+			a.srv.InjectFault(stytchtest.OAuthIntrospect, stytchtest.Fault{Status: 500})
+		}, 401, "", 7},
+		{"within the pause: refused, not asked", func() { a.srv.ClearFaults() }, 401, "", 7},
 	}
 	for _, s := range steps {
 		if s.before != nil {
