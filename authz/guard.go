@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/stytchguard/stytchguard"
+	"github.com/stytchguard/stytchguard/internal/preflight"
 	"github.com/stytchguard/stytchguard/session"
 )
 
@@ -63,6 +64,9 @@ func (a *Authorizer) RequireIn(from func(*http.Request) string, perms ...Permiss
 	perms = slices.Clone(perms)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if preflight.Serve(w, r, next) {
+				return
+			}
 			if mach, ok := stytchguard.MachineFromContext(r.Context()); ok {
 				a.serveMachine(w, r, next, mach, perms, g)
 				return
@@ -187,6 +191,9 @@ func answer(w http.ResponseWriter, r *http.Request, next http.Handler, perms []P
 func RequireOrganization(from func(*http.Request) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if preflight.Serve(w, r, next) {
+				return
+			}
 			m, ok := stytchguard.MemberFromContext(r.Context())
 			switch org := from(r); {
 			case !ok:

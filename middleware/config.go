@@ -190,11 +190,16 @@ type CrossOrigin struct {
 	// AllowAll turns the check off, for an app that does its own: every
 	// cross-origin request a cookie authenticates is let through.
 	AllowAll bool
-	// RefusePreflights makes Require refuse CORS preflights (OPTIONS with
-	// Access-Control-Request-Method) like any request without a session.
-	// By default they go through to the next handler, a CORS layer, since
-	// browsers send them without credentials.
-	RefusePreflights bool
+	// PassPreflights makes the guards (Require, RequireMachine,
+	// RequireSessionOrMachine, RequireFactor, a Resource's Require, and the
+	// authz guards after them) pass CORS preflights (OPTIONS with
+	// Access-Control-Request-Method) on to the next handler, for an app
+	// whose CORS layer sits inside them. By default a guard answers a
+	// preflight itself, 204 with no body, and never runs the next handler
+	// without a principal: browsers send preflights without credentials.
+	// Put the CORS layer outside the guards, where it answers preflights
+	// before they reach one.
+	PassPreflights bool
 }
 
 // Logout configures the logout handlers.

@@ -26,9 +26,12 @@
 //     Another Authorization scheme is ignored; two Authorization headers,
 //     or an empty Bearer, are a 400. A request that changes state and
 //     carries a session cookie is refused (403 forbidden) when a browser
-//     says another site sent it (Config.CrossOrigin). Require lets a CORS
-//     preflight through. A session cookie sent more than once (one planted
-//     by a sibling subdomain) is tried value by value.
+//     says another site sent it (Config.CrossOrigin). A CORS preflight,
+//     which carries no credential, is answered by every guard itself (204),
+//     never passed to a handler that expects a principal, unless
+//     CrossOrigin.PassPreflights: put the CORS layer outside the guards. A
+//     session cookie sent more than once (one planted by a sibling
+//     subdomain) is tried value by value, at most four of each name.
 //  2. A JWT is verified locally (jwtlocal): valid, done with no network
 //     (unless Sessions.RefreshAfter asks Stytch to extend it); definitely
 //     bad (signature, algorithm, audience, malformed, too long, a kid

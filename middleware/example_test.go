@@ -344,6 +344,15 @@ func ExampleMiddleware_Resource() {
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest("POST", "/mcp", nil))
 	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
+
+	// A CORS preflight carries no token: the guard answers it, and the
+	// handler, which needs one, never runs.
+	preflight := httptest.NewRequest("OPTIONS", "/mcp", nil)
+	preflight.Header.Set("Access-Control-Request-Method", "POST")
+	rec = httptest.NewRecorder()
+	mux.ServeHTTP(rec, preflight)
+	fmt.Println(rec.Code)
 	// Output:
 	// 401 Bearer realm="stytchguard", resource_metadata="https://notes.example.com/.well-known/oauth-protected-resource/mcp", scope="notes:read"
+	// 204
 }

@@ -96,8 +96,7 @@ func (m *Middleware) machineGuard(scopes []string, all, people bool) func(http.H
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !m.cfg.CrossOrigin.RefusePreflights && isPreflight(r) {
-				next.ServeHTTP(w, r)
+			if m.preflight(w, r, next) {
 				return
 			}
 			a, e := m.resolveMachine(r, refusal)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stytchguard/stytchguard"
+	"github.com/stytchguard/stytchguard/internal/preflight"
 	"github.com/stytchguard/stytchguard/jwtlocal"
 )
 
@@ -92,18 +93,20 @@ func (m *Middleware) Authenticate(next http.Handler) http.Handler {
 
 // Require is Authenticate, but a request without a valid session is refused
 // with 401, and one with a machine token instead of a person's session with
-// 403 session_required. A CORS preflight goes through to next unless
-// RefusePreflights.
+// 403 session_required: next runs only with a person's session in the
+// context. A CORS preflight is answered 204 without running next, unless
+// CrossOrigin.PassPreflights.
 func (m *Middleware) Require(next http.Handler) http.Handler {
 	return m.handler(next, true, personOnly)
 }
 
 // handler serves next with the request's session in its context, after
-// admit, when set, accepted it.
+// admit, when set, accepted it. When required, next runs only with one.
+// Authenticate (not required) passes preflights on anonymous; marked, with
+// CrossOrigin.PassPreflights, for the guards after it.
 func (m *Middleware) handler(next http.Handler, required bool, admit func(*auth) *stytchguard.Refusal) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if required && !m.cfg.CrossOrigin.RefusePreflights && isPreflight(r) {
-			next.ServeHTTP(w, r)
+		if (required || m.cfg.CrossOrigin.PassPreflights) && m.preflight(w, r, next) {
 			return
 		}
 		// A session the JWT alone proves is written here, on this stack:
@@ -140,10 +143,21 @@ func personOnly(a *auth) *stytchguard.Refusal {
 	return nil
 }
 
-// isPreflight reports whether r is a CORS preflight: browsers send those
-// without credentials, before the request that carries them.
-func isPreflight(r *http.Request) bool {
-	return r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+// preflight answers a CORS preflight for a guard, and reports whether r
+// was one: 204 without running next, as a preflight carries no credential;
+// or, with CrossOrigin.PassPreflights (or when a guard before passed it
+// on), next, with the request marked so that the guards after pass it on
+// too.
+func (m *Middleware) preflight(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+	if !preflight.Is(r) {
+		return false
+	}
+	if m.cfg.CrossOrigin.PassPreflights || preflight.Passed(r.Context()) {
+		next.ServeHTTP(w, r.WithContext(preflight.Pass(r.Context())))
+		return true
+	}
+	preflight.Answer(w)
+	return true
 }
 
 // serve resolves a request's session and answers the request itself when it

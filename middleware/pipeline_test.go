@@ -492,19 +492,6 @@ func TestCrossOriginByDefault(t *testing.T) {
 			}
 		})
 	}
-	// A CORS preflight carries no credentials: Require lets it through to
-	// the CORS layer, unless told not to.
-	for _, refuse := range []bool{false, true} {
-		b := newApp(t, func(c *middleware.Config) { c.CrossOrigin.RefusePreflights = refuse })
-		r := req("OPTIONS", "/me")
-		r.Header.Set("Origin", "https://app.example.com")
-		r.Header.Set("Access-Control-Request-Method", "POST")
-		rec := httptest.NewRecorder()
-		b.mw.Require(whoami).ServeHTTP(rec, r)
-		if (rec.Code == 401) != refuse {
-			t.Fatalf("preflight with RefusePreflights %v: %d", refuse, rec.Code)
-		}
-	}
 }
 
 func TestRevocationStoreFailureIsA503(t *testing.T) {

@@ -254,8 +254,7 @@ func (r *Resource) Require(scopes ...string) func(http.Handler) http.Handler {
 	m := r.m
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			if !m.cfg.CrossOrigin.RefusePreflights && isPreflight(req) {
-				next.ServeHTTP(w, req)
+			if m.preflight(w, req, next) {
 				return
 			}
 			// The token's auth is written here, on this stack: the

@@ -41,6 +41,9 @@ func (m *Middleware) RequireFactor(within time.Duration, accepted ...Factor) fun
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if m.preflight(w, r, next) {
+				return
+			}
 			factors, ok := m.line.factors(r)
 			if !ok {
 				m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeUnauthenticated, Message: "a session is required"})

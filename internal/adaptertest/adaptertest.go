@@ -117,7 +117,7 @@ func New(t testing.TB) *Fixture {
 func (f *Fixture) Routes() []Route {
 	c, b := f.Consumer, f.B2B
 	org := authz.PathValue("org")
-	return []Route{
+	routes := []Route{
 		{Method: "GET", Path: "/optional", Guards: g(c.Authenticate)},
 		{Method: "GET", Path: "/me", Guards: g(c.Require)},
 		{Method: "GET", Path: "/documents", Guards: g(c.Require, f.ConsumerRBAC.Require("documents", "read"))},
@@ -130,6 +130,29 @@ func (f *Fixture) Routes() []Route {
 		{Method: "POST", Path: "/webhooks", Handler: must(c.WebhookHandler(WebhookSecret))},
 		{Method: "GET", Path: "/orgs/:org/documents", Guards: g(b.Require, authz.RequireOrganization(org), f.B2BRBAC.Require("documents", "read"))},
 	}
+	// A CORS preflight to each guarded path, through the same guards: each
+	// answers it (204), and the framework's handler never runs.
+	seen := map[string]bool{}
+	for _, r := range routes[1:] {
+		if r.Guards != nil && !seen[r.Path] {
+			seen[r.Path] = true
+			routes = append(routes, Route{Method: http.MethodOptions, Path: r.Path, Guards: r.Guards})
+		}
+	}
+	return routes
+}
+
+// preflightPaths are the paths Routes guards, with a parameter filled in.
+func (f *Fixture) preflightPaths() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range f.Routes() {
+		if r.Method == http.MethodOptions && !seen[r.Path] {
+			seen[r.Path] = true
+			out = append(out, strings.ReplaceAll(r.Path, ":org", f.orgA))
+		}
+	}
+	return out
 }
 
 func g(guards ...func(http.Handler) http.Handler) []func(http.Handler) http.Handler { return guards }
@@ -221,6 +244,10 @@ func (f *Fixture) Run(t *testing.T, h http.Handler) {
 		{name: "own organization", method: "GET", path: "/orgs/" + f.orgA + "/documents", bearer: member.SessionJWT, want: 200, body: "member " + f.member + " of " + f.orgA},
 		{name: "wrong organization", method: "GET", path: "/orgs/" + f.orgB + "/documents", bearer: member.SessionJWT, want: 403},
 	}
+	for _, p := range f.preflightPaths() {
+		steps = append(steps, request{name: "preflight", method: http.MethodOptions, path: p,
+			header: map[string]string{"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"}, want: 204})
+	}
 	for _, s := range steps {
 		f.do(t, app.URL, s)
 	}
@@ -304,6 +331,9 @@ func (f *Fixture) do(t *testing.T, base string, s request) {
 	}
 	if !strings.Contains(string(body), s.body) {
 		t.Fatalf("%s: body %q does not hold %q", s.name, body, s.body)
+	}
+	if s.want == http.StatusNoContent && len(body) != 0 {
+		t.Fatalf("%s: %s %s: a body after 204, the next handler ran: %q", s.name, s.method, s.path, body)
 	}
 	if res.StatusCode >= 400 && json.Valid(body) {
 		var e struct {
