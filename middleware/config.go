@@ -484,7 +484,7 @@ type Middleware struct {
 	// only this process's: WebhookHandler refuses to start then.
 	sharedMarks bool
 	// Log lines that a flood could repeat are written at most this often.
-	shedLog, credentialsLog, answerLog, tossLog rate.Sometimes
+	shedLog, credentialsLog, answerLog, tossLog, capLog rate.Sometimes
 }
 
 // New checks cfg once and returns a Middleware. It fails on a bad Config,
@@ -521,6 +521,7 @@ func New(cfg Config) (*Middleware, error) {
 		credentialsLog: rate.Sometimes{Interval: defaultCredentialsLogEvery},
 		answerLog:      rate.Sometimes{Interval: defaultCredentialsLogEvery},
 		tossLog:        rate.Sometimes{Interval: defaultCredentialsLogEvery},
+		capLog:         rate.Sometimes{Interval: defaultCredentialsLogEvery},
 	}
 	if !cfg.CrossOrigin.AllowAll {
 		m.cop = http.NewCrossOriginProtection()

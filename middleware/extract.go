@@ -38,6 +38,9 @@ const maxCookieValues = 4
 // at most maxCookieValues of each name.
 type tossed struct {
 	jwts, tokens []string
+	// capped is set when either name came with more than maxCookieValues
+	// distinct values: those past the cap are not tried.
+	capped bool
 }
 
 // candidates returns each value alone as a cookie credential, JWTs first:
@@ -97,10 +100,9 @@ func extractor(jwtCookie, tokenCookie string) extractorFunc {
 			c.From = fromCookie
 		}
 		if again {
-			c.tossed = &tossed{
-				jwts:   distinctCookieValues(r.Header["Cookie"], jwtCookie),
-				tokens: distinctCookieValues(r.Header["Cookie"], tokenCookie),
-			}
+			jwts, jwtsCapped := distinctCookieValues(r.Header["Cookie"], jwtCookie)
+			tokens, tokensCapped := distinctCookieValues(r.Header["Cookie"], tokenCookie)
+			c.tossed = &tossed{jwts: jwts, tokens: tokens, capped: jwtsCapped || tokensCapped}
 		}
 		return c, nil
 	}
@@ -141,21 +143,21 @@ func cookiePart(part string) (name, value string, ok bool) {
 }
 
 // distinctCookieValues returns the distinct non-empty values of the cookie
-// name, in the order sent, at most maxCookieValues.
-func distinctCookieValues(lines []string, name string) []string {
-	var out []string
+// name, in the order sent, at most maxCookieValues; capped reports that
+// more came.
+func distinctCookieValues(lines []string, name string) (out []string, capped bool) {
 	for _, line := range lines {
 		for part := range strings.SplitSeq(line, ";") {
 			n, v, ok := cookiePart(part)
 			if ok && n == name && !slices.Contains(out, v) {
 				if len(out) == maxCookieValues {
-					return out
+					return out, true
 				}
 				out = append(out, v)
 			}
 		}
 	}
-	return out
+	return out, false
 }
 
 func badRequest(msg string) *stytchguard.Refusal {

@@ -40,10 +40,19 @@ func TestCookieValues(t *testing.T) {
 }
 
 func TestDistinctCookieValues(t *testing.T) {
-	lines := []string{"s=a; s=b; other=x; s=a", "s=c; s=; s=d; s=e; s=f"}
-	got := distinctCookieValues(lines, "s")
-	if want := []string{"a", "b", "c", "d"}; !slices.Equal(got, want) {
-		t.Fatalf("%q, want %q (distinct, in order, at most %d)", got, want, maxCookieValues)
+	for _, tt := range []struct {
+		lines  []string
+		want   []string
+		capped bool
+	}{
+		{[]string{"s=a; s=b; other=x; s=a", "s=c; s=; s=d; s=e; s=f"}, []string{"a", "b", "c", "d"}, true},
+		{[]string{"s=a; s=b; s=a", "s=c; s=; s=d; s=d"}, []string{"a", "b", "c", "d"}, false},
+		{[]string{"other=x"}, nil, false},
+	} {
+		got, capped := distinctCookieValues(tt.lines, "s")
+		if !slices.Equal(got, tt.want) || capped != tt.capped {
+			t.Fatalf("%q: %q %v, want %q %v (distinct, in order, at most %d)", tt.lines, got, capped, tt.want, tt.capped, maxCookieValues)
+		}
 	}
 }
 

@@ -297,6 +297,15 @@ func (m *Middleware) resolve(r *http.Request, dst *auth) (credential, *auth, *st
 // drop only the good one. An outage among the failures is the answer (503),
 // never a sign-out.
 func (m *Middleware) resolveTossed(r *http.Request, cred credential) (credential, *auth, *stytchguard.Refusal) {
+	if cred.tossed.capped {
+		m.capLog.Do(func() {
+			m.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "stytchguard: a request sent more than 4 values of one session cookie; "+
+				"those past the fourth were not tried, so a person whose cookie came later is refused: "+
+				"planted cookies (cookie tossing) are likely: name the cookies with the __Host- prefix (Config.Cookies), "+
+				"which a sibling subdomain cannot set",
+				slog.String("jwt_cookie", m.cfg.Cookies.JWT), slog.String("token_cookie", m.cfg.Cookies.Token))
+		})
+	}
 	var worst *stytchguard.Refusal
 	for i, c := range cred.tossed.candidates() {
 		a, e := m.decide(r, c, new(auth))

@@ -1,7 +1,9 @@
 package middleware_test
 
 import (
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +144,30 @@ func TestHostPrefixedCookies(t *testing.T) {
 		t.Errorf("__Secure- with a Domain is a browser's to take: %v", err)
 	} else {
 		mw.Close()
+	}
+}
+
+// TestCookieCapLogged: past four values of a session cookie, the rest are
+// not tried, so a person whose cookies come after four planted JWTs and
+// four planted tokens is refused. That is logged, at most once a minute,
+// naming the remedy: the __Host- prefix.
+func TestCookieCapLogged(t *testing.T) {
+	a := newApp(t, nil)
+	_, vtok := a.user(t)
+	var cookies []string
+	for i := range 4 {
+		cookies = append(cookies, fmt.Sprintf("stytch_session_jwt=planted.jwt.%d", i), "stytch_session="+strings.Repeat(strconv.Itoa(i), 44))
+	}
+	cookies = append(cookies, "stytch_session_jwt="+vtok.SessionJWT, "stytch_session="+vtok.SessionToken)
+	for range 20 {
+		if rec := a.do(tossed("GET", "/me", cookies...)); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("%d %s: the victim's cookies came fifth", rec.Code, rec.Body)
+		}
+	}
+	if n := strings.Count(a.logs.String(), "__Host-"); n != 1 {
+		t.Fatalf("the cap was logged %d times in 20 requests, want once, naming __Host-:\n%s", n, a.logs)
+	}
+	if !strings.Contains(a.logs.String(), "more than 4 values") {
+		t.Fatalf("the log does not say what happened:\n%s", a.logs)
 	}
 }
