@@ -30,7 +30,7 @@ func TestStory(t *testing.T) {
 func TestOrganizationsStayApart(t *testing.T) {
 	emu := stytchtest.NewServer()
 	defer emu.Close()
-	emu.SetB2BPolicy(demo.Policy("stytch_member", "stytch_admin"))
+	emu.SetB2BPolicy(demo.Policy())
 	app := demotest.StartAppWith(t, run, map[string]string{
 		"STYTCH_PROJECT_ID": emu.ProjectID(), "STYTCH_SECRET": emu.Secret(), "STYTCH_BASE_URL": emu.URL,
 	})

@@ -61,17 +61,15 @@ const (
 )
 
 // Policy is the demo RBAC policy: viewers read documents, editors also
-// write them.
-func Policy(predefined ...string) session.Policy {
+// write them. It names none of Stytch's default roles: Stytch (and the
+// emulator) add them to every policy.
+func Policy() session.Policy {
 	p := session.Policy{
 		Resources: []session.Resource{{ResourceID: "documents", Description: "Documents", Actions: []string{"read", "write"}}},
 		Roles: []session.Role{
 			{RoleID: RoleViewer, Description: "Reads documents", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}},
 			{RoleID: RoleEditor, Description: "Reads and writes documents", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read", "write"}}}},
 		},
-	}
-	for _, r := range predefined {
-		p.Roles = append(p.Roles, session.Role{RoleID: r, Description: "Predefined", Permissions: []session.Permission{}})
 	}
 	// Connected Apps scopes: what a person may grant an agent (examples/mcp),
 	// each only when their roles hold what it carries.
@@ -123,7 +121,7 @@ func NewBackend(getenv func(string) string, b2b bool, hc *http.Client) (*Backend
 	}
 	b := &Backend{Client: c, Emulator: emu, people: map[string]*person{}}
 	if b2b {
-		emu.SetB2BPolicy(Policy("stytch_member", "stytch_admin"))
+		emu.SetB2BPolicy(Policy())
 		for _, p := range []stytchtest.OrganizationParams{
 			{Name: "Acme Corp", Slug: "acme"},
 			{Name: "Globex", Slug: "globex", MFARequired: true},
@@ -133,7 +131,7 @@ func NewBackend(getenv func(string) string, b2b bool, hc *http.Client) (*Backend
 		}
 		b.Organization = session.Organization{OrganizationID: b.Organizations[0].ID, OrganizationName: b.Organizations[0].Name, OrganizationSlug: b.Organizations[0].Slug}
 	} else {
-		emu.SetPolicy(Policy("stytch_user"))
+		emu.SetPolicy(Policy())
 	}
 	return b, nil
 }
