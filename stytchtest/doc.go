@@ -21,6 +21,11 @@
 //     merge, null deletes, 4 KB at most, reserved names refused;
 //     authorization_check is decided against the RBAC policy (B2B: tenancy
 //     first) with a verdict or the right 403; last_accessed_at moves;
+//   - every policy holds Stytch's default roles, whatever SetPolicy,
+//     SetB2BPolicy or the admin API set: stytch_user (consumer),
+//     stytch_member and stytch_admin with Stytch's permissions on its
+//     stytch.* resources (B2B, which lists those resources too); a policy
+//     that defines one adds its permissions to Stytch's;
 //   - session JWTs are RS256 with a kid, iss "stytch.com/<project_id>" (or
 //     WithIssuer), aud [project_id], sub, jti, iat = nbf, exp = iat + 300, the
 //     https://stytch.com/session claim (and https://stytch.com/organization

@@ -119,9 +119,10 @@ func WithFrozenClock(t time.Time) Option {
 // WithSeed makes the random choices of fractional faults reproducible.
 func WithSeed(seed uint64) Option { return func(o *options) { o.seed, o.seeded = seed, true } }
 
-// New returns an emulator for one project, with one signing key, a consumer
-// policy holding the stytch_user role and a B2B policy holding stytch_member
-// and stytch_admin. It serves nothing until its ServeHTTP is used; see
+// New returns an emulator for one project, with one signing key, and the
+// policies of a new Stytch project: a consumer policy holding the stytch_user
+// role and a B2B policy holding stytch_member and stytch_admin, which every
+// policy set later keeps. It serves nothing until its ServeHTTP is used; see
 // NewServer.
 func New(opts ...Option) *Emulator {
 	o := options{}

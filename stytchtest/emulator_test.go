@@ -445,12 +445,13 @@ func TestPolicyEndpoints(t *testing.T) {
 		Roles:     []session.Role{{RoleID: "viewer", Description: "v", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}}},
 		Resources: []session.Resource{{ResourceID: "documents", Description: "docs", Actions: []string{"read", "write"}}},
 	})
+	// Stytch's default role stays, though the policy set omits it.
 	p, err := e.client.Consumer.Policy(ctx(t))
-	if err != nil || len(p.Roles) != 1 || p.Resources[0].ResourceID != "documents" {
+	if err != nil || !slices.Equal(roleIDs(p.Roles), []string{"stytch_user", "viewer"}) || p.Resources[0].ResourceID != "documents" {
 		t.Fatalf("consumer policy: %v %+v", err, p)
 	}
 	bp, err := e.client.B2B.Policy(ctx(t))
-	if err != nil || len(bp.Roles) != 2 {
+	if err != nil || !slices.Equal(roleIDs(bp.Roles), []string{"stytch_member", "stytch_admin"}) {
 		t.Fatalf("B2B policy: %v %+v", err, bp)
 	}
 	if err := e.SetOrgPolicy(org.OrganizationID, []session.Role{{RoleID: "auditor", Description: "a"}}); err != nil {
@@ -634,7 +635,7 @@ func TestAdminAPI(t *testing.T) {
 	if status, _ := e.do(t, "PUT", "/_emulator/rbac/policy", map[string]any{"policy": map[string]any{"roles": []any{map[string]any{"role_id": "x", "description": "", "permissions": []any{}}}}}, true); status != 200 {
 		t.Fatalf("set policy: %d", status)
 	}
-	if p, _ := e.client.Consumer.Policy(ctx(t)); p.Roles[0].RoleID != "x" {
+	if p, _ := e.client.Consumer.Policy(ctx(t)); !slices.Equal(roleIDs(p.Roles), []string{"stytch_user", "x"}) {
 		t.Fatalf("policy not set: %+v", p)
 	}
 	// The roles without their "policy" key are refused, not read as an
@@ -642,7 +643,7 @@ func TestAdminAPI(t *testing.T) {
 	if status, _ := e.do(t, "PUT", "/_emulator/rbac/policy", map[string]any{"roles": []any{}}, true); status != 400 {
 		t.Fatalf("a policy body without its policy key: %d", status)
 	}
-	if p, _ := e.client.Consumer.Policy(ctx(t)); len(p.Roles) != 1 {
+	if p, _ := e.client.Consumer.Policy(ctx(t)); len(p.Roles) != 2 {
 		t.Fatalf("a refused policy body changed the policy: %+v", p)
 	}
 	// Faults and call counts, for apps tested from another process.

@@ -18,6 +18,11 @@
 // and write. The demo user and member hold the roles -demo-roles lists
 // (comma-separated; default editor), so that a quickstart's guarded
 // POST /documents answers 2xx for them; -demo-roles viewer shows the 403.
+// Whatever the policy, both policies hold Stytch's default roles, as every
+// real project's does: stytch_user in the consumer one, stytch_member and
+// stytch_admin (with Stytch's permissions on its stytch.* resources) in the
+// B2B one; a policy that defines one adds its permissions to Stytch's
+// (docs/emulator.md, "Default roles").
 //
 // -webhook-url (repeatable) and -webhook-secret make it deliver Stytch's
 // webhooks, signed as Svix signs them, for the user and member changes its

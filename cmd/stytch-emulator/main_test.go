@@ -329,6 +329,17 @@ func TestDemoRolesPolicyAndEnv(t *testing.T) {
 			if (err == nil) != tt.wantMember {
 				t.Fatalf("the demo member may %s %s: %v, want %v", tt.action, tt.resource, err, tt.wantMember)
 			}
+			// Stytch's default roles, whatever -policy and -demo-roles say.
+			cp, err := c.Consumer.Policy(ctx)
+			if err != nil || !slices.ContainsFunc(cp.Roles, func(r session.Role) bool { return r.RoleID == "stytch_user" }) {
+				t.Fatalf("the consumer policy lacks stytch_user: %v %+v", err, cp)
+			}
+			bp, err := c.B2B.Policy(ctx)
+			for _, id := range []string{"stytch_member", "stytch_admin"} {
+				if err != nil || !slices.ContainsFunc(bp.Roles, func(r session.Role) bool { return r.RoleID == id }) {
+					t.Fatalf("the B2B policy lacks %s: %v %+v", id, err, bp)
+				}
+			}
 			cancel()
 			if err := <-done; err != nil {
 				t.Fatal(err)

@@ -10,5 +10,5 @@ import (
 // one member, through the organization switch and its MFA step; the
 // screenshots go to $ARTIFACTS/chi-app.
 func TestBrowser(t *testing.T) {
-	demotest.RunBrowserStory(t, run, "chi-app", true)
+	demotest.RunBrowserStory(t, demotest.AnyAdminPort(run), "chi-app", true)
 }

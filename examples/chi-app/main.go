@@ -4,7 +4,12 @@
 // process, with two demo organizations (the second requires MFA), a demo
 // policy and a demo sign-in form:
 //
-//	cd examples && go run ./chi-app [-addr 127.0.0.1:8080]
+//	cd examples && go run ./chi-app [-addr 127.0.0.1:8080] [-admin-addr 127.0.0.1:9464]
+//
+// The public listener (-addr) serves the app and the probes a load
+// balancer sends, /readyz and /livez. The admin listener (-admin-addr,
+// loopback by default; "off" for none) serves /metrics to a scraper: the
+// public one answers 404 there.
 package main
 
 import (
@@ -37,7 +42,8 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("chi-app", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	addr := fs.String("addr", "127.0.0.1:8080", "address of the public listener (the app, /readyz and /livez)")
+	adminAddr := demo.AdminFlag(fs)
 	traces := fs.Bool("trace", false, "print every span (the requests', the middleware's decisions, the calls to Stytch) to stdout as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -80,7 +86,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			fmt.Fprintf(stdout, "demo organization %s (%s)\n", o.ID, o.Name)
 		}
 	}
-	return demo.Serve(ctx, *addr, tel.Handler(a.routes()), be.Listening(getenv, a.webhook != nil, stdout))
+	admin, err := demo.OpenAdmin(*adminAddr, tel.Metrics, stdout)
+	if err != nil {
+		return err
+	}
+	return demo.Serve(ctx, *addr, tel.Handler(a.routes()), admin, be.Listening(getenv, a.webhook != nil, stdout))
 }
 
 type app struct {
@@ -138,7 +148,6 @@ func (a *app) close() {
 func (a *app) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Handle("/static/*", demo.Static())
-	r.Method(http.MethodGet, "/metrics", a.tel.Metrics)
 	r.Method(http.MethodGet, "/readyz", a.mw.ReadyHandler(a.az)) // the key set and the RBAC policy are held
 	r.Get("/livez", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	r.With(a.mw.Authenticate).Get("/", a.site.Start)

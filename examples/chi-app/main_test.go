@@ -14,8 +14,14 @@ import (
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
+// TestAdminListener: /metrics only on the admin listener, the probes on
+// the public one.
+func TestAdminListener(t *testing.T) {
+	demotest.RunAdminStory(t, run)
+}
+
 func TestStory(t *testing.T) {
-	app := demotest.StartApp(t, run)
+	app := demotest.StartApp(t, demotest.AnyAdminPort(run))
 	org := app.Organization()
 	if !strings.HasPrefix(org, "organization-test-") {
 		t.Fatalf("no demo organization printed: %v", app.Lines)
@@ -30,8 +36,8 @@ func TestStory(t *testing.T) {
 func TestOrganizationsStayApart(t *testing.T) {
 	emu := stytchtest.NewServer()
 	defer emu.Close()
-	emu.SetB2BPolicy(demo.Policy("stytch_member", "stytch_admin"))
-	app := demotest.StartAppWith(t, run, map[string]string{
+	emu.SetB2BPolicy(demo.Policy())
+	app := demotest.StartAppWith(t, demotest.AnyAdminPort(run), map[string]string{
 		"STYTCH_PROJECT_ID": emu.ProjectID(), "STYTCH_SECRET": emu.Secret(), "STYTCH_BASE_URL": emu.URL,
 	})
 	type member struct {
@@ -93,7 +99,7 @@ func TestOrganizationsStayApart(t *testing.T) {
 // device's very next request reflects each change, although its JWT is
 // still fresh.
 func TestDashboardChangesReachTheOtherDevice(t *testing.T) {
-	app := demotest.StartApp(t, run)
+	app := demotest.StartApp(t, demotest.AnyAdminPort(run))
 	org := app.Organization()
 	device := func() *http.Client {
 		jar, _ := cookiejar.New(nil)
@@ -157,7 +163,7 @@ func TestDashboardChangesReachTheOtherDevice(t *testing.T) {
 // made-up intermediate cookie with another member's id in the query sees
 // no code, and cannot have one sent.
 func TestMFAPageShowsOnlyItsOwnCode(t *testing.T) {
-	app := demotest.StartApp(t, run)
+	app := demotest.StartApp(t, demotest.AnyAdminPort(run))
 	orgs := app.Organizations()
 	device := func(email string) *http.Client {
 		jar, _ := cookiejar.New(nil)

@@ -37,7 +37,7 @@ func startStory(t *testing.T) *story {
 	t.Helper()
 	emu := stytchtest.NewServer()
 	t.Cleanup(emu.Close)
-	emu.SetPolicy(demo.Policy("stytch_user"))
+	emu.SetPolicy(demo.Policy())
 	app := demotest.StartAppWith(t, run, map[string]string{
 		"STYTCH_PROJECT_ID": emu.ProjectID(), "STYTCH_SECRET": emu.Secret(), "STYTCH_BASE_URL": emu.URL, "STYTCH_DOMAIN": emu.URL,
 	})
@@ -320,7 +320,7 @@ func resign(t *testing.T, tok, kid string, key *rsa.PrivateKey, mod func(jwt.Map
 func TestRevokedGrantRefused(t *testing.T) {
 	emu := stytchtest.NewServer()
 	t.Cleanup(emu.Close)
-	emu.SetPolicy(demo.Policy("stytch_user"))
+	emu.SetPolicy(demo.Policy())
 	rs, err := emu.RegisterConnectedApp("Documents MCP server", true, "https://mcp.example.com/unused")
 	if err != nil {
 		t.Fatal(err)

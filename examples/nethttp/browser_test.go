@@ -9,5 +9,5 @@ import (
 // TestBrowser walks the app's story in headless Chromium, two devices of
 // one person; the screenshots go to $ARTIFACTS/nethttp.
 func TestBrowser(t *testing.T) {
-	demotest.RunBrowserStory(t, run, "nethttp", false)
+	demotest.RunBrowserStory(t, demotest.AnyAdminPort(run), "nethttp", false)
 }

@@ -2,7 +2,12 @@
 // stytchguard. Without STYTCH_PROJECT_ID and STYTCH_SECRET it runs Stytch's
 // emulator in its own process, with a demo policy and a demo sign-in form:
 //
-//	cd examples && go run ./nethttp [-addr 127.0.0.1:8080]
+//	cd examples && go run ./nethttp [-addr 127.0.0.1:8080] [-admin-addr 127.0.0.1:9464]
+//
+// The public listener (-addr) serves the app and the probes a load
+// balancer sends, /readyz and /livez. The admin listener (-admin-addr,
+// loopback by default; "off" for none) serves /metrics to a scraper: the
+// public one answers 404 there.
 package main
 
 import (
@@ -34,7 +39,8 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("nethttp", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	addr := fs.String("addr", "127.0.0.1:8080", "address of the public listener (the app, /readyz and /livez)")
+	adminAddr := demo.AdminFlag(fs)
 	traces := fs.Bool("trace", false, "print every span (the requests', the middleware's decisions, the calls to Stytch) to stdout as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -84,7 +90,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			ready(url)
 		}
 	}
-	return demo.Serve(ctx, *addr, tel.Handler(a.routes()), listening)
+	admin, err := demo.OpenAdmin(*adminAddr, tel.Metrics, stdout)
+	if err != nil {
+		return err
+	}
+	return demo.Serve(ctx, *addr, tel.Handler(a.routes()), admin, listening)
 }
 
 // printMachineDemo prints the demo M2M client and one curl line that gets
@@ -150,7 +160,6 @@ func (a *app) close() {
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", demo.Static())
-	mux.Handle("GET /metrics", a.tel.Metrics)
 	mux.Handle("GET /readyz", a.mw.ReadyHandler(a.az)) // the key set and the RBAC policy are held
 	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.Handle("GET /{$}", a.mw.Authenticate(http.HandlerFunc(a.site.Start)))

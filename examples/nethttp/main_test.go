@@ -15,8 +15,14 @@ import (
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
+// TestAdminListener: /metrics only on the admin listener, the probes on
+// the public one.
+func TestAdminListener(t *testing.T) {
+	demotest.RunAdminStory(t, run)
+}
+
 func TestStory(t *testing.T) {
-	app := demotest.StartApp(t, run)
+	app := demotest.StartApp(t, demotest.AnyAdminPort(run))
 	demotest.RunStory(t, app.URL, "")
 }
 
@@ -25,7 +31,7 @@ func TestWrongSecretStopsTheAppAtStart(t *testing.T) {
 	defer emu.Close()
 	const secret = "secret-test-wrong-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 	env := map[string]string{"STYTCH_PROJECT_ID": emu.ProjectID(), "STYTCH_SECRET": secret, "STYTCH_BASE_URL": emu.URL}
-	err := run(context.Background(), []string{"-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, io.Discard)
+	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-admin-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "refused the credentials") || strings.Contains(err.Error(), secret) {
 		t.Fatalf("run with a wrong secret: %v", err)
 	}
@@ -43,7 +49,7 @@ func TestTwoInstancesShareLogoutsThroughRedis(t *testing.T) {
 		"STYTCH_PROJECT_ID": emu.ProjectID(), "STYTCH_SECRET": emu.Secret(), "STYTCH_BASE_URL": emu.URL,
 		"REDIS_URL": r.URL(),
 	}
-	a, b := demotest.StartAppWith(t, run, env), demotest.StartAppWith(t, run, env)
+	a, b := demotest.StartAppWith(t, demotest.AnyAdminPort(run), env), demotest.StartAppWith(t, demotest.AnyAdminPort(run), env)
 	if !strings.Contains(strings.Join(a.Lines, "\n"), "in Redis at "+r.Addr()) {
 		t.Fatalf("the app does not say where its revocations live: %v", a.Lines)
 	}
@@ -90,7 +96,7 @@ func TestTwoInstancesShareLogoutsThroughRedis(t *testing.T) {
 	if err := b.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	restarted := demotest.StartAppWith(t, run, env)
+	restarted := demotest.StartAppWith(t, demotest.AnyAdminPort(run), env)
 	if c := call("GET", restarted.URL+"/api/me", "stytch_session_jwt", tok.SessionJWT); c != http.StatusUnauthorized {
 		t.Fatalf("an instance started after the logout accepted the session: %d", c)
 	}
@@ -100,7 +106,7 @@ func TestTwoInstancesShareLogoutsThroughRedis(t *testing.T) {
 // it gets a token from the emulator and calls /api/reports with it. A
 // person's session is refused there.
 func TestMachineDemo(t *testing.T) {
-	app := demotest.StartApp(t, run)
+	app := demotest.StartApp(t, demotest.AnyAdminPort(run))
 	var line string
 	for _, l := range app.Lines {
 		if c, ok := strings.CutPrefix(l, "Try it: "); ok {

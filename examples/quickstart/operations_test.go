@@ -15,7 +15,8 @@ import (
 // TestOperationsAgainstTheEmulator runs the nethttp demo beside the
 // standalone emulator as an operator would: /readyz answers 503 while the
 // emulator's JWKS fails at start and 200 once it serves again, and
-// /metrics shows the decision counters move under a loop of requests.
+// /metrics, on the admin listener only, shows the decision counters move
+// under a loop of requests.
 func TestOperationsAgainstTheEmulator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds two binaries")
@@ -35,11 +36,24 @@ func TestOperationsAgainstTheEmulator(t *testing.T) {
 		res.Body.Close()
 	}
 	admin("POST", "faults", `{"endpoint":"sessions.jwks","status":503}`)
-	app, logs := startDemo(t, filepath.Join(bin, "nethttp"), emu)
+	adminAddr := freeAddr(t)
+	app, logs := startDemo(t, filepath.Join(bin, "nethttp"), emu, "-admin-addr", adminAddr)
+	// It said so before it listened, but its output may reach logs later.
+	for said := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "admin listening on http://"+adminAddr+" "); {
+		if time.Now().After(said) {
+			t.Fatalf("the app does not say where its admin listener is:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	adminURL := "http://" + adminAddr
 
 	get := func(path, token string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", app+path, nil)
+		base := app
+		if after, ok := strings.CutPrefix(path, "admin:"); ok {
+			base, path = adminURL, after
+		}
+		req, _ := http.NewRequest("GET", base+path, nil)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
@@ -67,10 +81,13 @@ func TestOperationsAgainstTheEmulator(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 
+	if code, _ := get("/metrics", ""); code != http.StatusNotFound {
+		t.Fatalf("/metrics on the public listener: %d", code)
+	}
 	token := signIn(t, emu, "viewer")
 	counted := regexp.MustCompile(`(?m)^stytchguard_decisions_total\{[^}]*stytchguard_outcome="authenticated"[^}]*\} (\d+)$`)
 	total := func() int {
-		_, body := get("/metrics", "")
+		_, body := get("admin:/metrics", "")
 		n := 0
 		for _, m := range counted.FindAllStringSubmatch(body, -1) {
 			v, _ := strconv.Atoi(m[1])
@@ -87,7 +104,7 @@ func TestOperationsAgainstTheEmulator(t *testing.T) {
 	if after := total(); after-before != 20 {
 		t.Fatalf("authenticated decisions went from %d to %d over 20 requests", before, after)
 	}
-	if _, body := get("/metrics", ""); bytes.Contains([]byte(body), []byte(token)) {
+	if _, body := get("admin:/metrics", ""); bytes.Contains([]byte(body), []byte(token)) {
 		t.Fatal("a session token in /metrics")
 	}
 }

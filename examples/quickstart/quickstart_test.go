@@ -130,11 +130,11 @@ func startApp(t *testing.T, path, baseURL string, emu banner) (string, *syncBuff
 }
 
 // startDemo starts a demo app (examples/nethttp, examples/chi-app) against
-// the emulator, on a free port given with -addr.
-func startDemo(t *testing.T, path string, emu banner) (string, *syncBuffer) {
+// the emulator, on a free port given with -addr, with args.
+func startDemo(t *testing.T, path string, emu banner, args ...string) (string, *syncBuffer) {
 	t.Helper()
 	addr := freeAddr(t)
-	return start(t, path, addr, []string{"STYTCH_PROJECT_ID=" + emu.ProjectID, "STYTCH_SECRET=" + emu.Secret, "STYTCH_BASE_URL=" + emu.BaseURL}, "-addr", addr)
+	return start(t, path, addr, []string{"STYTCH_PROJECT_ID=" + emu.ProjectID, "STYTCH_SECRET=" + emu.Secret, "STYTCH_BASE_URL=" + emu.BaseURL}, append([]string{"-addr", addr}, args...)...)
 }
 
 // start runs path with env and args until the test ends, and returns its

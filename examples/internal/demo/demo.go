@@ -61,17 +61,15 @@ const (
 )
 
 // Policy is the demo RBAC policy: viewers read documents, editors also
-// write them.
-func Policy(predefined ...string) session.Policy {
+// write them. It names none of Stytch's default roles: Stytch (and the
+// emulator) add them to every policy.
+func Policy() session.Policy {
 	p := session.Policy{
 		Resources: []session.Resource{{ResourceID: "documents", Description: "Documents", Actions: []string{"read", "write"}}},
 		Roles: []session.Role{
 			{RoleID: RoleViewer, Description: "Reads documents", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read"}}}},
 			{RoleID: RoleEditor, Description: "Reads and writes documents", Permissions: []session.Permission{{ResourceID: "documents", Actions: []string{"read", "write"}}}},
 		},
-	}
-	for _, r := range predefined {
-		p.Roles = append(p.Roles, session.Role{RoleID: r, Description: "Predefined", Permissions: []session.Permission{}})
 	}
 	// Connected Apps scopes: what a person may grant an agent (examples/mcp),
 	// each only when their roles hold what it carries.
@@ -123,7 +121,7 @@ func NewBackend(getenv func(string) string, b2b bool, hc *http.Client) (*Backend
 	}
 	b := &Backend{Client: c, Emulator: emu, people: map[string]*person{}}
 	if b2b {
-		emu.SetB2BPolicy(Policy("stytch_member", "stytch_admin"))
+		emu.SetB2BPolicy(Policy())
 		for _, p := range []stytchtest.OrganizationParams{
 			{Name: "Acme Corp", Slug: "acme"},
 			{Name: "Globex", Slug: "globex", MFARequired: true},
@@ -133,7 +131,7 @@ func NewBackend(getenv func(string) string, b2b bool, hc *http.Client) (*Backend
 		}
 		b.Organization = session.Organization{OrganizationID: b.Organizations[0].ID, OrganizationName: b.Organizations[0].Name, OrganizationSlug: b.Organizations[0].Slug}
 	} else {
-		emu.SetPolicy(Policy("stytch_user"))
+		emu.SetPolicy(Policy())
 	}
 	return b, nil
 }
@@ -357,35 +355,63 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// Serve serves h on addr until ctx ends, then shuts down. It calls ready
-// with the URL once it listens.
-func Serve(ctx context.Context, addr string, h http.Handler, ready func(url string)) error {
+// Serve serves h on addr, and admin's endpoints on its listener unless
+// admin is nil, until ctx ends, then shuts both down. It calls ready with
+// h's URL once it listens. If one server stops, both do.
+func Serve(ctx context.Context, addr string, h http.Handler, admin *Admin, ready func(url string)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		_ = admin.Close()
 		return fmt.Errorf("listen: %w", err)
 	}
 	ready("http://" + ln.Addr().String())
-	return ServeListener(ctx, ln, h)
+	lns, hs := []net.Listener{ln}, []http.Handler{h}
+	if admin != nil {
+		lns, hs = append(lns, admin.ln), append(hs, admin.h)
+	}
+	return serve(ctx, lns, hs)
 }
 
-// ServeListener is Serve on a listener already open: for an app that must
-// know its own URL before it builds its handler.
+// ServeListener is Serve on a listener already open, without an admin
+// listener: for an app that must know its own URL before it builds its
+// handler.
 func ServeListener(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	return serve(ctx, []net.Listener{ln}, []http.Handler{h})
+}
+
+// serve serves hs[i] on lns[i] until ctx ends or one server stops, then
+// shuts every server down, each within 5 s.
+func serve(ctx context.Context, lns []net.Listener, hs []http.Handler) error {
+	srvs := make([]*http.Server, len(lns))
+	served := make(chan error, len(lns))
+	for i := range lns {
+		srvs[i] = &http.Server{Handler: hs[i], ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+		go func() { served <- srvs[i].Serve(lns[i]) }()
+	}
+	var first error
+	waiting := len(srvs)
 	select {
-	case err := <-served:
-		return err
+	case first = <-served:
+		waiting--
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return err
+	var errs []error
+	if first != nil {
+		errs = append(errs, first)
 	}
-	<-served
-	return nil
+	for _, srv := range srvs {
+		if err := srv.Shutdown(sctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for range waiting {
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // WebhookSecret is the signing secret of the app's webhook endpoint:

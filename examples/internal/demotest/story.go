@@ -19,6 +19,9 @@ import (
 type Started struct {
 	// URL is where it listens.
 	URL string
+	// AdminURL is where its admin listener listens, "" when it printed
+	// none.
+	AdminURL string
 	// Lines are what it printed before listening.
 	Lines []string
 	stop  context.CancelFunc
@@ -29,6 +32,15 @@ type Started struct {
 
 // RunFunc is an example's run function.
 type RunFunc func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error
+
+// AnyAdminPort runs an example with its admin listener on a free loopback
+// port, as StartApp puts its public one: a test never takes the default
+// port, which another test or a running demo may hold.
+func AnyAdminPort(run RunFunc) RunFunc {
+	return func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+		return run(ctx, append(args, "-admin-addr", "127.0.0.1:0"), getenv, stdout)
+	}
+}
 
 // StartApp runs an example's run function on a free loopback port with no
 // Stytch credentials in its environment (emulator mode), and stops it when
@@ -53,6 +65,9 @@ func StartAppWith(t testing.TB, run RunFunc, env map[string]string) *Started {
 	for sc.Scan() {
 		line := sc.Text()
 		s.Lines = append(s.Lines, line)
+		if u, ok := strings.CutPrefix(line, "admin listening on "); ok {
+			s.AdminURL, _, _ = strings.Cut(u, " ")
+		}
 		if u, ok := strings.CutPrefix(line, "listening on "); ok {
 			s.URL = u
 			break
