@@ -345,8 +345,9 @@ func ExampleMiddleware_Resource() {
 	mux.ServeHTTP(rec, httptest.NewRequest("POST", "/mcp", nil))
 	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
 
-	// A CORS preflight carries no token: the guard answers it, and the
-	// handler, which needs one, never runs.
+	// A CORS preflight carries no token: the guard answers it (204, without
+	// CORS headers: put a CORS layer in front, docs/guide.md#cors), and the
+	// handler, which needs a token, never runs.
 	preflight := httptest.NewRequest("OPTIONS", "/mcp", nil)
 	preflight.Header.Set("Access-Control-Request-Method", "POST")
 	rec = httptest.NewRecorder()
