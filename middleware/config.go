@@ -484,7 +484,7 @@ type Middleware struct {
 	// only this process's: WebhookHandler refuses to start then.
 	sharedMarks bool
 	// Log lines that a flood could repeat are written at most this often.
-	shedLog, credentialsLog, answerLog, tossLog, capLog rate.Sometimes
+	shedLog, credentialsLog, answerLog, tossLog, capLog, refusedLog rate.Sometimes
 }
 
 // New checks cfg once and returns a Middleware. It fails on a bad Config,
@@ -522,6 +522,7 @@ func New(cfg Config) (*Middleware, error) {
 		answerLog:      rate.Sometimes{Interval: defaultCredentialsLogEvery},
 		tossLog:        rate.Sometimes{Interval: defaultCredentialsLogEvery},
 		capLog:         rate.Sometimes{Interval: defaultCredentialsLogEvery},
+		refusedLog:     rate.Sometimes{Interval: defaultCredentialsLogEvery},
 	}
 	if !cfg.CrossOrigin.AllowAll {
 		m.cop = http.NewCrossOriginProtection()

@@ -78,9 +78,13 @@ func (m *Middleware) ExchangeHandler() http.Handler {
 			err = invalidAnswer("POST b2b/sessions/exchange", "the session's expires_at has passed")
 		}
 		if err != nil {
+			// Stytch's word that the member cannot enter: no such member or
+			// organization, or refused. Any other refusal (a base URL with a
+			// path meets route_not_found) is about the request: a 503.
 			var api *session.APIError
-			notMember := errors.As(err, &api) && api.StatusCode == http.StatusNotFound && api.ErrorType != "session_not_found"
-			if notMember || errors.Is(err, session.ErrBadRequest) || errors.Is(err, session.ErrForbidden) {
+			notMember := errors.As(err, &api) && (api.ErrorType == "member_not_found" || api.ErrorType == "organization_not_found" ||
+				api.StatusCode == http.StatusForbidden)
+			if notMember {
 				m.refuse(w, r, &stytchguard.Refusal{Status: http.StatusForbidden, Code: stytchguard.CodeForbidden, Message: "the member cannot enter that organization", Err: err})
 				return
 			}

@@ -72,6 +72,11 @@ func redirect(status int, where func(r *http.Request, target *httptest.Server) s
 
 // anomalies are the classes of answer the suite sends, each for the
 // product line b2b.
+// stytchError is the body of an error answer in Stytch's shape.
+func stytchError(status int, errorType string) string {
+	return fmt.Sprintf(`{"status_code":%d,"request_id":"request-id-test-1","error_type":%q,"error_message":"refused"}`, status, errorType)
+}
+
 func anomalies(b2b bool) []anomaly {
 	const past, future = "2000-01-01T00:00:00Z", "2099-01-01T00:00:00Z"
 	live := func(expires string) string {
@@ -96,6 +101,14 @@ func anomalies(b2b bool) []anomaly {
 		{"200 an HTML page (captive portal)", reply(200, "text/html", `<html><body>Sign in to the hotel Wi-Fi</body></html>`), false},
 		{"500 an HTML page", reply(500, "text/html", `<html><body>Bad gateway</body></html>`), false},
 		{"404 an HTML page", reply(404, "text/html", `<html><body>Not found</body></html>`), false},
+		// Stytch-shaped refusals that are not about the session: a base
+		// URL with a path meets Stytch's route_not_found; the others are a
+		// request Stytch (or what answers for it) will not take.
+		{"404 route_not_found (a base URL with a path)", reply(404, ct, stytchError(404, "route_not_found")), false},
+		{"400 invalid_session_duration_minutes", reply(400, ct, stytchError(400, "invalid_session_duration_minutes")), false},
+		{"405 method_not_allowed", reply(405, ct, stytchError(405, "method_not_allowed")), false},
+		{"409 conflict", reply(409, ct, stytchError(409, "conflict")), false},
+		{"422 unprocessable", reply(422, ct, stytchError(422, "unprocessable_entity")), false},
 		{"200 a body over the limit", reply(200, ct, `{"x":"`+strings.Repeat("a", 2<<20)+`"}`), false},
 		{"200 a body that never ends", func(w http.ResponseWriter, r *http.Request, _ *httptest.Server) {
 			w.Header().Set("Content-Type", ct)
@@ -414,6 +427,60 @@ func TestHostileKeySets(t *testing.T) {
 				rec := h.do(req("GET", "/me", "bearer:"+forged))
 				if rec.Code != http.StatusUnauthorized {
 					t.Fatalf("a token signed by %s: %d %s", name, rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+}
+
+// TestOnlySessionAnswersSignOut: Stytch signs a person out here only by
+// saying the credential is no session (session_not_found, or a JWT it
+// cannot parse): 401, cookies cleared. Any other refusal in Stytch's shape
+// (a base URL with a path meets route_not_found on every call; a request
+// Stytch will not take) is about the request: 503, cookies kept, one error
+// log line naming it; and a logout it refuses is not a logout.
+func TestOnlySessionAnswersSignOut(t *testing.T) {
+	for _, tt := range []struct {
+		status    int
+		errorType string
+		want      int
+	}{
+		{404, "session_not_found", 401},
+		{400, "unable_to_parse_session_jwt", 401},
+		{404, "route_not_found", 503},
+		{403, "forbidden", 503},
+		{400, "invalid_session_duration_minutes", 503},
+		{405, "method_not_allowed", 503},
+		{422, "unprocessable_entity", 503},
+	} {
+		t.Run(tt.errorType, func(t *testing.T) {
+			a := newApp(t, nil)
+			_, tok := a.user(t)
+			body := stytchError(tt.status, tt.errorType)
+			a.srv.InjectFault(stytchtest.Authenticate, stytchtest.Fault{Status: tt.status, Body: body})
+			rec := a.do(req("GET", "/me", "token:"+tok.SessionToken))
+			if rec.Code != tt.want {
+				t.Fatalf("authenticate answered %d %s: %d %s, want %d", tt.status, tt.errorType, rec.Code, rec.Body, tt.want)
+			}
+			cleared := false
+			for _, c := range rec.Result().Cookies() {
+				cleared = cleared || c.MaxAge < 0
+			}
+			if cleared != (tt.want == 401) {
+				t.Fatalf("cookies cleared: %v, want %v", cleared, tt.want == 401)
+			}
+			if tt.want == 503 {
+				if n := strings.Count(a.logs.String(), "not the session's"); n != 1 {
+					t.Fatalf("the refusal was logged %d times, want once: %s", n, a.logs)
+				}
+				a.srv.ClearFaults()
+				a.srv.InjectFault(stytchtest.Revoke, stytchtest.Fault{Status: tt.status, Body: body})
+				r := req("POST", "/logout", "token:"+tok.SessionToken, "header:Sec-Fetch-Site:same-origin")
+				if rec := a.do(r); rec.Code != 503 {
+					t.Fatalf("a logout Stytch refused with %s: %d, want 503", tt.errorType, rec.Code)
+				}
+				if !a.srv.SessionAlive(tok.SessionID) {
+					t.Fatal("the session ended")
 				}
 			}
 		})

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -169,7 +170,7 @@ func (m *Middleware) preflight(w http.ResponseWriter, r *http.Request, next http
 func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, required bool, local *auth) (credential, *auth, *stytchguard.Refusal) {
 	cred, a, e := m.resolve(r, local)
 	if e != nil && e.Status == http.StatusUnauthorized && cred.From == fromCookie {
-		if cred.tossed == nil { // else the value that failed may be a planted one
+		if cred.tossed == nil && e.Err != errTwoPeople { // else the value that failed may be a planted one
 			m.clearCookies(w)
 		}
 		if !required {
@@ -315,7 +316,7 @@ func (m *Middleware) resolveTossed(r *http.Request, cred credential) (credential
 					m.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "stytchguard: a request sent session cookies of two people; refused: "+
 						"a planted cookie (cookie tossing) is likely: name the cookies with the __Host- prefix")
 				})
-				return cred, nil, &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeInvalidToken, Message: "the request holds the session cookies of more than one person", TokenPresented: true}
+				return cred, nil, errTwoSessions()
 			}
 			return c, a, nil
 		}
@@ -326,16 +327,28 @@ func (m *Middleware) resolveTossed(r *http.Request, cred credential) (credential
 	return cred, nil, worst
 }
 
-// anotherPerson reports whether one of jwts verifies locally, not revoked, as
-// a session of someone other than a's subject.
+// anotherPerson reports whether one of jwts is the project's, fresh or
+// stale (a person idle past a JWT's five minutes holds a stale one), not
+// revoked, and a session of someone other than a's subject.
 func (m *Middleware) anotherPerson(ctx context.Context, a *auth, jwts []string) bool {
 	for _, jwt := range jwts {
 		v, err := m.verifier.Verify(ctx, jwt)
-		if err == nil && v.Machine == nil && v.AccessToken == nil && v.Subject != a.subject() && !m.cfg.Stores.Revocations.IsRevoked(ctx, v.SessionID) {
+		if v != nil && (err == nil || errors.Is(err, jwtlocal.ErrStale)) && v.Machine == nil && v.AccessToken == nil &&
+			v.Subject != a.subject() && !m.cfg.Stores.Revocations.IsRevoked(ctx, v.SessionID) {
 			return true
 		}
 	}
 	return false
+}
+
+// errTwoPeople is the Err of a refusal of a request whose credentials are
+// two people's: serve clears no cookie for it, as the one that is not the
+// person's may be a planted one this site's Set-Cookie cannot reach.
+var errTwoPeople = errors.New("the request's credentials are two people's")
+
+func errTwoSessions() *stytchguard.Refusal {
+	return &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeInvalidToken,
+		Message: "the request holds the session cookies of more than one person", TokenPresented: true, Err: errTwoPeople}
 }
 
 // decide runs steps 2 to 4 of the pipeline for one credential: it returns
@@ -405,6 +418,14 @@ func (m *Middleware) decide(r *http.Request, cred credential, dst *auth) (*auth,
 		return nil, &c
 	case e != nil:
 		return nil, e
+	case j.session() && cred.Token != "" && a.subject() != j.verified.Subject:
+		// The JWT the project signed is one person's, the token Stytch
+		// answered for another's: one of them was planted.
+		m.tossLog.Do(func() {
+			m.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "stytchguard: a request's session JWT and session token are two people's; refused: "+
+				"a planted cookie (cookie tossing) is likely: name the cookies with the __Host- prefix")
+		})
+		return nil, errTwoSessions()
 	case a.sessionID != checked && m.cfg.Stores.Revocations.IsRevoked(ctx, a.sessionID):
 		return nil, errSessionEnded()
 	}

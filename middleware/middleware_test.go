@@ -193,6 +193,13 @@ func TestStytchDownIsAnOutageNotALogout(t *testing.T) {
 				t.Fatalf("took %v past the 2 s client timeout", took)
 			}
 			a.srv.ClearFaults()
+			if f.fault.RetryAfter > 0 {
+				// Stytch asked to wait: nothing is asked until then.
+				if rec := a.do(req("GET", "/me", "jwt:"+tok.SessionJWT, "token:"+tok.SessionToken)); rec.Code != 503 {
+					t.Fatalf("within Stytch's Retry-After: %d, want 503", rec.Code)
+				}
+				a.srv.Advance(f.fault.RetryAfter)
+			}
 			if rec := a.do(req("GET", "/me", "jwt:"+tok.SessionJWT, "token:"+tok.SessionToken)); rec.Code != 200 {
 				t.Fatalf("after recovery: %d", rec.Code)
 			}

@@ -323,6 +323,40 @@ func TestCircuitBreaker(t *testing.T) {
 	}
 }
 
+// TestRetryAfterOpensTheBreaker: a 429 that asks to wait 30 s stops calls
+// to authenticate for 30 s, at once: no further call in that time,
+// whatever the requests, each answered 503 with the wait left; then one
+// call tries again.
+func TestRetryAfterOpensTheBreaker(t *testing.T) {
+	a := newApp(t, nil)
+	u := a.srv.CreateUser(stytchtest.UserParams{Email: "a@example.com"})
+	var toks []stytchtest.Tokens
+	for range 10 {
+		tk, _ := a.srv.StartSession(u.UserID, stytchtest.SessionParams{})
+		toks = append(toks, tk)
+	}
+	a.srv.InjectFault(stytchtest.Authenticate, stytchtest.Fault{Status: 429, RetryAfter: 30 * time.Second})
+	if rec := a.do(req("GET", "/me", "bearer:"+toks[0].SessionToken)); rec.Code != 503 {
+		t.Fatalf("the 429: %d", rec.Code)
+	}
+	calls := a.srv.Calls(stytchtest.Authenticate)
+	for i := 1; i < 9; i++ {
+		a.srv.Advance(3 * time.Second) // 24 s in all: within the 30
+		rec := a.do(req("GET", "/me", "bearer:"+toks[i].SessionToken))
+		if rec.Code != 503 || rec.Header().Get("Retry-After") == "" {
+			t.Fatalf("request %d within the Retry-After: %d (Retry-After %q)", i, rec.Code, rec.Header().Get("Retry-After"))
+		}
+	}
+	if n := a.srv.Calls(stytchtest.Authenticate); n != calls {
+		t.Fatalf("%d calls within Stytch's Retry-After of 30 s", n-calls)
+	}
+	a.srv.ClearFaults()
+	a.srv.Advance(7 * time.Second)
+	if rec := a.do(req("GET", "/me", "bearer:"+toks[9].SessionToken)); rec.Code != 200 {
+		t.Fatalf("after the Retry-After: %d", rec.Code)
+	}
+}
+
 func TestWrongSecretIsNeverASignOut(t *testing.T) {
 	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
 	defer srv.Close()

@@ -171,3 +171,59 @@ func TestCookieCapLogged(t *testing.T) {
 		t.Fatalf("the log does not say what happened:\n%s", a.logs)
 	}
 }
+
+// TestTossedCookiesOfAnIdlePerson: a person idle past a JWT's five minutes
+// holds a stale JWT, which only Stytch can renew. A planted cookie of the
+// attacker's, a fresh JWT sent first or a session token beside the
+// person's stale JWT, must not stand in for them: the project's signature
+// on the stale JWT names its person, and a request holding two people's
+// credentials is refused, no cookie cleared.
+func TestTossedCookiesOfAnIdlePerson(t *testing.T) {
+	a := newApp(t, nil)
+	_, victim := a.user(t)
+	a.srv.Advance(6 * time.Minute) // the victim's JWT is stale
+	_, attacker := a.user(t)
+	const jwt, token = "stytch_session_jwt=", "stytch_session="
+	for _, tt := range []struct {
+		name    string
+		cookies []string
+		status  int
+	}{
+		{"the attacker's fresh JWT before the person's stale one and token", []string{jwt + attacker.SessionJWT, jwt + victim.SessionJWT, token + victim.SessionToken}, 401},
+		{"the attacker's token beside the person's stale JWT", []string{jwt + victim.SessionJWT, token + attacker.SessionToken}, 401},
+		{"the person's own stale JWT and token", []string{jwt + victim.SessionJWT, token + victim.SessionToken}, 200},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := a.do(tossed("GET", "/me", tt.cookies...))
+			if rec.Code != tt.status {
+				t.Fatalf("%d %s, want %d", rec.Code, rec.Body, tt.status)
+			}
+			if tt.status == 200 {
+				if got := body(t, rec)["user_id"]; got == nil || got == "" {
+					t.Fatalf("no user: %s", rec.Body)
+				}
+				return
+			}
+			for _, c := range rec.Result().Cookies() {
+				if c.MaxAge < 0 {
+					t.Fatalf("cookie %s cleared: the one that failed may be planted", c.Name)
+				}
+			}
+		})
+	}
+}
+
+// TestImplausibleTokenBesideAJWT: while no key set is held, a JWT cookie
+// is asked of Stytch; a session token cookie beside it that cannot be one
+// (a planted "x") does not make the request a sign-out: the JWT settles it.
+func TestImplausibleTokenBesideAJWT(t *testing.T) {
+	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
+	t.Cleanup(srv.Close)
+	srv.InjectFault(stytchtest.JWKS, stytchtest.Fault{Status: 500})
+	a := newAppWith(t, srv, srv.Client(), &syncBuffer{}, nil)
+	_, tok := a.user(t)
+	rec := a.do(tossed("GET", "/me", "stytch_session_jwt="+tok.SessionJWT, "stytch_session=short"))
+	if rec.Code != 200 {
+		t.Fatalf("%d %s, want 200: the JWT was good", rec.Code, rec.Body)
+	}
+}

@@ -93,8 +93,9 @@ func (g *gate) spend(r *http.Request) shedError {
 
 // acquire takes a slot for one call to Stytch, waiting at most SlotWait. It
 // returns the release function, which the caller must call with whether
-// Stytch failed; or the reason there is no slot.
-func (g *gate) acquire(ctx context.Context) (release func(failed bool), shed shedError) {
+// Stytch failed and the Retry-After it asked for; or the reason there is no
+// slot.
+func (g *gate) acquire(ctx context.Context) (release func(failed bool, retryAfter time.Duration), shed shedError) {
 	if reason := g.admit(); reason != "" {
 		return nil, reason
 	}
@@ -113,9 +114,9 @@ func (g *gate) acquire(ctx context.Context) (release func(failed bool), shed she
 			return nil, shedConcurrency
 		}
 	}
-	return func(failed bool) {
+	return func(failed bool, retryAfter time.Duration) {
 		<-g.slots
-		g.record(failed)
+		g.record(failed, retryAfter)
 	}, ""
 }
 
@@ -144,9 +145,14 @@ func (g *gate) unprobe() {
 	g.mu.Unlock()
 }
 
-// record counts a call's result: enough failures in a row open the breaker;
-// a success closes it.
-func (g *gate) record(failed bool) {
+// maxBreakerRetryAfter bounds how long a Retry-After opens the breaker: an
+// answer claiming to be Stytch's must not stop every call for a day.
+const maxBreakerRetryAfter = 5 * time.Minute
+
+// record counts a call's result: enough failures in a row open the breaker,
+// and so does one that asked to wait (Retry-After, at most 5 min), until
+// then; a success closes it.
+func (g *gate) record(failed bool, retryAfter time.Duration) {
 	if g.cfg.BreakerFailures < 0 {
 		return
 	}
@@ -160,6 +166,11 @@ func (g *gate) record(failed bool) {
 	g.failures++
 	if g.failures >= g.cfg.BreakerFailures || !g.openUntil.IsZero() {
 		g.openUntil = g.now().Add(g.cfg.BreakerCooldown)
+	}
+	if retryAfter > 0 {
+		if until := g.now().Add(min(retryAfter, maxBreakerRetryAfter)); until.After(g.openUntil) {
+			g.openUntil = until
+		}
 	}
 }
 
@@ -177,10 +188,16 @@ func (g *gate) open() (bool, time.Time) {
 func (m *Middleware) askStytch(r *http.Request, cred credential, spends bool) (*auth, *stytchguard.Refusal) {
 	ctx := r.Context()
 	params := session.AuthenticateParams{SessionToken: cred.Token, SessionDurationMinutes: m.cfg.Sessions.DurationMinutes}
-	if cred.Token == "" {
+	if cred.Token != "" && !plausibleToken(cred.Token) {
+		if cred.JWT == "" {
+			return nil, &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeInvalidToken, Message: "the session token is not valid", TokenPresented: true}
+		}
+		// A token that cannot be one beside a JWT: the JWT is asked about,
+		// and settles the request.
+		params.SessionToken = ""
+	}
+	if params.SessionToken == "" {
 		params.SessionJWT = cred.JWT
-	} else if !plausibleToken(cred.Token) {
-		return nil, &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeInvalidToken, Message: "the session token is not valid", TokenPresented: true}
 	}
 	key := cacheKey(params.SessionToken, params.SessionJWT)
 	if e, ok := m.cfg.Stores.RemoteCache.Get(ctx, key); ok {
@@ -250,7 +267,7 @@ func (m *Middleware) gated(ctx context.Context, f func(context.Context) error) e
 		return shedError(reason)
 	}
 	err := f(ctx)
-	release(errors.Is(err, session.ErrUnavailable))
+	release(errors.Is(err, session.ErrUnavailable), session.RetryAfter(err))
 	return err
 }
 
@@ -308,20 +325,33 @@ func (m *Middleware) callStytch(ctx context.Context, key string, p session.Authe
 	return a, nil
 }
 
+// goneTypes are the error types with which Stytch says the credential is
+// no session: unknown, expired or revoked, or a JWT it cannot parse.
+var goneTypes = [...]string{"session_not_found", "unable_to_parse_session_jwt"}
+
 // upstreamError is the one place where a failed call to Stytch becomes an
-// answer. The session is gone (or the credential was never one): 401.
-// Stytch refused the app's own credentials: 503, and an error log that names
-// the misconfiguration. Anything else: 503, with Stytch's Retry-After or
-// UnavailableRetryAfter.
+// answer. Stytch says the session is gone (or the credential was never
+// one), by one of goneTypes: 401. Any other refusal (a 404 route_not_found
+// from a base URL with a path, a 400 about a setting) is about the request,
+// not the session: 503 and an error log that names it, as is Stytch
+// refusing the app's own credentials. Anything else: 503, with Stytch's
+// Retry-After or Upstream.RetryAfter.
 func (m *Middleware) upstreamError(ctx context.Context, err error) *stytchguard.Refusal {
 	var api *session.APIError
-	requestID := ""
+	requestID, errorType, status := "", "", 0
 	if errors.As(err, &api) {
-		requestID = api.RequestID
+		requestID, errorType, status = api.RequestID, api.ErrorType, api.StatusCode
 	}
 	switch {
-	case errors.Is(err, session.ErrSessionGone), errors.Is(err, session.ErrBadRequest), errors.Is(err, session.ErrForbidden):
+	case slices.Contains(goneTypes[:], errorType):
 		return errGone(requestID)
+	case errors.Is(err, session.ErrSessionGone), errors.Is(err, session.ErrBadRequest), errors.Is(err, session.ErrForbidden):
+		m.refusedLog.Do(func() {
+			m.cfg.Logger.LogAttrs(ctx, slog.LevelError, "stytchguard: Stytch refused a request for a reason that is not the session's; "+
+				"answering 503, never as signed out: check that base_url (STYTCH_BASE_URL) has no path, and Sessions.DurationMinutes",
+				slog.String("base_url", m.cfg.Client.BaseURL()), slog.String("error_type", errorType),
+				slog.Int("status", status), slog.String("stytch_request_id", requestID))
+		})
 	case errors.Is(err, session.ErrInvalidAnswer):
 		m.answerLog.Do(func() {
 			m.cfg.Logger.LogAttrs(ctx, slog.LevelError, "stytchguard: a success answer Stytch would not give; answering 503, never as signed in: "+

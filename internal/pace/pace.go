@@ -17,6 +17,9 @@ const (
 	Floor = 10 * time.Second
 	// LogEvery is how often a failing resource is logged at most.
 	LogEvery = time.Minute
+	// MaxRetryAfter bounds the Retry-After a pause honours: an answer
+	// claiming to be Stytch's must not stop every call for a day.
+	MaxRetryAfter = 5 * time.Minute
 )
 
 // ErrPaused is wrapped by Allow's error while calls are held back.
@@ -31,8 +34,8 @@ type Config struct {
 	// Floor is the least pause after a failure. Zero means Floor (10 s).
 	Floor time.Duration
 	// RetryAfter reads Stytch's Retry-After from a failure's error; the
-	// pause is the larger of it and the jittered floor. Nil means none is
-	// read.
+	// pause is the larger of it (at most MaxRetryAfter, 5 min) and the
+	// jittered floor. Nil means none is read.
 	RetryAfter func(error) time.Duration
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
@@ -135,7 +138,7 @@ func (p *Pacer) Failed(ctx context.Context, err error, level slog.Level, msg str
 	}
 	pause := p.cfg.Floor + rand.N(p.cfg.Floor/4+1)
 	if p.cfg.RetryAfter != nil {
-		pause = max(pause, p.cfg.RetryAfter(err))
+		pause = max(pause, min(p.cfg.RetryAfter(err), MaxRetryAfter))
 	}
 	now := p.cfg.Now()
 	p.mu.Lock()
