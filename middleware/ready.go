@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -69,7 +70,8 @@ func (m *Middleware) readiness(ctx context.Context, also []Readier) (unready, de
 
 // ReadyHandler answers readiness probes (a load balancer's, Kubernetes'
 // readinessProbe): 200 {"ready":true} when Ready reports nil, otherwise 503
-// {"ready":false,"missing":[...]}, one line per part that is not ready;
+// {"ready":false,"missing":[...]} with Retry-After (Upstream.RetryAfter),
+// one line per part that is not ready;
 // parts only degraded are listed under "degraded", on either answer. A
 // probe waits at most 2 s, or its request's deadline. Liveness is another
 // question, which this does not answer: a process that can answer at all
@@ -84,6 +86,7 @@ func (m *Middleware) ReadyHandler(also ...Readier) http.Handler {
 		status := http.StatusOK
 		if !out.Ready {
 			status = http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", strconv.Itoa(int(m.cfg.Upstream.RetryAfter.Seconds())))
 		}
 		writeJSON(w, status, out)
 	})

@@ -55,6 +55,9 @@ func TestReadiness(t *testing.T) {
 			Ready   bool     `json:"ready"`
 			Missing []string `json:"missing"`
 		}
+		if rec.Code == http.StatusServiceUnavailable && rec.Header().Get("Retry-After") == "" {
+			t.Fatal("a 503 without Retry-After")
+		}
 		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Ready != (rec.Code == http.StatusOK) {
 			t.Fatalf("%d %s: %v", rec.Code, rec.Body, err)
 		}
