@@ -66,8 +66,8 @@ func TestBrowserConsent(t *testing.T) {
 		select {
 		case r := <-got:
 			return &auth.AuthorizationResult{Code: r.code, State: r.state}, nil
-		case <-time.After(10 * time.Second):
-			return nil, fmt.Errorf("no callback")
+		case <-time.After(demotest.AwaitTimeout):
+			return nil, fmt.Errorf("no callback within %v", demotest.AwaitTimeout)
 		}
 	}
 	h, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
