@@ -2,14 +2,15 @@ package quickstart_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/stytchguard/stytchguard/examples/internal/demotest"
 )
 
 // TestOperationsAgainstTheEmulator runs the nethttp demo beside the
@@ -20,10 +21,8 @@ func TestOperationsAgainstTheEmulator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds two binaries")
 	}
-	bin := t.TempDir()
-	build(t, filepath.Join(bin, "emulator"), "github.com/stytchguard/stytchguard/cmd/stytch-emulator")
-	build(t, filepath.Join(bin, "nethttp"), "../nethttp")
-	emu := startEmulator(t, filepath.Join(bin, "emulator"))
+	t.Parallel() // most of it is the wait for the JWKS to be fetched again
+	emu := startEmulator(t, binary(t, "stytch-emulator"))
 	admin := func(method, path, body string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, emu.BaseURL+"/_emulator/"+path, strings.NewReader(body))
@@ -35,7 +34,7 @@ func TestOperationsAgainstTheEmulator(t *testing.T) {
 		res.Body.Close()
 	}
 	admin("POST", "faults", `{"endpoint":"sessions.jwks","status":503}`)
-	app, logs := startDemo(t, filepath.Join(bin, "nethttp"), emu)
+	app, logs := startDemo(t, binary(t, "demo/nethttp"), emu)
 
 	get := func(path, token string) (int, string) {
 		t.Helper()
@@ -55,17 +54,11 @@ func TestOperationsAgainstTheEmulator(t *testing.T) {
 		t.Fatalf("readiness while the JWKS fails: %d %s", code, body)
 	}
 	admin("DELETE", "faults", "")
-	deadline := time.Now().Add(20 * time.Second) // a failed fetch is tried again after 10 s
-	for {
+	// A failed fetch is tried again after 10 s.
+	demotest.Await(t, "/readyz to answer ready once the JWKS serves", func() (string, bool) {
 		code, body := get("/readyz", "")
-		if code == 200 && body == "{\"ready\":true}\n" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready once the JWKS serves: %d %s\n%s", code, body, logs.String())
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		return fmt.Sprintf("%d %s; the app's log:\n%s", code, body, logs.String()), code == 200 && body == "{\"ready\":true}\n"
+	})
 
 	token := signIn(t, emu, "viewer")
 	counted := regexp.MustCompile(`(?m)^stytchguard_decisions_total\{[^}]*stytchguard_outcome="authenticated"[^}]*\} (\d+)$`)
