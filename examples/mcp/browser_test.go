@@ -51,6 +51,8 @@ func TestBrowserConsent(t *testing.T) {
 		var client, scopes, returnsTo string
 		actions = append(actions,
 			chromedp.WaitVisible("#consent", chromedp.ByQuery),
+			// The consent page is read once it has loaded whole.
+			chromedp.ActionFunc(demotest.Loaded),
 			chromedp.Text("#client-name", &client, chromedp.ByQuery),
 			chromedp.Text("#scopes", &scopes, chromedp.ByQuery),
 			chromedp.Text("#returns-to", &returnsTo, chromedp.ByQuery),
