@@ -186,7 +186,7 @@ func (a *app) routes() http.Handler {
 		r.Method(http.MethodPost, "/api/sessions/end", a.mw.EndSessionHandler())
 		r.Method(http.MethodPost, "/api/sessions/others", a.mw.SignOutOthersHandler())
 		r.With(a.az.RequireIn(orgID, authz.Permission{ResourceID: "documents", Action: "read"})).Get("/api/documents", a.docs.ListHandler(demo.SessionOrganization))
-		r.With(a.az.RequireIn(orgID, authz.Permission{ResourceID: "documents", Action: "write"})).Post("/api/documents", a.docs.AddHandler(demo.SessionOrganization))
+		r.With(a.az.RequireIn(orgID, authz.Permission{ResourceID: "documents", Action: "write"})).Post("/api/documents", a.docs.AddHandler(demo.SessionOrganization, a.be))
 	})
 	return r
 }

@@ -51,6 +51,8 @@ func TestBrowserConsent(t *testing.T) {
 		var client, scopes, returnsTo string
 		actions = append(actions,
 			chromedp.WaitVisible("#consent", chromedp.ByQuery),
+			// The consent page is read once it has loaded whole.
+			chromedp.ActionFunc(demotest.Loaded),
 			chromedp.Text("#client-name", &client, chromedp.ByQuery),
 			chromedp.Text("#scopes", &scopes, chromedp.ByQuery),
 			chromedp.Text("#returns-to", &returnsTo, chromedp.ByQuery),
@@ -66,8 +68,8 @@ func TestBrowserConsent(t *testing.T) {
 		select {
 		case r := <-got:
 			return &auth.AuthorizationResult{Code: r.code, State: r.state}, nil
-		case <-time.After(10 * time.Second):
-			return nil, fmt.Errorf("no callback")
+		case <-time.After(demotest.AwaitTimeout):
+			return nil, fmt.Errorf("no callback within %v", demotest.AwaitTimeout)
 		}
 	}
 	h, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{

@@ -181,7 +181,7 @@ func (a *app) routes() http.Handler {
 	mux.Handle("POST /api/sessions/end", a.mw.EndSessionHandler())       // form value session_id
 	mux.Handle("POST /api/sessions/others", a.mw.SignOutOthersHandler()) // sign out my other devices
 	mux.Handle("GET /api/documents", a.mw.Require(a.az.Require("documents", "read")(a.docs.ListHandler(demo.Shared))))
-	mux.Handle("POST /api/documents", a.mw.Require(a.az.Require("documents", "write")(a.docs.AddHandler(demo.Shared))))
+	mux.Handle("POST /api/documents", a.mw.Require(a.az.Require("documents", "write")(a.docs.AddHandler(demo.Shared, a.be))))
 	// A POST that a session cookie authenticates is refused by the
 	// middleware when another site sent it (Config.CrossOrigin).
 	return mux

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -20,16 +19,13 @@ func TestFrameworkExamplesAgainstTheEmulator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds four binaries")
 	}
-	bin := t.TempDir()
-	build(t, filepath.Join(bin, "emulator"), "github.com/stytchguard/stytchguard/cmd/stytch-emulator")
-	for _, name := range []string{"gin", "echo", "grpc"} {
-		build(t, filepath.Join(bin, name), "../"+name)
-	}
-	emu := startEmulator(t, filepath.Join(bin, "emulator"))
+	t.Parallel()
+	emu := startEmulator(t, binary(t, "stytch-emulator"))
 
 	for _, name := range []string{"gin", "echo"} {
 		t.Run(name, func(t *testing.T) {
-			app, _ := startApp(t, filepath.Join(bin, name), emu.BaseURL, emu)
+			t.Parallel()
+			app, _ := startApp(t, binary(t, name), emu.BaseURL, emu)
 			viewer := signIn(t, emu, "viewer")
 			for _, c := range []struct {
 				method, path, token string
@@ -52,11 +48,13 @@ func TestFrameworkExamplesAgainstTheEmulator(t *testing.T) {
 	}
 
 	t.Run("grpc", func(t *testing.T) {
-		app, logs := startApp(t, filepath.Join(bin, "grpc"), emu.BaseURL, emu)
+		t.Parallel()
+		grpc := binary(t, "grpc")
+		app, logs := startApp(t, grpc, emu.BaseURL, emu)
 		addr := strings.TrimPrefix(app, "http://")
 		viewer := signIn(t, emu, "viewer")
 		call := func(method, token string) (string, error) {
-			cmd := exec.Command(filepath.Join(bin, "grpc"), "-call", method)
+			cmd := exec.Command(grpc, "-call", method)
 			cmd.Env = []string{"ADDR=" + addr, "TOKEN=" + token}
 			out, err := cmd.CombinedOutput()
 			return strings.TrimSpace(string(out)), err

@@ -2,14 +2,15 @@ package quickstart_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/stytchguard/stytchguard/examples/internal/demotest"
 )
 
 // TestOperationsAgainstTheEmulator runs the nethttp demo beside the
@@ -21,10 +22,8 @@ func TestOperationsAgainstTheEmulator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds two binaries")
 	}
-	bin := t.TempDir()
-	build(t, filepath.Join(bin, "emulator"), "github.com/stytchguard/stytchguard/cmd/stytch-emulator")
-	build(t, filepath.Join(bin, "nethttp"), "../nethttp")
-	emu := startEmulator(t, filepath.Join(bin, "emulator"))
+	t.Parallel() // most of it is the wait for the JWKS to be fetched again
+	emu := startEmulator(t, binary(t, "stytch-emulator"))
 	admin := func(method, path, body string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, emu.BaseURL+"/_emulator/"+path, strings.NewReader(body))
@@ -37,14 +36,11 @@ func TestOperationsAgainstTheEmulator(t *testing.T) {
 	}
 	admin("POST", "faults", `{"endpoint":"sessions.jwks","status":503}`)
 	adminAddr := freeAddr(t)
-	app, logs := startDemo(t, filepath.Join(bin, "nethttp"), emu, "-admin-addr", adminAddr)
+	app, logs := startDemo(t, binary(t, "demo/nethttp"), emu, "-admin-addr", adminAddr)
 	// It said so before it listened, but its output may reach logs later.
-	for said := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "admin listening on http://"+adminAddr+" "); {
-		if time.Now().After(said) {
-			t.Fatalf("the app does not say where its admin listener is:\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	demotest.Await(t, "the app to say where its admin listener is", func() (string, bool) {
+		return logs.String(), strings.Contains(logs.String(), "admin listening on http://"+adminAddr+" ")
+	})
 	adminURL := "http://" + adminAddr
 
 	get := func(path, token string) (int, string) {
@@ -69,17 +65,11 @@ func TestOperationsAgainstTheEmulator(t *testing.T) {
 		t.Fatalf("readiness while the JWKS fails: %d %s", code, body)
 	}
 	admin("DELETE", "faults", "")
-	deadline := time.Now().Add(20 * time.Second) // a failed fetch is tried again after 10 s
-	for {
+	// A failed fetch is tried again after 10 s.
+	demotest.Await(t, "/readyz to answer ready once the JWKS serves", func() (string, bool) {
 		code, body := get("/readyz", "")
-		if code == 200 && body == "{\"ready\":true}\n" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready once the JWKS serves: %d %s\n%s", code, body, logs.String())
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		return fmt.Sprintf("%d %s; the app's log:\n%s", code, body, logs.String()), code == 200 && body == "{\"ready\":true}\n"
+	})
 
 	if code, _ := get("/metrics", ""); code != http.StatusNotFound {
 		t.Fatalf("/metrics on the public listener: %d", code)

@@ -7,6 +7,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stytchguard/stytchguard/examples/internal/demotest"
 )
 
 // banner is the part of the emulator's first line the quickstarts need.
@@ -39,11 +43,8 @@ func TestQuickstartsAgainstTheEmulator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds three binaries")
 	}
-	bin := t.TempDir()
-	build(t, filepath.Join(bin, "emulator"), "github.com/stytchguard/stytchguard/cmd/stytch-emulator")
-	build(t, filepath.Join(bin, "nethttp"), "./nethttp")
-	build(t, filepath.Join(bin, "chi"), "./chi")
-	emu := startEmulator(t, filepath.Join(bin, "emulator"))
+	t.Parallel()
+	emu := startEmulator(t, binary(t, "stytch-emulator"))
 
 	tests := []struct {
 		name, bin, token, me, write string
@@ -53,7 +54,8 @@ func TestQuickstartsAgainstTheEmulator(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			app, _ := startApp(t, filepath.Join(bin, tt.bin), emu.BaseURL, emu)
+			t.Parallel()
+			app, _ := startApp(t, binary(t, tt.bin), emu.BaseURL, emu)
 			for _, c := range []struct {
 				method, path, token string
 				want                int
@@ -72,27 +74,91 @@ func TestQuickstartsAgainstTheEmulator(t *testing.T) {
 
 	// A base URL where no Stytch answers: the request is a 503, and the log
 	// says what to check.
-	dead := freeAddr(t)
-	app, logs := startApp(t, filepath.Join(bin, "nethttp"), "http://"+dead, emu)
-	if got := request(t, "GET", app+"/me", emu.Demo.Consumer.SessionToken); got != 503 {
-		t.Fatalf("against a dead base URL: %d, want 503", got)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(logs.String(), "STYTCH_BASE_URL") {
-		if time.Now().After(deadline) {
-			t.Fatalf("nothing in the log names STYTCH_BASE_URL:\n%s", logs.String())
+	t.Run("dead base URL", func(t *testing.T) {
+		t.Parallel()
+		dead := freeAddr(t)
+		app, logs := startApp(t, binary(t, "nethttp"), "http://"+dead, emu)
+		if got := request(t, "GET", app+"/me", emu.Demo.Consumer.SessionToken); got != 503 {
+			t.Fatalf("against a dead base URL: %d, want 503", got)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		demotest.Await(t, "a log line naming STYTCH_BASE_URL", func() (string, bool) {
+			l := logs.String()
+			return l, strings.Contains(l, "STYTCH_BASE_URL")
+		})
+	})
 }
 
-// build compiles pkg to out.
-func build(t *testing.T, out, pkg string) {
-	t.Helper()
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+// binaries are the programs this package's tests run, built once for all
+// of them by the first test that needs one (see TestMain).
+type binaries struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// built is the package's binaries; TestMain sets its directory and
+// removes it at the end.
+var built binaries
+
+// programs are the packages built, by the name a test asks for: the
+// quickstarts, the framework examples and the demos beside the emulator.
+var programs = map[string]string{
+	"stytch-emulator": "github.com/stytchguard/stytchguard/cmd/stytch-emulator",
+	"nethttp":         "./nethttp",
+	"chi":             "./chi",
+	"gin":             "../gin",
+	"echo":            "../echo",
+	"grpc":            "../grpc",
+	"demo/nethttp":    "../nethttp",
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "stytchguard-quickstart-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
+	built.dir = dir
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// binary returns the path of the program name (a key of programs). The
+// first call builds them all with as few go builds as their names allow
+// (a go build compiles and links its packages in parallel); a build
+// failure fails every test that asks.
+func binary(t *testing.T, name string) string {
+	t.Helper()
+	built.once.Do(func() {
+		// One go build per output directory: programs whose last path
+		// element is the same (two nethttp) need two.
+		byDir := map[string][]string{}
+		for n, pkg := range programs {
+			d := filepath.Join(built.dir, filepath.Dir(n))
+			byDir[d] = append(byDir[d], pkg)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for d, pkgs := range byDir {
+			wg.Go(func() {
+				cmd := exec.Command("go", append([]string{"build", "-o", d + string(filepath.Separator)}, pkgs...)...)
+				if b, err := cmd.CombinedOutput(); err != nil {
+					mu.Lock()
+					built.err = errors.Join(built.err, fmt.Errorf("go build %v: %w\n%s", pkgs, err, b))
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	if _, ok := programs[name]; !ok {
+		t.Fatalf("no program %q", name)
+	}
+	return filepath.Join(built.dir, name)
 }
 
 // startEmulator starts the emulator binary and returns its banner.
@@ -150,18 +216,15 @@ func start(t *testing.T, path, addr string, env []string, args ...string) (strin
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return "http://" + addr, logs
+	demotest.Await(t, path+" to listen on "+addr, func() (string, bool) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return fmt.Sprintf("%v; its log:\n%s", err, logs.String()), false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never listened on %s:\n%s", path, addr, logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		c.Close()
+		return "", true
+	})
+	return "http://" + addr, logs
 }
 
 // freeAddr returns a loopback address nothing listens on.

@@ -296,10 +296,11 @@ func (d *Documents) ListHandler(space func(*http.Request) string) http.HandlerFu
 }
 
 // AddHandler stores a document titled by the form value title in the space
-// the request is in, written by the person signed in. A form a page
-// submitted is answered with the documents page (303); an API call with
-// the document as JSON (201).
-func (d *Documents) AddHandler(space func(*http.Request) string) http.HandlerFunc {
+// the request is in, written by the person signed in, named as every page
+// names them (PersonFrom with be), however their session was verified. A
+// form a page submitted is answered with the documents page (303); an API
+// call with the document as JSON (201).
+func (d *Documents) AddHandler(space func(*http.Request) string, be *Backend) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		title := strings.TrimSpace(r.FormValue("title"))
 		if title == "" {
@@ -308,7 +309,7 @@ func (d *Documents) AddHandler(space func(*http.Request) string) http.HandlerFun
 		if len(title) > 120 {
 			title = title[:120]
 		}
-		p, _ := PersonFrom(r, nil)
+		p, _ := PersonFrom(r, be)
 		doc := d.Add(space(r), title, p)
 		if PageRequest(r) {
 			http.Redirect(w, r, p.Prefix()+"/documents?added="+url.QueryEscape(doc.Title), http.StatusSeeOther)

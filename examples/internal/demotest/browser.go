@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/stytchguard/stytchguard/examples/internal/demo"
 )
@@ -63,7 +66,14 @@ func (d *device) run(what string, actions ...chromedp.Action) {
 func (d *device) screenshot(step string) {
 	d.t.Helper()
 	var png []byte
-	d.run("screenshot "+step, chromedp.FullScreenshot(&png, 100)) // quality 100: PNG
+	d.run("screenshot "+step, chromedp.ActionFunc(func(ctx context.Context) error {
+		// chromedp.FullScreenshot's PNG, encoded for speed rather than
+		// size: a second a screenshot on a loaded machine otherwise.
+		var err error
+		png, err = page.CaptureScreenshot().WithCaptureBeyondViewport(true).WithFromSurface(true).
+			WithFormat(page.CaptureScreenshotFormatPng).WithOptimizeForSpeed(true).Do(ctx)
+		return err
+	}))
 	*d.shot++
 	path := filepath.Join(d.dir, fmt.Sprintf("%02d-%s-%s.png", *d.shot, d.name, step))
 	if err := os.WriteFile(path, png, 0o644); err != nil {
@@ -71,20 +81,71 @@ func (d *device) screenshot(step string) {
 	}
 }
 
-// text returns the text of the first element sel matches.
-func (d *device) text(sel string) string {
-	d.t.Helper()
-	var s string
-	d.run("read "+sel, chromedp.Text(sel, &s, chromedp.ByQuery))
-	return strings.TrimSpace(s)
+// pageJS wraps expr, evaluated in the page, so that it is read only from a
+// page that finished loading: every element parsed, the deferred demo.js
+// run. A page half-parsed under load would show a list without its last
+// items, or a form whose script is not yet attached.
+func pageJS(expr string) string {
+	return `(() => document.readyState !== "complete" ? {loading: true, at: location.href} : {value: (` + expr + `), at: location.href})()`
 }
 
-// count returns how many elements sel matches on the current page.
+// await polls expr, a JavaScript expression, in the device's loaded page
+// until done accepts its value, and returns that value; the test fails with
+// what was awaited and the value last seen when AwaitTimeout passes first.
+// A page between documents (its script context gone) counts as not yet.
+func await[V any](d *device, what, expr string, done func(V) bool) V {
+	d.t.Helper()
+	var last V
+	Await(d.t, d.name+": "+what, func() (string, bool) {
+		var r struct {
+			Loading bool
+			Value   V
+			At      string
+		}
+		ctx, cancel := context.WithTimeout(d.ctx, 10*time.Second)
+		defer cancel()
+		if err := chromedp.Run(ctx, chromedp.Evaluate(pageJS(expr), &r)); err != nil {
+			return err.Error(), false
+		}
+		if r.Loading {
+			return "the page at " + r.At + " still loading", false
+		}
+		last = r.Value
+		return fmt.Sprintf("%v at %s", r.Value, r.At), done(r.Value)
+	})
+	return last
+}
+
+// loaded waits until the device's page has finished loading.
+func (d *device) loaded(what string) {
+	d.t.Helper()
+	await(d, what+": the page finished loading", "true", func(bool) bool { return true })
+}
+
+// text returns the text of the first element sel matches, once the page
+// has finished loading and holds one.
+func (d *device) text(sel string) string {
+	d.t.Helper()
+	q := `document.querySelector(` + strconv.Quote(sel) + `)`
+	s := await(d, "an element "+sel+" to read", q+` ? `+q+`.innerText : null`, func(s *string) bool { return s != nil })
+	return strings.TrimSpace(*s)
+}
+
+// count returns how many elements sel matches once the page has finished
+// loading.
 func (d *device) count(sel string) int {
 	d.t.Helper()
-	var n int
-	d.run("count "+sel, chromedp.Evaluate(`document.querySelectorAll(`+strconv.Quote(sel)+`).length`, &n))
-	return n
+	return await(d, "a count of "+sel, `document.querySelectorAll(`+strconv.Quote(sel)+`).length`, func(int) bool { return true })
+}
+
+// step runs actions that end on a new page (a click that submits a form,
+// a navigation, each ending with a wait for an element only that page
+// has), then waits for that page to finish loading, so that the next click
+// finds its script attached and the next read its whole content.
+func (d *device) step(what string, actions ...chromedp.Action) {
+	d.t.Helper()
+	d.run(what, actions...)
+	d.loaded(what)
 }
 
 // url returns the current page's address.
@@ -120,7 +181,7 @@ func (d *device) sessionCookies() []string {
 // signIn signs the demo person in through the page's form.
 func (d *device) signIn(email, name, role string) {
 	d.t.Helper()
-	d.run("sign in as "+role,
+	d.step("sign in as "+role,
 		chromedp.Navigate(d.app.URL+"/"),
 		chromedp.WaitVisible("#sign-in", chromedp.ByQuery),
 		chromedp.SetValue("#email", email, chromedp.ByQuery),
@@ -136,11 +197,13 @@ func (d *device) signIn(email, name, role string) {
 // the app. It leaves the device signed out.
 func returnPathsStayOnSite(d *device, email string) {
 	d.t.Helper()
+	d.step("open the app", chromedp.Navigate(d.app.URL+"/"))
 	for _, rt := range []string{"/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "/\\evil.example", "\\/evil.example", " //evil.example", "/%09/evil.example", "/%5c/evil.example"} {
-		var href string
+		// From the app's page the last sign-in landed on (a form of
+		// this site, as the demo's own), marked so that its end shows.
 		d.run("sign in with return_to "+strconv.Quote(rt),
-			chromedp.Navigate(d.app.URL+"/?before=1"),
 			chromedp.Evaluate(fmt.Sprintf(`(() => {
+				window.submitting = true;
 				const f = document.createElement("form");
 				f.method = "post"; f.action = "/demo/login";
 				for (const [k, v] of Object.entries({email: %q, name: "Ada", role: %q, return_to: %s})) {
@@ -151,19 +214,11 @@ func returnPathsStayOnSite(d *device, email string) {
 		)
 		// The form's navigation and its redirect end on some page; read
 		// where, once the page that submitted it is gone.
-		for deadline := time.Now().Add(10 * time.Second); ; {
-			var ready string
-			err := chromedp.Run(d.ctx, chromedp.Location(&href), chromedp.Evaluate(`document.readyState`, &ready))
-			if err == nil && !strings.Contains(href, "before=1") && ready == "complete" {
-				break
-			}
-			if time.Now().After(deadline) {
-				d.t.Fatalf("return_to %q: the sign-in never ended (at %q, %v)", rt, href, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		if !strings.HasPrefix(href, d.app.URL+"/") {
-			d.t.Fatalf("return_to %q took the browser to %q", rt, href)
+		href := await(d, "the sign-in with return_to "+strconv.Quote(rt)+" to end", `window.submitting ? null : location.href`, func(href *string) bool {
+			return href != nil
+		})
+		if !strings.HasPrefix(*href, d.app.URL+"/") {
+			d.t.Fatalf("return_to %q took the browser to %q", rt, *href)
 		}
 	}
 	d.run("sign out", chromedp.ActionFunc(func(ctx context.Context) error {
@@ -210,12 +265,34 @@ func RunBrowserStory(t *testing.T, run RunFunc, example string, b2b bool) {
 	defer evil.Close()
 
 	shot := 0
-	// Each device is its own Chromium, with its own profile: cookies are
-	// never shared.
-	newDevice := func(name string) *device {
-		return &device{t: t, name: name, ctx: startChromium(t, browser), app: app, dir: dir, shot: &shot}
+	// One Chromium (a second is another set of processes to start and
+	// run): the laptop is its first tab, the phone a tab in a browser
+	// context of its own (as an incognito window is), so that their
+	// cookies are never shared.
+	laptopCtx := startChromium(t, browser)
+	var tab target.ID
+	if err := chromedp.Run(laptopCtx, chromedp.ActionFunc(func(ctx context.Context) error {
+		// chromedp.WithNewBrowserContext opens its tab without a window,
+		// which headless Chromium refuses ("no browser is open").
+		b := cdp.WithExecutor(ctx, chromedp.FromContext(ctx).Browser)
+		bc, err := target.CreateBrowserContext().WithDisposeOnDetach(true).Do(b)
+		if err != nil {
+			return err
+		}
+		tab, err = target.CreateTarget("about:blank").WithBrowserContextID(bc).WithNewWindow(true).Do(b)
+		return err
+	})); err != nil {
+		t.Fatalf("opening the phone's browser context: %v", err)
 	}
-	laptop, phone := newDevice("laptop"), newDevice("phone")
+	phoneCtx, cancelPhone := chromedp.NewContext(laptopCtx, chromedp.WithTargetID(tab))
+	t.Cleanup(cancelPhone)
+	if err := chromedp.Run(phoneCtx); err != nil {
+		t.Fatalf("attaching to the phone's tab: %v", err)
+	}
+	newDevice := func(name string, ctx context.Context) *device {
+		return &device{t: t, name: name, ctx: ctx, app: app, dir: dir, shot: &shot}
+	}
+	laptop, phone := newDevice("laptop", laptopCtx), newDevice("phone", phoneCtx)
 	const email = "ada@example.com"
 
 	// A sign-in's return_to leads back to this site only: a browser drops
@@ -224,7 +301,7 @@ func RunBrowserStory(t *testing.T, run RunFunc, example string, b2b bool) {
 	returnPathsStayOnSite(laptop, "visitor@example.com")
 
 	// The laptop: sign in as a viewer.
-	laptop.run("open the app", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible("#sign-in", chromedp.ByQuery))
+	laptop.step("open the app", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible("#sign-in", chromedp.ByQuery))
 	laptop.screenshot("sign-in")
 	laptop.signIn(email, "Ada Lovelace", demo.RoleViewer)
 	if got := laptop.text("#person-name"); got != "Ada Lovelace" {
@@ -236,7 +313,7 @@ func RunBrowserStory(t *testing.T, run RunFunc, example string, b2b bool) {
 	laptop.screenshot("home-viewer")
 
 	// Read, and see why the form is disabled.
-	laptop.run("open the documents", chromedp.Navigate(app.URL+prefix+"/documents"), chromedp.WaitVisible("#write-reason", chromedp.ByQuery))
+	laptop.step("open the documents", chromedp.Navigate(app.URL+prefix+"/documents"), chromedp.WaitVisible("#write-reason", chromedp.ByQuery))
 	if reason := laptop.text("#write-reason"); !strings.Contains(reason, "editor role") {
 		t.Fatalf("the viewer's form says %q", reason)
 	}
@@ -249,7 +326,7 @@ func RunBrowserStory(t *testing.T, run RunFunc, example string, b2b bool) {
 
 	// A write from a page that enabled the form anyway (an old tab, a
 	// curious person with devtools) is refused by the server, in words.
-	laptop.run("write as a viewer",
+	laptop.step("write as a viewer",
 		chromedp.Evaluate(`document.querySelector("#write fieldset").disabled = false`, nil),
 		chromedp.SetValue("#title", "A viewer's note", chromedp.ByQuery),
 		chromedp.Click("#save", chromedp.ByQuery),
@@ -262,22 +339,20 @@ func RunBrowserStory(t *testing.T, run RunFunc, example string, b2b bool) {
 
 	// Another site's form posting to logout is refused, in words, and
 	// ends nothing.
-	laptop.run("visit a hostile site", chromedp.Navigate(evil.URL), chromedp.WaitVisible("#refused", chromedp.ByQuery))
+	laptop.step("visit a hostile site", chromedp.Navigate(evil.URL), chromedp.WaitVisible("#refused", chromedp.ByQuery))
 	if got := laptop.text("#refused"); !strings.Contains(got, "another site") {
 		t.Fatalf("the cross-site logout reads %q", got)
 	}
 	laptop.screenshot("cross-site-refused")
-	laptop.run("come back", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible("#who", chromedp.ByQuery))
+	laptop.step("come back", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible("#who", chromedp.ByQuery))
 
 	// The phone: the same person signs in as an editor and writes.
 	phone.signIn(email, "Ada Lovelace", demo.RoleEditor)
-	var devices int
-	phone.run("count sessions", chromedp.Evaluate(`document.querySelectorAll("#sessions li").length`, &devices))
-	if devices != 2 || !strings.Contains(phone.text("#sessions li:first-child"), "this device") {
+	if devices := phone.count("#sessions li"); devices != 2 || !strings.Contains(phone.text("#sessions li:first-child"), "this device") {
 		t.Fatalf("the phone lists %d sessions: %q", devices, phone.text("#sessions"))
 	}
 	phone.screenshot("home-editor")
-	phone.run("write as an editor",
+	phone.step("write as an editor",
 		chromedp.Navigate(app.URL+prefix+"/documents"),
 		chromedp.WaitVisible("#title", chromedp.ByQuery),
 		chromedp.SetValue("#title", "Quarterly plan", chromedp.ByQuery),
@@ -292,7 +367,7 @@ func RunBrowserStory(t *testing.T, run RunFunc, example string, b2b bool) {
 	if b2b {
 		// A page of another organization is refused in words.
 		other := app.Organizations()[1]
-		laptop.run("open another organization", chromedp.Navigate(app.URL+"/orgs/"+other+"/documents"), chromedp.WaitVisible("#refused", chromedp.ByQuery))
+		laptop.step("open another organization", chromedp.Navigate(app.URL+"/orgs/"+other+"/documents"), chromedp.WaitVisible("#refused", chromedp.ByQuery))
 		if got := laptop.text("#refused"); got != "That belongs to another organization" {
 			t.Fatalf("another organization's page reads %q", got)
 		}
@@ -300,16 +375,16 @@ func RunBrowserStory(t *testing.T, run RunFunc, example string, b2b bool) {
 
 		// Switch to Globex, which requires MFA: the code the emulator
 		// texted completes the switch.
-		phone.run("switch organization",
+		phone.step("switch organization",
 			chromedp.Navigate(app.URL+prefix+"/"),
 			chromedp.WaitVisible("#switch-globex", chromedp.ByQuery),
 			chromedp.Click("#switch-globex", chromedp.ByQuery),
 			chromedp.WaitVisible("#send-code", chromedp.ByQuery),
 		)
 		phone.screenshot("mfa")
-		phone.run("ask for a code", chromedp.Click("#send-code", chromedp.ByQuery), chromedp.WaitVisible("#demo-code", chromedp.ByQuery))
+		phone.step("ask for a code", chromedp.Click("#send-code", chromedp.ByQuery), chromedp.WaitVisible("#demo-code", chromedp.ByQuery))
 		code := phone.text("#demo-code .code")
-		phone.run("type a wrong code",
+		phone.step("type a wrong code",
 			chromedp.SetValue("#code", wrongCode(code), chromedp.ByQuery),
 			chromedp.Click("#verify", chromedp.ByQuery),
 			chromedp.WaitVisible("#alert", chromedp.ByQuery),
@@ -318,7 +393,7 @@ func RunBrowserStory(t *testing.T, run RunFunc, example string, b2b bool) {
 			t.Fatalf("a wrong code reads %q", got)
 		}
 		phone.screenshot("mfa-wrong-code")
-		phone.run("type the code",
+		phone.step("type the code",
 			chromedp.SetValue("#code", code, chromedp.ByQuery),
 			chromedp.Click("#verify", chromedp.ByQuery),
 			chromedp.WaitVisible("#notice", chromedp.ByQuery),
@@ -327,14 +402,14 @@ func RunBrowserStory(t *testing.T, run RunFunc, example string, b2b bool) {
 			t.Fatalf("after the switch the page is in %q", got)
 		}
 		phone.screenshot("switched")
-		phone.run("open Globex's documents", chromedp.Click(`nav a[href$="/documents"]`, chromedp.ByQuery), chromedp.WaitVisible("#write", chromedp.ByQuery))
+		phone.step("open Globex's documents", chromedp.Click(`nav a[href$="/documents"]`, chromedp.ByQuery), chromedp.WaitVisible("#write", chromedp.ByQuery))
 		if got := phone.text("#documents"); strings.Contains(got, "Quarterly plan") {
 			t.Fatalf("Acme's document shows in Globex: %q", got)
 		}
 	}
 
 	// Sign out here on the phone.
-	phone.run("sign out", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible("#logout", chromedp.ByQuery),
+	phone.step("sign out", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible("#logout", chromedp.ByQuery),
 		chromedp.Click("#logout", chromedp.ByQuery), chromedp.WaitVisible("#signed-out", chromedp.ByQuery))
 	if got := phone.text("#notice"); !strings.Contains(got, "this device") {
 		t.Fatalf("after signing out the phone reads %q", got)
@@ -348,22 +423,19 @@ func RunBrowserStory(t *testing.T, run RunFunc, example string, b2b bool) {
 	if phone.count("#demote") != 0 {
 		t.Fatal("a viewer is offered to become a viewer")
 	}
-	laptop.run("sign the phone out", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible(`#sessions button[id^="end-"]`, chromedp.ByQuery))
+	laptop.step("sign the phone out", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible(`#sessions button[id^="end-"]`, chromedp.ByQuery))
 	laptop.screenshot("devices")
 	// Every other device of the laptop's list (B2B: the phone's session in
 	// this organization, and one it left here), one button at a time.
 	const others = `#sessions button[id^="end-"]`
 	for n := laptop.count(others); n > 0; n-- {
-		laptop.run("sign the phone out", chromedp.Click(others, chromedp.ByQuery))
-		deadline := time.Now().Add(10 * time.Second)
-		for laptop.count(others) >= n {
-			if time.Now().After(deadline) {
-				t.Fatalf("the list still shows %d other devices after signing one out", n)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		// The button's script posts to EndSessionHandler and reloads the
+		// page: the list is read again once the reloaded page is loaded.
+		laptop.run("sign a device out", chromedp.Click(others, chromedp.ByQuery))
+		await(laptop, fmt.Sprintf("the list to show %d other devices after signing one of %d out", n-1, n),
+			`document.querySelectorAll(`+strconv.Quote(others)+`).length`, func(left int) bool { return left == n-1 })
 	}
-	phone.run("open the documents after being signed out", chromedp.Navigate(app.URL+prefix+"/documents"), chromedp.WaitVisible("#sign-in", chromedp.ByQuery))
+	phone.step("open the documents after being signed out", chromedp.Navigate(app.URL+prefix+"/documents"), chromedp.WaitVisible("#sign-in", chromedp.ByQuery))
 	if names := phone.sessionCookies(); len(names) != 0 {
 		t.Fatalf("the signed-out phone keeps session cookies %v", names)
 	}
@@ -372,9 +444,9 @@ func RunBrowserStory(t *testing.T, run RunFunc, example string, b2b bool) {
 	}
 
 	// Sign out everywhere from the laptop.
-	laptop.run("sign out everywhere", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible("#logout-all", chromedp.ByQuery))
+	laptop.step("sign out everywhere", chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible("#logout-all", chromedp.ByQuery))
 	laptop.screenshot("before-signing-out-everywhere")
-	laptop.run("sign out everywhere", chromedp.Click("#logout-all", chromedp.ByQuery), chromedp.WaitVisible("#signed-out", chromedp.ByQuery))
+	laptop.step("sign out everywhere", chromedp.Click("#logout-all", chromedp.ByQuery), chromedp.WaitVisible("#signed-out", chromedp.ByQuery))
 	if got := laptop.text("#notice"); !strings.Contains(got, "everywhere") {
 		t.Fatalf("after signing out everywhere the laptop reads %q", got)
 	}
@@ -386,7 +458,7 @@ func RunBrowserStory(t *testing.T, run RunFunc, example string, b2b bool) {
 		if names := d.sessionCookies(); len(names) != 0 {
 			t.Fatalf("%s keeps session cookies %v", d.name, names)
 		}
-		d.run("open the documents signed out", chromedp.Navigate(app.URL+prefix+"/documents"), chromedp.WaitVisible("#signed-out", chromedp.ByQuery))
+		d.step("open the documents signed out", chromedp.Navigate(app.URL+prefix+"/documents"), chromedp.WaitVisible("#signed-out", chromedp.ByQuery))
 	}
 	laptop.screenshot("documents-signed-out")
 	t.Logf("screenshots: %s", dir)

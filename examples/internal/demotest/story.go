@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -114,8 +114,8 @@ func (s *Started) Stop() error {
 		s.stop()
 		select {
 		case s.err = <-s.done:
-		case <-time.After(10 * time.Second):
-			s.err = errors.New("the app did not stop within 10 s")
+		case <-time.After(AwaitTimeout):
+			s.err = fmt.Errorf("the app did not stop within %v", AwaitTimeout)
 		}
 	})
 	return s.err
