@@ -35,7 +35,7 @@ type story struct {
 
 func startStory(t *testing.T) *story {
 	t.Helper()
-	emu := stytchtest.NewServer()
+	emu := stytchtest.NewServer(stytchtest.WithDynamicClientRegistration())
 	t.Cleanup(emu.Close)
 	emu.SetPolicy(demo.Policy())
 	app := demotest.StartAppWith(t, run, map[string]string{
@@ -122,7 +122,9 @@ func (p *person) approve(t *testing.T, appURL string) auth.AuthorizationCodeFetc
 		if err != nil {
 			return nil, err
 		}
-		return &auth.AuthorizationResult{Code: back.Query().Get("code"), State: back.Query().Get("state")}, nil
+		// The SDK checks iss (RFC 9207) against the issuer it discovered.
+		q := back.Query()
+		return &auth.AuthorizationResult{Code: q.Get("code"), State: q.Get("state"), Iss: q.Get("iss")}, nil
 	}
 }
 

@@ -12,7 +12,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 (cd "$root" && go build -o "$tmp/stytch-emulator" ./cmd/stytch-emulator)
 (cd "$root/examples" && go build -o "$tmp/mcp" ./mcp)
 (cd "$here" && npm install --silent --no-audit --no-fund >/dev/null)
-"$tmp/stytch-emulator" -addr 127.0.0.1:0 -authorization-url http://127.0.0.1:8093/oauth/authorize >"$tmp/emu.out" &
+"$tmp/stytch-emulator" -addr 127.0.0.1:0 -dcr -authorization-url http://127.0.0.1:8093/oauth/authorize >"$tmp/emu.out" &
 for _ in $(seq 50); do grep -q '^export STYTCH' "$tmp/emu.out" 2>/dev/null && break; sleep 0.1; done
 eval "$(grep '^export' "$tmp/emu.out")"
 STYTCH_DOMAIN=$STYTCH_BASE_URL "$tmp/mcp" -addr 127.0.0.1:8093 >"$tmp/mcp.out" &
