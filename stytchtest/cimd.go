@@ -67,8 +67,10 @@ const CreationClientIDMetadataDocument = "CLIENT_ID_METADATA_DOCUMENT"
 type ClientMetadataFetch struct {
 	// AllowLoopback lets documents be fetched from loopback addresses
 	// (127.0.0.0/8, ::1), over https or, there only, http: a client that a
-	// test or the examples serve on this machine, offline. Private,
-	// link-local and other non-public addresses stay refused.
+	// test or the examples serve on this machine, offline. Without
+	// RootCAs, an https document on a loopback host is taken whatever its
+	// certificate, as http is there. Private, link-local and other
+	// non-public addresses stay refused.
 	AllowLoopback bool
 	// RootCAs are the certificate authorities https fetches trust; nil
 	// means the system's. A test serving its document with
@@ -130,6 +132,11 @@ func newCIMDFetcher(cfg ClientMetadataFetch) *cimdFetcher {
 		}
 		return ""
 	})
+	// It dials loopback only, where http is fetched anyway: with
+	// AllowLoopback and no RootCAs, it takes https documents there too
+	// whatever their certificate (an MCP client on this machine, such as
+	// the MCP Go SDK's, which serves its document over https only).
+	f.http.Transport.(*http.Transport).TLSClientConfig.InsecureSkipVerify = true
 	return f
 }
 
@@ -303,7 +310,8 @@ func (f *cimdFetcher) fetch(ctx context.Context, id string, now time.Time) (*caC
 	}
 	req.Header.Set("Accept", "application/json")
 	hc := f.https
-	if req.URL.Scheme == "http" {
+	if h := req.URL.Hostname(); req.URL.Scheme == "http" ||
+		f.cfg.AllowLoopback && f.cfg.RootCAs == nil && (h == "localhost" || isLoopbackIP(h)) {
 		hc = f.http
 	}
 	resp, err := hc.Do(req)

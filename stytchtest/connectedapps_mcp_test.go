@@ -363,6 +363,9 @@ func TestClientIDMetadataDocumentAddresses(t *testing.T) {
 	}
 	strict := newEnv(t)
 	local := newEnv(t, stytchtest.WithClientMetadataFetch(stytchtest.ClientMetadataFetch{AllowLoopback: true, RootCAs: tlsPool(tls), Timeout: 2 * time.Second}))
+	// Local mode without RootCAs: https on loopback whatever the
+	// certificate, as http is there.
+	anyCert := newEnv(t, stytchtest.WithClientMetadataFetch(stytchtest.ClientMetadataFetch{AllowLoopback: true, Timeout: 2 * time.Second}))
 	tests := []struct {
 		name   string
 		e      *env
@@ -380,6 +383,9 @@ func TestClientIDMetadataDocumentAddresses(t *testing.T) {
 		{"https on loopback in local mode", local, tls.URL + "/agent.json", ""},
 		{"a name of a loopback address in local mode", local, byName, ""},
 		{"http on loopback in local mode", local, docs.URL + "/agent.json", ""},
+		{"https on loopback, any certificate, in local mode without RootCAs", anyCert, tls.URL + "/agent.json", ""},
+		{"https on loopback by name, any certificate", anyCert, "https://localhost:" + port + "/agent.json", ""},
+		{"a private address without RootCAs", anyCert, "https://10.0.0.1/agent.json", "private address"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
