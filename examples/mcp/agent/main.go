@@ -2,8 +2,9 @@
 // with the MCP Go SDK's own OAuth client, so that you can try the server
 // without an MCP client of your own:
 //
-//	cd examples && go run ./mcp        # in one terminal
-//	go run ./mcp/agent                 # in another
+//	cd examples
+//	go run ./mcp &       # the MCP server, the emulator inside
+//	go run ./mcp/agent   # this agent
 //
 // It finds the authorization server from the server's 401, identifies
 // itself by a Client ID Metadata Document it serves on this machine (or
