@@ -333,7 +333,7 @@ func (g *mcpGuard) read(w http.ResponseWriter, req *http.Request) (*[]byte, *sty
 	if req.ContentLength >= int64(cap(buf)) {
 		buf = make([]byte, 0, req.ContentLength+1) // room to see the end without growing
 	}
-	for {
+	for empty := 0; ; {
 		if len(buf) == cap(buf) {
 			buf = slices.Grow(buf, len(buf))
 		}
@@ -341,6 +341,11 @@ func (g *mcpGuard) read(w http.ResponseWriter, req *http.Request) (*[]byte, *sty
 		n, err := req.Body.Read(room)
 		buf = buf[:len(buf)+n]
 		*bp = buf
+		if n == 0 && err == nil {
+			if empty++; empty == 100 {
+				err = io.ErrNoProgress
+			}
+		}
 		switch {
 		case int64(len(buf)) > g.max:
 			g.release(bp)
