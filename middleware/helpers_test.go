@@ -239,15 +239,3 @@ func (p *peaks) Stop() {
 	close(p.stop)
 	p.done.Wait()
 }
-
-// waitUntil waits for cond, polling, failing the test after 10 s: for work
-// the code under test finishes in the background.
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 10 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
