@@ -65,6 +65,13 @@ const (
 	// CodeMachineDenied: the M2M access token's scopes do not grant the
 	// permission (403); Stytch's m2m_authorization_error.
 	CodeMachineDenied = "m2m_authorization_error"
+	// CodeMCPNotAllowed: an MCP request for a tool, prompt, resource or
+	// method the resource's guard does not list (403): no scope would do
+	// (middleware.Resource.RequireMCP).
+	CodeMCPNotAllowed = "mcp_not_allowed"
+	// CodeRequestTooLarge: a request body past the guard's bound, refused
+	// before anything about it was decided (413).
+	CodeRequestTooLarge = "request_too_large"
 )
 
 // defaultRetryAfter is the Retry-After of a 503 whose Refusal names none.

@@ -1,11 +1,15 @@
 package middleware_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,6 +127,98 @@ func BenchmarkAccessToken(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRequireMCP runs the same MCP request, a tools/call of
+// add_document with a small argument and a Connected Apps access token
+// seen before, through a protected resource's Require with the tool's
+// scopes (require: the body is not read), through Require after reading
+// the body and decoding it with encoding/json into a struct, as
+// examples/mcp did before RequireMCP (require-json), and through
+// RequireMCP, which reads the body and decides the tool's scopes from it
+// (require-mcp). The target is require-mcp within 1.3x require.
+func BenchmarkRequireMCP(b *testing.B) {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	u := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com", Roles: []string{"editor"}})
+	app, err := srv.RegisterConnectedApp("agent", false, "http://127.0.0.1:9/cb")
+	if err != nil {
+		b.Fatal(err)
+	}
+	access, err := srv.IssueConnectedAppToken(u.UserID, app.ClientID, "documents:read", "documents:write")
+	if err != nil {
+		b.Fatal(err)
+	}
+	mw, err := middleware.New(middleware.Config{Client: srv.Client()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer mw.Close()
+	res, err := mw.Resource(middleware.ProtectedResource{URL: "https://api.example.com/mcp"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	guard, err := res.RequireMCP(middleware.MCP{
+		Scopes: []string{"documents:read"},
+		Tools:  map[string][]string{"list_documents": nil, "add_document": {"documents:write"}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const call = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"add_document","arguments":{"title":"Minutes of the 3 May meeting"}}}`
+	noop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	for _, bb := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"require", res.Require("documents:read", "documents:write")(noop)},
+		{"require-json", decodeFirst(res.Require("documents:read", "documents:write")(noop))},
+		{"require-mcp", guard(noop)},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			body := &rewind{}
+			r := httptest.NewRequest("POST", "/mcp", nil)
+			r.Header.Set("Authorization", "Bearer "+access)
+			r.Header.Set("Content-Type", "application/json")
+			r.Body, r.ContentLength = body, int64(len(call))
+			w := httptest.NewRecorder()
+			b.ReportAllocs()
+			for b.Loop() {
+				body.Reset(call)
+				bb.h.ServeHTTP(w, r)
+			}
+			if w.Code != 200 {
+				b.Fatalf("status %d", w.Code)
+			}
+		})
+	}
+}
+
+// decodeFirst reads the body and decodes it with encoding/json, then
+// gives it back, as examples/mcp's toolCalled did.
+func decodeFirst(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		orig := r.Body
+		defer func() { r.Body = orig }() // the benchmark sends r again
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+		var call struct {
+			Method string `json:"method"`
+			Params struct {
+				Name string `json:"name"`
+			} `json:"params"`
+		}
+		if err != nil || json.Unmarshal(body, &call) != nil || call.Params.Name != "add_document" {
+			http.Error(w, "not add_document", http.StatusBadRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rewind is a request body a benchmark reads again each time.
+type rewind struct{ strings.Reader }
+
+func (*rewind) Close() error { return nil }
 
 // BenchmarkRevocationList measures the in-memory list's two operations on a
 // full default-sized list: IsRevoked, asked on every request, and Revoke

@@ -87,6 +87,12 @@
 // an access token with 403 session_required; the machine routes refuse it
 // too.
 //
+// An MCP server's endpoint goes behind RequireMCP(MCP{...}) instead: each
+// tool, prompt, resource and method needs its own scopes, decided from the
+// JSON-RPC body read once, strictly, exactly as the MCP Go SDK reads it
+// (internal/mcpwire), so that no body reads as one tool here and another
+// there; what it does not list is refused.
+//
 // # Logout
 //
 // LogoutHandler and LogoutAllHandler take POST only and refuse cross-origin

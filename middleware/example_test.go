@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/stytchguard/stytchguard"
@@ -328,7 +329,7 @@ func ExampleMiddleware_Resource() {
 
 	res, err := mw.Resource(middleware.ProtectedResource{
 		URL:    "https://notes.example.com/mcp",
-		Scopes: []string{"notes:read", "notes:write", "offline_access"},
+		Scopes: []string{"notes:read", "notes:write"},
 		// AuthorizationServers: the project's domain, also in Verification.Issuers.
 	})
 	if err != nil {
@@ -356,4 +357,59 @@ func ExampleMiddleware_Resource() {
 	// Output:
 	// 401 Bearer realm="stytchguard", resource_metadata="https://notes.example.com/.well-known/oauth-protected-resource/mcp", scope="notes:read"
 	// 204
+}
+
+// An MCP server's endpoint behind RequireMCP: each tool needs its own
+// scopes, read from the JSON-RPC body exactly as the MCP Go SDK reads it.
+// A body the SDK and a looser reader could read as different tools is
+// refused before the server sees it.
+func ExampleResource_RequireMCP() {
+	srv := stytchtest.NewServer() // Stytch's emulator: session.New(session.Config{...}) in an app
+	defer srv.Close()
+	mw, _ := middleware.New(middleware.Config{Client: srv.Client()})
+	defer mw.Close()
+	res, err := mw.Resource(middleware.ProtectedResource{URL: "https://notes.example.com/mcp", Scopes: []string{"notes:read", "notes:write"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	guard, err := res.RequireMCP(middleware.MCP{
+		Scopes: []string{"notes:read"}, // every request
+		Tools: map[string][]string{
+			"list_notes": nil,             // notes:read alone
+			"add_note":   {"notes:write"}, // and notes:write
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mcpServer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}) // mcp.NewStreamableHTTPHandler(...)
+	mux := http.NewServeMux()
+	mux.Handle("GET "+res.MetadataPath(), res.MetadataHandler())
+	mux.Handle("/mcp", guard(mcpServer))
+
+	// An agent a person granted notes:read alone.
+	u := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
+	agent, _ := srv.RegisterConnectedApp("agent", false, "http://127.0.0.1:9/cb")
+	token, _ := srv.IssueConnectedAppToken(u.UserID, agent.ClientID, "notes:read")
+	for _, body := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_notes"}}`,
+		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add_note","arguments":{"title":"Minutes"}}}`,
+		`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"add_note","Name":"list_notes"}}`,
+		`{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"drop_notes"}}`,
+	} {
+		r := httptest.NewRequest("POST", "/mcp", strings.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, r)
+		if challenge := rec.Header().Get("WWW-Authenticate"); challenge != "" {
+			fmt.Println(rec.Code, challenge)
+		} else {
+			fmt.Println(rec.Code)
+		}
+	}
+	// Output:
+	// 200
+	// 403 Bearer realm="stytchguard", error="insufficient_scope", error_description="the access token lacks scope notes:write", scope="notes:read notes:write", resource_metadata="https://notes.example.com/.well-known/oauth-protected-resource/mcp"
+	// 400 Bearer realm="stytchguard", error="invalid_request", error_description="the body is not one JSON-RPC message, or a batch of them, read strictly"
+	// 403
 }

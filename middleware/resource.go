@@ -38,8 +38,9 @@ type ProtectedResource struct {
 	// not Stytch's own API host (the emulator plays the domain).
 	AuthorizationServers []string
 	// Scopes are the scopes the resource knows, advertised as
-	// scopes_supported; a client asks for them. Include offline_access for
-	// clients to get refresh tokens.
+	// scopes_supported; a client asks for them. Leave offline_access out:
+	// MCP servers should not advertise it (2026-07-28); a client finds it
+	// in the authorization server's metadata.
 	Scopes []string
 	// Name is a name for people (resource_name). Optional.
 	Name string

@@ -3,9 +3,11 @@ package stytchtest
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -79,14 +81,16 @@ type ConnectedApp struct {
 // caClient is a Connected Apps client. A confidential client's secret is
 // kept only as a digest.
 type caClient struct {
-	id, name, description, uri, clientType string
-	creationMethod                         string // "API", "DYNAMIC_CLIENT_REGISTRATION"
-	confidential                           bool
-	secret                                 [32]byte
-	lastFour                               string
-	redirectURIs                           []string
-	createdAt                              time.Time
-	lifetime                               time.Duration // of its access tokens; zero: AccessTokenLifetime
+	id, name, description, uri, logo, clientType string
+	creationMethod                               string // "API", CreationDynamicClientRegistration, CreationClientIDMetadataDocument
+	confidential                                 bool
+	secret                                       [32]byte
+	lastFour                                     string
+	redirectURIs                                 []string
+	createdAt                                    time.Time
+	lifetime                                     time.Duration // of its access tokens; zero: AccessTokenLifetime
+	customAudience                               string        // access_token_custom_audience: added to aud
+	metadataURL                                  string        // a Client ID Metadata Document's URL, its id
 }
 
 // accessTokenLifetime is how long c's access tokens live.
@@ -100,21 +104,23 @@ func (c *caClient) firstParty() bool {
 }
 
 func (c *caClient) public() map[string]any {
-	return map[string]any{"client_id": c.id, "client_name": c.name, "client_description": c.description, "client_type": c.clientType, "logo_url": ""}
+	return map[string]any{"client_id": c.id, "client_name": c.name, "client_description": c.description, "client_type": c.clientType, "logo_url": c.logo}
 }
 
 // caCode is an authorization code waiting for the token endpoint.
 type caCode struct {
 	clientID, subject, redirectURI, challenge string
 	scopes                                    []string
+	resources                                 []string // RFC 8707: what the grant is for
 	expires                                   time.Time
 }
 
 // caRefresh is a refresh token. A rotated one is kept as used: presenting it
-// again means it leaked, and ends the grant (OAuth 2.1, 4.3.1).
+// again means it leaked, and ends the grant (OAuth 2.1, 4.3.1). It keeps
+// the grant's scopes and resources, whatever a refresh narrowed them to.
 type caRefresh struct {
 	clientID, subject string
-	scopes            []string
+	scopes, resources []string
 	expires           time.Time
 	used              bool
 }
@@ -160,7 +166,7 @@ func (e *Emulator) SetAuthorizationURL(u string) {
 func (e *Emulator) RevokeConnectedApp(subjectID, clientID string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.caClients[clientID] == nil {
+	if !e.knownClient(clientID) {
 		return fmt.Errorf("connected app %s: %w", clientID, ErrNotFound)
 	}
 	e.revokeGrant(subjectID, clientID)
@@ -224,11 +230,10 @@ func (e *Emulator) handleMetadata(r *http.Request, _ string) (any, *session.APIE
 	if authorize == "" {
 		authorize = base + "/v1/oauth2/authorize"
 	}
-	return map[string]any{
+	meta := map[string]any{
 		"issuer":                                base,
 		"authorization_endpoint":                authorize,
 		"token_endpoint":                        base + "/v1/oauth2/token",
-		"registration_endpoint":                 base + "/v1/oauth2/register",
 		"introspection_endpoint":                base + "/v1/oauth2/introspect",
 		"revocation_endpoint":                   base + "/v1/oauth2/revoke",
 		"jwks_uri":                              base + "/.well-known/jwks.json",
@@ -240,7 +245,16 @@ func (e *Emulator) handleMetadata(r *http.Request, _ string) (any, *session.APIE
 		"scopes_supported":                      e.scopesSupported(),
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
-	}, nil
+		// A client_id may be the URL of its metadata document
+		// (draft-ietf-oauth-client-id-metadata-document-00, section 5).
+		"client_id_metadata_document_supported": true,
+		// Every authorization response carries iss (RFC 9207, 2.3).
+		"authorization_response_iss_parameter_supported": true,
+	}
+	if e.dcr {
+		meta["registration_endpoint"] = base + "/v1/oauth2/register"
+	}
+	return meta, nil
 }
 
 func (e *Emulator) handleDomainJWKS(_ *http.Request, _ string) (any, *session.APIError) {
@@ -253,15 +267,98 @@ func noAuthorizationURL(w http.ResponseWriter, _ *http.Request) {
 		"(stytch-emulator -authorization-url, or Emulator.SetAuthorizationURL)", http.StatusNotImplemented)
 }
 
+// Bounds of Dynamic Client Registration, so that an unauthenticated caller
+// cannot grow the emulator's memory without end (Stytch publishes none).
+const (
+	// MaxDynamicClients is how many clients registration keeps at once;
+	// past it, registering answers 400 too_many_clients until a client is
+	// deleted.
+	MaxDynamicClients = 1000
+	// maxRegistrationBytes bounds a registration request's body; a larger
+	// one is 400 invalid_client_metadata, and nothing is kept.
+	maxRegistrationBytes = 64 << 10
+	// maxRedirectURIs bounds a client's redirect URIs.
+	maxRedirectURIs = 10
+	// maxClientNameLength bounds client_name.
+	maxClientNameLength = 256
+	// maxScopeLength bounds a registration's scope.
+	maxScopeLength = 1024
+)
+
+// OAuthTooManyClients is registration's error once MaxDynamicClients are
+// registered (RFC 7591 3.2.2 allows codes of its own).
+const OAuthTooManyClients = "too_many_clients"
+
+// CreationDynamicClientRegistration is the creation_method of a client
+// Dynamic Client Registration created.
+const CreationDynamicClientRegistration = "DYNAMIC_CLIENT_REGISTRATION"
+
 // registration is RFC 7591's client metadata, as far as Stytch reads it.
 type registration struct {
 	ClientName              string   `json:"client_name"`
 	ClientURI               string   `json:"client_uri,omitempty"`
+	LogoURI                 string   `json:"logo_uri,omitempty"`
 	RedirectURIs            []string `json:"redirect_uris"`
 	GrantTypes              []string `json:"grant_types,omitempty"`
 	ResponseTypes           []string `json:"response_types,omitempty"`
 	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method,omitempty"`
 	Scope                   string   `json:"scope,omitempty"`
+}
+
+// check says what is wrong with the metadata, "" if nothing, with the RFC
+// 7591 error code that says it: the redirect URIs (1 to maxRedirectURIs,
+// each checkRedirectURI's), the grant and response types Connected Apps
+// support, and the size of every field.
+func (p *registration) check() (code, msg string) {
+	switch {
+	case len(p.RedirectURIs) == 0:
+		return OAuthInvalidRedirectURI, "redirect_uris must list at least one URI."
+	case len(p.RedirectURIs) > maxRedirectURIs:
+		return OAuthInvalidRedirectURI, fmt.Sprintf("redirect_uris lists more than %d URIs.", maxRedirectURIs)
+	}
+	for _, u := range p.RedirectURIs {
+		if msg := checkRedirectURI(u); msg != "" {
+			return OAuthInvalidRedirectURI, msg
+		}
+	}
+	if len(p.GrantTypes) > 4 || len(p.ResponseTypes) > 4 {
+		return OAuthInvalidClientMetadata, "grant_types and response_types list at most 4 values."
+	}
+	for _, g := range p.GrantTypes {
+		if g != "authorization_code" && g != "refresh_token" {
+			return OAuthInvalidClientMetadata, fmt.Sprintf("grant_type %.40q is not supported: authorization_code and refresh_token are.", g)
+		}
+	}
+	for _, t := range p.ResponseTypes {
+		if t != "code" {
+			return OAuthInvalidClientMetadata, fmt.Sprintf("response_type %.40q is not supported: code is.", t)
+		}
+	}
+	switch {
+	case len(p.ClientName) > maxClientNameLength:
+		return OAuthInvalidClientMetadata, fmt.Sprintf("client_name is longer than %d characters.", maxClientNameLength)
+	case len(p.Scope) > maxScopeLength:
+		return OAuthInvalidClientMetadata, fmt.Sprintf("scope is longer than %d characters.", maxScopeLength)
+	}
+	for name, u := range map[string]string{"client_uri": p.ClientURI, "logo_uri": p.LogoURI} {
+		if msg := checkWebURL(u); u != "" && msg != "" {
+			return OAuthInvalidClientMetadata, name + ": " + msg
+		}
+	}
+	return "", ""
+}
+
+// checkWebURL says what is wrong with a URL shown to people (client_uri,
+// logo_uri), "" if nothing: absolute http or https, with a host, bounded.
+func checkWebURL(raw string) string {
+	if len(raw) > maxURILength {
+		return fmt.Sprintf("the URL is longer than %d characters.", maxURILength)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "the URL is not an absolute http or https URL."
+	}
+	return ""
 }
 
 type registered struct {
@@ -271,6 +368,7 @@ type registered struct {
 	ClientSecretExpiresAt   *int64   `json:"client_secret_expires_at,omitempty"`
 	ClientName              string   `json:"client_name"`
 	ClientURI               string   `json:"client_uri,omitempty"`
+	LogoURI                 string   `json:"logo_uri,omitempty"`
 	RedirectURIs            []string `json:"redirect_uris"`
 	GrantTypes              []string `json:"grant_types"`
 	ResponseTypes           []string `json:"response_types"`
@@ -281,40 +379,49 @@ type registered struct {
 // httpStatus makes the endpoint answer 201 Created, as RFC 7591 asks.
 func (registered) httpStatus() int { return http.StatusCreated }
 
+// SetDynamicClientRegistration turns Dynamic Client Registration on or off,
+// as a project's Connected Apps settings do. Off, /v1/oauth2/register
+// answers 403 and the metadata names no registration_endpoint; clients
+// already registered keep working. RegisterConnectedApp works either way.
+func (e *Emulator) SetDynamicClientRegistration(on bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.dcr = on
+}
+
+// WithDynamicClientRegistration turns Dynamic Client Registration on from
+// the start: Stytch's is off until the project enables it.
+func WithDynamicClientRegistration() Option { return func(o *options) { o.dcr = true } }
+
 func (e *Emulator) handleRegister(r *http.Request, _ string) (any, *session.APIError) {
-	var p registration
-	if err := decode(r, &p); err != nil {
-		err.ErrorType = OAuthInvalidClientMetadata
-		return nil, err
+	e.mu.Lock()
+	on := e.dcr
+	e.mu.Unlock()
+	if !on {
+		return nil, apiError(http.StatusForbidden, OAuthAccessDenied, "Dynamic Client Registration is not enabled for this project "+
+			"(the Connected Apps settings; the emulator: WithDynamicClientRegistration, stytch-emulator -dcr).")
 	}
-	out, err := e.register(p)
-	if err != nil {
-		return nil, err
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRegistrationBytes+1))
+	switch {
+	case err != nil:
+		return nil, apiError(http.StatusBadRequest, OAuthInvalidClientMetadata, "The registration could not be read.")
+	case len(body) > maxRegistrationBytes:
+		return nil, apiError(http.StatusBadRequest, OAuthInvalidClientMetadata, fmt.Sprintf("The registration is larger than %d bytes.", maxRegistrationBytes))
+	}
+	var p registration
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, apiError(http.StatusBadRequest, OAuthInvalidClientMetadata, "The registration is not valid JSON client metadata.")
+	}
+	out, apiErr := e.register(p)
+	if apiErr != nil {
+		return nil, apiErr
 	}
 	return out, nil
 }
 
 func (e *Emulator) register(p registration) (*registered, *session.APIError) {
-	bad := func(code, msg string) (*registered, *session.APIError) {
+	if code, msg := p.check(); code != "" {
 		return nil, apiError(http.StatusBadRequest, code, msg)
-	}
-	if len(p.RedirectURIs) == 0 {
-		return bad(OAuthInvalidRedirectURI, "redirect_uris must list at least one URI.")
-	}
-	for _, u := range p.RedirectURIs {
-		if msg := checkRedirectURI(u); msg != "" {
-			return bad(OAuthInvalidRedirectURI, msg)
-		}
-	}
-	for _, g := range p.GrantTypes {
-		if g != "authorization_code" && g != "refresh_token" {
-			return bad(OAuthInvalidClientMetadata, fmt.Sprintf("grant_type %q is not supported: authorization_code and refresh_token are.", g))
-		}
-	}
-	for _, t := range p.ResponseTypes {
-		if t != "code" {
-			return bad(OAuthInvalidClientMetadata, fmt.Sprintf("response_type %q is not supported: code is.", t))
-		}
 	}
 	method := p.TokenEndpointAuthMethod
 	switch method {
@@ -322,19 +429,20 @@ func (e *Emulator) register(p registration) (*registered, *session.APIError) {
 		method = "none"
 	case "none", "client_secret_basic", "client_secret_post":
 	default:
-		return bad(OAuthInvalidClientMetadata, fmt.Sprintf("token_endpoint_auth_method %q is not supported.", method))
-	}
-	if len(p.ClientName) > 256 {
-		return bad(OAuthInvalidClientMetadata, "client_name is longer than 256 characters.")
+		return nil, apiError(http.StatusBadRequest, OAuthInvalidClientMetadata, fmt.Sprintf("token_endpoint_auth_method %.40q is not supported.", method))
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.dynamicClients >= MaxDynamicClients {
+		return nil, apiError(http.StatusBadRequest, OAuthTooManyClients, fmt.Sprintf("The project has %d dynamically registered clients, "+
+			"the emulator's limit: delete one (DELETE /v1/connected_apps/clients/{client_id}), or use a Client ID Metadata Document.", MaxDynamicClients))
+	}
 	c := &caClient{
-		id: e.id("connected-app"), name: p.ClientName, uri: p.ClientURI, confidential: method != "none",
-		redirectURIs: slices.Clone(p.RedirectURIs), createdAt: e.now(), clientType: ClientThirdPartyPublic, creationMethod: "DYNAMIC_CLIENT_REGISTRATION",
+		id: e.id("connected-app"), name: p.ClientName, uri: p.ClientURI, logo: p.LogoURI, confidential: method != "none",
+		redirectURIs: slices.Clone(p.RedirectURIs), createdAt: e.now(), clientType: ClientThirdPartyPublic, creationMethod: CreationDynamicClientRegistration,
 	}
 	out := &registered{
-		ClientID: c.id, ClientIDIssuedAt: c.createdAt.Unix(), ClientName: c.name, ClientURI: c.uri, RedirectURIs: c.redirectURIs,
+		ClientID: c.id, ClientIDIssuedAt: c.createdAt.Unix(), ClientName: c.name, ClientURI: c.uri, LogoURI: c.logo, RedirectURIs: c.redirectURIs,
 		GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"}, TokenEndpointAuthMethod: method,
 	}
 	if c.confidential {
@@ -347,6 +455,7 @@ func (e *Emulator) register(p registration) (*registered, *session.APIError) {
 	out.clientType = c.clientType
 	e.caClients[c.id] = c
 	e.caOrder = append(e.caOrder, c.id)
+	e.dynamicClients++
 	return out, nil
 }
 
@@ -355,6 +464,9 @@ func (e *Emulator) register(p registration) (*registered, *session.APIError) {
 // private-use scheme (RFC 8252 7.1); never a fragment, never a scheme a
 // browser would run.
 func checkRedirectURI(raw string) string {
+	if len(raw) > maxURILength {
+		return fmt.Sprintf("redirect URI %.60q... is longer than %d characters.", raw, maxURILength)
+	}
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil || !u.IsAbs():
@@ -398,6 +510,9 @@ type authorizeParams struct {
 	State          string   `json:"state"`
 	Nonce          string   `json:"nonce"`
 	CodeChallenge  string   `json:"code_challenge"`
+	// Resources are RFC 8707's resource indicators: authorize takes them
+	// (stytch-go v18 sends them there only); authorize/start ignores them.
+	Resources []string `json:"resources"`
 }
 
 type scopeResult struct {
@@ -436,11 +551,12 @@ func (e *Emulator) granteeOf(subject string) (grantee, bool) {
 }
 
 // authorizeRequest checks what authorize/start and authorize share: the
-// client, the redirect URI, the response type and the person (a user, or
-// for b2b a member). The caller holds e.mu.
-func (e *Emulator) authorizeRequest(p *authorizeParams, b2b bool) (*caClient, grantee, *session.APIError) {
+// client (resolved, when its id is a metadata document's URL), the
+// redirect URI, the response type and the person (a user, or for b2b a
+// member). The caller holds e.mu.
+func (e *Emulator) authorizeRequest(p *authorizeParams, b2b bool, resolved *caClient) (*caClient, grantee, *session.APIError) {
 	var none grantee
-	c := e.caClients[p.ClientID]
+	c := e.lookupClient(p.ClientID, resolved)
 	switch {
 	case c == nil:
 		return nil, none, apiError(http.StatusNotFound, "connected_app_not_found", "No Connected App client matches client_id.")
@@ -541,9 +657,13 @@ func (e *Emulator) authorizing(r *http.Request, b2b bool, f func(p *authorizePar
 	if err := decode(r, &p); err != nil {
 		return nil, err
 	}
+	resolved, err := e.resolveClient(r.Context(), p.ClientID)
+	if err != nil {
+		return nil, apiError(http.StatusBadRequest, OAuthInvalidClient, fmt.Sprintf("The client's metadata document cannot be used (%v).", err))
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, g, apiErr := e.authorizeRequest(&p, b2b)
+	c, g, apiErr := e.authorizeRequest(&p, b2b, resolved)
 	if apiErr != nil {
 		return nil, apiErr
 	}
@@ -558,8 +678,9 @@ func (e *Emulator) handleAuthorizeStart(b2b bool) apiHandler {
 			if apiErr != nil {
 				return nil, apiErr
 			}
-			granted := e.caConsents[grantKey(g.id, c.id)]
-			consent := p.Prompt == "consent" || !c.firstParty() && slices.ContainsFunc(p.Scopes, func(s string) bool { return !slices.Contains(granted, s) })
+			// Granted before, these scopes or broader ones: no consent.
+			granted, policy := e.caConsents[grantKey(g.id, c.id)], e.policyOf(g)
+			consent := p.Prompt == "consent" || !c.firstParty() && slices.ContainsFunc(p.Scopes, func(s string) bool { return !scopeSatisfied(policy, granted, s) })
 			out := map[string]any{"request_id": reqID, "status_code": http.StatusOK, "client": c.public(), "consent_required": consent, "scope_results": results}
 			if g.mem != nil {
 				out["member_id"], out["member"], out["organization"] = g.id, e.memberModel(g.mem), e.orgModel(e.org(g))
@@ -575,18 +696,20 @@ func (e *Emulator) handleAuthorizeStart(b2b bool) apiHandler {
 func (e *Emulator) handleAuthorize(b2b bool) apiHandler {
 	return func(r *http.Request, reqID string) (any, *session.APIError) {
 		return e.authorizing(r, b2b, func(p *authorizeParams, c *caClient, g grantee) (any, *session.APIError) {
-			return e.decideAuthorization(p, c, g, reqID)
+			return e.decideAuthorization(p, c, g, reqID, e.issuerFor(r))
 		})
 	}
 }
 
-// decideAuthorization records a decision and answers the redirect. The
-// caller holds e.mu.
-func (e *Emulator) decideAuthorization(p *authorizeParams, c *caClient, g grantee, reqID string) (any, *session.APIError) {
+// decideAuthorization records a decision and answers the redirect: the
+// authorization response, which carries issuer as iss whether it grants or
+// refuses (RFC 9207, 2). The caller holds e.mu.
+func (e *Emulator) decideAuthorization(p *authorizeParams, c *caClient, g grantee, reqID, issuer string) (any, *session.APIError) {
 	redirect := func(q url.Values) map[string]any {
 		if p.State != "" {
 			q.Set("state", p.State)
 		}
+		q.Set("iss", issuer)
 		sep := "?"
 		if strings.Contains(p.RedirectURI, "?") {
 			sep = "&"
@@ -598,6 +721,10 @@ func (e *Emulator) decideAuthorization(p *authorizeParams, c *caClient, g grante
 	}
 	if p.CodeChallenge == "" {
 		return nil, apiError(http.StatusBadRequest, OAuthInvalidRequest, "code_challenge is required: PKCE (S256) is required of every client.")
+	}
+	resources, msg := checkResources(p.Resources)
+	if msg != "" {
+		return redirect(url.Values{"error": {OAuthInvalidTarget}, "error_description": {msg}}), nil
 	}
 	results, apiErr := e.scopeResults(g, p.Scopes)
 	if apiErr != nil {
@@ -614,7 +741,8 @@ func (e *Emulator) decideAuthorization(p *authorizeParams, c *caClient, g grante
 	delete(e.caRevoked, key)
 	e.sweep()
 	code := randomToken(32)
-	e.caCodes[digest(code)] = &caCode{clientID: c.id, subject: g.id, redirectURI: p.RedirectURI, challenge: p.CodeChallenge, scopes: scopes, expires: e.now().Add(AuthorizationCodeLifetime)}
+	e.caCodes[digest(code)] = &caCode{clientID: c.id, subject: g.id, redirectURI: p.RedirectURI, challenge: p.CodeChallenge, scopes: scopes,
+		resources: resources, expires: e.now().Add(AuthorizationCodeLifetime)}
 	return redirect(url.Values{"code": {code}}), nil
 }
 
@@ -629,10 +757,10 @@ func clientAuth(r *http.Request, form url.Values) (id, secret string) {
 }
 
 // authenticateClient checks a Connected Apps client's credentials: a
-// confidential client's secret, or none for a public one. The caller holds
-// e.mu.
-func (e *Emulator) authenticateClient(id, secret string) (*caClient, *session.APIError) {
-	c := e.caClients[id]
+// confidential client's secret, or none for a public one (every client of
+// a metadata document, resolved beforehand). The caller holds e.mu.
+func (e *Emulator) authenticateClient(id, secret string, resolved *caClient) (*caClient, *session.APIError) {
+	c := e.lookupClient(id, resolved)
 	switch {
 	case c == nil:
 		return nil, apiError(http.StatusUnauthorized, OAuthInvalidClient, "No Connected App client matches client_id.")
@@ -689,18 +817,40 @@ type caTokenResponse struct {
 
 func (e *Emulator) connectedAppToken(r *http.Request, form url.Values, reqID string) (any, *session.APIError) {
 	id, secret := clientAuth(r, form)
+	resolved, err := e.resolveClient(r.Context(), id)
+	if err != nil {
+		return nil, apiError(http.StatusUnauthorized, OAuthInvalidClient, fmt.Sprintf("The client's metadata document cannot be used (%v).", err))
+	}
+	asked, msg := checkResources(form["resource"])
+	if msg != "" {
+		return nil, apiError(http.StatusBadRequest, OAuthInvalidTarget, msg)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, apiErr := e.authenticateClient(id, secret)
+	c, apiErr := e.authenticateClient(id, secret, resolved)
 	if apiErr != nil {
 		return nil, apiErr
 	}
 	invalid := func(msg string) (any, *session.APIError) {
 		return nil, apiError(http.StatusBadRequest, OAuthInvalidGrant, msg)
 	}
+	// RFC 8707, 2.2: a token request may name some of the resources the
+	// grant is for, never another; without any, the token is for all of them.
+	target := func(granted []string) ([]string, *session.APIError) {
+		for _, res := range asked {
+			if !slices.Contains(granted, res) {
+				return nil, apiError(http.StatusBadRequest, OAuthInvalidTarget, fmt.Sprintf("resource %.80q was not authorized for this grant.", res))
+			}
+		}
+		if len(asked) > 0 {
+			return asked, nil
+		}
+		return granted, nil
+	}
 	now := e.now()
 	var subject string
-	var scopes []string
+	var scopes, resources []string // of this access token
+	grant := &caRefresh{clientID: c.id}
 	if form.Get("grant_type") == "authorization_code" {
 		d := digest(form.Get("code"))
 		code := e.caCodes[d]
@@ -718,7 +868,11 @@ func (e *Emulator) connectedAppToken(r *http.Request, form url.Values, reqID str
 		if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(code.challenge)) != 1 {
 			return invalid("code_verifier does not match the code_challenge (S256).")
 		}
+		if resources, apiErr = target(code.resources); apiErr != nil {
+			return nil, apiErr
+		}
 		subject, scopes = code.subject, code.scopes
+		grant.subject, grant.scopes, grant.resources = code.subject, code.scopes, code.resources
 	} else {
 		d := digest(form.Get("refresh_token"))
 		rt := e.caRefresh[d]
@@ -732,40 +886,50 @@ func (e *Emulator) connectedAppToken(r *http.Request, form url.Values, reqID str
 			delete(e.caRefresh, d)
 			return invalid("The refresh token has expired.")
 		}
-		rt.used = true
-		subject, scopes = rt.subject, rt.scopes
-		if asked := strings.Fields(form.Get("scope")); len(asked) > 0 {
-			for _, s := range asked {
-				if !slices.Contains(rt.scopes, s) {
-					return nil, apiError(http.StatusBadRequest, OAuthInvalidScope, fmt.Sprintf("Scope %q was not granted.", s))
+		// A narrower request, checked before the token is spent: scopes
+		// the grant holds, or that a scope it holds implies.
+		scopes = rt.scopes
+		if want := strings.Fields(form.Get("scope")); len(want) > 0 {
+			g, _ := e.granteeOf(rt.subject)
+			for _, s := range want {
+				if !scopeSatisfied(e.policyOf(g), rt.scopes, s) {
+					return nil, apiError(http.StatusBadRequest, OAuthInvalidScope, fmt.Sprintf("Scope %.80q was not granted.", s))
 				}
 			}
-			scopes = asked
+			scopes = want
 		}
+		if resources, apiErr = target(rt.resources); apiErr != nil {
+			return nil, apiErr
+		}
+		rt.used = true
+		subject = rt.subject
+		grant.subject, grant.scopes, grant.resources = rt.subject, rt.scopes, rt.resources
 	}
 	g, ok := e.granteeOf(subject)
 	if !ok {
 		return invalid("The user or member is gone.")
 	}
-	tok, apiErr := e.signAccessToken(e.issuerFor(r), g, c, scopes)
+	tok, apiErr := e.signAccessToken(e.issuerFor(r), g, c, scopes, resources)
 	if apiErr != nil {
 		return nil, apiErr
 	}
 	out := &caTokenResponse{RequestID: reqID, StatusCode: http.StatusOK, AccessToken: tok, TokenType: "bearer",
 		ExpiresIn: int(c.accessTokenLifetime() / time.Second), Scope: strings.Join(scopes, " ")}
-	if slices.Contains(scopes, "offline_access") {
+	if slices.Contains(grant.scopes, "offline_access") {
+		// The next refresh token holds the grant as it was (RFC 6749, 6).
 		out.RefreshToken = randomToken(32)
-		e.caRefresh[digest(out.RefreshToken)] = &caRefresh{clientID: c.id, subject: subject, scopes: scopes, expires: now.Add(RefreshTokenLifetime)}
+		grant.expires = now.Add(RefreshTokenLifetime)
+		e.caRefresh[digest(out.RefreshToken)] = grant
 	}
 	return out, nil
 }
 
-// signAccessToken signs a Connected Apps access token. The caller holds
-// e.mu.
-func (e *Emulator) signAccessToken(issuer string, g grantee, c *caClient, scopes []string) (string, *session.APIError) {
+// signAccessToken signs a Connected Apps access token for resources. The
+// caller holds e.mu.
+func (e *Emulator) signAccessToken(issuer string, g grantee, c *caClient, scopes, resources []string) (string, *session.APIError) {
 	now, clientID, subject := e.now(), c.id, g.id
 	claims := jwt.MapClaims{
-		"iss": issuer, "sub": subject, "aud": []string{e.projectID}, "client_id": clientID,
+		"iss": issuer, "sub": subject, "aud": e.audience(c, resources), "client_id": clientID,
 		"scope": strings.Join(scopes, " "), "jti": newUUID(),
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(c.accessTokenLifetime()).Unix(),
 	}
@@ -865,9 +1029,13 @@ func (e *Emulator) clientRequest(r *http.Request, f func(form url.Values, c *caC
 		return nil, apiErr
 	}
 	id, secret := clientAuth(r, form)
+	resolved, err := e.resolveClient(r.Context(), id)
+	if err != nil {
+		return nil, apiError(http.StatusUnauthorized, OAuthInvalidClient, fmt.Sprintf("The client's metadata document cannot be used (%v).", err))
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, apiErr := e.authenticateClient(id, secret)
+	c, apiErr := e.authenticateClient(id, secret, resolved)
 	if apiErr != nil {
 		return nil, apiErr
 	}
@@ -912,24 +1080,59 @@ func (e *Emulator) handleUserConnectedAppRevoke(r *http.Request, reqID string) (
 // the user subjectID with scopes, as the token endpoint would after the
 // user consented, the domain at issuer ("" means the project's issuer;
 // Server.IssueConnectedAppToken uses the server's URL). The consent is
-// recorded.
+// recorded. IssueConnectedAppTokenWith also names resources.
 func (e *Emulator) IssueConnectedAppTokenAs(issuer, subjectID, clientID string, scopes ...string) (string, error) {
+	return e.IssueConnectedAppTokenWith(ConnectedAppTokenParams{Issuer: issuer, SubjectID: subjectID, ClientID: clientID, Scopes: scopes})
+}
+
+// ConnectedAppTokenParams is an access token IssueConnectedAppTokenWith
+// mints: what a grant would hold.
+type ConnectedAppTokenParams struct {
+	// Issuer is the token's iss, the project domain it came through; ""
+	// means the project's issuer (Emulator.Issuer).
+	Issuer string
+	// SubjectID is the user or member the token acts for.
+	SubjectID string
+	// ClientID is the Connected Apps client it was issued to: a registered
+	// one, or the URL of a Client ID Metadata Document (fetched if not
+	// held).
+	ClientID string
+	// Scopes are the scopes granted.
+	Scopes []string
+	// Resources are the RFC 8707 resources the token is for: aud holds
+	// them after the project id (and the client's custom audience).
+	Resources []string
+}
+
+// IssueConnectedAppTokenWith returns an access token as the token endpoint
+// would issue it after the person consented to p.Scopes for p.Resources.
+// The consent is recorded.
+func (e *Emulator) IssueConnectedAppTokenWith(p ConnectedAppTokenParams) (string, error) {
+	resources, msg := checkResources(p.Resources)
+	if msg != "" {
+		return "", fmt.Errorf("stytchtest: %s", msg)
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, e.cimd.cfg.Timeout)
+	defer cancel()
+	resolved, err := e.resolveClient(ctx, p.ClientID)
+	if err != nil {
+		return "", err
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	g, ok := e.granteeOf(subjectID)
+	c := e.lookupClient(p.ClientID, resolved)
+	g, ok := e.granteeOf(p.SubjectID)
 	switch {
-	case e.caClients[clientID] == nil:
-		return "", fmt.Errorf("connected app %s: %w", clientID, ErrNotFound)
+	case c == nil:
+		return "", fmt.Errorf("connected app %s: %w", p.ClientID, ErrNotFound)
 	case !ok:
-		return "", fmt.Errorf("user or member %s: %w", subjectID, ErrNotFound)
+		return "", fmt.Errorf("user or member %s: %w", p.SubjectID, ErrNotFound)
 	}
-	if issuer == "" {
-		issuer = e.issuer
-	}
-	key := grantKey(subjectID, clientID)
-	e.caConsents[key] = appendUnique(e.caConsents[key], scopes...)
+	issuer := cmp.Or(p.Issuer, e.issuer)
+	key := grantKey(p.SubjectID, c.id)
+	e.caConsents[key] = appendUnique(e.caConsents[key], p.Scopes...)
 	delete(e.caRevoked, key)
-	tok, apiErr := e.signAccessToken(issuer, g, e.caClients[clientID], scopes)
+	tok, apiErr := e.signAccessToken(issuer, g, c, p.Scopes, resources)
 	if apiErr != nil {
 		return "", fmt.Errorf("stytchtest: %s", apiErr.ErrorMessage)
 	}

@@ -1,6 +1,7 @@
 package stytchtest
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -29,7 +30,7 @@ func (e *Emulator) clientModel(c *caClient, secret string) map[string]any {
 		"access_token_expiry_minutes": int(c.accessTokenLifetime() / time.Minute), "access_token_template_content": "",
 		"post_logout_redirect_urls": []string{}, "bypass_consent_for_offline_access": false, "creation_method": c.creationMethod,
 		"id_token_template_content": "", "client_secret_last_four": "", "next_client_secret_last_four": nil,
-		"access_token_custom_audience": "", "logo_url": "", "client_id_metadata_url": "",
+		"access_token_custom_audience": c.customAudience, "logo_url": c.logo, "client_id_metadata_url": c.metadataURL,
 	}
 	if c.confidential {
 		out["client_secret_last_four"] = c.lastFour
@@ -41,22 +42,39 @@ func (e *Emulator) clientModel(c *caClient, secret string) map[string]any {
 }
 
 type clientParams struct {
-	ClientType               string   `json:"client_type"`
-	ClientName               *string  `json:"client_name"`
-	ClientDescription        *string  `json:"client_description"`
-	RedirectURLs             []string `json:"redirect_urls"`
-	AccessTokenExpiryMinutes int      `json:"access_token_expiry_minutes"`
+	ClientType                string   `json:"client_type"`
+	ClientName                *string  `json:"client_name"`
+	ClientDescription         *string  `json:"client_description"`
+	RedirectURLs              []string `json:"redirect_urls"`
+	AccessTokenExpiryMinutes  int      `json:"access_token_expiry_minutes"`
+	AccessTokenCustomAudience *string  `json:"access_token_custom_audience"`
 }
 
-// check validates the redirect URLs and the token lifetime.
+// maxClientDescriptionLength bounds client_description.
+const maxClientDescriptionLength = 1024
+
+// check validates the redirect URLs, the token lifetime and the size of
+// every field.
 func (p *clientParams) check() *session.APIError {
+	bad := func(code, msg string) *session.APIError { return apiError(http.StatusBadRequest, code, msg) }
+	if len(p.RedirectURLs) > maxRedirectURIs {
+		return bad("invalid_redirect_url", fmt.Sprintf("redirect_urls lists more than %d URLs.", maxRedirectURIs))
+	}
 	for _, u := range p.RedirectURLs {
 		if msg := checkRedirectURI(u); msg != "" {
-			return apiError(http.StatusBadRequest, "invalid_redirect_url", msg)
+			return bad("invalid_redirect_url", msg)
 		}
 	}
+	switch {
+	case p.ClientName != nil && len(*p.ClientName) > maxClientNameLength:
+		return bad("invalid_client_name", fmt.Sprintf("client_name is longer than %d characters.", maxClientNameLength))
+	case p.ClientDescription != nil && len(*p.ClientDescription) > maxClientDescriptionLength:
+		return bad("invalid_client_description", fmt.Sprintf("client_description is longer than %d characters.", maxClientDescriptionLength))
+	case p.AccessTokenCustomAudience != nil && len(*p.AccessTokenCustomAudience) > maxURILength:
+		return bad("invalid_access_token_custom_audience", fmt.Sprintf("access_token_custom_audience is longer than %d characters.", maxURILength))
+	}
 	if m := p.AccessTokenExpiryMinutes; m != 0 && (m < 5 || m > 1440) {
-		return apiError(http.StatusBadRequest, "invalid_access_token_expiry_minutes", "access_token_expiry_minutes must be between 5 and 1440.")
+		return bad("invalid_access_token_expiry_minutes", "access_token_expiry_minutes must be between 5 and 1440.")
 	}
 	return nil
 }
@@ -85,6 +103,9 @@ func (e *Emulator) handleClientCreate(r *http.Request, reqID string) (any, *sess
 	}
 	if p.ClientDescription != nil {
 		c.description = *p.ClientDescription
+	}
+	if p.AccessTokenCustomAudience != nil {
+		c.customAudience = *p.AccessTokenCustomAudience
 	}
 	var secret string
 	if c.confidential {
@@ -136,6 +157,9 @@ func (e *Emulator) handleClientUpdate(r *http.Request, reqID string) (any, *sess
 	if p.AccessTokenExpiryMinutes != 0 {
 		c.lifetime = time.Duration(p.AccessTokenExpiryMinutes) * time.Minute
 	}
+	if p.AccessTokenCustomAudience != nil {
+		c.customAudience = *p.AccessTokenCustomAudience
+	}
 	return map[string]any{"request_id": reqID, "status_code": http.StatusOK, "connected_app": e.clientModel(c, "")}, nil
 }
 
@@ -157,6 +181,9 @@ func (e *Emulator) handleClientDelete(r *http.Request, reqID string) (any, *sess
 		if rt.clientID == id {
 			delete(e.caRefresh, d)
 		}
+	}
+	if e.caClients[id].creationMethod == CreationDynamicClientRegistration {
+		e.dynamicClients--
 	}
 	delete(e.caClients, id)
 	e.caOrder = slices.DeleteFunc(e.caOrder, func(s string) bool { return s == id })

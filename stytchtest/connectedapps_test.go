@@ -70,7 +70,7 @@ func pkce(verifier string) string {
 // claims, refresh rotation and reuse, introspection, revocation, and the
 // errors on the way.
 func TestConnectedAppsAuthorizationServer(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, stytchtest.WithDynamicClientRegistration())
 	e.SetPolicy(notesPolicy())
 	e.SetAuthorizationURL("http://localhost:8080/oauth/authorize")
 	u := e.CreateUser(stytchtest.UserParams{Email: "ann@example.com"})

@@ -48,6 +48,20 @@
 //     the client id, scope, exp = iat + 3600, the custom claims template's
 //     claims), and refuses in OAuth2's shape: 400 invalid_client,
 //     invalid_scope, unsupported_grant_type, invalid_request;
+//   - Connected Apps: the project as an OAuth 2.1 authorization server of the
+//     MCP 2026-07-28 authorization spec. Clients are registered ones, or
+//     known by a Client ID Metadata Document: a client_id that is an https
+//     URL, fetched with bounds (5 KiB, 5 s, no redirect, public addresses
+//     only, the dialed address checked; WithClientMetadataFetch allows
+//     loopback for tests) and cached by its Cache-Control. Every
+//     authorization response carries iss (RFC 9207); authorize and the
+//     token endpoint take RFC 8707 resources, which the access token's aud
+//     holds after the project id and the client's custom audience, and a
+//     token request naming another resource is 400 invalid_target. Dynamic
+//     Client Registration is off until WithDynamicClientRegistration, as in
+//     a Stytch project, and bounded (64 KiB, MaxDynamicClients). A policy
+//     scope whose permissions include another's satisfies it, for consent
+//     and refresh. docs/emulator.md names the source of each fact;
 //   - with WithRateLimit, the project is limited as Stytch limits it: 429
 //     too_many_requests with Retry-After over a rate, and 429
 //     too_few_tokens_authenticated while too many recent tokens failed.

@@ -50,6 +50,9 @@ type Emulator struct {
 	m2mTemplate map[string]any        // custom claims template of M2M access tokens
 	// Connected Apps (connectedapps.go).
 	authorizationURL string                  // the app's consent page; "": none set
+	dcr              bool                    // Dynamic Client Registration is on
+	dynamicClients   int                     // clients registration created, at most MaxDynamicClients
+	cimd             *cimdFetcher            // Client ID Metadata Documents
 	caClients        map[string]*caClient    // by client id
 	caOrder          []string                // client ids in creation order, for search
 	caConsents       map[string][]string     // grantKey -> scopes the user granted
@@ -88,6 +91,8 @@ type options struct {
 	seeded    bool
 	rateLimit RateLimit
 	webhooks  *WebhookConfig
+	dcr       bool
+	cimd      ClientMetadataFetch
 }
 
 // WithProjectID sets the project id. The default is a fresh
@@ -174,6 +179,8 @@ func New(opts ...Option) *Emulator {
 		calls:        map[Endpoint]int{},
 		policy:       defaultConsumerPolicy(),
 		b2bPolicy:    defaultB2BPolicy(),
+		dcr:          o.dcr,
+		cimd:         newCIMDFetcher(o.cimd),
 	}
 	e.ctx, e.stop = context.WithCancel(context.Background())
 	switch {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/stytchguard/stytchguard/session"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
@@ -44,4 +46,29 @@ func ExampleEmulator_InjectFault() {
 	_, err := client.Consumer.Policy(context.Background())
 	fmt.Println(err, srv.Calls(stytchtest.Policy))
 	// Output: <nil> 3
+}
+
+// An access token bound to the MCP server it was requested for (RFC 8707):
+// aud holds the resource after the project id.
+func ExampleEmulator_IssueConnectedAppTokenWith() {
+	e := stytchtest.New(stytchtest.WithProjectID("project-test-11111111-1111-4111-8111-111111111111"))
+	defer e.Close()
+	user := e.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
+	agent, err := e.RegisterConnectedApp("agent", false, "http://127.0.0.1:9/callback")
+	if err != nil {
+		panic(err)
+	}
+	token, err := e.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{
+		SubjectID: user.UserID, ClientID: agent.ClientID, Scopes: []string{"openid"},
+		Resources: []string{"https://mcp.example.com/mcp"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	claims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(token, claims); err != nil {
+		panic(err)
+	}
+	fmt.Println(claims["aud"])
+	// Output: [project-test-11111111-1111-4111-8111-111111111111 https://mcp.example.com/mcp]
 }

@@ -10,6 +10,7 @@
 //	                [-webhook-url http://127.0.0.1:8080/webhooks/stytch -webhook-secret whsec_...]
 //	                [-demo-roles editor] [-policy policy.json]
 //	                [-authorization-url http://127.0.0.1:8080/oauth/authorize]
+//	                [-dcr] [-cimd-loopback]
 //
 // The project's RBAC policy (consumer and B2B alike) is a demo one unless
 // -policy names a JSON file of Stytch's policy shape ({"roles": [...],
@@ -54,13 +55,22 @@
 //
 // It is a Connected Apps authorization server too, its own origin playing
 // the project's domain: discovery at /.well-known/oauth-authorization-server
-// (and openid-configuration), Dynamic Client Registration at
-// /v1/oauth2/register, the token endpoint /v1/oauth2/token (authorization
-// code with PKCE, refresh tokens), introspection and revocation, and the
-// backend's /v1/idp/oauth/authorize/start and /v1/idp/oauth/authorize for
-// the app's consent page, whose URL -authorization-url gives (the
+// (and openid-configuration), the token endpoint /v1/oauth2/token
+// (authorization code with PKCE, refresh tokens, RFC 8707 resources),
+// introspection and revocation, and the backend's
+// /v1/idp/oauth/authorize/start and /v1/idp/oauth/authorize for the app's
+// consent page, whose URL -authorization-url gives (the
 // authorization_endpoint of the metadata, as the dashboard sets it). The
-// demo policy's scopes are documents:read and documents:write.
+// authorization response carries iss (RFC 9207). The demo policy's scopes
+// are documents:read and documents:write.
+//
+// Clients identify themselves by a Client ID Metadata Document: a
+// client_id that is the https URL of their metadata, fetched from public
+// addresses only, unless -cimd-loopback also allows loopback ones (over
+// http there too), for an MCP client that serves its document on this
+// machine. Dynamic Client Registration (/v1/oauth2/register, at most 1000
+// clients, 64 KiB each) is off, as in a Stytch project until its Connected
+// Apps settings enable it: -dcr turns it on.
 //
 // It serves until SIGINT or SIGTERM, then shuts down cleanly.
 package main
@@ -144,6 +154,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	demoRoles := fs.String("demo-roles", "editor", "roles of the demo user and member, comma-separated (the demo policy has viewer and editor)")
 	policyFile := fs.String("policy", "", "a JSON file of the RBAC policy, in Stytch's shape (default: the demo policy)")
 	authorizationURL := fs.String("authorization-url", "", "the app's consent page, advertised as the Connected Apps authorization_endpoint")
+	dcr := fs.Bool("dcr", false, "allow Dynamic Client Registration at /v1/oauth2/register, as a project's Connected Apps settings can (Stytch: off until enabled)")
+	cimdLoopback := fs.Bool("cimd-loopback", false, "fetch Client ID Metadata Documents from loopback addresses too, over http there (clients on this machine); private addresses stay refused")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -168,6 +180,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if *issuer != "" {
 		opts = append(opts, stytchtest.WithIssuer(*issuer))
+	}
+	if *dcr {
+		opts = append(opts, stytchtest.WithDynamicClientRegistration())
+	}
+	if *cimdLoopback {
+		opts = append(opts, stytchtest.WithClientMetadataFetch(stytchtest.ClientMetadataFetch{AllowLoopback: true}))
 	}
 	if len(hookURLs) > 0 {
 		opts = append(opts, stytchtest.WithWebhooks(stytchtest.WebhookConfig{Secret: *hookSecret, URLs: hookURLs}))

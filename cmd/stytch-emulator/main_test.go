@@ -350,3 +350,73 @@ func TestDemoRolesPolicyAndEnv(t *testing.T) {
 		t.Fatal("a missing -policy file accepted")
 	}
 }
+
+// TestConnectedAppsClientFlags: without flags, Dynamic Client Registration
+// is off (as in a Stytch project until enabled) and Client ID Metadata
+// Documents are fetched from public addresses only, so one served on this
+// machine is refused; -dcr and -cimd-loopback allow both.
+func TestConnectedAppsClientFlags(t *testing.T) {
+	doc := httptest.NewServer(nil)
+	t.Cleanup(doc.Close)
+	clientID := doc.URL + "/agent.json"
+	doc.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"client_id": clientID, "client_name": "Local agent",
+			"redirect_uris": []string{"http://127.0.0.1:9/cb"}, "token_endpoint_auth_method": "none"})
+	})
+	call := func(b banner, method, path string, body any, auth bool) (int, map[string]any) {
+		t.Helper()
+		var rd io.Reader
+		if body != nil {
+			raw, _ := json.Marshal(body)
+			rd = strings.NewReader(string(raw))
+		}
+		req, err := http.NewRequest(method, b.BaseURL+path, rd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if auth {
+			req.SetBasicAuth(b.ProjectID, b.Secret)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out := map[string]any{}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatalf("%s %s: %d, not JSON: %v", method, path, resp.StatusCode, err)
+		}
+		return resp.StatusCode, out
+	}
+	registration := map[string]any{"client_name": "Agent", "redirect_uris": []string{"http://127.0.0.1:9/cb"}}
+	start := func(b banner) map[string]any {
+		return map[string]any{"client_id": clientID, "redirect_uri": "http://127.0.0.1:9/cb", "response_type": "code",
+			"scopes": []string{"documents:read"}, "user_id": b.Demo.Consumer.UserID}
+	}
+
+	b := startEmulator(t)
+	if status, meta := call(b, "GET", "/.well-known/oauth-authorization-server", nil, false); status != 200 || meta["registration_endpoint"] != nil ||
+		meta["client_id_metadata_document_supported"] != true || meta["authorization_response_iss_parameter_supported"] != true {
+		t.Fatalf("metadata without -dcr: %d %v", status, meta)
+	}
+	if status, body := call(b, "POST", "/v1/oauth2/register", registration, false); status != 403 {
+		t.Fatalf("registering without -dcr: %d %v", status, body)
+	}
+	if status, body := call(b, "POST", "/v1/idp/oauth/authorize/start", start(b), true); status != 400 || !strings.Contains(fmt.Sprint(body["error_message"]), "https") {
+		t.Fatalf("a loopback metadata document without -cimd-loopback: %d %v", status, body)
+	}
+
+	b = startEmulator(t, "-dcr", "-cimd-loopback")
+	if status, meta := call(b, "GET", "/.well-known/oauth-authorization-server", nil, false); status != 200 || meta["registration_endpoint"] != b.BaseURL+"/v1/oauth2/register" {
+		t.Fatalf("metadata with -dcr: %d %v", status, meta)
+	}
+	if status, body := call(b, "POST", "/v1/oauth2/register", registration, false); status != 201 {
+		t.Fatalf("registering with -dcr: %d %v", status, body)
+	}
+	status, body := call(b, "POST", "/v1/idp/oauth/authorize/start", start(b), true)
+	if client, _ := body["client"].(map[string]any); status != 200 || client["client_id"] != clientID || client["client_name"] != "Local agent" {
+		t.Fatalf("a loopback metadata document with -cimd-loopback: %d %v", status, body)
+	}
+}

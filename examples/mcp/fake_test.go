@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stytchguard/stytchguard/examples/internal/demo"
+	"github.com/stytchguard/stytchguard/examples/internal/demotest"
 	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
@@ -64,4 +65,39 @@ func mustRequest(t *testing.T, method, target, form, jwt string) *http.Request {
 	}
 	r.AddCookie(&http.Cookie{Name: "stytch_session_jwt", Value: jwt})
 	return r
+}
+
+// TestDemoLoginSameOrigin: the emulator's sign-in form takes a post from
+// the app's own pages only; another site's (login CSRF: signing the
+// person in as someone else, whose consent the agent then gets) is 403.
+func TestDemoLoginSameOrigin(t *testing.T) {
+	app := demotest.StartApp(t, run)
+	for _, tt := range []struct {
+		site   string
+		status int
+	}{{"cross-site", http.StatusForbidden}, {"same-origin", http.StatusSeeOther}} {
+		form := url.Values{"email": {"ann@example.com"}, "name": {"Ann"}, "role": {"viewer"}, "return_to": {"/"}}
+		r, err := http.NewRequest("POST", app.URL+"/demo/login", strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Sec-Fetch-Site", tt.site)
+		if tt.site == "cross-site" {
+			r.Header.Set("Origin", "https://evil.example")
+		}
+		browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		res, err := browser.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		signedIn := false
+		for _, c := range res.Cookies() {
+			signedIn = signedIn || c.Name == "stytch_session_jwt" && c.Value != ""
+		}
+		if res.StatusCode != tt.status || signedIn != (tt.status == http.StatusSeeOther) {
+			t.Fatalf("%s: %d, signed in %v", tt.site, res.StatusCode, signedIn)
+		}
+	}
 }

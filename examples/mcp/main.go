@@ -107,6 +107,7 @@ type app struct {
 	be   *demo.Backend
 	mw   *middleware.Middleware
 	res  *middleware.Resource
+	mcp  http.Handler // the MCP server behind its guard
 	docs demo.Documents
 	// mcpURL is the resource: the MCP endpoint's URL.
 	mcpURL string
@@ -153,11 +154,17 @@ func newApp(be *demo.Backend, base string, servers []string, intro *middleware.I
 	a.res, err = mw.Resource(middleware.ProtectedResource{
 		URL:                  a.mcpURL,
 		AuthorizationServers: servers,
-		Scopes:               []string{demo.ScopeRead, demo.ScopeWrite, "offline_access"},
-		Name:                 "Documents (stytchguard demo)",
-		Introspection:        intro,
+		// No offline_access: MCP servers should not advertise it; clients
+		// find it in the authorization server's metadata.
+		Scopes:        []string{demo.ScopeRead, demo.ScopeWrite},
+		Name:          "Documents (stytchguard demo)",
+		Introspection: intro,
 	})
 	if err != nil {
+		mw.Close()
+		return nil, err
+	}
+	if a.mcp, err = a.mcpHandler(); err != nil {
 		mw.Close()
 		return nil, err
 	}
@@ -169,12 +176,12 @@ func (a *app) close() { a.mw.Close() }
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+a.res.MetadataPath(), a.res.MetadataHandler())
-	mux.Handle("/mcp", a.mcpHandler())
+	mux.Handle("/mcp", a.mcp)
 	mux.Handle("GET /oauth/authorize", a.mw.Authenticate(http.HandlerFunc(a.consentPage)))
 	mux.Handle("POST /oauth/authorize", a.mw.Require(http.HandlerFunc(a.decide)))
 	mux.Handle("POST /logout", a.mw.LogoutHandler())
 	if a.be.Emulator != nil {
-		mux.Handle("POST /demo/login", a.be.LoginHandler(false, a.mw.SetSessionCookies))
+		mux.Handle("POST /demo/login", demo.SameOrigin(a.be.LoginHandler(false, a.mw.SetSessionCookies)))
 	}
 	mux.Handle("/static/", demo.Static())
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -13,64 +10,38 @@ import (
 
 	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/examples/internal/demo"
+	"github.com/stytchguard/stytchguard/middleware"
 )
 
-// toolScope is the scope a tool needs beyond the one every call needs
-// (documents:read), "" for none: a call to add_document without
-// documents:write is refused with 403 insufficient_scope before the MCP
-// server sees it, and the client steps up (asks the person for the scope)
-// from the challenge.
-func toolScope(tool string) string {
-	if tool == "add_document" {
-		return demo.ScopeWrite
-	}
-	return ""
+// scopes are what each MCP request needs: documents:read, whatever it
+// asks, and documents:write too for a call to add_document. A tools/call
+// of a tool not listed is refused (403), whatever the token's scopes. A
+// call without documents:write is refused with 403 insufficient_scope
+// before the MCP server sees it, and the client steps up (asks the person
+// for the scope) from the challenge.
+var scopes = middleware.MCP{
+	Scopes: []string{demo.ScopeRead},
+	Tools: map[string][]string{
+		"list_documents": nil,
+		"add_document":   {demo.ScopeWrite},
+	},
 }
 
-// maxRPCBytes bounds the JSON-RPC bodies read to find a tool's name.
-const maxRPCBytes = 1 << 20
-
-// mcpHandler is the MCP server behind the resource's guard: every request
-// needs an access token with documents:read, a tool call the tool's own
-// scope; the token reaches the tools as the SDK's TokenInfo.
-func (a *app) mcpHandler() http.Handler {
+// mcpHandler is the MCP server behind the resource's MCP guard, which
+// reads each request's JSON-RPC body as the MCP SDK will read it and asks
+// for the scopes of what it calls; the token reaches the tools as the
+// SDK's TokenInfo.
+func (a *app) mcpHandler() (http.Handler, error) {
 	server := mcp.NewServer(&mcp.Implementation{Name: "stytchguard-documents", Version: "1.0.0"}, nil)
 	mcp.AddTool(server, &mcp.Tool{Name: "list_documents", Description: "List the documents, newest first."}, a.listDocuments)
 	mcp.AddTool(server, &mcp.Tool{Name: "add_document", Description: "Add a document with a title, written by the person the agent acts for."}, a.addDocument)
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
 	withInfo := auth.RequireBearerToken(tokenInfo, &auth.RequireBearerTokenOptions{ResourceMetadataURL: a.res.MetadataURL()})(h)
-	reading := a.res.Require(demo.ScopeRead)(withInfo)
-	writing := a.res.Require(demo.ScopeRead, demo.ScopeWrite)(withInfo)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if tool, ok := toolCalled(r); ok && toolScope(tool) == demo.ScopeWrite {
-			writing.ServeHTTP(w, r)
-			return
-		}
-		reading.ServeHTTP(w, r)
-	})
-}
-
-// toolCalled returns the tool a JSON-RPC request calls, if it is a
-// tools/call; the body is read (at most maxRPCBytes) and put back.
-func toolCalled(r *http.Request) (string, bool) {
-	if r.Method != http.MethodPost || r.Body == nil {
-		return "", false
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxRPCBytes))
-	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+	guard, err := a.res.RequireMCP(scopes)
 	if err != nil {
-		return "", false
+		return nil, err
 	}
-	var call struct {
-		Method string `json:"method"`
-		Params struct {
-			Name string `json:"name"`
-		} `json:"params"`
-	}
-	if json.Unmarshal(body, &call) != nil || call.Method != "tools/call" {
-		return "", false
-	}
-	return call.Params.Name, true
+	return guard(withInfo), nil
 }
 
 // tokenInfo hands the access token the resource's guard verified to the

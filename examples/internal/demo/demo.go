@@ -111,7 +111,11 @@ func NewBackend(getenv func(string) string, b2b bool, hc *http.Client) (*Backend
 		}
 		return b, nil
 	}
-	emu := stytchtest.NewServer()
+	// Dynamic Client Registration on (Stytch's is opt-in), and Client ID
+	// Metadata Documents fetched from this machine too: MCP clients that
+	// run beside the demo register either way, offline.
+	emu := stytchtest.NewServer(stytchtest.WithDynamicClientRegistration(),
+		stytchtest.WithClientMetadataFetch(stytchtest.ClientMetadataFetch{AllowLoopback: true}))
 	cfg := emu.Config()
 	cfg.B2B, cfg.HTTPClient = b2b, hc
 	c, err := session.New(cfg)
