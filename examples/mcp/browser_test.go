@@ -28,12 +28,12 @@ func TestBrowserConsent(t *testing.T) {
 	// Started second, stopped first: Chromium's idle and preconnected
 	// sockets are gone before the app shuts down.
 	ctx := demotest.NewBrowser(t)
-	type result struct{ code, state string }
+	type result struct{ code, state, iss string }
 	got := make(chan result, 1)
 	callback := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "<p id=done>You may close this window.</p>")
 		select {
-		case got <- result{r.URL.Query().Get("code"), r.URL.Query().Get("state")}:
+		case got <- result{r.URL.Query().Get("code"), r.URL.Query().Get("state"), r.URL.Query().Get("iss")}:
 		default:
 		}
 	}))
@@ -65,7 +65,7 @@ func TestBrowserConsent(t *testing.T) {
 		consents = append(consents, client+": "+strings.Join(strings.Fields(scopes), " "))
 		select {
 		case r := <-got:
-			return &auth.AuthorizationResult{Code: r.code, State: r.state}, nil
+			return &auth.AuthorizationResult{Code: r.code, State: r.state, Iss: r.iss}, nil
 		case <-time.After(10 * time.Second):
 			return nil, fmt.Errorf("no callback")
 		}

@@ -35,7 +35,7 @@ type story struct {
 
 func startStory(t *testing.T) *story {
 	t.Helper()
-	emu := stytchtest.NewServer()
+	emu := stytchtest.NewServer(stytchtest.WithDynamicClientRegistration())
 	t.Cleanup(emu.Close)
 	emu.SetPolicy(demo.Policy())
 	app := demotest.StartAppWith(t, run, map[string]string{
@@ -122,7 +122,7 @@ func (p *person) approve(t *testing.T, appURL string) auth.AuthorizationCodeFetc
 		if err != nil {
 			return nil, err
 		}
-		return &auth.AuthorizationResult{Code: back.Query().Get("code"), State: back.Query().Get("state")}, nil
+		return &auth.AuthorizationResult{Code: back.Query().Get("code"), State: back.Query().Get("state"), Iss: back.Query().Get("iss")}, nil
 	}
 }
 
@@ -318,7 +318,7 @@ func resign(t *testing.T, tok, kid string, key *rsa.PrivateKey, mod func(jwt.Map
 // while one the server checked before the revocation works until the
 // answer is a minute old (Upstream.RemoteTTL).
 func TestRevokedGrantRefused(t *testing.T) {
-	emu := stytchtest.NewServer()
+	emu := stytchtest.NewServer(stytchtest.WithDynamicClientRegistration())
 	t.Cleanup(emu.Close)
 	emu.SetPolicy(demo.Policy())
 	rs, err := emu.RegisterConnectedApp("Documents MCP server", true, "https://mcp.example.com/unused")

@@ -111,7 +111,9 @@ func NewBackend(getenv func(string) string, b2b bool, hc *http.Client) (*Backend
 		}
 		return b, nil
 	}
-	emu := stytchtest.NewServer()
+	// MCP clients register themselves (DCR), which Stytch, and the
+	// emulator, take only when the project opts in.
+	emu := stytchtest.NewServer(stytchtest.WithDynamicClientRegistration())
 	cfg := emu.Config()
 	cfg.B2B, cfg.HTTPClient = b2b, hc
 	c, err := session.New(cfg)
