@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/stytchguard/stytchguard"
 	"github.com/stytchguard/stytchguard/authz"
 	"github.com/stytchguard/stytchguard/middleware"
@@ -132,6 +134,12 @@ func TestResourceBinding(t *testing.T) {
 		notAllowed  = "is not one of ProtectedResource.ClientIDs"
 		sessionOnly = "Resource.Authenticate"
 	)
+	kid, key := a.srv.SigningKey()
+	withAud := func(tok string, aud ...string) string {
+		out := resign(t, tok, kid, key, func(c jwt.MapClaims) { c["aud"] = append([]string{a.srv.ProjectID()}, aud...) })
+		a.remember(stytchtest.Tokens{SessionJWT: out})
+		return out
+	}
 	tests := []struct {
 		name  string
 		token string
@@ -148,6 +156,10 @@ func TestResourceBinding(t *testing.T) {
 		{"another custom audience", a.token(t, a.apiOthers), [4]string{foreign, foreign, foreign, foreign}},
 		{"another custom audience, requested for this resource", a.token(t, a.apiOthers, notesMCP), [4]string{foreign, foreign, foreign, foreign}},
 		{"a client not allowlisted", a.token(t, a.stranger, notesMCP), [4]string{ok, notNamed, notAllowed, ok}},
+		// Stytch's page calls aud "the audience (client_id)": the token's
+		// own client is no other resource; another client is.
+		{"its own client in aud, requested for this resource", withAud(a.token(t, a.agent), a.agent, notesMCP), [4]string{ok, notNamed, ok, ok}},
+		{"another client in aud", withAud(a.token(t, a.agent), a.stranger), [4]string{foreign, foreign, foreign, foreign}},
 	}
 	a.srv.ResetCalls()
 	for _, tt := range tests {

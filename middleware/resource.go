@@ -48,9 +48,9 @@ type ProtectedResource struct {
 	// resource with RFC 8707's resource parameter (MCP clients send it),
 	// or the access_token_custom_audience of the Connected Apps clients
 	// made for it. Empty means no audience is required. Whatever is set, a
-	// token whose aud names anything besides the project id, URL and
-	// these (another resource, another client's custom audience) is
-	// refused.
+	// token whose aud names anything besides the project id, its own
+	// client_id, URL and these (another resource, another client's custom
+	// audience) is refused.
 	Audiences []string
 	// ClientIDs, when set, are the only Connected Apps clients whose
 	// tokens are taken (client_id). Empty means any client of the project.
@@ -443,8 +443,10 @@ func (r *Resource) pointing(e *stytchguard.Refusal) *stytchguard.Refusal {
 
 // own says why a valid access token is not the resource's own, "" when it
 // is: it comes from one of the AuthorizationServers; its aud names nothing
-// but the project id, URL and Audiences, and, when Audiences are set, one
-// of them; and, when ClientIDs are set, it was issued to one of them. On a
+// but the project id, the token's own client (Stytch's access token page
+// calls aud "the audience (client_id)", though its example holds only the
+// project id), URL and Audiences, and, when Audiences are set, one of
+// them; and, when ClientIDs are set, it was issued to one of them. On a
 // cache hit it costs a few comparisons of short strings, and allocates
 // nothing unless it refuses.
 func (r *Resource) own(a *stytchguard.AccessTokenAuth) string {
@@ -454,12 +456,12 @@ func (r *Resource) own(a *stytchguard.AccessTokenAuth) string {
 	named := len(r.cfg.Audiences) == 0
 	for _, aud := range a.Audience {
 		switch {
-		case aud == r.project:
+		case aud == r.project, aud == a.ClientID:
 		case slices.Contains(r.cfg.Audiences, aud):
 			named = true
 		case aud == r.cfg.URL:
 		default:
-			return fmt.Sprintf("aud names %q, which is neither the project id nor this resource (%s): the token is another resource's", aud, r.names())
+			return fmt.Sprintf("aud names %q, which is neither the project id, nor its client, nor this resource (%s): the token is another resource's", aud, r.names())
 		}
 	}
 	if !named {
