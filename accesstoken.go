@@ -28,6 +28,13 @@ type AccessTokenAuth struct {
 	// Issuer is the token's iss: the authorization server (the project's
 	// domain) that issued it.
 	Issuer string
+	// Audience is the token's aud, in its order: the project id, then any
+	// audience the token was issued for besides (the client's
+	// access_token_custom_audience, the resources it was requested for
+	// with RFC 8707's resource). Nil when an introspection answer named
+	// none. A protected resource takes only a token whose aud names no
+	// other resource (middleware.ProtectedResource.Audiences).
+	Audience []string
 	// CustomClaims are the token's claims other than the registered ones,
 	// scope and client_id. Never nil.
 	CustomClaims map[string]any

@@ -19,7 +19,11 @@ import (
 // for its person with what its scopes grant through the policy's scopes,
 // as Stytch's authorization check on introspection decides; the roles the
 // person holds do not widen it. On a route bound to an organization, only
-// a token of a member of it.
+// a token of a member of it. The token is put in the context as a
+// protected resource's guard puts it (middleware.Resource.Require or
+// Resource.Authenticate, which checked that it is the resource's own: the
+// middleware's tests hold that part); the session routes no longer let one
+// through (middleware.TestResourceAuthenticate).
 func TestAccessTokenScopesThroughThePolicy(t *testing.T) {
 	for _, b2b := range []bool{false, true} {
 		name, denied := "consumer", "consumer_session_authorization_error"

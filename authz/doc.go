@@ -55,4 +55,12 @@
 // its refusals carry the person's product line's code. A route bound to an
 // organization refuses M2M tokens, and takes an access token only of a
 // member of that organization.
+//
+// An access token reaches these guards only through the protected resource
+// it was issued for, which checked that it is its own (issuer, audience,
+// client, introspection past its age): put them behind the resource's
+// guard (res.Require(), then rbac.Require(...)), or behind
+// res.Authenticate on routes that people's sessions share. Behind the
+// middleware's Authenticate or Require alone, an access token is refused
+// with 401 before it gets here.
 package authz

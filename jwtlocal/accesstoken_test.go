@@ -1,6 +1,7 @@
 package jwtlocal_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -36,12 +37,30 @@ func TestAccessTokens(t *testing.T) {
 		a.Source != stytchguard.SourceLocal || a.ExpiresAt.Sub(a.IssuedAt) != stytchtest.AccessTokenLifetime {
 		t.Fatalf("verified %+v, access token %+v", got, a)
 	}
+	if len(a.Audience) != 1 || a.Audience[0] != f.srv.ProjectID() {
+		t.Fatalf("aud %q, want the project id alone", a.Audience)
+	}
 	if !a.HasScopes("notes:read") || a.HasScopes("notes:write") || a.HasScopes("notes:*") {
 		t.Fatal("HasScopes: scopes are granted by name")
 	}
 	if !f.v.AcceptsIssuer(f.srv.URL+"/") || f.v.AcceptsIssuer("https://elsewhere.example") {
 		t.Fatal("AcceptsIssuer")
 	}
+	// The whole aud is carried, in its order, for the resource to decide
+	// which tokens are its own; a cache hit carries it too. Verify itself
+	// checks only that the project id is among it.
+	bound, err := f.srv.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{Issuer: f.srv.URL, SubjectID: f.user.UserID, ClientID: app.ClientID,
+		Scopes: []string{"notes:read"}, Resources: []string{"https://notes.example.com/mcp", "https://tasks.example.com/mcp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pass := range []string{"verified", "cached"} {
+		got, err := f.v.Verify(bg(), bound)
+		if err != nil || fmt.Sprint(got.AccessToken.Audience) != "["+f.srv.ProjectID()+" https://notes.example.com/mcp https://tasks.example.com/mcp]" {
+			t.Fatalf("%s: aud %v, %v", pass, got, err)
+		}
+	}
+
 	clk.Advance(30 * time.Minute) // past MaxTokenAge (5 min), within exp (60 min)
 	if _, err := f.v.Verify(bg(), tok); err != nil {
 		t.Fatalf("half an hour on: %v", err)

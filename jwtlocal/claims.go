@@ -338,7 +338,7 @@ func (c *claims) toAccessToken() *Verified {
 	}
 	a := &stytchguard.AccessTokenAuth{
 		Subject: c.Subject, ClientID: *c.ClientID, Scopes: strings.Fields(*c.Scope), TokenID: c.TokenID, Issuer: c.Issuer,
-		CustomClaims: custom, IssuedAt: unixTime(*c.IssuedAt), ExpiresAt: unixTime(*c.ExpiresAt), Source: stytchguard.SourceLocal,
+		Audience: slices.Clip(c.audience()), CustomClaims: custom, IssuedAt: unixTime(*c.IssuedAt), ExpiresAt: unixTime(*c.ExpiresAt), Source: stytchguard.SourceLocal,
 	}
 	if c.Organization != nil {
 		a.OrganizationID = c.Organization.OrganizationID

@@ -43,9 +43,13 @@
 // taken until their exp, with ClockTolerance. A token is one when it has a
 // scope claim, no session claim, and a client_id claim other than its sub
 // (the person); the result's AccessToken holds the subject, the client, the
-// scopes, the jti and the custom claims. Its issuer is the project's domain
-// ("https://<domain>"), which Issuers must list (the client's BaseURL is
-// accepted already when it is not Stytch's own, as with the emulator).
+// scopes, the jti, the whole aud and the custom claims. Its issuer is the
+// project's domain ("https://<domain>"), which Issuers must list (the
+// client's BaseURL is accepted already when it is not Stytch's own, as with
+// the emulator). Verify checks only that aud holds the project id, as for
+// every token: which resource a token is for (the other audiences in aud,
+// its client) is the resource server's to decide
+// (middleware.ProtectedResource), from AccessToken.Audience.
 //
 // # Errors
 //

@@ -78,8 +78,9 @@ func BenchmarkMiddleware(b *testing.B) {
 
 // BenchmarkAccessToken runs full requests with a Bearer token seen before:
 // a session JWT through Require (session-jwt), and a Connected Apps access
-// token through a protected resource's Require with a scope
-// (access-token). The target is access-token within 1.2× session-jwt.
+// token requested for the resource through its Require with a scope, the
+// resource bound to its URL (access-token). The target is access-token
+// within 1.2× session-jwt.
 func BenchmarkAccessToken(b *testing.B) {
 	srv := stytchtest.NewServer()
 	defer srv.Close()
@@ -92,7 +93,8 @@ func BenchmarkAccessToken(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	access, err := srv.IssueConnectedAppToken(u.UserID, app.ClientID, "documents:read", "documents:write")
+	access, err := srv.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{Issuer: srv.URL, SubjectID: u.UserID, ClientID: app.ClientID,
+		Scopes: []string{"documents:read", "documents:write"}, Resources: []string{"https://api.example.com/mcp"}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -101,7 +103,7 @@ func BenchmarkAccessToken(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer mw.Close()
-	res, err := mw.Resource(middleware.ProtectedResource{URL: "https://api.example.com/mcp"})
+	res, err := mw.Resource(middleware.ProtectedResource{URL: "https://api.example.com/mcp", Audiences: []string{"https://api.example.com/mcp"}})
 	if err != nil {
 		b.Fatal(err)
 	}

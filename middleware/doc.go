@@ -81,11 +81,15 @@
 // such a token (verified locally, like a session JWT) and puts it in the
 // context (stytchguard.AccessTokenFromContext); its refusals' challenges
 // name the resource's RFC 9728 metadata, which MetadataHandler serves, so
-// that a client discovers the authorization server from a 401. With
-// Introspection, tokens past an age are checked with Stytch, so that a
-// revoked grant stops working. Require and the session handlers refuse
-// an access token with 403 session_required; the machine routes refuse it
-// too.
+// that a client discovers the authorization server from a 401. It takes
+// only its own tokens: none whose aud names another resource, and, with
+// ProtectedResource.Audiences or ClientIDs, only those requested for it or
+// issued to its clients. With Introspection, tokens past an age are
+// checked with Stytch, so that a revoked grant stops working. Only a
+// resource's guards take an access token: Authenticate, Require and the
+// session handlers refuse one with 401 invalid_token, and the machine
+// routes with 403. A route that people and agents share goes behind
+// Resource.Authenticate.
 //
 // An MCP server's endpoint goes behind RequireMCP(MCP{...}) instead: each
 // tool, prompt, resource and method needs its own scopes, decided from the

@@ -330,6 +330,9 @@ func ExampleMiddleware_Resource() {
 	res, err := mw.Resource(middleware.ProtectedResource{
 		URL:    "https://notes.example.com/mcp",
 		Scopes: []string{"notes:read", "notes:write"},
+		// Only tokens requested for this URL (RFC 8707's resource, which
+		// MCP clients send): one for another server is refused.
+		Audiences: []string{"https://notes.example.com/mcp"},
 		// AuthorizationServers: the project's domain, also in Verification.Issuers.
 	})
 	if err != nil {
@@ -368,7 +371,13 @@ func ExampleResource_RequireMCP() {
 	defer srv.Close()
 	mw, _ := middleware.New(middleware.Config{Client: srv.Client()})
 	defer mw.Close()
-	res, err := mw.Resource(middleware.ProtectedResource{URL: "https://notes.example.com/mcp", Scopes: []string{"notes:read", "notes:write"}})
+	res, err := mw.Resource(middleware.ProtectedResource{
+		URL:    "https://notes.example.com/mcp",
+		Scopes: []string{"notes:read", "notes:write"},
+		// Only tokens requested for this URL (RFC 8707's resource, which
+		// MCP clients send): one for another server is refused.
+		Audiences: []string{"https://notes.example.com/mcp"},
+	})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -390,7 +399,8 @@ func ExampleResource_RequireMCP() {
 	// An agent a person granted notes:read alone.
 	u := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
 	agent, _ := srv.RegisterConnectedApp("agent", false, "http://127.0.0.1:9/cb")
-	token, _ := srv.IssueConnectedAppToken(u.UserID, agent.ClientID, "notes:read")
+	token, _ := srv.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{Issuer: srv.URL, SubjectID: u.UserID, ClientID: agent.ClientID,
+		Scopes: []string{"notes:read"}, Resources: []string{"https://notes.example.com/mcp"}})
 	for _, body := range []string{
 		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_notes"}}`,
 		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add_note","arguments":{"title":"Minutes"}}}`,
@@ -412,4 +422,62 @@ func ExampleResource_RequireMCP() {
 	// 403 Bearer realm="stytchguard", error="insufficient_scope", error_description="the access token lacks scope notes:write", scope="notes:read notes:write", resource_metadata="https://notes.example.com/.well-known/oauth-protected-resource/mcp"
 	// 400 Bearer realm="stytchguard", error="invalid_request", error_description="the body is not one JSON-RPC message, or a batch of them, read strictly"
 	// 403
+}
+
+// A route that people and agents share: a person's session as
+// Authenticate takes it, and a Connected Apps access token only when the
+// resource would take it (its own: here, requested for its URL). Put the
+// authz guards after it to decide the person by roles and the token by
+// scopes. On a route behind mw.Authenticate alone, an access token is
+// refused.
+func ExampleResource_Authenticate() {
+	srv := stytchtest.NewServer()
+	defer srv.Close()
+	user := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
+	person, _ := srv.StartSession(user.UserID, stytchtest.SessionParams{})
+	agent, _ := srv.RegisterConnectedApp("agent", false, "http://127.0.0.1:9/cb")
+	token, _ := srv.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{Issuer: srv.URL, SubjectID: user.UserID, ClientID: agent.ClientID,
+		Scopes: []string{"notes:read"}, Resources: []string{"https://notes.example.com/api"}})
+
+	mw, _ := middleware.New(middleware.Config{Client: srv.Client()})
+	defer mw.Close()
+	res, err := mw.Resource(middleware.ProtectedResource{URL: "https://notes.example.com/api", Audiences: []string{"https://notes.example.com/api"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	notes := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if at, ok := stytchguard.AccessTokenFromContext(r.Context()); ok {
+			fmt.Fprintln(w, "notes for an agent of", at.Subject == user.UserID)
+			return
+		}
+		u, ok := stytchguard.ConsumerFromContext(r.Context())
+		fmt.Fprintln(w, "notes for the person", ok && u.Session.UserID == user.UserID)
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/notes", res.Authenticate(notes)) // people and agents
+	mux.Handle("GET /app/notes", mw.Authenticate(notes))  // people only
+
+	for _, c := range []struct{ path, bearer string }{
+		{"/api/notes", person.SessionJWT},
+		{"/api/notes", token},
+		{"/app/notes", token},
+	} {
+		r := httptest.NewRequest("GET", c.path, nil)
+		r.Header.Set("Authorization", "Bearer "+c.bearer)
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, r)
+		if rec.Code != http.StatusOK {
+			var refusal struct {
+				ErrorType string `json:"error_type"`
+			}
+			_ = json.Unmarshal(rec.Body.Bytes(), &refusal)
+			fmt.Println(rec.Code, refusal.ErrorType)
+			continue
+		}
+		fmt.Print(rec.Code, " ", rec.Body)
+	}
+	// Output:
+	// 200 notes for the person true
+	// 200 notes for an agent of true
+	// 401 invalid_token
 }

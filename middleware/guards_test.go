@@ -36,6 +36,7 @@ var guardConstructors = []string{
 // notGuards are constructors of the same shape that guard nothing, and why.
 var notGuards = map[string]string{
 	"middleware.Middleware.Authenticate": "lets anonymous requests through by design: the guards after it decide",
+	"middleware.Resource.Authenticate":   "Middleware.Authenticate that also takes the resource's access tokens: lets anonymous requests through by design",
 }
 
 // TestGuardContract: the next handler of every guard runs only with a

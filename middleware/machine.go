@@ -92,7 +92,7 @@ func (m *Middleware) machineGuard(scopes []string, all, people bool) func(http.H
 		return diagnosed(refusal, "the token of client "+machine.ClientID+" grants "+strings.Join(machine.Scopes, " "))
 	}
 	if people {
-		return func(next http.Handler) http.Handler { return m.handler(next, true, admit) }
+		return func(next http.Handler) http.Handler { return m.handler(next, true, admit, nil) }
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -20,7 +20,7 @@ type mcpApp struct {
 	served atomic.Int32
 }
 
-var notesMCP = middleware.MCP{
+var notesTools = middleware.MCP{
 	Scopes: []string{"notes:read"},
 	Tools:  map[string][]string{"list_notes": nil, "add_note": {"notes:write"}, "purge_notes": {"notes:write", "notes:admin"}},
 	Prompts: map[string][]string{
@@ -73,7 +73,7 @@ func call(tool string) string {
 // SDK reads it; what the guard cannot read that way is refused before the
 // server sees it, and what it lets through reaches the server intact.
 func TestRequireMCP(t *testing.T) {
-	a := newMCPApp(t, notesMCP)
+	a := newMCPApp(t, notesTools)
 	read := a.token(t, "notes:read")
 	write := a.token(t, "notes:read", "notes:write")
 	none := a.token(t, "profile")
@@ -166,7 +166,7 @@ func TestRequireMCP(t *testing.T) {
 // TestRequireMCPBody: a body past the bound is a 413, whether its length
 // is declared or not, and nothing is decided; one at the bound is read.
 func TestRequireMCPBody(t *testing.T) {
-	cfg := notesMCP
+	cfg := notesTools
 	cfg.MaxBodyBytes = 4096
 	a := newMCPApp(t, cfg)
 	read := a.token(t, "notes:read")
@@ -234,7 +234,7 @@ func TestRequireMCPBody(t *testing.T) {
 // every request needs, its body unread; other methods than POST need those
 // scopes alone.
 func TestRequireMCPOtherRequests(t *testing.T) {
-	a := newMCPApp(t, notesMCP)
+	a := newMCPApp(t, notesTools)
 	rec := a.post(t, "", call("add_note"))
 	if rec.Code != 401 || !strings.Contains(rec.Header().Get("WWW-Authenticate"), `scope="notes:read"`) {
 		t.Fatalf("%d %v", rec.Code, rec.Header())

@@ -80,7 +80,9 @@ func (a *auth) context(ctx context.Context) context.Context {
 // credential that is not valid is refused with 401. An outage at Stytch is a
 // 503, whatever the credential. A valid M2M access token (Bearer) goes on
 // too, in stytchguard.MachineFromContext, for the guards that take one
-// (RequireMachine, RequireSessionOrMachine).
+// (RequireMachine, RequireSessionOrMachine). A Connected Apps access token
+// is refused with 401 invalid_token: only the resource it was issued for
+// may take it, on routes behind Resource.Require or Resource.Authenticate.
 //
 // A session cookie that comes more than once (one planted by a sibling
 // subdomain, say) is tried value by value, JWTs first, at most four of each
@@ -89,23 +91,24 @@ func (a *auth) context(ctx context.Context) context.Context {
 // as an attacker's planted session must not stand in for the person's. No
 // cookie is cleared then: the one that failed may be the planted one.
 func (m *Middleware) Authenticate(next http.Handler) http.Handler {
-	return m.handler(next, false, nil)
+	return m.handler(next, false, nil, nil)
 }
 
 // Require is Authenticate, but a request without a valid session is refused
-// with 401, and one with a machine token instead of a person's session with
-// 403 session_required: next runs only with a person's session in the
-// context. A CORS preflight is answered 204 without running next, unless
+// with 401 (a Connected Apps access token too), and one with a machine token
+// instead of a person's session with 403 session_required: next runs only
+// with a person's session in the context. A CORS preflight is answered 204 without running next, unless
 // CrossOrigin.PassPreflights.
 func (m *Middleware) Require(next http.Handler) http.Handler {
-	return m.handler(next, true, personOnly)
+	return m.handler(next, true, personOnly, nil)
 }
 
 // handler serves next with the request's session in its context, after
 // admit, when set, accepted it. When required, next runs only with one.
 // Authenticate (not required) passes preflights on anonymous; marked, with
-// CrossOrigin.PassPreflights, for the guards after it.
-func (m *Middleware) handler(next http.Handler, required bool, admit func(*auth) *stytchguard.Refusal) http.Handler {
+// CrossOrigin.PassPreflights, for the guards after it. A Connected Apps
+// access token is refused, unless res decides it (Resource.Authenticate).
+func (m *Middleware) handler(next http.Handler, required bool, admit func(*auth) *stytchguard.Refusal, res *Resource) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if (required || m.cfg.CrossOrigin.PassPreflights) && m.preflight(w, r, next) {
 			return
@@ -113,7 +116,7 @@ func (m *Middleware) handler(next http.Handler, required bool, admit func(*auth)
 		// A session the JWT alone proves is written here, on this stack:
 		// the request's one context value is its only copy on the heap.
 		var local auth
-		_, a, e := m.serve(w, r, required, &local)
+		_, a, e := m.serve(w, r, required, &local, res)
 		if e == nil && a != nil && admit != nil {
 			if e = admit(a); e != nil {
 				m.refuse(w, r, e)
@@ -166,9 +169,10 @@ func (m *Middleware) preflight(w http.ResponseWriter, r *http.Request, next http
 // required, the request goes on anonymous); any other failure is answered
 // with its status, and returned. Otherwise the request goes on, with its
 // session (nil: anonymous), after writing back any cookie Stytch refreshed.
-// A session the JWT alone proves is written to local, and returned.
-func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, required bool, local *auth) (credential, *auth, *stytchguard.Refusal) {
-	cred, a, e := m.resolve(r, local)
+// A session the JWT alone proves is written to local, and returned. res,
+// when set, decides Connected Apps access tokens (see decide).
+func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, required bool, local *auth, res *Resource) (credential, *auth, *stytchguard.Refusal) {
+	cred, a, e := m.resolve(r, local, res)
 	if e != nil && e.Status == http.StatusUnauthorized && cred.From == fromCookie {
 		if cred.tossed == nil && e.Err != errTwoPeople { // else the value that failed may be a planted one
 			m.clearCookies(w)
@@ -197,7 +201,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, required bool
 
 // authenticated is serve for handlers that need a person's session.
 func (m *Middleware) authenticated(w http.ResponseWriter, r *http.Request) (credential, *auth, bool) {
-	cred, a, e := m.serve(w, r, true, new(auth))
+	cred, a, e := m.serve(w, r, true, new(auth), nil)
 	if e == nil {
 		if e = personOnly(a); e != nil {
 			m.refuse(w, r, e)
@@ -266,8 +270,9 @@ func hasHandler(ctx context.Context) bool {
 
 // resolve runs the pipeline, steps numbered as in the package doc. It
 // returns the credential, and either the session, an *stytchguard.Refusal, or neither
-// (anonymous). A session the JWT alone proves is written to dst.
-func (m *Middleware) resolve(r *http.Request, dst *auth) (credential, *auth, *stytchguard.Refusal) {
+// (anonymous). A session the JWT alone proves is written to dst. res, when
+// set, decides Connected Apps access tokens (see decide).
+func (m *Middleware) resolve(r *http.Request, dst *auth, res *Resource) (credential, *auth, *stytchguard.Refusal) {
 	// 1. Extract.
 	cred, e := m.extract(r)
 	if e != nil || cred.Empty() {
@@ -281,7 +286,7 @@ func (m *Middleware) resolve(r *http.Request, dst *auth) (credential, *auth, *st
 	if cred.tossed != nil {
 		return m.resolveTossed(r, cred)
 	}
-	a, e := m.decide(r, cred, dst)
+	a, e := m.decide(r, cred, dst, res)
 	return cred, a, e
 }
 
@@ -309,7 +314,7 @@ func (m *Middleware) resolveTossed(r *http.Request, cred credential) (credential
 	}
 	var worst *stytchguard.Refusal
 	for i, c := range cred.tossed.candidates() {
-		a, e := m.decide(r, c, new(auth))
+		a, e := m.decide(r, c, new(auth), nil) // cookies: never an access token
 		if e == nil && a != nil {
 			if i < len(cred.tossed.jwts) && m.anotherPerson(r.Context(), a, cred.tossed.jwts[i+1:]) {
 				m.tossLog.Do(func() {
@@ -352,8 +357,10 @@ func errTwoSessions() *stytchguard.Refusal {
 }
 
 // decide runs steps 2 to 4 of the pipeline for one credential: it returns
-// the session, an *stytchguard.Refusal, or neither (anonymous).
-func (m *Middleware) decide(r *http.Request, cred credential, dst *auth) (*auth, *stytchguard.Refusal) {
+// the session, an *stytchguard.Refusal, or neither (anonymous). A Connected
+// Apps access token is refused (401), unless res is set: then res decides
+// it as its guard does (Resource.token), without scopes.
+func (m *Middleware) decide(r *http.Request, cred credential, dst *auth, res *Resource) (*auth, *stytchguard.Refusal) {
 	ctx := r.Context()
 
 	// 2. Verify the JWT locally, and decide what, if anything, to ask Stytch.
@@ -364,7 +371,7 @@ func (m *Middleware) decide(r *http.Request, cred credential, dst *auth) (*auth,
 	case j.machine():
 		return m.machine(cred, j.verified, j.err)
 	case j.accessToken():
-		return m.accessToken(cred, j.verified, j.err)
+		return m.accessToken(r, cred, &j, res, dst)
 	case j.session():
 		// 3. Revoked here, or on an instance sharing the list?
 		if checked = j.verified.SessionID; m.cfg.Stores.Revocations.IsRevoked(ctx, checked) {

@@ -44,6 +44,22 @@ type ProtectedResource struct {
 	Scopes []string
 	// Name is a name for people (resource_name). Optional.
 	Name string
+	// Audiences make a token this resource's own: one of them must be in
+	// its aud. Name URL to take the tokens clients requested for this
+	// resource with RFC 8707's resource parameter (MCP clients send it),
+	// or the access_token_custom_audience of the Connected Apps clients
+	// made for it. Empty means no audience is required. Whatever is set, a
+	// token whose aud names anything besides the project id, its own
+	// client_id, URL and these (another resource, another client's custom
+	// audience) is refused.
+	Audiences []string
+	// ClientIDs, when set, are the only Connected Apps clients whose
+	// tokens are taken (client_id). Empty means any client of the project.
+	//
+	// With neither Audiences nor ClientIDs, every Connected Apps access
+	// token of the project that names no other resource is taken, whoever
+	// it was issued to; Resource logs so when built.
+	ClientIDs []string
 	// Introspection, when set, lets the resource ask Stytch about tokens
 	// (RFC 7662), as the Connected Apps client it names. Nil means tokens
 	// are only ever verified locally: valid until their exp, even after
@@ -91,6 +107,7 @@ const (
 type Resource struct {
 	m           *Middleware
 	cfg         ProtectedResource
+	project     string // the project id, in every token's aud
 	metadataURL string
 	metadataAt  string // metadataURL's path
 	metadata    []byte
@@ -159,7 +176,21 @@ func (m *Middleware) Resource(cfg ProtectedResource) (*Resource, error) {
 		}
 	}
 	cfg.Scopes = slices.Clone(cfg.Scopes)
-	r := &Resource{m: m, cfg: cfg}
+	project := m.cfg.Client.ProjectID()
+	cfg.Audiences = slices.Clone(cfg.Audiences)
+	for i, a := range cfg.Audiences {
+		switch {
+		case a == "":
+			return nil, fmt.Errorf("middleware: ProtectedResource.Audiences[%d]: empty", i)
+		case a == project:
+			return nil, fmt.Errorf("middleware: ProtectedResource.Audiences[%d]: %q is the project id, in every token of the project: name the resource's URL or a custom audience", i, a)
+		}
+	}
+	cfg.ClientIDs = slices.Clone(cfg.ClientIDs)
+	if i := slices.Index(cfg.ClientIDs, ""); i >= 0 {
+		return nil, fmt.Errorf("middleware: ProtectedResource.ClientIDs[%d]: empty", i)
+	}
+	r := &Resource{m: m, cfg: cfg, project: project}
 	if in := cfg.Introspection; in != nil {
 		c := *in
 		switch {
@@ -191,7 +222,34 @@ func (m *Middleware) Resource(cfg ProtectedResource) (*Resource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("middleware: ProtectedResource: %w", err)
 	}
+	if len(cfg.Audiences) == 0 && len(cfg.ClientIDs) == 0 {
+		m.cfg.Logger.LogAttrs(context.Background(), slog.LevelWarn, "stytchguard: this protected resource takes any Connected Apps access token of the project, "+
+			"whichever client it was issued to and whether or not it was requested for this resource, as Stytch puts the project id in every token's aud: "+
+			"set ProtectedResource.Audiences (its URL, for tokens requested with RFC 8707's resource; or the clients' access_token_custom_audience) "+
+			"or ProtectedResource.ClientIDs to take only its own",
+			slog.String("resource", cfg.URL), slog.String("project_id", project))
+	}
 	return r, nil
+}
+
+// Authenticate is Middleware.Authenticate for routes that people and the
+// resource's clients share: a person's session (and an M2M access token)
+// goes on as Middleware.Authenticate takes it, and a Connected Apps access
+// token, as a Bearer credential, only when Require would take it (its own,
+// by AuthorizationServers, Audiences and ClientIDs; still active past
+// Introspection.After), into stytchguard.AccessTokenFromContext. A token
+// that is not is refused with 401 invalid_token, whose challenge names
+// the metadata. No scope is asked for here: put the authz guards after it,
+// which decide a person by their roles and a token by its scopes, or
+// check stytchguard.AccessTokenAuth.HasScopes in the handler. While no key
+// set is held, an access token here is a 503 (Require introspects it, with
+// Introspection).
+//
+// On routes behind Middleware.Authenticate or Middleware.Require, and the
+// guards built on them, a Connected Apps access token is refused with 401:
+// this is how a route opts in.
+func (r *Resource) Authenticate(next http.Handler) http.Handler {
+	return r.m.handler(next, false, nil, r)
 }
 
 // MetadataURL is where the resource's metadata is served, as the
@@ -228,14 +286,19 @@ func (r *Resource) MetadataHandler() http.Handler {
 
 // Require returns a guard for the resource's routes: the request must carry,
 // as "Authorization: Bearer", a Connected Apps access token of the project,
-// from one of the AuthorizationServers, granting every one of scopes (by
-// name: stytchguard.AccessTokenAuth.HasScopes). The token is put in the
-// context (stytchguard.AccessTokenFromContext). Refusals carry RFC 6750
-// challenges naming the metadata (resource_metadata) and the scopes:
+// from one of the AuthorizationServers, that is the resource's own (its aud
+// names no other resource, and one of Audiences when they are set; its
+// client is one of ClientIDs when they are set), granting every one of
+// scopes (by name: stytchguard.AccessTokenAuth.HasScopes). The token is put
+// in the context (stytchguard.AccessTokenFromContext). Refusals carry RFC
+// 6750 challenges naming the metadata (resource_metadata) and the scopes:
 //   - no credential: 401, from which a client discovers the authorization
 //     server;
 //   - a token that is not a valid access token (forged, expired, another
 //     project's, a session JWT, an M2M token, an opaque token, a cookie):
+//     401 invalid_token, decided here without asking Stytch;
+//   - a valid access token that is not the resource's own (another
+//     resource's, or not requested for this one, or another client's):
 //     401 invalid_token, decided here without asking Stytch;
 //   - a valid token without the scopes: 403 insufficient_scope;
 //   - no key set held yet to verify with: 503, with Retry-After.
@@ -275,75 +338,100 @@ func (r *Resource) Require(scopes ...string) func(http.Handler) http.Handler {
 }
 
 // resolve is the pipeline for the resource's routes: only an access token
-// that verifies locally (or, with Introspection and no key set, that
-// Stytch says is active), as a Bearer credential, from one of the
-// authorization servers, with scopes, is let through, written to dst.
-// Stytch is asked only with Introspection.
+// of the resource's own (token) that verifies locally (or, with
+// Introspection and no key set, that Stytch says is active), as a Bearer
+// credential, with scopes, is let through, written to dst. Stytch is asked
+// only with Introspection.
 func (r *Resource) resolve(req *http.Request, scopes []string, dst *auth) (*auth, *stytchguard.Refusal) {
-	refuse := func(status int, code, msg, why string, err error) (*auth, *stytchguard.Refusal) {
-		return nil, &stytchguard.Refusal{Status: status, Code: code, Message: msg, Diagnosis: why, Err: err,
-			TokenPresented: code != stytchguard.CodeUnauthenticated, Scopes: scopes, ResourceMetadata: r.metadataURL}
-	}
 	cred, e := r.m.extract(req)
 	switch {
 	case e != nil:
 		return nil, r.pointing(e)
 	case cred.Empty():
-		return refuse(http.StatusUnauthorized, stytchguard.CodeUnauthenticated, "an access token is required",
+		return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeUnauthenticated, "an access token is required",
 			"no Authorization: Bearer header", nil)
 	case cred.From != fromHeader:
-		return refuse(http.StatusUnauthorized, stytchguard.CodeUnauthenticated, "an access token is required",
+		return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeUnauthenticated, "an access token is required",
 			"a session cookie came; an access token comes as Authorization: Bearer", nil)
 	case cred.JWT == "":
-		return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid",
+		return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid",
 			"an opaque token came; Connected Apps access tokens are JWTs", nil)
 	}
 	j := r.m.judge(req.Context(), cred)
+	if a, e, ok := r.token(req, cred, &j, scopes, dst); ok {
+		return a, e
+	}
+	switch {
+	case j.outcome == jwtlocal.ErrKeyUnknown:
+		return nil, r.pointing(r.m.errNoKeys(j.err))
+	case j.machine():
+		return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid",
+			"an M2M access token came; this resource takes a Connected App's access token, acting for a person", nil)
+	case j.session():
+		return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid",
+			"a session JWT came; this resource takes a Connected App's access token", nil)
+	}
+	return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid", errString(j.err), j.err)
+}
+
+// token decides a Bearer JWT judged j that is, or (no key set held, with
+// Introspection) may be, a Connected Apps access token, and reports
+// whether it was one: let through, written to dst, when it is the
+// resource's own (own), still active past Introspection.After, and grants
+// scopes. Resource.Require and Resource.Authenticate decide access tokens
+// here, and nowhere else.
+func (r *Resource) token(req *http.Request, cred credential, j *judgment, scopes []string, dst *auth) (*auth, *stytchguard.Refusal, bool) {
 	switch {
 	case j.accessToken() && j.outcome == nil:
 		a := j.verified.AccessToken
-		if !slices.Contains(r.cfg.AuthorizationServers, a.Issuer) {
-			return r.admit(a, scopes, dst, refuse) // refused, and never introspected
+		if why := r.own(a); why != "" {
+			// Another resource's, or not this one's: refused, and never
+			// introspected.
+			return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not for this resource", why, nil), true
 		}
 		if in := r.cfg.Introspection; in != nil && !r.m.cfg.Now().Before(a.IssuedAt.Add(in.After)) {
 			// Old enough to ask whether its grant still stands. If Stytch
 			// cannot say, what the key set proved stands.
 			if asked, e := r.introspect(req, cred.JWT, false); e == nil && asked == nil {
-				return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is no longer active",
-					"Stytch's introspection: not active (its grant was revoked, or it was)", nil)
+				return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is no longer active",
+					"Stytch's introspection: not active (its grant was revoked, or it was)", nil), true
 			}
 		} else if r.m.cfg.Hooks.Local != nil {
 			r.m.cfg.Hooks.Local()
 		}
-		return r.admit(a, scopes, dst, refuse)
+		got, e := r.grant(a, scopes, dst)
+		return got, e, true
 	case j.outcome == jwtlocal.ErrKeyUnknown && r.cfg.Introspection != nil:
 		// No key set to verify with: Stytch's word, within the budget, as
 		// nothing ties the token to the project yet.
 		a, e := r.introspect(req, cred.JWT, true)
 		switch {
 		case e != nil:
-			return nil, r.pointing(e)
+			return nil, r.pointing(e), true
 		case a == nil:
-			return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid", "Stytch's introspection: not active", nil)
+			return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid", "Stytch's introspection: not active", nil), true
 		case !r.m.cfg.Now().Before(a.ExpiresAt):
-			return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is expired or not valid yet",
-				"expired at "+a.ExpiresAt.UTC().Format(time.RFC3339), nil)
+			return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is expired or not valid yet",
+				"expired at "+a.ExpiresAt.UTC().Format(time.RFC3339), nil), true
 		}
-		return r.admit(a, scopes, dst, refuse)
+		if why := r.own(a); why != "" {
+			return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not for this resource", why, nil), true
+		}
+		got, e := r.grant(a, scopes, dst)
+		return got, e, true
 	case j.accessToken() && j.outcome == jwtlocal.ErrIssuerUnknown:
-		return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid", j.err.Error(), j.err)
+		return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid", j.err.Error(), j.err), true
 	case j.accessToken():
-		return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is expired or not valid yet", j.err.Error(), j.err)
-	case j.outcome == jwtlocal.ErrKeyUnknown:
-		return nil, r.pointing(r.m.errNoKeys(j.err))
-	case j.machine():
-		return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid",
-			"an M2M access token came; this resource takes a Connected App's access token, acting for a person", nil)
-	case j.session():
-		return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid",
-			"a session JWT came; this resource takes a Connected App's access token", nil)
+		return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is expired or not valid yet", j.err.Error(), j.err), true
 	}
-	return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid", errString(j.err), j.err)
+	return nil, nil, false
+}
+
+// refusal is a refusal of the resource's: its challenge names the
+// metadata, and scopes.
+func (r *Resource) refusal(scopes []string, status int, code, msg, why string, err error) *stytchguard.Refusal {
+	return &stytchguard.Refusal{Status: status, Code: code, Message: msg, Diagnosis: why, Err: err,
+		TokenPresented: code != stytchguard.CodeUnauthenticated, Scopes: scopes, ResourceMetadata: r.metadataURL}
 }
 
 // pointing returns a copy of e that names the resource's metadata: e may
@@ -354,16 +442,50 @@ func (r *Resource) pointing(e *stytchguard.Refusal) *stytchguard.Refusal {
 	return &c
 }
 
-// admit lets a valid access token through, written to dst, when it comes
-// from one of the resource's authorization servers and grants scopes.
-func (r *Resource) admit(a *stytchguard.AccessTokenAuth, scopes []string, dst *auth,
-	refuse func(status int, code, msg, why string, err error) (*auth, *stytchguard.Refusal)) (*auth, *stytchguard.Refusal) {
+// own says why a valid access token is not the resource's own, "" when it
+// is: it comes from one of the AuthorizationServers; its aud names nothing
+// but the project id, the token's own client (Stytch's access token page
+// calls aud "the audience (client_id)", though its example holds only the
+// project id), URL and Audiences, and, when Audiences are set, one of
+// them; and, when ClientIDs are set, it was issued to one of them. On a
+// cache hit it costs a few comparisons of short strings, and allocates
+// nothing unless it refuses.
+func (r *Resource) own(a *stytchguard.AccessTokenAuth) string {
 	if !slices.Contains(r.cfg.AuthorizationServers, a.Issuer) {
-		return refuse(http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not valid",
-			fmt.Sprintf("issuer %q is not an authorization server of this resource (%s)", a.Issuer, strings.Join(r.cfg.AuthorizationServers, ", ")), nil)
+		return fmt.Sprintf("issuer %q is not an authorization server of this resource (%s)", a.Issuer, strings.Join(r.cfg.AuthorizationServers, ", "))
 	}
+	named := len(r.cfg.Audiences) == 0
+	for _, aud := range a.Audience {
+		switch {
+		case aud == r.project, aud == a.ClientID:
+		case slices.Contains(r.cfg.Audiences, aud):
+			named = true
+		case aud == r.cfg.URL:
+		default:
+			return fmt.Sprintf("aud names %q, which is neither the project id, nor its client, nor this resource (%s): the token is another resource's", aud, r.names())
+		}
+	}
+	if !named {
+		return fmt.Sprintf("aud %q names none of ProtectedResource.Audiences (%s): the token was not requested for this resource "+
+			"(RFC 8707 resource=%s), nor issued with a custom audience of its own", a.Audience, strings.Join(r.cfg.Audiences, ", "), r.cfg.URL)
+	}
+	if len(r.cfg.ClientIDs) > 0 && !slices.Contains(r.cfg.ClientIDs, a.ClientID) {
+		return fmt.Sprintf("client %q is not one of ProtectedResource.ClientIDs", a.ClientID)
+	}
+	return ""
+}
+
+// names lists what the resource's tokens may name in aud besides the
+// project id: URL, and Audiences.
+func (r *Resource) names() string {
+	return strings.Join(append([]string{r.cfg.URL}, r.cfg.Audiences...), ", ")
+}
+
+// grant lets a token of the resource's own through, written to dst, when
+// it grants scopes.
+func (r *Resource) grant(a *stytchguard.AccessTokenAuth, scopes []string, dst *auth) (*auth, *stytchguard.Refusal) {
 	if !a.HasScopes(scopes...) {
-		return refuse(http.StatusForbidden, stytchguard.CodeInsufficientScope, "the access token lacks scope "+strings.Join(scopes, " and "),
+		return nil, r.refusal(scopes, http.StatusForbidden, stytchguard.CodeInsufficientScope, "the access token lacks scope "+strings.Join(scopes, " and "),
 			"the token of client "+a.ClientID+" grants "+strings.Join(a.Scopes, " "), nil)
 	}
 	*dst = auth{access: a, expires: a.ExpiresAt}
@@ -420,7 +542,7 @@ func (r *Resource) introspect(req *http.Request, token string, spends bool) (*st
 		answer := &introspected{until: m.cfg.Now().Add(m.cfg.Upstream.RemoteTTL)}
 		if got.Active {
 			answer.token = &stytchguard.AccessTokenAuth{Subject: got.Subject, ClientID: got.ClientID, Scopes: strings.Fields(got.Scope),
-				TokenID: got.TokenID, Issuer: got.Issuer, CustomClaims: map[string]any{}, Source: stytchguard.SourceStytch,
+				TokenID: got.TokenID, Issuer: got.Issuer, Audience: got.Audience, CustomClaims: map[string]any{}, Source: stytchguard.SourceStytch,
 				IssuedAt: time.Unix(got.IssuedAt, 0), ExpiresAt: time.Unix(got.ExpiresAt, 0)}
 		}
 		r.answers.Add(key, answer)
@@ -484,14 +606,22 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// accessToken admits, on the session routes (Authenticate), a Connected
-// Apps access token that verified as a Bearer credential: it goes on in
-// stytchguard.AccessTokenFromContext, never as a person's session (Require
-// refuses it with 403). Anything else about one is a 401: Stytch's
-// authenticate takes no access token.
-func (m *Middleware) accessToken(cred credential, v *jwtlocal.Verified, err error) (*auth, *stytchguard.Refusal) {
-	if err == nil && cred.From == fromHeader {
-		return &auth{access: v.AccessToken, expires: v.AccessToken.ExpiresAt}, nil
+// accessToken answers a Connected Apps access token on the session routes:
+// res, when set (Resource.Authenticate), decides it as its guard does,
+// without scopes, when it comes as a Bearer credential. Otherwise it is
+// refused with 401: a token is taken only by the resource it is for, and
+// only a Resource can tell (issuer, audience, client, introspection past
+// its age); the diagnosis says how a route takes one.
+func (m *Middleware) accessToken(r *http.Request, cred credential, j *judgment, res *Resource, dst *auth) (*auth, *stytchguard.Refusal) {
+	if res != nil && cred.From == fromHeader {
+		a, e, _ := res.token(r, cred, j, nil, dst)
+		return a, e
 	}
-	return nil, &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeInvalidToken, Message: "the access token is not valid here", TokenPresented: true, Err: err}
+	why := "a Connected App's access token came, on a route for people's sessions: a route takes one only through the protected resource it is for, " +
+		"which checks that it is its own: guard it with Resource.Require (then the authz guards), or Resource.Authenticate for routes people and agents share"
+	if cred.From != fromHeader {
+		why = "a Connected App's access token came as a cookie: it is taken only as Authorization: Bearer, by a protected resource's guards"
+	}
+	return nil, &stytchguard.Refusal{Status: http.StatusUnauthorized, Code: stytchguard.CodeInvalidToken, Message: "the access token is not taken here",
+		Diagnosis: why, TokenPresented: true, Err: j.err}
 }

@@ -46,6 +46,7 @@ func newAgentApp(t *testing.T) *agentApp {
 	mux.Handle("POST /mcp/notes", res.Require("notes:write")(agentWho))
 	mux.Handle("GET /reports", a.mw.RequireMachine()(agentWho))
 	mux.Handle("GET /open", a.mw.Authenticate(agentWho))
+	mux.Handle("GET /shared", res.Authenticate(agentWho))
 	client, err := a.srv.RegisterConnectedApp("Notes agent", false, "http://127.0.0.1:9/callback")
 	if err != nil {
 		t.Fatal(err)
@@ -133,9 +134,12 @@ func TestResourceRefusals(t *testing.T) {
 		{"an opaque session token", "GET", "/mcp", []string{"bearer:" + person.SessionToken}, 401, "invalid_token", meta},
 		{"a session cookie", "GET", "/mcp", []string{"jwt:" + person.SessionJWT}, 401, "unauthenticated", meta},
 		{"an access token as a cookie", "GET", "/mcp", []string{"jwt:" + good}, 401, "unauthenticated", meta},
-		{"an access token on a person's route", "GET", "/me", []string{"bearer:" + good}, 403, "session_required", ""},
+		{"an access token on a person's route", "GET", "/me", []string{"bearer:" + good}, 401, "invalid_token", `error="invalid_token"`},
 		{"an access token on a machine route", "GET", "/reports", []string{"bearer:" + good}, 403, "insufficient_scope", ""},
-		{"an access token where a session is optional", "GET", "/open", []string{"bearer:" + good}, 200, "", ""},
+		{"an access token where a session is optional", "GET", "/open", []string{"bearer:" + good}, 401, "invalid_token", `error="invalid_token"`},
+		{"an access token where the resource shares the route", "GET", "/shared", []string{"bearer:" + good}, 200, "", ""},
+		{"a forged token where the resource shares the route", "GET", "/shared", []string{"bearer:" + forged}, 401, "invalid_token", `error="invalid_token"`},
+		{"another project's where the resource shares the route", "GET", "/shared", []string{"bearer:" + otherProject}, 401, "invalid_token", `error="invalid_token"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,6 +202,12 @@ func TestResourceMetadata(t *testing.T) {
 		{"http elsewhere than localhost", middleware.ProtectedResource{URL: "http://notes.example.com/mcp"}, "https is required"},
 		{"an authorization server the verifier does not accept", middleware.ProtectedResource{URL: "https://notes.example.com/mcp",
 			AuthorizationServers: []string{"https://login.example.com"}}, "Verification.Issuers"},
+		{"an empty audience", middleware.ProtectedResource{URL: "https://notes.example.com/mcp",
+			Audiences: []string{"https://notes.example.com/mcp", ""}}, "ProtectedResource.Audiences[1]: empty"},
+		{"the project id as the audience", middleware.ProtectedResource{URL: "https://notes.example.com/mcp",
+			Audiences: []string{a.srv.ProjectID()}}, "ProtectedResource.Audiences[0]: " + `"` + a.srv.ProjectID() + `" is the project id`},
+		{"an empty client id", middleware.ProtectedResource{URL: "https://notes.example.com/mcp",
+			ClientIDs: []string{""}}, "ProtectedResource.ClientIDs[0]: empty"},
 	}
 	for _, tt := range bad {
 		if _, err := a.mw.Resource(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -144,6 +144,10 @@ type Introspection struct {
 	Scope    string // space-separated
 	Issuer   string
 	TokenID  string
+	// Audience is the token's aud (RFC 7662 2.2), a list whether Stytch
+	// sent a string or an array: the project id, and any audience the
+	// token was issued for besides. Nil when the answer named none.
+	Audience []string
 	// IssuedAt and ExpiresAt are Unix seconds.
 	IssuedAt, ExpiresAt int64
 }
@@ -159,6 +163,29 @@ type introspection struct {
 	TokenID   string  `json:"jti"`
 	IssuedAt  float64 `json:"iat"`
 	ExpiresAt float64 `json:"exp"`
+	Audience  any     `json:"aud"` // a string or an array of strings
+}
+
+// audience returns the answer's aud as a list (nil when absent), and
+// whether it was one of the two shapes RFC 7662 allows.
+func (i *introspection) audience() ([]string, bool) {
+	switch a := i.Audience.(type) {
+	case nil:
+		return nil, true
+	case string:
+		return []string{a}, true
+	case []any:
+		out := make([]string, 0, len(a))
+		for _, x := range a {
+			s, ok := x.(string)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, s)
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 // problem fails closed on an answer Stytch would not give: no active
@@ -169,6 +196,9 @@ func (i *introspection) problem() string {
 		return "no active field"
 	case *i.Active && (i.Subject == "" || i.ClientID == "" || i.ExpiresAt == 0):
 		return "an active token without sub, client_id or exp"
+	}
+	if _, ok := i.audience(); !ok {
+		return "aud is neither a string nor a list of strings"
 	}
 	return ""
 }
@@ -186,6 +216,7 @@ func (c *Client) IntrospectAccessToken(ctx context.Context, p IntrospectParams) 
 	if err != nil {
 		return nil, err
 	}
+	aud, _ := res.audience() // its shape checked (problem)
 	return &Introspection{Active: *res.Active, Subject: res.Subject, ClientID: res.ClientID, Scope: res.Scope, Issuer: res.Issuer, TokenID: res.TokenID,
-		IssuedAt: int64(res.IssuedAt), ExpiresAt: int64(res.ExpiresAt)}, nil
+		Audience: aud, IssuedAt: int64(res.IssuedAt), ExpiresAt: int64(res.ExpiresAt)}, nil
 }

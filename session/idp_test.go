@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -79,8 +80,21 @@ func TestIntrospectAccessToken(t *testing.T) {
 	ctx := context.Background()
 	p := session.IntrospectParams{Token: tok, ClientID: rs.ClientID, ClientSecret: rs.ClientSecret}
 	got, err := c.IntrospectAccessToken(ctx, p)
-	if err != nil || !got.Active || got.Subject != u.UserID || got.ClientID != agent.ClientID || got.Scope != "notes:read" || got.ExpiresAt == 0 || got.Issuer != srv.URL {
+	if err != nil || !got.Active || got.Subject != u.UserID || got.ClientID != agent.ClientID || got.Scope != "notes:read" || got.ExpiresAt == 0 || got.Issuer != srv.URL ||
+		len(got.Audience) != 1 || got.Audience[0] != srv.ProjectID() {
 		t.Fatalf("%+v %v", got, err)
+	}
+	// aud as RFC 7662 allows it: a string, or a list.
+	for body, want := range map[string]string{
+		`{"active":true,"sub":"u","client_id":"c","exp":9999999999,"aud":"project-1"}`:                             "[project-1]",
+		`{"active":true,"sub":"u","client_id":"c","exp":9999999999,"aud":["project-1","https://api.example.com"]}`: "[project-1 https://api.example.com]",
+		`{"active":true,"sub":"u","client_id":"c","exp":9999999999}`:                                               "[]",
+	} {
+		srv.InjectFault(stytchtest.OAuthIntrospect, stytchtest.Fault{Status: 200, Body: body})
+		if got, err := c.IntrospectAccessToken(ctx, p); err != nil || fmt.Sprint(got.Audience) != want {
+			t.Fatalf("answered %s: %+v %v, want aud %s", body, got, err, want)
+		}
+		srv.ClearFaults()
 	}
 	if err := srv.RevokeConnectedApp(u.UserID, agent.ClientID); err != nil {
 		t.Fatal(err)
@@ -93,7 +107,7 @@ func TestIntrospectAccessToken(t *testing.T) {
 	if _, err := c.IntrospectAccessToken(ctx, p); !errors.As(err, &apiErr) || apiErr.ErrorType != "invalid_client" {
 		t.Fatalf("a wrong client secret: %v", err)
 	}
-	for _, body := range []string{`{}`, `{"active":true}`} {
+	for _, body := range []string{`{}`, `{"active":true}`, `{"active":true,"sub":"u","client_id":"c","exp":9999999999,"aud":[1]}`} {
 		srv.InjectFault(stytchtest.OAuthIntrospect, stytchtest.Fault{Status: 200, Body: body})
 		if _, err := c.IntrospectAccessToken(ctx, p); !errors.Is(err, session.ErrInvalidAnswer) {
 			t.Fatalf("answered %s: %v", body, err)

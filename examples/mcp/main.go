@@ -159,6 +159,10 @@ func newApp(be *demo.Backend, base string, servers []string, intro *middleware.I
 		Scopes:        []string{demo.ScopeRead, demo.ScopeWrite},
 		Name:          "Documents (stytchguard demo)",
 		Introspection: intro,
+		// Only tokens requested for this server (RFC 8707's resource, which
+		// MCP clients send): one for another server of the project is
+		// refused.
+		Audiences: []string{a.mcpURL},
 	})
 	if err != nil {
 		mw.Close()

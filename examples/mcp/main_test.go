@@ -297,10 +297,7 @@ func TestBypassPayloads(t *testing.T) {
 			t.Fatal(err)
 		}
 		if code := s.post(t, other); code != http.StatusUnauthorized {
-			// PENDING(issue 35, item 2): the library binds tokens to their
-			// resource in another branch; until it is merged, this step
-			// reports rather than fails.
-			t.Skipf("PENDING issue 35 item 2: a token for https://other.example.com/mcp answered %d, want 401", code)
+			t.Fatalf("a token for https://other.example.com/mcp answered %d, want 401", code)
 		}
 	})
 }
@@ -381,9 +378,10 @@ func resign(t *testing.T, tok, kid string, key *rsa.PrivateKey, mod func(jwt.Map
 // TestRevokedGrantRefused: with introspection (here of every token at its
 // first use), an access token of a grant the person revoked is refused,
 // while one the server checked before the revocation works until the
-// answer is a minute old (Upstream.RemoteTTL).
+// answer is a minute old (Upstream.RemoteTTL). A token requested for
+// another server is refused before anything is asked of Stytch.
 func TestRevokedGrantRefused(t *testing.T) {
-	emu := stytchtest.NewServer()
+	emu := stytchtest.NewServer(stytchtest.WithDynamicClientRegistration())
 	t.Cleanup(emu.Close)
 	emu.SetPolicy(demo.Policy())
 	rs, err := emu.RegisterConnectedApp("Documents MCP server", true, "https://mcp.example.com/unused")
@@ -400,13 +398,17 @@ func TestRevokedGrantRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var toks [2]string
-	for i := range toks {
-		if toks[i], err = emu.IssueConnectedAppToken(u.UserID, agent.ClientID, demo.ScopeRead); err != nil {
+	var toks [3]string
+	for i, resource := range []string{s.mcpURL, s.mcpURL, "https://tasks.example.com/mcp"} {
+		if toks[i], err = emu.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{Issuer: emu.URL, SubjectID: u.UserID, ClientID: agent.ClientID,
+			Scopes: []string{demo.ScopeRead}, Resources: []string{resource}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	checked, unchecked := toks[0], toks[1]
+	checked, unchecked, another := toks[0], toks[1], toks[2]
+	if code := s.post(t, another); code != http.StatusUnauthorized {
+		t.Fatalf("a token for another server: %d", code)
+	}
 	if code := s.post(t, checked); code != http.StatusOK {
 		t.Fatalf("before the revocation: %d", code)
 	}
