@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stytchguard/stytchguard/examples/internal/demo"
+	"github.com/stytchguard/stytchguard/stytchtest"
 )
 
 // rawMCP is an MCP client over plain HTTP, to send the requests an SDK
@@ -67,7 +68,8 @@ func (s *story) documents(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := s.emu.IssueConnectedAppToken(u.userID, app.ClientID, demo.ScopeRead)
+	tok, err := s.emu.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{Issuer: s.emu.URL, SubjectID: u.userID, ClientID: app.ClientID,
+		Scopes: []string{demo.ScopeRead}, Resources: []string{s.mcpURL}})
 	if err != nil {
 		t.Fatal(err)
 	}
