@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +65,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	cmd       *exec.Cmd
+	exited    chan struct{} // closed once cmd has exited and been waited for
 	paused    bool
 	replicaOf string        // host:port, for a replica
 	ctl       *redis.Client // the harness's own client
@@ -98,6 +100,28 @@ func binary(t testing.TB, what, install string, names ...string) string {
 func serverBinary(t testing.TB) string {
 	t.Helper()
 	return binary(t, "the Redis tests", "redis-server", "redis-server", "valkey-server")
+}
+
+// run starts cmd, killed by the kernel if the test process dies without
+// its cleanups (killed, or its output pipe closed), so that no server
+// outlives it on a shared machine; exited is closed once cmd has exited.
+// Linux sends that signal when the thread that started the process ends,
+// not the process: the thread stays locked to a goroutine waiting for the
+// server until it exits.
+func run(cmd *exec.Cmd, exited chan struct{}) error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		dieWithTest(cmd)
+		err := cmd.Start()
+		started <- err
+		if err == nil {
+			_ = cmd.Wait()
+		}
+		close(exited)
+	}()
+	return <-started
 }
 
 // freePort returns a loopback port nothing listens on.
@@ -181,8 +205,8 @@ func (r *Server) Start() {
 		r.mu.Unlock()
 		return
 	}
-	r.cmd = exec.Command(r.bin, r.args()...)
-	err := r.cmd.Start()
+	r.cmd, r.exited = exec.Command(r.bin, r.args()...), make(chan struct{})
+	err := run(r.cmd, r.exited)
 	if err != nil {
 		r.cmd = nil
 	}
@@ -210,7 +234,7 @@ func (r *Server) Stop() {
 		return
 	}
 	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
+	<-r.exited
 	r.cmd, r.paused = nil, false
 }
 
