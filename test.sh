@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every module's tests with the race detector: the library, the
 # examples (with the browser story, which needs Chromium: on PATH, or
-# $CHROMIUM), the Redis store (which needs redis-server on PATH) and the
+# $CHROMIUM), the Redis store (which needs redis-server and redis-sentinel
+# on PATH: one Redis, a Cluster and a Sentinel set) and the
 # conformance checks, the gin, Echo and gRPC adapters and the OpenTelemetry
 # module. Any failure fails the whole run (exit status 1).
 #

@@ -18,9 +18,10 @@ import (
 type RevocationList interface {
 	// Revoke remembers sessionID as ended until until. It returns an error
 	// when the revocation could not be recorded where the list promises (a
-	// shared store that cannot be reached); a list with a local copy records
-	// it there first. The logout handlers answer 503 on an error, so that
-	// the logout is repeated.
+	// shared store that cannot be reached, or whose replicas did not
+	// acknowledge it in time); a list with a local copy records it there
+	// first. The logout handlers answer 503 on any error, never 204, so
+	// that the logout is repeated.
 	Revoke(ctx context.Context, sessionID string, until time.Time) error
 	// IsRevoked reports whether sessionID was ended and is still remembered.
 	IsRevoked(ctx context.Context, sessionID string) bool

@@ -95,7 +95,7 @@ func BenchmarkStartupLoad(b *testing.B) {
 	ctx := context.Background()
 	const n = 10_000
 	rdb := r.Client()
-	key := redisstore.DefaultPrefix + srv.ProjectID() + ":revoked"
+	key := setKey(srv.ProjectID(), "revoked")
 	until := float64(time.Now().Add(time.Hour).UnixMilli())
 	pipe := rdb.Pipeline()
 	for i := range n {

@@ -2,8 +2,10 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"log"
 	"net/http"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -38,4 +40,27 @@ func Example() {
 	}
 	defer mw.Close()
 	http.Handle("POST /logout", mw.LogoutHandler())
+}
+
+// With Sentinel (or NewClusterClient for Redis Cluster), a logout answers
+// once the replicas have it. Replicas set to their number refuses a logout
+// (503) rather than acknowledge it alone while one is away.
+func Example_sentinel() {
+	ctx := context.Background()
+	rdb := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName:    "mymaster",
+		SentinelAddrs: []string{"10.0.0.1:26379", "10.0.0.2:26379", "10.0.0.3:26379"},
+		// So that RemoteTimeout holds on a request's path too.
+		ContextTimeoutEnabled: true,
+	})
+	defer rdb.Close()
+	store, err := redisstore.New(ctx, redisstore.Config{Client: rdb, ProjectID: "project-test-...", Replicas: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	err = store.Revoke(ctx, "session-test-...", time.Now().Add(10*time.Minute))
+	if errors.Is(err, redisstore.ErrNotReplicated) {
+		log.Print("the primary has the logout, no replica yet: answer 503, it is written again")
+	}
 }

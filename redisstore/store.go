@@ -3,6 +3,7 @@ package redisstore
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,7 +30,19 @@ const (
 	DefaultLoadTimeout    = 10 * time.Second
 	DefaultResyncInterval = time.Minute
 	DefaultRemoteSize     = 10_000
+	DefaultReplicaTimeout = 500 * time.Millisecond
 )
+
+// NoReplicas, as Config.Replicas, makes the primary's answer the
+// acknowledgement of a revocation or a mark: no replica is waited for.
+const NoReplicas = -1
+
+// ErrNotReplicated is wrapped by the error of Revoke and Mark when the
+// primary took the entry but fewer replicas than Config.Replicas asks
+// acknowledged it within ReplicaTimeout: a failover now could lose it.
+// The entry holds on this instance and is queued, and written again until
+// the replicas acknowledge it; the middleware answers the logout 503.
+var ErrNotReplicated = errors.New("redisstore: not acknowledged by the replicas in time")
 
 // Config configures New. Client and ProjectID are required; every other zero
 // field takes the default its comment names.
@@ -45,6 +58,19 @@ type Config struct {
 	// Timeout bounds each Redis call of Revoke and of the background worker,
 	// and Set and Delete of the remote cache. Zero means DefaultTimeout.
 	Timeout time.Duration
+	// Replicas is how many replicas must acknowledge (WAIT) a revocation or
+	// a mark before Revoke or Mark returns nil. Zero means those connected
+	// to the primary at the time of the write, in sync or catching up (its
+	// INFO replication): none for a Redis without replicas, which then
+	// answers as soon as it has the entry.
+	// NoReplicas never waits. More than the primary has makes every logout
+	// fail with ErrNotReplicated.
+	Replicas int
+	// ReplicaTimeout bounds the wait for the replicas; past it, Revoke and
+	// Mark return an error wrapping ErrNotReplicated. Revoke and Mark
+	// return within Timeout + ReplicaTimeout, whatever the client's own
+	// timeouts. Zero means DefaultReplicaTimeout.
+	ReplicaTimeout time.Duration
 	// RemoteTimeout bounds the remote cache's Get, which sits on a request's
 	// path: past it, the middleware asks Stytch as on any miss. Zero means
 	// DefaultRemoteTimeout.
@@ -87,15 +113,21 @@ type Store struct {
 	revocations *set // session ids, as logouts end them
 	marks       *set // user and member ids, as webhooks tell of changes
 	remoteKey   string
+	canaryCh    string // this instance's own channel, for its canaries
 	mirror      *memstore.List
 	markMirror  *memstore.Marks
 	local       *memstore.Remote[middleware.RemoteEntry]
-	ps          *redis.PubSub
 	connected   atomic.Bool
+	kick        chan struct{} // a revocation or mark was queued
 	stop        context.CancelFunc
-	done        chan struct{}
+	workers     sync.WaitGroup
 	closeOnce   sync.Once
 	outageLog   rate.Sometimes
+	replicaLog  rate.Sometimes
+
+	psMu   sync.Mutex
+	ps     *redis.PubSub
+	closed bool
 }
 
 // set is one kind of entry the store shares: each kind has its own sorted
@@ -128,6 +160,15 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.ProjectID == "" {
 		return nil, errors.New("redisstore: Config.ProjectID is required")
 	}
+	if strings.ContainsAny(cfg.Prefix+cfg.ProjectID, "{}") {
+		return nil, errors.New("redisstore: Config.Prefix and ProjectID must not hold { or }: the store puts the project in a hash tag of its own")
+	}
+	if cfg.Replicas < NoReplicas {
+		return nil, fmt.Errorf("redisstore: Config.Replicas %d: want a count, 0 (those connected) or NoReplicas", cfg.Replicas)
+	}
+	if cfg.Timeout < 0 || cfg.ReplicaTimeout < 0 {
+		return nil, errors.New("redisstore: Config.Timeout and ReplicaTimeout must not be negative")
+	}
 	cfg.Prefix = cmp.Or(cfg.Prefix, DefaultPrefix)
 	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
 	cfg.RemoteTimeout = cmp.Or(cfg.RemoteTimeout, DefaultRemoteTimeout)
@@ -136,24 +177,31 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	cfg.Size = cmp.Or(cfg.Size, memstore.DefaultListSize)
 	cfg.MarksSize = cmp.Or(cfg.MarksSize, memstore.DefaultMarksSize)
 	cfg.RemoteSize = cmp.Or(cfg.RemoteSize, DefaultRemoteSize)
+	cfg.ReplicaTimeout = cmp.Or(cfg.ReplicaTimeout, DefaultReplicaTimeout)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	ns := cfg.Prefix + cfg.ProjectID + ":"
+	// The sorted sets and channels of a project share a hash tag: on a
+	// cluster they live in one slot, so that one script may touch them
+	// all, and the subscription sits on the primary that holds them. The
+	// remote cache's keys have none, so that they spread over the cluster.
+	ns := cfg.Prefix + "{" + cfg.ProjectID + "}:"
 	s := &Store{
 		cfg:        cfg,
 		client:     cfg.Client,
-		remoteKey:  ns + "remote:",
+		remoteKey:  cfg.Prefix + cfg.ProjectID + ":remote:",
+		canaryCh:   ns + "canary:" + rand.Text(),
 		mirror:     memstore.NewList(memstore.Config{Size: cfg.Size, Now: cfg.Now, Logger: cfg.Logger}),
 		markMirror: memstore.NewMarks(memstore.Config{Size: cfg.MarksSize, Now: cfg.Now, Logger: cfg.Logger}),
 		local: memstore.NewRemote(cfg.RemoteSize, cfg.Now,
 			func(e *middleware.RemoteEntry) time.Time { return e.Until },
 			func(e *middleware.RemoteEntry) bool { return e.Gone }),
-		outageLog: rate.Sometimes{Interval: 10 * time.Second},
-		done:      make(chan struct{}),
+		outageLog:  rate.Sometimes{Interval: 10 * time.Second},
+		replicaLog: rate.Sometimes{Interval: 10 * time.Second},
+		kick:       make(chan struct{}, 1),
 	}
 	s.revocations = &set{name: "revocation", key: ns + "revoked", channel: ns + "revoked:events", size: cfg.Size,
 		pending: map[string]time.Time{}, record: func(ctx context.Context, id string, until time.Time) { _ = s.mirror.Revoke(ctx, id, until) }}
@@ -162,12 +210,16 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	// Subscribe before loading, so that no entry falls between the two.
 	start, cancel := context.WithTimeout(ctx, cfg.LoadTimeout)
 	defer cancel()
-	s.ps = s.client.Subscribe(start, s.revocations.channel, s.marks.channel)
-	for range 2 { // one confirmation per channel
+	s.ps = s.client.Subscribe(start, s.channels()...)
+	for range s.channels() { // one confirmation per channel
 		if _, err := s.ps.ReceiveTimeout(start, cfg.LoadTimeout); err != nil {
 			_ = s.ps.Close()
 			return nil, fmt.Errorf("redisstore: subscribing: %w", err)
 		}
+	}
+	if err := s.hearCanary(start, s.ps); err != nil {
+		_ = s.ps.Close()
+		return nil, fmt.Errorf("redisstore: hearing the primary on the subscription: %w", err)
 	}
 	if err := s.load(start); err != nil {
 		_ = s.ps.Close()
@@ -176,7 +228,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	s.connected.Store(true)
 	workCtx, stop := context.WithCancel(context.Background())
 	s.stop = stop
-	go s.work(workCtx)
+	s.workers.Add(2)
+	go s.receive(workCtx)
+	go s.flushing(workCtx)
 	return s, nil
 }
 
@@ -187,19 +241,24 @@ func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		s.stop()
+		s.psMu.Lock()
+		s.closed = true
 		err = s.ps.Close()
-		<-s.done
+		s.psMu.Unlock()
+		s.workers.Wait()
 	})
 	return err
 }
 
-// Connected reports whether the worker's connection to Redis is up: false
-// while Redis cannot be reached, when logouts are recorded here and queued.
+// Connected reports whether the worker's connection to Redis is up and its
+// subscription hears the primary: false while Redis cannot be reached (or
+// after a failover, until the store is back in step), when logouts are
+// recorded here and queued.
 func (s *Store) Connected() bool { return s.connected.Load() }
 
 // Ready reports whether the store is in step with the other instances:
 // connected to Redis, with no revocation or mark of this instance's waiting
-// to reach it. Out of step, it still decides (from what it loaded and what
+// to reach it or its replicas. Out of step, it still decides (from what it loaded and what
 // this instance records), so its error wraps middleware.ErrDegraded: the
 // middleware's ReadyHandler lists it and stays ready. A Store that New
 // returned has loaded the shared state once. It never waits.
@@ -208,13 +267,13 @@ func (s *Store) Ready(context.Context) error {
 		return fmt.Errorf("redisstore: Redis cannot be reached: logouts here are queued, and other instances' are not seen (%w)", middleware.ErrDegraded)
 	}
 	if n := s.Pending(); n > 0 {
-		return fmt.Errorf("redisstore: %d revocations and marks waiting to reach Redis (%w)", n, middleware.ErrDegraded)
+		return fmt.Errorf("redisstore: %d revocations and marks waiting to be written to Redis and acknowledged by its replicas (%w)", n, middleware.ErrDegraded)
 	}
 	return nil
 }
 
 // Pending returns how many revocations and marks are waiting to reach
-// Redis.
+// Redis, or the replicas Config.Replicas asks for.
 func (s *Store) Pending() int { return s.revocations.waiting() + s.marks.waiting() }
 
 func (t *set) waiting() int {
@@ -251,22 +310,151 @@ return 1
 `)
 
 func (s *Store) share(ctx context.Context, t *set, id string, until time.Time) error {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	bound := s.cfg.Timeout
+	if s.cfg.Replicas != NoReplicas {
+		bound += s.cfg.ReplicaTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
-	err := share.Run(ctx, s.client, []string{t.key},
-		id, until.UnixMilli(), s.cfg.Now().UnixMilli(), t.size, t.channel, t.everyone).Err()
+	var written atomic.Bool
+	err := bounded(ctx, func(ctx context.Context) error { return s.write(ctx, t, id, until, &written) })
+	if err != nil && ctx.Err() != nil && written.Load() && !errors.Is(err, ErrNotReplicated) {
+		err = fmt.Errorf("%w: no answer to WAIT within %v", ErrNotReplicated, s.cfg.ReplicaTimeout)
+	}
 	if err != nil {
 		return fmt.Errorf("redisstore: sharing a %s: %w", t.name, err)
 	}
 	return nil
 }
 
+// write runs the share script for one entry and, unless Replicas is
+// NoReplicas, waits for the replicas: on one connection to the primary
+// that holds t.key, since WAIT counts the writes of its own connection.
+func (s *Store) write(ctx context.Context, t *set, id string, until time.Time, written *atomic.Bool) error {
+	keys := []string{t.key}
+	args := []any{id, until.UnixMilli(), s.cfg.Now().UnixMilli(), t.size, t.channel, t.everyone}
+	if s.cfg.Replicas == NoReplicas {
+		err := share.Run(ctx, s.client, keys, args...).Err()
+		written.Store(err == nil)
+		return err
+	}
+	return s.onPrimary(ctx, t.key, func(c primaryConn) error {
+		want := s.cfg.Replicas
+		if want == 0 {
+			n, err := connectedReplicas(ctx, c)
+			if err != nil {
+				return err
+			}
+			want = n
+		}
+		if err := share.Run(ctx, c, keys, args...).Err(); err != nil {
+			return err
+		}
+		written.Store(true)
+		if want == 0 {
+			return nil
+		}
+		got, err := c.Wait(ctx, want, s.cfg.ReplicaTimeout).Result()
+		if err != nil {
+			return fmt.Errorf("%w: WAIT: %w", ErrNotReplicated, err)
+		}
+		if int(got) < want {
+			return fmt.Errorf("%w: %d of %d replicas within %v", ErrNotReplicated, got, want, s.cfg.ReplicaTimeout)
+		}
+		return nil
+	})
+}
+
+// primaryConn is one connection to a primary: a *redis.Conn or a
+// *redis.Tx.
+type primaryConn interface {
+	redis.Cmdable
+	Wait(ctx context.Context, numReplicas int, timeout time.Duration) *redis.IntCmd
+}
+
+// onPrimary runs f on one connection to the primary that holds key: a
+// connection of the pool for a plain or a failover client; for a cluster
+// (or a ring), the one Watch holds to the key's primary, following
+// redirections (nothing is run in a transaction).
+func (s *Store) onPrimary(ctx context.Context, key string, f func(primaryConn) error) error {
+	if c, ok := s.client.(*redis.Client); ok {
+		conn := c.Conn()
+		defer conn.Close()
+		return f(conn)
+	}
+	done := false
+	err := s.client.Watch(ctx, func(tx *redis.Tx) error {
+		if err := f(tx); err != nil {
+			return err
+		}
+		done = true
+		return nil
+	}, key)
+	if err == nil && !done {
+		// go-redis's ClusterClient.Watch (v9.23) returns nil when its
+		// last attempt was redirected (MOVED, READONLY), without calling
+		// f: during a failover that would acknowledge a logout never
+		// written.
+		err = errors.New("redisstore: the cluster kept redirecting the write (a failover under way)")
+	}
+	return err
+}
+
+// connectedReplicas returns how many replicas are connected to the
+// primary (INFO replication's connected_slaves), in sync or catching up:
+// WAIT waits for a catching-up one too, so that a logout taken while a
+// replica resyncs is not acknowledged by the primary alone. It fails on a
+// server that is not a primary (a stale address after a failover): a
+// write there would not last.
+func connectedReplicas(ctx context.Context, c redis.Cmdable) (int, error) {
+	info, err := c.Info(ctx, "replication").Result()
+	if err != nil {
+		return 0, fmt.Errorf("counting the replicas (INFO replication; Config.Replicas set to a count skips it): %w", err)
+	}
+	role, n := "", -1
+	for line := range strings.SplitSeq(info, "\n") {
+		line = strings.TrimSpace(line)
+		if v, ok := strings.CutPrefix(line, "role:"); ok {
+			role = v
+		}
+		if v, ok := strings.CutPrefix(line, "connected_slaves:"); ok {
+			n, err = strconv.Atoi(v)
+			if err != nil {
+				return 0, fmt.Errorf("INFO replication: connected_slaves %q", v)
+			}
+		}
+	}
+	if role != "master" || n < 0 {
+		return 0, fmt.Errorf("the server is not a primary (role %q)", role)
+	}
+	return n, nil
+}
+
+// bounded returns f's error, or ctx's once it ends, whichever comes
+// first: go-redis bounds its wait for a reply by the client's ReadTimeout
+// (and WAIT's by its timeout plus 10 s), not by ctx, unless the client was
+// built with ContextTimeoutEnabled. f goes on until the client gives up.
+func bounded(ctx context.Context, f func(context.Context) error) error {
+	done := make(chan error, 1)
+	go func() { done <- f(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Revoke implements middleware.RevocationList. The revocation is recorded in
 // this instance's mirror first, then in Redis and published to every
-// instance before Revoke returns. When Redis cannot be reached it stays
-// recorded here, is queued, and reaches Redis (and every instance) when
-// Redis is back; Revoke then returns an error, so that the middleware
-// answers the logout with a 503 and the user repeats it.
+// instance before Revoke returns; where the primary has replicas, once
+// they acknowledged it (Config.Replicas). When Redis cannot be reached, or
+// the replicas do not acknowledge it within ReplicaTimeout, it stays
+// recorded here, is queued, and is written again until Redis (and its
+// replicas) have it; Revoke then returns an error (wrapping
+// ErrNotReplicated in the second case), so that the middleware answers
+// the logout with a 503 and the user repeats it. It returns within
+// Timeout + ReplicaTimeout.
 func (s *Store) Revoke(ctx context.Context, sessionID string, until time.Time) error {
 	return s.record(ctx, s.revocations, sessionID, until)
 }
@@ -298,8 +486,12 @@ func (s *Store) record(ctx context.Context, t *set, id string, until time.Time) 
 	t.record(ctx, id, until)
 	if err := s.share(ctx, t, id, until); err != nil {
 		t.queue(id, until, s.cfg.Now())
-		s.outage(err)
-		return fmt.Errorf("%w; recorded on this instance and queued until Redis is back", err)
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+		s.trouble(err)
+		return fmt.Errorf("%w; recorded on this instance and queued to be written again", err)
 	}
 	return nil
 }
@@ -381,9 +573,14 @@ func (s *Store) load(ctx context.Context) error {
 
 // apply records a published entry in its mirror.
 func (s *Store) apply(ctx context.Context, m *redis.Message) {
-	t := s.revocations
-	if m.Channel == s.marks.channel {
+	var t *set
+	switch m.Channel {
+	case s.revocations.channel:
+		t = s.revocations
+	case s.marks.channel:
 		t = s.marks
+	default:
+		return // a canary of this instance, heard late
 	}
 	id, ms, ok := strings.Cut(m.Payload, " ")
 	if !ok || id == "" {
@@ -396,57 +593,260 @@ func (s *Store) apply(ctx context.Context, m *redis.Message) {
 	t.record(ctx, id, time.UnixMilli(n))
 }
 
-// work keeps the mirror current: it applies published revocations, and on
-// every (re)subscription, every ResyncInterval and while revocations are
-// queued, it flushes the queue and reloads everything from Redis, so that
-// messages missed while disconnected are recovered.
-func (s *Store) work(ctx context.Context) {
-	defer close(s.done)
-	lastLoad := time.Now()
-	backoff := 100 * time.Millisecond
+// Timing of the worker.
+const (
+	// heartbeat is how often the worker proves that its subscription
+	// hears the primary (a canary); one not heard within 2 retryMax is a
+	// dead subscription (a partition, or a frozen server, leaves the
+	// connection open) or one on the wrong server, replaced.
+	heartbeat = time.Second
+	// retryMin and retryMax bound the pause between attempts while Redis
+	// cannot be reached: short, so that after a failover every instance
+	// is back in step well within a second of the new primary serving.
+	retryMin = 50 * time.Millisecond
+	retryMax = 200 * time.Millisecond
+)
+
+// receive keeps the mirrors current: it applies published entries, and
+// proves, every heartbeat, that its subscription hears what the primary
+// publishes: it publishes a canary on a channel of its own through the
+// primary that holds its keys, and waits for it. A canary not heard means
+// the subscription is dead, or sits on a server that no longer hears the
+// primary (a demoted primary: go-redis's failover client does not move
+// subscriptions; a restarted one on a cluster): it subscribes again. On
+// every (re)subscription, every ResyncInterval and after any outage it
+// reloads everything, once a canary came back, so that what was published
+// while it was not listening is recovered and nothing published after the
+// reload is missed.
+func (s *Store) receive(ctx context.Context) {
+	defer s.workers.Done()
+	lastLoad, proven := time.Now(), time.Now()
+	resync := false
+	var c canary
+	backoff := retryMin
 	for {
-		msg, err := s.ps.ReceiveTimeout(ctx, time.Second)
+		ps := s.pubsub()
+		if ps == nil {
+			return
+		}
+		msg, err := ps.ReceiveTimeout(ctx, retryMax)
 		if ctx.Err() != nil {
 			return
 		}
-		resync := time.Since(lastLoad) >= s.cfg.ResyncInterval || s.Pending() > 0 || !s.connected.Load()
+		heard := false
 		switch m := msg.(type) {
 		case *redis.Message:
-			s.apply(ctx, m)
+			if m.Channel == s.canaryCh {
+				heard = c.is(m)
+			} else {
+				s.apply(ctx, m)
+			}
 		case *redis.Subscription:
 			resync = true // a reconnect: what was published meanwhile is lost
 		}
 		if err != nil && !isTimeout(err) {
+			c = canary{} // sent on a connection now gone: send another
 			s.outage(err)
 			if !sleep(ctx, backoff) {
 				return
 			}
-			backoff = min(2*backoff, 2*time.Second)
+			s.readSlots(ctx) // so that the reconnect goes to the slot's primary
+			backoff = min(2*backoff, retryMax)
 			continue
 		}
-		backoff = 100 * time.Millisecond
-		if !resync {
-			continue
+		backoff = retryMin
+		if !s.connected.Load() || time.Since(lastLoad) >= s.cfg.ResyncInterval {
+			resync = true
 		}
-		if err := s.flush(ctx); err != nil {
-			s.outage(err)
-			continue
-		}
-		if err := s.load(ctx); err != nil {
-			s.outage(err)
-			continue
-		}
-		lastLoad = time.Now()
-		if !s.connected.Swap(true) {
-			s.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "redisstore: Redis is back; revocations resynchronised")
+		switch {
+		case heard:
+			proven, c = time.Now(), canary{}
+			if !resync {
+				continue
+			}
+			if err := s.load(ctx); err != nil {
+				s.outage(err)
+				continue
+			}
+			lastLoad, resync = time.Now(), false
+			if !s.connected.Swap(true) {
+				s.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "redisstore: Redis is back; revocations resynchronised")
+			}
+		case c.waitedTooLong():
+			// The primary took the canary and this subscription did not
+			// hear it: subscribe again, somewhere that does.
+			s.outage(errors.New("redisstore: the subscription does not hear the primary"))
+			s.readSlots(ctx)
+			if !s.resubscribe(ctx) {
+				return
+			}
+			c = canary{}
+		case c.payload == "" && (resync || time.Since(proven) >= heartbeat),
+			c.payload != "" && c.sent.IsZero() && time.Since(c.last) >= retryMax:
+			if err := s.sendCanary(ctx, &c); err != nil {
+				s.outage(err)
+			}
 		}
 	}
+}
+
+// canary is a message a store publishes on its own channel through the
+// primary that holds its keys, to learn whether its subscription hears
+// that primary.
+type canary struct {
+	payload string
+	sent    time.Time // when the primary took it
+	last    time.Time // when it was last sent
+}
+
+func (c *canary) is(m *redis.Message) bool { return c.payload != "" && m.Payload == c.payload }
+
+// waitedTooLong reports whether the primary took the canary long enough
+// ago, and it never came back.
+func (c *canary) waitedTooLong() bool {
+	return !c.sent.IsZero() && time.Since(c.sent) > 2*retryMax
+}
+
+// publishCanary publishes ARGV[2] on ARGV[1] from the primary holding
+// KEYS[1] (the revocations' sorted set), as share publishes entries.
+var publishCanary = redis.NewScript(`
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return 1
+`)
+
+// sendCanary publishes c, a new one if it has none, through the primary.
+func (s *Store) sendCanary(ctx context.Context, c *canary) error {
+	if c.payload == "" {
+		*c = canary{payload: rand.Text()}
+	}
+	c.last = time.Now()
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	payload := c.payload // the goroutine may outlive this call
+	err := bounded(ctx, func(ctx context.Context) error {
+		return publishCanary.Run(ctx, s.client, []string{s.revocations.key}, s.canaryCh, payload).Err()
+	})
+	if err == nil && c.sent.IsZero() {
+		c.sent = time.Now()
+	}
+	return err
+}
+
+// hearCanary sends a canary on ps and waits for it, applying what else
+// comes meanwhile, until ctx ends.
+func (s *Store) hearCanary(ctx context.Context, ps *redis.PubSub) error {
+	var c canary
+	var failed error // the last send that failed; sends are retried until ctx ends
+	for {
+		if c.payload == "" || c.sent.IsZero() && time.Since(c.last) >= retryMax {
+			if failed = s.sendCanary(ctx, &c); failed != nil && !sleep(ctx, retryMin) {
+				return failed
+			}
+		}
+		msg, err := ps.ReceiveTimeout(ctx, retryMax)
+		if m, ok := msg.(*redis.Message); ok {
+			if m.Channel == s.canaryCh && c.is(m) {
+				return nil
+			}
+			s.apply(ctx, m)
+		}
+		if ctx.Err() != nil {
+			return cmp.Or(failed, ctx.Err())
+		}
+		if err != nil && !isTimeout(err) {
+			return err
+		}
+	}
+}
+
+// readSlots has a cluster client read the slots again before it returns
+// (ReloadState only starts a read), so that a subscription made next goes
+// to the primary that holds the store's keys now. Other clients find the
+// primary as they dial.
+func (s *Store) readSlots(ctx context.Context) {
+	if c, ok := s.client.(*redis.ClusterClient); ok {
+		ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+		defer cancel()
+		// ForEachMaster reads the slots first; the function does nothing.
+		_ = c.ForEachMaster(ctx, func(context.Context, *redis.Client) error { return nil })
+	}
+}
+
+// channels returns the channels the store subscribes to.
+func (s *Store) channels() []string {
+	return []string{s.revocations.channel, s.marks.channel, s.canaryCh}
+}
+
+// pubsub returns the current subscription, nil once the store is closed.
+func (s *Store) pubsub() *redis.PubSub {
+	s.psMu.Lock()
+	defer s.psMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	return s.ps
+}
+
+// resubscribe replaces the subscription with a new one, on a new
+// connection; the confirmations it brings make receive reload.
+func (s *Store) resubscribe(ctx context.Context) bool {
+	s.psMu.Lock()
+	defer s.psMu.Unlock()
+	if s.closed {
+		return false
+	}
+	_ = s.ps.Close()
+	s.ps = s.client.Subscribe(ctx, s.channels()...)
+	return true
+}
+
+// flushing writes the queued entries to Redis: when one is queued, and
+// every retryMax while some wait. It writes them apart from receive, so
+// that a write waiting for the replicas never holds up the mirror.
+func (s *Store) flushing(ctx context.Context) {
+	defer s.workers.Done()
+	for {
+		var retry <-chan time.Time
+		if s.Pending() > 0 {
+			retry = time.After(retryMax)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+		case <-retry:
+		}
+		if s.Pending() > 0 {
+			if err := s.flush(ctx); err != nil {
+				s.trouble(err)
+			}
+		}
+	}
+}
+
+// trouble records a failed write: an outage, or replicas that did not
+// acknowledge in time (logged apart: Redis itself answers).
+func (s *Store) trouble(err error) {
+	if !errors.Is(err, ErrNotReplicated) {
+		s.outage(err)
+		return
+	}
+	s.replicaLog.Do(func() {
+		s.cfg.Logger.LogAttrs(context.Background(), slog.LevelError,
+			"redisstore: the replicas did not acknowledge a logout in time; it is queued and written again, and the logout answered 503",
+			slog.Int("queued", s.Pending()), slog.String("error", err.Error()))
+	})
 }
 
 // outage records that Redis could not be reached and logs it, at most every
 // 10 s.
 func (s *Store) outage(err error) {
 	s.connected.Store(false)
+	// A cluster client learns a failover from a redirection, which a dead
+	// primary never sends: have it read the slots again.
+	if c, ok := s.client.(interface{ ReloadState(context.Context) }); ok {
+		c.ReloadState(context.Background())
+	}
 	s.outageLog.Do(func() {
 		s.cfg.Logger.LogAttrs(context.Background(), slog.LevelError,
 			"redisstore: Redis unreachable; logouts are recorded on this instance and queued, other instances learn of them when it is back",

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,7 +31,11 @@ type instance struct {
 
 func newStore(t testing.TB, rdb redis.UniversalClient, srv *stytchtest.Server, mod func(*redisstore.Config)) *redisstore.Store {
 	t.Helper()
-	cfg := redisstore.Config{Client: rdb, ProjectID: srv.ProjectID(), Now: srv.Now, ResyncInterval: time.Minute}
+	// Generous timeouts: on a loaded machine a replica may take more than
+	// the default 500 ms to acknowledge, which the tests of other things
+	// must not trip on. The tests of the bounds set them.
+	cfg := redisstore.Config{Client: rdb, ProjectID: srv.ProjectID(), Now: srv.Now, ResyncInterval: time.Minute,
+		Timeout: 5 * time.Second, ReplicaTimeout: 5 * time.Second}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -44,9 +49,9 @@ func newStore(t testing.TB, rdb redis.UniversalClient, srv *stytchtest.Server, m
 	return s
 }
 
-func newInstance(t testing.TB, r *redistest.Server, srv *stytchtest.Server) *instance {
+func newInstance(t testing.TB, d redistest.Deployment, srv *stytchtest.Server, mod func(*redisstore.Config)) *instance {
 	t.Helper()
-	s := newStore(t, r.Client(), srv, nil)
+	s := newStore(t, d.Connect(), srv, mod)
 	mw, err := middleware.New(middleware.Config{Client: srv.Client(), Now: srv.Now, Stores: middleware.Stores{Revocations: s, RemoteCache: s}})
 	if err != nil {
 		t.Fatal(err)
@@ -99,14 +104,99 @@ func refusedWithin(t *testing.T, in *instance, jwt string, limit time.Duration) 
 	}
 }
 
-// twoInstances starts Redis, an emulator with a frozen clock, and two app
-// instances sharing both.
-func twoInstances(t *testing.T) (*redistest.Server, *stytchtest.Server, *instance, *instance) {
+// twoInstances starts an emulator with a frozen clock, and two app
+// instances sharing it and d.
+func twoInstances(t *testing.T, d redistest.Deployment) (*stytchtest.Server, *instance, *instance) {
 	t.Helper()
-	r := redistest.Start(t)
 	srv := stytchtest.NewServer(stytchtest.WithFrozenClock(time.Now()))
 	t.Cleanup(srv.Close)
-	return r, srv, newInstance(t, r, srv), newInstance(t, r, srv)
+	return srv, newInstance(t, d, srv, nil), newInstance(t, d, srv, nil)
+}
+
+// setKey returns the name of one of a project's sorted sets in Redis.
+func setKey(projectID, name string) string {
+	return redisstore.DefaultPrefix + "{" + projectID + "}:" + name
+}
+
+// allKeys returns every key in Redis: on a cluster, of every primary.
+func allKeys(t *testing.T, rdb redis.UniversalClient) []string {
+	t.Helper()
+	ctx := context.Background()
+	cc, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		keys, err := rdb.Keys(ctx, "*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keys
+	}
+	var mu sync.Mutex
+	var keys []string
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		k, err := c.Keys(ctx, "*").Result()
+		mu.Lock()
+		keys = append(keys, k...)
+		mu.Unlock()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// suite is every test of the store that runs on each kind of deployment:
+// one Redis, a cluster, a Sentinel set. replicated ones need replicas.
+var suite = []struct {
+	name       string
+	run        func(*testing.T, redistest.Deployment)
+	replicated bool
+}{
+	{"LogoutOnOneInstanceIsRefusedOnAll", testLogoutOnOneInstanceIsRefusedOnAll, false},
+	{"LogoutAllReachesEveryInstance", testLogoutAllReachesEveryInstance, false},
+	{"RemoteAnswersAreSharedWithoutCredentials", testRemoteAnswersAreSharedWithoutCredentials, false},
+	{"ProjectsAndPrefixesDoNotMix", testProjectsAndPrefixesDoNotMix, false},
+	{"RedisHoldsAtMostSizeInExpiryOrder", testRedisHoldsAtMostSizeInExpiryOrder, false},
+	{"MarksLiveApartFromLogouts", testMarksLiveApartFromLogouts, false},
+	{"WebhookMarksReachEveryInstance", testWebhookMarksReachEveryInstance, false},
+	{"KeysOfAProjectShareASlot", testKeysOfAProjectShareASlot, false},
+	{"ReplicasAcknowledgeLogouts", testReplicasAcknowledgeLogouts, false},
+	{"RedisOutageOpensOnlyTheDocumentedWindow", testRedisOutageOpensOnlyTheDocumentedWindow, false},
+	{"LaggingReplicaLosesOnlyUnacknowledgedLogouts", testLaggingReplicaLosesOnlyUnacknowledgedLogouts, true},
+	{"FailoverLosesNoAcknowledgedLogout", testFailoverLosesNoAcknowledgedLogout, true},
+}
+
+func runSuite(t *testing.T, d redistest.Deployment) {
+	_, replicated := d.(redistest.Replicated)
+	for _, tt := range suite {
+		if tt.replicated && !replicated {
+			continue
+		}
+		d.Start() // in case a failed test left it down
+		d.Flush()
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, d) })
+	}
+}
+
+// TestOnOneRedis runs the suite on one redis-server without replicas.
+// The three suites run in parallel, after the tests that count goroutines.
+func TestOnOneRedis(t *testing.T) {
+	t.Parallel()
+	runSuite(t, redistest.Start(t))
+}
+
+// TestOnCluster runs the suite on a Redis Cluster of three primaries, each
+// with a replica.
+func TestOnCluster(t *testing.T) {
+	t.Parallel()
+	runSuite(t, redistest.StartCluster(t))
+}
+
+// TestOnSentinel runs the suite on a primary and a replica watched by
+// three sentinels.
+func TestOnSentinel(t *testing.T) {
+	t.Parallel()
+	runSuite(t, redistest.StartSentinel(t))
 }
 
 func newSession(t testing.TB, srv *stytchtest.Server) stytchtest.Tokens {
@@ -119,8 +209,8 @@ func newSession(t testing.TB, srv *stytchtest.Server) stytchtest.Tokens {
 	return tok
 }
 
-func TestLogoutOnOneInstanceIsRefusedOnAll(t *testing.T) {
-	r, srv, a, b := twoInstances(t)
+func testLogoutOnOneInstanceIsRefusedOnAll(t *testing.T, d redistest.Deployment) {
+	srv, a, b := twoInstances(t, d)
 	tok := newSession(t, srv)
 	if a.get(tok.SessionJWT, "") != 200 || b.get(tok.SessionJWT, "") != 200 {
 		t.Fatal("a fresh JWT refused before any logout")
@@ -128,18 +218,20 @@ func TestLogoutOnOneInstanceIsRefusedOnAll(t *testing.T) {
 	if c := a.post("/logout", tok.SessionJWT); c != http.StatusNoContent {
 		t.Fatalf("logout on A: %d", c)
 	}
-	took := refusedWithin(t, b, tok.SessionJWT, 50*time.Millisecond)
+	// Under a second, the store's promise; on an idle machine, well under
+	// a millisecond (logged). A loaded machine must not fail the test.
+	took := refusedWithin(t, b, tok.SessionJWT, time.Second)
 	t.Logf("B refused the session %v after A's logout answered", took)
 
 	// An instance started after the logout knows it from Redis.
-	restarted := newInstance(t, r, srv)
+	restarted := newInstance(t, d, srv, nil)
 	if c := restarted.get(tok.SessionJWT, ""); c != http.StatusUnauthorized {
 		t.Fatalf("an instance started after the logout accepted the session: %d", c)
 	}
 }
 
-func TestLogoutAllReachesEveryInstance(t *testing.T) {
-	_, srv, a, b := twoInstances(t)
+func testLogoutAllReachesEveryInstance(t *testing.T, d redistest.Deployment) {
+	srv, a, b := twoInstances(t, d)
 	u := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
 	var toks []stytchtest.Tokens
 	for range 5 {
@@ -155,22 +247,20 @@ func TestLogoutAllReachesEveryInstance(t *testing.T) {
 	if c := a.post("/logout-all", toks[0].SessionJWT); c != http.StatusNoContent {
 		t.Fatalf("logout-all on A: %d", c)
 	}
-	for i, tok := range toks {
-		if took := refusedWithin(t, b, tok.SessionJWT, 50*time.Millisecond); took > 50*time.Millisecond {
-			t.Fatalf("session %d refused on B only after %v", i, took)
-		}
+	for _, tok := range toks {
+		refusedWithin(t, b, tok.SessionJWT, time.Second)
 	}
 }
 
-func TestRedisOutageOpensOnlyTheDocumentedWindow(t *testing.T) {
-	r, srv, a, b := twoInstances(t)
+func testRedisOutageOpensOnlyTheDocumentedWindow(t *testing.T, d redistest.Deployment) {
+	srv, a, b := twoInstances(t, d)
 	before, during, bystander := newSession(t, srv), newSession(t, srv), newSession(t, srv)
 	if c := a.post("/logout", before.SessionJWT); c != http.StatusNoContent {
 		t.Fatalf("logout before the outage: %d", c)
 	}
 	refusedWithin(t, b, before.SessionJWT, time.Second)
 
-	r.Stop()
+	d.Stop()
 	// Instances keep serving, and keep what they knew.
 	if a.get(bystander.SessionJWT, "") != 200 || b.get(bystander.SessionJWT, "") != 200 {
 		t.Fatal("a live session refused while Redis is down")
@@ -192,6 +282,14 @@ func TestRedisOutageOpensOnlyTheDocumentedWindow(t *testing.T) {
 	if a.store.Pending() != 1 || a.store.Connected() {
 		t.Fatalf("pending %d, connected %v", a.store.Pending(), a.store.Connected())
 	}
+	// The store's own error says so, names no secret, and is no sign-out.
+	err := a.store.Revoke(context.Background(), "session-test-during", time.Now().Add(time.Minute))
+	if err == nil || !strings.Contains(err.Error(), "queued") || strings.Contains(err.Error(), srv.Secret()) {
+		t.Fatalf("Revoke with Redis down: %v", err)
+	}
+	if errors.Is(err, session.ErrSessionGone) || errors.Is(err, redisstore.ErrNotReplicated) {
+		t.Fatalf("a store outage reads as a sign-out or a replica's lag: %v", err)
+	}
 	// Readiness says so, and why: not in step with the other instances.
 	if err := a.store.Ready(context.Background()); !errors.Is(err, middleware.ErrDegraded) || !strings.Contains(err.Error(), "Redis cannot be reached") {
 		t.Fatalf("Ready while Redis is down: %v", err)
@@ -212,7 +310,7 @@ func TestRedisOutageOpensOnlyTheDocumentedWindow(t *testing.T) {
 	}
 	srv.Advance(-(5*time.Minute + time.Second))
 
-	r.Start()
+	d.Start()
 	took := refusedWithin(t, b, during.SessionJWT, 10*time.Second)
 	t.Logf("after Redis came back, B refused the session logged out during the outage in %v", took)
 	if !waitFor(func() bool { return a.store.Pending() == 0 && a.store.Connected() && b.store.Connected() }, 5*time.Second) {
@@ -222,7 +320,7 @@ func TestRedisOutageOpensOnlyTheDocumentedWindow(t *testing.T) {
 		t.Fatalf("Ready once Redis is back and the logout shared: %v", err)
 	}
 	// And an instance started now knows both logouts.
-	c := newInstance(t, r, srv)
+	c := newInstance(t, d, srv, nil)
 	if c.get(before.SessionJWT, "") != http.StatusUnauthorized || c.get(during.SessionJWT, "") != http.StatusUnauthorized {
 		t.Fatal("a new instance does not know the logouts from before and during the outage")
 	}
@@ -239,8 +337,8 @@ func waitFor(cond func() bool, limit time.Duration) bool {
 	return true
 }
 
-func TestRemoteAnswersAreSharedWithoutCredentials(t *testing.T) {
-	r, srv, a, b := twoInstances(t)
+func testRemoteAnswersAreSharedWithoutCredentials(t *testing.T, d redistest.Deployment) {
+	srv, a, b := twoInstances(t, d)
 	tok := newSession(t, srv)
 	srv.ResetCalls()
 	if a.get("", tok.SessionToken) != 200 || b.get("", tok.SessionToken) != 200 {
@@ -249,15 +347,13 @@ func TestRemoteAnswersAreSharedWithoutCredentials(t *testing.T) {
 	if n := srv.Calls(stytchtest.Authenticate); n != 1 {
 		t.Fatalf("%d calls to Stytch for one token on two instances, want 1", n)
 	}
-	rdb := r.Client()
+	rdb := d.Connect()
 	ctx := context.Background()
-	keys, err := rdb.Keys(ctx, "*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := allKeys(t, rdb)
 	remote := 0
 	for _, k := range keys {
-		if !strings.HasPrefix(k, redisstore.DefaultPrefix+srv.ProjectID()+":") {
+		if !strings.HasPrefix(k, redisstore.DefaultPrefix+"{"+srv.ProjectID()+"}:") &&
+			!strings.HasPrefix(k, redisstore.DefaultPrefix+srv.ProjectID()+":remote:") {
 			t.Errorf("key %q outside the project's namespace", k)
 		}
 		if strings.Contains(k, tok.SessionToken) || strings.Contains(k, tok.SessionJWT) {
@@ -282,17 +378,16 @@ func TestRemoteAnswersAreSharedWithoutCredentials(t *testing.T) {
 	}
 }
 
-func TestProjectsAndPrefixesDoNotMix(t *testing.T) {
-	r := redistest.Start(t)
+func testProjectsAndPrefixesDoNotMix(t *testing.T, r redistest.Deployment) {
 	srv := stytchtest.NewServer()
 	t.Cleanup(srv.Close)
 	other := stytchtest.NewServer()
 	t.Cleanup(other.Close)
 	ctx := context.Background()
-	mine := newStore(t, r.Client(), srv, nil)
-	theirs := newStore(t, r.Client(), other, nil)
-	prefixed := newStore(t, r.Client(), srv, func(c *redisstore.Config) { c.Prefix = "staging:" })
-	same := newStore(t, r.Client(), srv, nil) // subscribed like the others, in mine's namespace
+	mine := newStore(t, r.Connect(), srv, nil)
+	theirs := newStore(t, r.Connect(), other, nil)
+	prefixed := newStore(t, r.Connect(), srv, func(c *redisstore.Config) { c.Prefix = "staging:" })
+	same := newStore(t, r.Connect(), srv, nil) // subscribed like the others, in mine's namespace
 	if err := mine.Revoke(ctx, "session-test-1", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -306,21 +401,20 @@ func TestProjectsAndPrefixesDoNotMix(t *testing.T) {
 		t.Fatal("a revocation crossed into another project or prefix by pub/sub")
 	}
 	// Nor through the sorted set: stores loading afresh.
-	if newStore(t, r.Client(), other, nil).IsRevoked(ctx, "session-test-1") ||
-		newStore(t, r.Client(), srv, func(c *redisstore.Config) { c.Prefix = "staging:" }).IsRevoked(ctx, "session-test-1") {
+	if newStore(t, r.Connect(), other, nil).IsRevoked(ctx, "session-test-1") ||
+		newStore(t, r.Connect(), srv, func(c *redisstore.Config) { c.Prefix = "staging:" }).IsRevoked(ctx, "session-test-1") {
 		t.Fatal("a revocation crossed into another project or prefix by load")
 	}
-	if !newStore(t, r.Client(), srv, nil).IsRevoked(ctx, "session-test-1") {
+	if !newStore(t, r.Connect(), srv, nil).IsRevoked(ctx, "session-test-1") {
 		t.Fatal("a store of the same project and prefix, loading afresh, did not see it")
 	}
 }
 
-func TestRedisHoldsAtMostSizeInExpiryOrder(t *testing.T) {
-	r := redistest.Start(t)
+func testRedisHoldsAtMostSizeInExpiryOrder(t *testing.T, r redistest.Deployment) {
 	srv := stytchtest.NewServer()
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
-	s := newStore(t, r.Client(), srv, func(c *redisstore.Config) { c.Size = 100 })
+	s := newStore(t, r.Connect(), srv, func(c *redisstore.Config) { c.Size = 100 })
 	now := time.Now()
 	for i := range 150 {
 		if err := s.Revoke(ctx, "session-test-"+string(rune('a'+i/26))+string(rune('a'+i%26)), now.Add(time.Hour+time.Duration(i)*time.Second)); err != nil {
@@ -328,8 +422,8 @@ func TestRedisHoldsAtMostSizeInExpiryOrder(t *testing.T) {
 		}
 	}
 	_ = s.Revoke(ctx, "session-test-expired", now.Add(-time.Second))
-	rdb := r.Client()
-	key := redisstore.DefaultPrefix + srv.ProjectID() + ":revoked"
+	rdb := r.Connect()
+	key := setKey(srv.ProjectID(), "revoked")
 	if n := rdb.ZCard(ctx, key).Val(); n != 100 {
 		t.Fatalf("%d entries in Redis, want 100", n)
 	}
@@ -339,16 +433,15 @@ func TestRedisHoldsAtMostSizeInExpiryOrder(t *testing.T) {
 	}
 }
 
-// TestMarksLiveApartFromLogouts holds that a flood of logouts past Size
+// testMarksLiveApartFromLogouts holds that a flood of logouts past Size
 // leaves every mark in Redis, and that marks trimmed past MarksSize are
 // covered, on every instance, by the mark of everyone.
-func TestMarksLiveApartFromLogouts(t *testing.T) {
-	r := redistest.Start(t)
+func testMarksLiveApartFromLogouts(t *testing.T, r redistest.Deployment) {
 	srv := stytchtest.NewServer()
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
 	small := func(c *redisstore.Config) { c.Size, c.MarksSize = 10, 5 }
-	s := newStore(t, r.Client(), srv, small)
+	s := newStore(t, r.Connect(), srv, small)
 	now := time.Now()
 	if err := s.Mark(ctx, "user-test-demoted", now.Add(7*time.Minute)); err != nil {
 		t.Fatal(err)
@@ -358,12 +451,11 @@ func TestMarksLiveApartFromLogouts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rdb := r.Client()
-	ns := redisstore.DefaultPrefix + srv.ProjectID() + ":"
-	if n := rdb.ZCard(ctx, ns+"revoked").Val(); n != 10 {
+	rdb := r.Connect()
+	if n := rdb.ZCard(ctx, setKey(srv.ProjectID(), "revoked")).Val(); n != 10 {
 		t.Fatalf("%d revocations in Redis, want 10", n)
 	}
-	if rdb.ZScore(ctx, ns+"marks", "user-test-demoted").Err() != nil {
+	if rdb.ZScore(ctx, setKey(srv.ProjectID(), "marks"), "user-test-demoted").Err() != nil {
 		t.Fatal("a logout flood pushed a mark out of Redis")
 	}
 	if _, ok := s.MarkedUntil(ctx, "user-test-demoted"); !ok {
@@ -374,15 +466,15 @@ func TestMarksLiveApartFromLogouts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := rdb.ZCard(ctx, ns+"marks").Val(); n > 6 {
+	if n := rdb.ZCard(ctx, setKey(srv.ProjectID(), "marks")).Val(); n > 6 {
 		t.Fatalf("%d marks in Redis, want at most 5 and the mark of everyone", n)
 	}
-	if rdb.ZScore(ctx, ns+"marks", middleware.Everyone).Err() != nil {
+	if rdb.ZScore(ctx, setKey(srv.ProjectID(), "marks"), middleware.Everyone).Err() != nil {
 		t.Fatal("marks were trimmed and nobody stands for them")
 	}
 	// Another instance, starting now, and this one: the first mark still
 	// holds on both, through the mark of everyone.
-	for i, st := range []*redisstore.Store{s, newStore(t, r.Client(), srv, small)} {
+	for i, st := range []*redisstore.Store{s, newStore(t, r.Connect(), srv, small)} {
 		if until, ok := st.MarkedUntil(ctx, "user-test-demoted"); !ok || until.Before(now.Add(7*time.Minute)) {
 			t.Fatalf("instance %d: the trimmed mark holds until %v, %v", i, until, ok)
 		}
@@ -404,12 +496,20 @@ func TestNewFailsWhenRedisIsUnreachable(t *testing.T) {
 }
 
 func TestConfigIsChecked(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer rdb.Close()
 	tests := []struct {
 		name string
 		cfg  redisstore.Config
 	}{
 		{"no client", redisstore.Config{ProjectID: "project-test-1"}},
-		{"no project", redisstore.Config{Client: redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})}},
+		{"no project", redisstore.Config{Client: rdb}},
+		// A brace would move the project's keys out of their hash tag.
+		{"brace in the project", redisstore.Config{Client: rdb, ProjectID: "project-{test}"}},
+		{"brace in the prefix", redisstore.Config{Client: rdb, ProjectID: "project-test-1", Prefix: "app{"}},
+		{"replicas below NoReplicas", redisstore.Config{Client: rdb, ProjectID: "project-test-1", Replicas: -2}},
+		{"negative replica timeout", redisstore.Config{Client: rdb, ProjectID: "project-test-1", ReplicaTimeout: -time.Second}},
+		{"negative timeout", redisstore.Config{Client: rdb, ProjectID: "project-test-1", Timeout: -time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -442,27 +542,12 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	}
 }
 
-func TestRevocationErrorsNameNoSecret(t *testing.T) {
-	r := redistest.Start(t)
-	srv := stytchtest.NewServer()
-	t.Cleanup(srv.Close)
-	s := newStore(t, r.Client(), srv, nil)
-	r.Stop()
-	err := s.Revoke(context.Background(), "session-test-1", time.Now().Add(time.Minute))
-	if err == nil || !strings.Contains(err.Error(), "queued") || strings.Contains(err.Error(), srv.Secret()) {
-		t.Fatalf("Revoke with Redis down: %v", err)
-	}
-	if errors.Is(err, session.ErrSessionGone) {
-		t.Fatal("a store outage reads as a sign-out")
-	}
-}
-
-// TestWebhookMarksReachEveryInstance delivers Stytch's webhook for a deleted
+// testWebhookMarksReachEveryInstance delivers Stytch's webhook for a deleted
 // user to instance A only: B, sharing Redis, refuses the user's still-fresh
 // JWT at once.
-func TestWebhookMarksReachEveryInstance(t *testing.T) {
+func testWebhookMarksReachEveryInstance(t *testing.T, d redistest.Deployment) {
 	const secret = "whsec_c3R5dGNoZ3VhcmQtd2ViaG9vay10ZXN0LXNlY3JldA=="
-	_, srv, a, b := twoInstances(t)
+	srv, a, b := twoInstances(t, d)
 	wh, err := a.mw.WebhookHandler(secret)
 	if err != nil {
 		t.Fatal(err)
@@ -496,7 +581,7 @@ func TestWebhookMarksReachEveryInstance(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no delivery")
 	}
-	refusedWithin(t, b, tok.SessionJWT, 50*time.Millisecond)
+	refusedWithin(t, b, tok.SessionJWT, time.Second)
 }
 
 // subjectOf returns the user id of a session.
