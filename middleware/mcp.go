@@ -84,8 +84,8 @@ type mcpGuard struct {
 	tools, prompts, resources map[string][]string
 	methods                   map[string][]string
 	max                       int64
-	// bodies are buffers to read bodies into, reused once the request
-	// they held is answered.
+	// bodies are the *mcpBody that requests' bodies are read into and
+	// given back from, reused once the request they held is answered.
 	bodies sync.Pool
 }
 
@@ -146,7 +146,7 @@ func (r *Resource) newMCPGuard(cfg MCP) (*mcpGuard, error) {
 		}
 	}
 	g := &mcpGuard{r: r, base: dedupe(nil, cfg.Scopes), max: cfg.MaxBodyBytes, methods: map[string][]string{}}
-	g.bodies.New = func() any { b := make([]byte, 0, 1024); return &b }
+	g.bodies.New = func() any { return &mcpBody{buf: make([]byte, 0, 1024)} }
 	if g.max == 0 {
 		g.max = DefaultMCPMaxBodyBytes
 	}
@@ -228,7 +228,7 @@ func (g *mcpGuard) serve(w http.ResponseWriter, req *http.Request, next http.Han
 	// (401), and its body is never read.
 	var local auth
 	a, e := g.r.resolve(req, nil, &local)
-	var body *[]byte
+	var body *mcpBody
 	if e == nil {
 		body, e = g.decide(w, req, a.access)
 	} else if e.Status == http.StatusUnauthorized && len(g.base) > 0 {
@@ -251,47 +251,48 @@ func (g *mcpGuard) serve(w http.ResponseWriter, req *http.Request, next http.Han
 		next.ServeHTTP(w, req)
 		return
 	}
-	rp := &replay{body: req.Body}
-	rp.Reader.Reset(*body)
-	req.Body, req.ContentLength = rp, int64(len(*body))
+	body.orig = req.Body
+	body.Reader.Reset(body.buf)
+	req.Body, req.ContentLength = body, int64(len(body.buf))
 	next.ServeHTTP(w, req)
-	// The buffer goes back to the pool: a reader of the body after
-	// ServeHTTP returned (which net/http forbids) reads nothing, never
-	// another request's body.
-	rp.Reader.Reset(nil)
 	g.release(body)
 }
 
-// replay gives the body read back to the next handler; Close closes the
-// request's own.
-type replay struct {
+// mcpBody is a request's body, read whole, and the reader that gives it
+// back to the next handler; Close closes the request's own.
+type mcpBody struct {
+	buf []byte
 	bytes.Reader
-	body io.ReadCloser
+	orig io.ReadCloser
 }
+
+// Close closes the request's own body.
+func (b *mcpBody) Close() error { return b.orig.Close() }
 
 // pooledBody is the largest body buffer kept for reuse.
 const pooledBody = 16 << 10
 
-// release returns a body buffer to the pool, unless it grew past
-// pooledBody.
-func (g *mcpGuard) release(b *[]byte) {
-	if cap(*b) <= pooledBody {
-		*b = (*b)[:0]
+// release returns b to the pool, unless its buffer grew past pooledBody. A
+// reader of the body after ServeHTTP returned (which net/http forbids)
+// reads nothing, never another request's body.
+func (g *mcpGuard) release(b *mcpBody) {
+	b.Reader.Reset(nil)
+	b.orig = nil
+	if cap(b.buf) <= pooledBody {
+		b.buf = b.buf[:0]
 		g.bodies.Put(b)
 	}
 }
 
-func (r *replay) Close() error { return r.body.Close() }
-
-// decide reads the request and returns its body (a buffer of g.bodies),
-// or why it is refused.
-func (g *mcpGuard) decide(w http.ResponseWriter, req *http.Request, at *stytchguard.AccessTokenAuth) (*[]byte, *stytchguard.Refusal) {
+// decide reads the request and returns its body (from g.bodies), or why
+// it is refused.
+func (g *mcpGuard) decide(w http.ResponseWriter, req *http.Request, at *stytchguard.AccessTokenAuth) (*mcpBody, *stytchguard.Refusal) {
 	if req.Method != http.MethodPost {
 		return nil, g.check(at, g.base)
 	}
 	body, e := g.read(w, req)
 	if e == nil {
-		e = g.judge(req.Header, *body, at)
+		e = g.judge(req.Header, body.buf, at)
 	}
 	if e != nil {
 		if body != nil {
@@ -321,15 +322,15 @@ func (g *mcpGuard) judge(h http.Header, body []byte, at *stytchguard.AccessToken
 
 // read reads the body whole, refusing it (413) once it holds more than
 // g.max bytes, or at once when Content-Length says so.
-func (g *mcpGuard) read(w http.ResponseWriter, req *http.Request) (*[]byte, *stytchguard.Refusal) {
+func (g *mcpGuard) read(w http.ResponseWriter, req *http.Request) (*mcpBody, *stytchguard.Refusal) {
 	if req.ContentLength > g.max {
 		return nil, g.tooLarge(w)
 	}
 	if req.Body == nil || req.Body == http.NoBody {
 		return nil, g.invalid("the body is empty", nil)
 	}
-	bp := g.bodies.Get().(*[]byte)
-	buf := *bp
+	bp := g.bodies.Get().(*mcpBody)
+	buf := bp.buf
 	if req.ContentLength >= int64(cap(buf)) {
 		buf = make([]byte, 0, req.ContentLength+1) // room to see the end without growing
 	}
@@ -340,7 +341,7 @@ func (g *mcpGuard) read(w http.ResponseWriter, req *http.Request) (*[]byte, *sty
 		room := buf[len(buf):min(cap(buf), int(g.max)+1)]
 		n, err := req.Body.Read(room)
 		buf = buf[:len(buf)+n]
-		*bp = buf
+		bp.buf = buf
 		if n == 0 && err == nil {
 			if empty++; empty == 100 {
 				err = io.ErrNoProgress

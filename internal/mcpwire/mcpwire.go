@@ -2,9 +2,7 @@ package mcpwire
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
-	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -483,18 +481,12 @@ func str(b []byte, i int) (span, int, error) {
 	i++
 	s := span{start: i}
 	for {
-		// Eight bytes at a time to the first that is not plain: a quote,
-		// a backslash, a control character or a byte of a multi-byte
-		// rune. Of each term, the lowest flagged byte is a true one.
-		for i+8 <= len(b) {
-			x := binary.LittleEndian.Uint64(b[i:])
-			m := zeroByte(x^0x2222222222222222) | zeroByte(x^0x5c5c5c5c5c5c5c5c) |
-				(x-0x2020202020202020)&^x&0x8080808080808080 | x&0x8080808080808080
-			if m != 0 {
-				i += bits.TrailingZeros64(m) / 8
-				break
-			}
-			i += 8
+		// Four bytes at a time while all are plain (most strings of a
+		// message are short keys and names), then byte by byte to the
+		// first that is not: a quote, a backslash, a control character
+		// or a byte of a multi-byte rune.
+		for i+4 <= len(b) && plain[b[i]] && plain[b[i+1]] && plain[b[i+2]] && plain[b[i+3]] {
+			i += 4
 		}
 		for i < len(b) && plain[b[i]] {
 			i++
@@ -532,12 +524,6 @@ func str(b []byte, i int) (span, int, error) {
 			i += n
 		}
 	}
-}
-
-// zeroByte flags (0x80) the bytes of x that are zero; above the lowest,
-// a flag may be false.
-func zeroByte(x uint64) uint64 {
-	return (x - 0x0101010101010101) &^ x & 0x8080808080808080
 }
 
 // value checks the value at b[i] and returns the index past it.
