@@ -137,7 +137,9 @@ func BenchmarkAccessToken(b *testing.B) {
 // the body and decoding it with encoding/json into a struct, as
 // examples/mcp did before RequireMCP (require-json), and through
 // RequireMCP, which reads the body and decides the tool's scopes from it
-// (require-mcp). The target is require-mcp within 1.3x require.
+// (require-mcp). The same again behind a handler that reads the whole
+// body, as an MCP server does (require/server, require-mcp/server). The
+// target is require-mcp within 1.3x require.
 func BenchmarkRequireMCP(b *testing.B) {
 	srv := stytchtest.NewServer()
 	defer srv.Close()
@@ -168,6 +170,13 @@ func BenchmarkRequireMCP(b *testing.B) {
 	}
 	const call = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"add_document","arguments":{"title":"Minutes of the 3 May meeting"}}}`
 	noop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	// An MCP server reads the whole body first (the MCP Go SDK's
+	// Streamable HTTP handler: io.ReadAll), whatever guards it.
+	server := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		if body, err := io.ReadAll(r.Body); err != nil || len(body) != len(call) {
+			panic("the body did not arrive whole")
+		}
+	})
 	for _, bb := range []struct {
 		name string
 		h    http.Handler
@@ -175,6 +184,8 @@ func BenchmarkRequireMCP(b *testing.B) {
 		{"require", res.Require("documents:read", "documents:write")(noop)},
 		{"require-json", decodeFirst(res.Require("documents:read", "documents:write")(noop))},
 		{"require-mcp", guard(noop)},
+		{"require/server", res.Require("documents:read", "documents:write")(server)},
+		{"require-mcp/server", guard(server)},
 	} {
 		b.Run(bb.name, func(b *testing.B) {
 			body := &rewind{}
