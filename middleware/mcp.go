@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,10 +57,20 @@ type MCP struct {
 	// with 413 before anything is decided, while it is read. Zero means
 	// DefaultMCPMaxBodyBytes.
 	MaxBodyBytes int64
+	// BodyTimeout bounds the time to read a request's body, from the
+	// guard's first read: past it the request is refused with 408 and its
+	// connection closed, so that a client sending a byte now and then
+	// holds nothing for long. Zero means DefaultMCPBodyTimeout. The bound
+	// is the connection's read deadline (http.ResponseController), lifted
+	// once the body is read: a response streamed for minutes is not cut.
+	BodyTimeout time.Duration
 }
 
 // DefaultMCPMaxBodyBytes is MCP.MaxBodyBytes' default: 1 MiB.
 const DefaultMCPMaxBodyBytes = 1 << 20
+
+// DefaultMCPBodyTimeout is MCP.BodyTimeout's default: 10 s.
+const DefaultMCPBodyTimeout = 10 * time.Second
 
 // mcpOpen are the methods that need MCP.Scopes alone unless MCP.Methods
 // says more: they name no tool, prompt or resource.
@@ -84,6 +95,7 @@ type mcpGuard struct {
 	tools, prompts, resources map[string][]string
 	methods                   map[string][]string
 	max                       int64
+	bodyTimeout               time.Duration
 	// bodies are the *mcpBody that requests' bodies are read into and
 	// given back from, reused once the request they held is answered.
 	bodies sync.Pool
@@ -140,6 +152,9 @@ func (r *Resource) newMCPGuard(cfg MCP) (*mcpGuard, error) {
 	if cfg.MaxBodyBytes < 0 {
 		return nil, fmt.Errorf("middleware: MCP.MaxBodyBytes: %d is negative", cfg.MaxBodyBytes)
 	}
+	if cfg.BodyTimeout < 0 {
+		return nil, fmt.Errorf("middleware: MCP.BodyTimeout: %v is negative", cfg.BodyTimeout)
+	}
 	for _, s := range cfg.Scopes {
 		if err := checkScope(s); err != nil {
 			return nil, fmt.Errorf("middleware: MCP.Scopes: %w", err)
@@ -149,6 +164,9 @@ func (r *Resource) newMCPGuard(cfg MCP) (*mcpGuard, error) {
 	g.bodies.New = func() any { return &mcpBody{buf: make([]byte, 0, 1024)} }
 	if g.max == 0 {
 		g.max = DefaultMCPMaxBodyBytes
+	}
+	if g.bodyTimeout = cfg.BodyTimeout; g.bodyTimeout == 0 {
+		g.bodyTimeout = DefaultMCPBodyTimeout
 	}
 	var err error
 	if g.tools, err = g.compile("Tools", cfg.Tools); err != nil {
@@ -321,13 +339,20 @@ func (g *mcpGuard) judge(h http.Header, body []byte, at *stytchguard.AccessToken
 }
 
 // read reads the body whole, refusing it (413) once it holds more than
-// g.max bytes, or at once when Content-Length says so.
+// g.max bytes, or at once when Content-Length says so, and (408) when it
+// has not all come within g.bodyTimeout.
 func (g *mcpGuard) read(w http.ResponseWriter, req *http.Request) (*mcpBody, *stytchguard.Refusal) {
 	if req.ContentLength > g.max {
 		return nil, g.tooLarge(w)
 	}
 	if req.Body == nil || req.Body == http.NoBody {
 		return nil, g.invalid("the body is empty", nil)
+	}
+	// A writer that cannot set a deadline (a recorder, a framework's
+	// own) leaves the bound to the server's ReadTimeout.
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(g.bodyTimeout)) == nil {
+		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
 	}
 	bp := g.bodies.Get().(*mcpBody)
 	buf := bp.buf
@@ -358,6 +383,11 @@ func (g *mcpGuard) read(w http.ResponseWriter, req *http.Request) (*mcpBody, *st
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
 				return nil, g.tooLarge(w)
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				w.Header().Set("Connection", "close")
+				return nil, &stytchguard.Refusal{Status: http.StatusRequestTimeout, Code: stytchguard.CodeInvalidRequest, TokenPresented: true,
+					Message: "the request body did not arrive within " + g.bodyTimeout.String()}
 			}
 			return nil, g.invalid("the body could not be read", err)
 		}

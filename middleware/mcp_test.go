@@ -1,13 +1,17 @@
 package middleware_test
 
 import (
+	"bufio"
 	"bytes"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stytchguard/stytchguard/middleware"
 )
@@ -274,5 +278,64 @@ func TestRequireMCPConfig(t *testing.T) {
 	}
 	if _, err := a.res.RequireMCP(middleware.MCP{}); err != nil {
 		t.Fatalf("the zero MCP: %v", err)
+	}
+}
+
+// TestRequireMCPSlowBody: over a real connection, a body that trickles in
+// past MCP.BodyTimeout is refused with 408 and the connection closed,
+// without the server being called; one that arrives in time, if slowly,
+// goes through, and its response is not cut by the deadline once the
+// body is read.
+func TestRequireMCPSlowBody(t *testing.T) {
+	cfg := notesTools
+	cfg.BodyTimeout = 300 * time.Millisecond
+	a := newMCPApp(t, cfg)
+	srv := httptest.NewServer(a.h)
+	t.Cleanup(srv.Close)
+	read := a.token(t, "notes:read")
+	body := call("list_notes")
+	for _, tt := range []struct {
+		name   string
+		chunks int           // the body is sent in this many chunks
+		gap    time.Duration // with this pause before each
+		want   int
+	}{
+		{"at once", 1, 0, http.StatusOK},
+		{"in time, slowly", 3, 20 * time.Millisecond, http.StatusOK},
+		{"a byte now and then", len(body), 50 * time.Millisecond, http.StatusRequestTimeout},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			served := a.served.Load()
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+			fmt.Fprintf(conn, "POST /rpc HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", read, len(body))
+			size := (len(body) + tt.chunks - 1) / tt.chunks
+			for rest := body; rest != ""; {
+				time.Sleep(tt.gap)
+				n := min(size, len(rest))
+				if _, err := io.WriteString(conn, rest[:n]); err != nil {
+					break // the server gave up and closed: what is asserted below
+				}
+				rest = rest[n:]
+			}
+			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d", res.StatusCode, tt.want)
+			}
+			if called := a.served.Load() != served; called != (tt.want == http.StatusOK) {
+				t.Fatalf("the server called: %v, with status %d", called, res.StatusCode)
+			}
+			if tt.want != http.StatusOK && !res.Close {
+				t.Fatal("the connection of a refused slow body is kept open")
+			}
+		})
 	}
 }
