@@ -54,6 +54,14 @@ const (
 	// maxURILength bounds every URI the emulator takes from a client: a
 	// client_id URL, redirect URIs, client_uri, logo_uri, resources.
 	maxURILength = 2048
+	// clientMetadataFetches bounds the fetches under way at once: past
+	// it, a client_id URL not cached is refused at once, so that strangers
+	// cannot turn the emulator into a crowd of requests to a host of
+	// their choosing.
+	clientMetadataFetches = 16
+	// clientMetadataFailedAge is how long a failed fetch stands: the same
+	// URL asked again meanwhile fails at once, without a fetch.
+	clientMetadataFailedAge = 10 * time.Second
 )
 
 // CreationClientIDMetadataDocument is the creation_method of a client known
@@ -104,8 +112,18 @@ type cimdFetcher struct {
 	https, http *http.Client // http: loopback only, with AllowLoopback
 	group       singleflight.Group
 
-	mu    sync.Mutex
-	cache map[string]cimdEntry
+	// slots holds a token for each fetch under way.
+	slots chan struct{}
+
+	mu     sync.Mutex
+	cache  map[string]cimdEntry
+	failed map[string]cimdFailure
+}
+
+// cimdFailure is a failed fetch, standing until expires.
+type cimdFailure struct {
+	err     error
+	expires time.Time
 }
 
 // cimdEntry is a valid document, turned into a client, kept until expires.
@@ -124,7 +142,7 @@ func newCIMDFetcher(cfg ClientMetadataFetch) *cimdFetcher {
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = DefaultClientMetadataCacheSize
 	}
-	f := &cimdFetcher{cfg: cfg, cache: map[string]cimdEntry{}}
+	f := &cimdFetcher{cfg: cfg, cache: map[string]cimdEntry{}, failed: map[string]cimdFailure{}, slots: make(chan struct{}, clientMetadataFetches)}
 	f.https = f.newClient(func(ip netip.Addr) string { return refusedAddr(ip, cfg.AllowLoopback) })
 	f.http = f.newClient(func(ip netip.Addr) string {
 		if !ip.Unmap().IsLoopback() {
@@ -184,6 +202,7 @@ type refusedAddrError struct {
 	why string
 }
 
+// Error names the address; fetch tells clients less.
 func (e *refusedAddrError) Error() string {
 	return fmt.Sprintf("address %s is %s", e.ip, e.why)
 }
@@ -211,13 +230,22 @@ func refusedAddr(ip netip.Addr, allowLoopback bool) string {
 	for _, p := range []string{
 		"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24",
 		"203.0.113.0/24", "240.0.0.0/4",
-		"64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001::/32", "2001:db8::/32", "2002::/16", "fec0::/10",
+		"::/96", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001::/32", "2001:db8::/32", "2002::/16", "fec0::/10",
 	} {
 		if netip.MustParsePrefix(p).Contains(ip) {
 			return "in the special-purpose range " + p
 		}
 	}
 	return ""
+}
+
+// loopbackHint says where loopback documents may come from, when they may
+// not.
+func (f *cimdFetcher) loopbackHint() string {
+	if f.cfg.AllowLoopback {
+		return ""
+	}
+	return " (loopback ones are fetched with AllowLoopback: cmd/stytch-emulator's -cimd-loopback)"
 }
 
 // isClientIDURL reports whether a client_id is a URL, to be resolved as a
@@ -277,16 +305,34 @@ func (f *cimdFetcher) client(ctx, life context.Context, id string, now time.Time
 	}
 	f.mu.Lock()
 	entry, ok := f.cache[id]
+	failed, failedOK := f.failed[id]
 	f.mu.Unlock()
 	if ok && now.Before(entry.expires) {
 		return entry.client, nil
 	}
+	if failedOK && now.Before(failed.expires) {
+		return nil, failed.err
+	}
 	ch := f.group.DoChan(id, func() (any, error) {
+		select {
+		case f.slots <- struct{}{}:
+			defer func() { <-f.slots }()
+		default:
+			return nil, fmt.Errorf("%w: not fetched: %d documents are being fetched already; try again shortly", ErrClientMetadata, clientMetadataFetches)
+		}
 		// Not the caller's context: the fetch is shared, and bounded
 		// by its own timeout and the emulator's life.
 		fctx, cancel := context.WithTimeout(life, f.cfg.Timeout)
 		defer cancel()
-		return f.fetch(fctx, id, now)
+		c, err := f.fetch(fctx, id, now)
+		var nf notFetched
+		if errors.As(err, &nf) && life.Err() == nil {
+			// No answer came: asked again at once, the same URL would
+			// tie up a fetch again. A document that came and was wrong
+			// is fetched again when asked, so that its fix is seen.
+			f.remember(id, cimdFailure{err: err, expires: now.Add(clientMetadataFailedAge)}, now)
+		}
+		return c, err
 	})
 	select {
 	case <-ctx.Done():
@@ -319,11 +365,14 @@ func (f *cimdFetcher) fetch(ctx context.Context, id string, now time.Time) (*caC
 		var refused *refusedAddrError
 		switch {
 		case errors.As(err, &refused):
-			return fail("not fetched: %v", refused)
+			// Not the address: a stranger would learn what the
+			// emulator's resolver says of names.
+			return fail("not fetched: its address is %s%s", refused.why, f.loopbackHint())
 		case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-			return fail("not fetched within %v", f.cfg.Timeout)
+			return nil, notFetched{fmt.Errorf("%w: not fetched within %v", ErrClientMetadata, f.cfg.Timeout)}
 		}
-		return fail("not fetched: %v", errors.Unwrap(err))
+		// Not the dial error's text: it names resolvers and addresses.
+		return nil, notFetched{fmt.Errorf("%w: not fetched: no connection to its host", ErrClientMetadata)}
 	}
 	defer resp.Body.Close()
 	switch {
@@ -374,6 +423,31 @@ func (f *cimdFetcher) store(id string, entry cimdEntry, now time.Time) {
 		}
 	}
 	f.cache[id] = entry
+}
+
+// notFetched is a fetch that got no answer: no connection, or none in
+// time.
+type notFetched struct{ error }
+
+func (e notFetched) Unwrap() error { return e.error }
+
+// remember keeps a failed fetch, unless as many are kept as documents
+// may be: then the expired ones are dropped, and if none was, this one is
+// not kept (the bound on fetches at once still holds).
+func (f *cimdFetcher) remember(id string, failure cimdFailure, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.failed) >= f.cfg.CacheSize {
+		for k, v := range f.failed {
+			if !now.Before(v.expires) {
+				delete(f.failed, k)
+			}
+		}
+		if len(f.failed) >= f.cfg.CacheSize {
+			return
+		}
+	}
+	f.failed[id] = failure
 }
 
 // cached reports whether a fresh document for id is held.

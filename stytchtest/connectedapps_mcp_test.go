@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -325,8 +326,18 @@ func TestClientIDMetadataDocumentRefused(t *testing.T) {
 				t.Fatalf("%d %v, want 400 invalid_client saying %q", status, body, tt.want)
 			}
 			if strings.HasPrefix(client, docs.URL+"/case-") && !strings.Contains(client, "#") {
-				// Not cached: fixed, the same URL works at once.
 				docs.document(path, nil)
+				if tt.name == "too slow" {
+					// No answer came: the failure stands for 10 s, and
+					// asking again costs no fetch.
+					hits := docs.count(path)
+					if status, _ := e.do(t, "POST", "/v1/idp/oauth/authorize/start", ask, true); status != 400 || docs.count(path) != hits {
+						t.Fatalf("asked again at once: %d, %d more fetches", status, docs.count(path)-hits)
+					}
+					e.Advance(11 * time.Second)
+				}
+				// A document that came is not cached when refused: fixed,
+				// the same URL works at once.
 				if status, body := e.do(t, "POST", "/v1/idp/oauth/authorize/start", ask, true); status != 200 {
 					t.Fatalf("once fixed: %d %v", status, body)
 				}
@@ -683,4 +694,51 @@ func tlsPool(srv *httptest.Server) *x509.CertPool {
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
 	return pool
+}
+
+// TestClientIDMetadataDocumentFetchesBounded: strangers naming many slow
+// documents at once get at most 16 fetches under way; the asks past them
+// fail at once, without a fetch.
+func TestClientIDMetadataDocumentFetchesBounded(t *testing.T) {
+	docs := newDocServer(t)
+	release := make(chan struct{})
+	var arrived atomic.Int32
+	e := newEnv(t, stytchtest.WithClientMetadataFetch(stytchtest.ClientMetadataFetch{AllowLoopback: true, Timeout: 10 * time.Second}))
+	e.SetPolicy(mcpPolicy())
+	u := e.CreateUser(stytchtest.UserParams{Email: "ann@example.com"})
+	const asks = 40
+	ids := make([]string, asks)
+	for i := range ids {
+		ids[i] = docs.handle(fmt.Sprintf("/slow-%d.json", i), func(_ http.ResponseWriter, r *http.Request) {
+			arrived.Add(1)
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		})
+	}
+	var wg sync.WaitGroup
+	var refusedAtOnce atomic.Int32
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ask := map[string]any{"client_id": id, "redirect_uri": mcpRedirect, "response_type": "code", "scopes": []string{"docs:read"}, "user_id": u.UserID}
+			status, body := e.do(t, "POST", "/v1/idp/oauth/authorize/start", ask, true)
+			if status == 400 && strings.Contains(fmt.Sprint(body["error_message"]), "being fetched already") {
+				refusedAtOnce.Add(1)
+			}
+		}()
+	}
+	// The asks past the bound come back while the others still wait.
+	deadline := time.Now().Add(30 * time.Second)
+	for refusedAtOnce.Load() < asks-16 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	got, fetched := refusedAtOnce.Load(), arrived.Load()
+	close(release)
+	wg.Wait()
+	if got != asks-16 || fetched > 16 {
+		t.Fatalf("%d asks refused at once (want %d), %d fetches under way (want at most 16)", got, asks-16, fetched)
+	}
 }
