@@ -93,7 +93,7 @@ func BenchmarkAccessToken(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	access, err := srv.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{Issuer: srv.URL, SubjectID: u.UserID, ClientID: app.ClientID,
+	access, err := srv.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{SubjectID: u.UserID, ClientID: app.ClientID,
 		Scopes: []string{"documents:read", "documents:write"}, Resources: []string{"https://api.example.com/mcp"}})
 	if err != nil {
 		b.Fatal(err)

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -101,6 +102,31 @@ func TestDiagnosis(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestRefusalDebugLog: with the logger at debug level, a refusal logs its
+// diagnosis (which check refused), and not the credential; at the default
+// level it logs nothing.
+func TestRefusalDebugLog(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo} {
+		var logs syncBuffer
+		a := newApp(t, func(c *middleware.Config) {
+			c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: level}))
+		})
+		h := a.mw.Require(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		const garbage = "eyJnYXJiYWdl.eyJzZWNyZXQtbWFya2Vy.c2ln"
+		r := httptest.NewRequest("GET", "/me", nil)
+		r.Header.Set("Authorization", "Bearer "+garbage)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		got := logs.String()
+		if w.Code != http.StatusUnauthorized || strings.Contains(got, garbage) || strings.Contains(got, "eyJzZWNyZXQtbWFya2Vy") {
+			t.Fatalf("%v: %d, or the token in the log:\n%s", level, w.Code, got)
+		}
+		if logged := strings.Contains(got, "stytchguard: refused") && strings.Contains(got, "diagnosis=") && strings.Contains(got, "error_type=invalid_token"); logged != (level == slog.LevelDebug) {
+			t.Fatalf("at %v, logged: %v (%d)\n%s", level, logged, w.Code, got)
 		}
 	}
 }

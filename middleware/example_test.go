@@ -399,7 +399,7 @@ func ExampleResource_RequireMCP() {
 	// An agent a person granted notes:read alone.
 	u := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
 	agent, _ := srv.RegisterConnectedApp("agent", false, "http://127.0.0.1:9/cb")
-	token, _ := srv.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{Issuer: srv.URL, SubjectID: u.UserID, ClientID: agent.ClientID,
+	token, _ := srv.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{SubjectID: u.UserID, ClientID: agent.ClientID,
 		Scopes: []string{"notes:read"}, Resources: []string{"https://notes.example.com/mcp"}})
 	for _, body := range []string{
 		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_notes"}}`,
@@ -436,7 +436,7 @@ func ExampleResource_Authenticate() {
 	user := srv.CreateUser(stytchtest.UserParams{Email: "ada@example.com"})
 	person, _ := srv.StartSession(user.UserID, stytchtest.SessionParams{})
 	agent, _ := srv.RegisterConnectedApp("agent", false, "http://127.0.0.1:9/cb")
-	token, _ := srv.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{Issuer: srv.URL, SubjectID: user.UserID, ClientID: agent.ClientID,
+	token, _ := srv.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{SubjectID: user.UserID, ClientID: agent.ClientID,
 		Scopes: []string{"notes:read"}, Resources: []string{"https://notes.example.com/api"}})
 
 	mw, _ := middleware.New(middleware.Config{Client: srv.Client()})

@@ -252,6 +252,19 @@ func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, e *stytchgua
 	if m.cfg.Hooks.Refused != nil {
 		m.cfg.Hooks.Refused(e.Code)
 	}
+	// Which check refused, for a developer who turns debug logging on,
+	// as WriteRefusalExplained says it: the diagnosis names no credential.
+	if m.cfg.Logger.Enabled(r.Context(), slog.LevelDebug) {
+		why := e.Diagnosis
+		if why == "" {
+			why = e.Message
+			if e.Err != nil {
+				why += ": " + e.Err.Error()
+			}
+		}
+		m.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "stytchguard: refused",
+			slog.Int("status", e.Status), slog.String("error_type", e.Code), slog.String("path", r.URL.Path), slog.String("diagnosis", why))
+	}
 	if e.Status == http.StatusUnauthorized && m.cfg.SignInURL != "" && stytchguard.Navigation(r) {
 		http.Redirect(w, r, signInTarget(m.cfg.SignInURL, r), http.StatusSeeOther)
 		return

@@ -384,10 +384,10 @@ func (r *Resource) token(req *http.Request, cred credential, j *judgment, scopes
 	switch {
 	case j.accessToken() && j.outcome == nil:
 		a := j.verified.AccessToken
-		if why := r.own(a); why != "" {
+		if msg, why := r.own(a); why != "" {
 			// Another resource's, or not this one's: refused, and never
 			// introspected.
-			return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not for this resource", why, nil), true
+			return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeInvalidToken, msg, why, nil), true
 		}
 		if in := r.cfg.Introspection; in != nil && !r.m.cfg.Now().Before(a.IssuedAt.Add(in.After)) {
 			// Old enough to ask whether its grant still stands. If Stytch
@@ -414,8 +414,8 @@ func (r *Resource) token(req *http.Request, cred credential, j *judgment, scopes
 			return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is expired or not valid yet",
 				"expired at "+a.ExpiresAt.UTC().Format(time.RFC3339), nil), true
 		}
-		if why := r.own(a); why != "" {
-			return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeInvalidToken, "the access token is not for this resource", why, nil), true
+		if msg, why := r.own(a); why != "" {
+			return nil, r.refusal(scopes, http.StatusUnauthorized, stytchguard.CodeInvalidToken, msg, why, nil), true
 		}
 		got, e := r.grant(a, scopes, dst)
 		return got, e, true
@@ -442,7 +442,8 @@ func (r *Resource) pointing(e *stytchguard.Refusal) *stytchguard.Refusal {
 	return &c
 }
 
-// own says why a valid access token is not the resource's own, "" when it
+// own says why a valid access token is not the resource's own (a refusal's
+// message, and its diagnosis), "" when it
 // is: it comes from one of the AuthorizationServers; its aud names nothing
 // but the project id, the token's own client (Stytch's access token page
 // calls aud "the audience (client_id)", though its example holds only the
@@ -450,9 +451,10 @@ func (r *Resource) pointing(e *stytchguard.Refusal) *stytchguard.Refusal {
 // them; and, when ClientIDs are set, it was issued to one of them. On a
 // cache hit it costs a few comparisons of short strings, and allocates
 // nothing unless it refuses.
-func (r *Resource) own(a *stytchguard.AccessTokenAuth) string {
+func (r *Resource) own(a *stytchguard.AccessTokenAuth) (msg, why string) {
+	msg = "the access token is not for this resource"
 	if !slices.Contains(r.cfg.AuthorizationServers, a.Issuer) {
-		return fmt.Sprintf("issuer %q is not an authorization server of this resource (%s)", a.Issuer, strings.Join(r.cfg.AuthorizationServers, ", "))
+		return "the access token comes from an authorization server this resource does not name", fmt.Sprintf("issuer %q is not an authorization server of this resource (%s)", a.Issuer, strings.Join(r.cfg.AuthorizationServers, ", "))
 	}
 	named := len(r.cfg.Audiences) == 0
 	for _, aud := range a.Audience {
@@ -462,17 +464,17 @@ func (r *Resource) own(a *stytchguard.AccessTokenAuth) string {
 			named = true
 		case aud == r.cfg.URL:
 		default:
-			return fmt.Sprintf("aud names %q, which is neither the project id, nor its client, nor this resource (%s): the token is another resource's", aud, r.names())
+			return msg, fmt.Sprintf("aud names %q, which is neither the project id, nor its client, nor this resource (%s): the token is another resource's", aud, r.names())
 		}
 	}
 	if !named {
-		return fmt.Sprintf("aud %q names none of ProtectedResource.Audiences (%s): the token was not requested for this resource "+
+		return msg, fmt.Sprintf("aud %q names none of ProtectedResource.Audiences (%s): the token was not requested for this resource "+
 			"(RFC 8707 resource=%s), nor issued with a custom audience of its own", a.Audience, strings.Join(r.cfg.Audiences, ", "), r.cfg.URL)
 	}
 	if len(r.cfg.ClientIDs) > 0 && !slices.Contains(r.cfg.ClientIDs, a.ClientID) {
-		return fmt.Sprintf("client %q is not one of ProtectedResource.ClientIDs", a.ClientID)
+		return msg, fmt.Sprintf("client %q is not one of ProtectedResource.ClientIDs", a.ClientID)
 	}
-	return ""
+	return "", ""
 }
 
 // names lists what the resource's tokens may name in aud besides the

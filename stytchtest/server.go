@@ -67,3 +67,14 @@ func (s *Server) Close() {
 func (s *Server) IssueConnectedAppToken(subjectID, clientID string, scopes ...string) (string, error) {
 	return s.Emulator.IssueConnectedAppTokenAs(s.URL, subjectID, clientID, scopes...)
 }
+
+// IssueConnectedAppTokenWith is Emulator.IssueConnectedAppTokenWith with
+// the server's URL as the issuer when p.Issuer is "", as
+// IssueConnectedAppToken: the project domain a client got the token from,
+// which a middleware.Resource on this server takes.
+func (s *Server) IssueConnectedAppTokenWith(p ConnectedAppTokenParams) (string, error) {
+	if p.Issuer == "" {
+		p.Issuer = s.URL
+	}
+	return s.Emulator.IssueConnectedAppTokenWith(p)
+}

@@ -283,7 +283,7 @@ func TestBypassPayloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := s.emu.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{Issuer: s.emu.URL, SubjectID: viewer.userID, ClientID: app.ClientID,
+	tok, err := s.emu.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{SubjectID: viewer.userID, ClientID: app.ClientID,
 		Scopes: []string{demo.ScopeRead}, Resources: []string{s.mcpURL}})
 	if err != nil {
 		t.Fatal(err)
@@ -291,7 +291,7 @@ func TestBypassPayloads(t *testing.T) {
 	checkBypasses(t, (&rawMCP{url: s.mcpURL, token: tok}).open(t))
 
 	t.Run("a token for another resource", func(t *testing.T) {
-		other, err := s.emu.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{Issuer: s.emu.URL, SubjectID: viewer.userID, ClientID: app.ClientID,
+		other, err := s.emu.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{SubjectID: viewer.userID, ClientID: app.ClientID,
 			Scopes: []string{demo.ScopeRead}, Resources: []string{"https://other.example.com/mcp"}})
 		if err != nil {
 			t.Fatal(err)

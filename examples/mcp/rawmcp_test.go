@@ -68,7 +68,7 @@ func (s *story) documents(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := s.emu.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{Issuer: s.emu.URL, SubjectID: u.userID, ClientID: app.ClientID,
+	tok, err := s.emu.IssueConnectedAppTokenWith(stytchtest.ConnectedAppTokenParams{SubjectID: u.userID, ClientID: app.ClientID,
 		Scopes: []string{demo.ScopeRead}, Resources: []string{s.mcpURL}})
 	if err != nil {
 		t.Fatal(err)
