@@ -1,6 +1,7 @@
 package mcpagent
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -36,6 +38,9 @@ type Config struct {
 	Browser func(ctx context.Context, url string) error
 	// ConsentTimeout bounds the wait for the person; zero means 5 minutes.
 	ConsentTimeout time.Duration
+	// StartTimeout bounds the wait for the MCP server to listen (it may
+	// still be building, started a moment before); zero means 5 minutes.
+	StartTimeout time.Duration
 	// HTTPClient makes the agent's requests; nil means its own, with a
 	// 30 s timeout.
 	HTTPClient *http.Client
@@ -164,6 +169,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Result, error) {
 		return nil, fmt.Errorf("mcpagent: %w", err)
 	}
 	client := mcp.NewClient(&mcp.Implementation{Name: "stytchguard-example-agent", Version: "1.0.0"}, nil)
+	if err := awaitListening(ctx, cfg.MCPURL, cmp.Or(cfg.StartTimeout, 5*time.Minute), out); err != nil {
+		return res, err
+	}
 	fmt.Fprintf(out, "agent: connecting to %s\n", cfg.MCPURL)
 	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: cfg.MCPURL, OAuthHandler: h, HTTPClient: hc}, nil)
 	if err != nil {
@@ -208,4 +216,40 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Result, error) {
 		fmt.Fprintf(out, "agent: add_document: %s\n", res.Added)
 	}
 	return res, nil
+}
+
+// awaitListening waits until something listens at raw's host and port, up
+// to limit: the server started in the background a moment before may
+// still be compiling. It says so once when it has to wait.
+func awaitListening(ctx context.Context, raw string, limit time.Duration, out io.Writer) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("mcpagent: %q is not a URL with a host", raw)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	var d net.Dialer
+	for said := false; ; {
+		conn, err := d.DialContext(ctx, "tcp", host)
+		if err == nil {
+			return conn.Close()
+		}
+		if !said {
+			fmt.Fprintf(out, "agent: waiting for the MCP server at %s to listen (it may still be building)\n", host)
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("mcpagent: nothing listens at %s after %v: is the MCP server running?", host, limit)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
