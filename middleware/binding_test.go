@@ -343,3 +343,22 @@ func TestResourceAuthenticate(t *testing.T) {
 		}
 	}
 }
+
+// TestResourceWarnsOfOfflineAccess: a resource advertising offline_access,
+// which the MCP spec says it should not, is told so once, when built.
+func TestResourceWarnsOfOfflineAccess(t *testing.T) {
+	const warning = "advertises offline_access"
+	for _, tt := range []struct {
+		scopes []string
+		warned bool
+	}{
+		{[]string{"notes:read", "offline_access"}, true},
+		{[]string{"notes:read"}, false},
+	} {
+		a := newBindingApp(t, false)
+		a.resource(t, middleware.ProtectedResource{Audiences: []string{notesMCP}, Scopes: tt.scopes})
+		if warned := strings.Count(a.logs.String(), warning); warned != map[bool]int{true: 1, false: 0}[tt.warned] {
+			t.Fatalf("scopes %v: warned %d times, want warned %v:\n%s", tt.scopes, warned, tt.warned, a.logs)
+		}
+	}
+}

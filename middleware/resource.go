@@ -229,6 +229,11 @@ func (m *Middleware) Resource(cfg ProtectedResource) (*Resource, error) {
 			"or ProtectedResource.ClientIDs to take only its own",
 			slog.String("resource", cfg.URL), slog.String("project_id", project))
 	}
+	if slices.Contains(cfg.Scopes, "offline_access") {
+		m.cfg.Logger.LogAttrs(context.Background(), slog.LevelWarn, "stytchguard: this protected resource advertises offline_access in scopes_supported, "+
+			"which the MCP authorization spec says a resource should not: clients that want refresh tokens find it in the authorization server's metadata; "+
+			"drop it from ProtectedResource.Scopes", slog.String("resource", cfg.URL))
+	}
 	return r, nil
 }
 
