@@ -348,11 +348,14 @@ func (g *mcpGuard) read(w http.ResponseWriter, req *http.Request) (*mcpBody, *st
 	if req.Body == nil || req.Body == http.NoBody {
 		return nil, g.invalid("the body is empty", nil)
 	}
-	// A writer that cannot set a deadline (a recorder, a framework's
-	// own) leaves the bound to the server's ReadTimeout.
-	rc := http.NewResponseController(w)
-	if rc.SetReadDeadline(time.Now().Add(g.bodyTimeout)) == nil {
-		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	// A writer that cannot set a deadline, itself or through the writers
+	// it wraps (a recorder, a framework's own), leaves the bound to the
+	// server's ReadTimeout; it is not asked, which would cost an error.
+	if deadlined(w) {
+		rc := http.NewResponseController(w)
+		if rc.SetReadDeadline(time.Now().Add(g.bodyTimeout)) == nil {
+			defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+		}
 	}
 	bp := g.bodies.Get().(*mcpBody)
 	buf := bp.buf
@@ -392,6 +395,16 @@ func (g *mcpGuard) read(w http.ResponseWriter, req *http.Request) (*mcpBody, *st
 			return nil, g.invalid("the body could not be read", err)
 		}
 	}
+}
+
+// deadlined reports whether w may set a read deadline: net/http's own
+// writer, or one that wraps another (http.ResponseController's Unwrap).
+func deadlined(w http.ResponseWriter) bool {
+	switch w.(type) {
+	case interface{ SetReadDeadline(time.Time) error }, interface{ Unwrap() http.ResponseWriter }:
+		return true
+	}
+	return false
 }
 
 func (g *mcpGuard) tooLarge(w http.ResponseWriter) *stytchguard.Refusal {
