@@ -338,4 +338,32 @@ func TestRequireMCPSlowBody(t *testing.T) {
 			}
 		})
 	}
+
+	// Once the body is read, the deadline is lifted: an answer that takes
+	// longer than BodyTimeout (a streamed one) is neither cut nor
+	// cancelled.
+	guard, err := a.res.RequireMCP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.h.(*http.ServeMux).Handle("/long", guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		select {
+		case <-time.After(3 * cfg.BodyTimeout):
+			_, _ = io.WriteString(w, "done")
+		case <-r.Context().Done():
+			http.Error(w, "cancelled", http.StatusServiceUnavailable)
+		}
+	})))
+	req, _ := http.NewRequest("POST", srv.URL+"/long", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+read)
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatalf("a long answer after the body was read: %v", err)
+	}
+	got, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || string(got) != "done" {
+		t.Fatalf("a long answer after the body was read: %d %s", res.StatusCode, got)
+	}
 }
