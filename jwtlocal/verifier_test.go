@@ -116,6 +116,11 @@ func TestBadTokens(t *testing.T) {
 		{"too long", good + strings.Repeat("A", 9000), jwtlocal.Invalid},
 		{"tampered payload", parts[0] + "." + payload + "." + parts[2], jwtlocal.Invalid},
 		{"signature cut", parts[0] + "." + parts[1] + "." + parts[2][:20], jwtlocal.Invalid},
+		// The same signature bytes, spelled otherwise: the last character of
+		// a 2048-bit signature carries 2 bits, and 4 it does not use; a
+		// lenient decoder gives 16 spellings of one token, each a new key
+		// for every cache and for Stytch.
+		{"signature's unused bits set", parts[0] + "." + parts[1] + "." + unusedBitsSet(t, parts[2]), jwtlocal.Invalid},
 		{"foreign key, same kid", sign(t, jwt.SigningMethodRS256, newRSAKey(t), kid, claims), jwtlocal.Invalid},
 		{"alg none", noneToken(t, kid, claims), jwtlocal.Invalid},
 		{"HS256 keyed with the public key", sign(t, jwt.SigningMethodHS256, publicDER(t, key), kid, claims), jwtlocal.Invalid},
@@ -767,4 +772,30 @@ func TestReasonsSayWhat(t *testing.T) {
 			}
 		})
 	}
+}
+
+// unusedBitsSet returns sig (base64url, unpadded) with the unused low bits
+// of its last character changed: the same bytes to a lenient decoder.
+func unusedBitsSet(t *testing.T, sig string) string {
+	t.Helper()
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	unused := map[int]int{2: 0xF, 3: 0x3}[len(sig)%4] // bits of the last character not decoded
+	if unused == 0 {
+		t.Fatalf("a signature of %d characters has no unused bits", len(sig))
+	}
+	last := strings.IndexByte(alphabet, sig[len(sig)-1])
+	out := sig[:len(sig)-1] + string(alphabet[last^unused])
+	if a, b := mustDecode(t, sig), mustDecode(t, out); string(a) != string(b) || out == sig {
+		t.Fatal("the variant does not decode, leniently, to the same bytes")
+	}
+	return out
+}
+
+func mustDecode(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
