@@ -397,15 +397,25 @@ func TestClientIDMetadataDocumentAddresses(t *testing.T) {
 		{"https on loopback, any certificate, in local mode without RootCAs", anyCert, tls.URL + "/agent.json", ""},
 		{"https on loopback by name, any certificate", anyCert, "https://localhost:" + port + "/agent.json", ""},
 		{"a private address without RootCAs", anyCert, "https://10.0.0.1/agent.json", "private address"},
+		{"an IPv4-compatible IPv6 address", local, "https://[::a00:1]/agent.json", "special-purpose range"},
+		{"nothing listening, in local mode", local, "http://127.0.0.1:1/agent.json", "no connection to its host"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			status, body := start(tt.e, tt.client)
+			msg := fmt.Sprint(body["error_message"])
 			switch {
 			case tt.want == "" && status != 200:
 				t.Fatalf("%d %v, want it accepted", status, body)
-			case tt.want != "" && (status != 400 || !strings.Contains(fmt.Sprint(body["error_message"]), tt.want)):
+			case tt.want != "" && (status != 400 || !strings.Contains(msg, tt.want)):
 				t.Fatalf("%d %v, want 400 saying %q", status, body, tt.want)
+			}
+			// What a name resolved to, and the dial's own words (which
+			// name resolvers), stay with the emulator.
+			for _, secret := range []string{"127.0.0.1", "::1", "dial", "refused", "lookup"} {
+				if tt.want != "" && strings.Contains(msg, secret) && !strings.Contains(tt.client, secret) {
+					t.Fatalf("the error names %q: %s", secret, msg)
+				}
 			}
 		})
 	}
