@@ -390,7 +390,7 @@ func serve(ctx context.Context, lns []net.Listener, hs []http.Handler) error {
 	srvs := make([]*http.Server, len(lns))
 	served := make(chan error, len(lns))
 	for i := range lns {
-		srvs[i] = &http.Server{Handler: boundForms(hs[i]), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+		srvs[i] = &http.Server{Handler: boundForms(hs[i], formTimeout), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 		go func() { served <- srvs[i].Serve(lns[i]) }()
 	}
 	var first error
@@ -542,18 +542,18 @@ func SameOrigin(h http.Handler) http.Handler {
 // formTimeout bounds the time a form's body takes to arrive.
 const formTimeout = 10 * time.Second
 
-// boundForms gives a form post's body formTimeout to arrive, so that a
+// boundForms gives a form post's body d to arrive, so that a
 // client sending a byte now and then holds no handler for long. The
 // server has no ReadTimeout, which would also cut the MCP server's long
 // streamed answers; its JSON-RPC bodies are bounded by the guard
 // (middleware.MCP.BodyTimeout). The deadline is lifted once the body is
 // read.
-func boundForms(h http.Handler) http.Handler {
+func boundForms(h http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ct := r.Header.Get("Content-Type")
 		if r.Body != nil && r.Body != http.NoBody && (strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data")) {
 			rc := http.NewResponseController(w)
-			if rc.SetReadDeadline(time.Now().Add(formTimeout)) == nil {
+			if rc.SetReadDeadline(time.Now().Add(d)) == nil {
 				r.Body = &liftOnEOF{ReadCloser: r.Body, rc: rc}
 			}
 		}
