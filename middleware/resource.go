@@ -448,8 +448,8 @@ func (r *Resource) pointing(e *stytchguard.Refusal) *stytchguard.Refusal {
 }
 
 // own says why a valid access token is not the resource's own (a refusal's
-// message, and its diagnosis), "" when it
-// is: it comes from one of the AuthorizationServers; its aud names nothing
+// message, and its diagnosis), "" when it is: it comes from one of the
+// AuthorizationServers; its aud names nothing
 // but the project id, the token's own client (Stytch's access token page
 // calls aud "the audience (client_id)", though its example holds only the
 // project id), URL and Audiences, and, when Audiences are set, one of
